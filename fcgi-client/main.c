@@ -1,0 +1,10 @@
+#include "config.h"
+
+#include <stdio.h>
+
+int
+main(void)
+{
+	fprintf(stderr, "promptseal-client: not built yet\n");
+	return 1;
+}

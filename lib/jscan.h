@@ -1,0 +1,3 @@
+#ifndef PROMPTSEAL_JSCAN_H
+#define PROMPTSEAL_JSCAN_H
+#endif

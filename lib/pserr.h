@@ -1,0 +1,63 @@
+/*
+ * pserr: the one error type of the promptseal library.
+ *
+ * Every library function that can fail returns a pserr value: 0 (PS_OK) for
+ * success, a positive code otherwise.  Codes that a proxy reports to its peer
+ * map to protocol.md section 6 through pserr_status() and pserr_code().
+ */
+#ifndef PROMPTSEAL_PSERR_H
+#define PROMPTSEAL_PSERR_H
+
+typedef enum {
+	PS_OK = 0,
+	/* protocol.md section 6 */
+	PS_ERR_INVALID_JSON,      /* 400 invalid_json */
+	PS_ERR_INVALID_ENVELOPE,  /* 400 invalid_envelope */
+	PS_ERR_PLAINTEXT_MEMBER,  /* 400 plaintext_member */
+	PS_ERR_DECRYPT,           /* 400 decrypt_failed */
+	PS_ERR_UNKNOWN_ENDPOINT,  /* 404 unknown_endpoint */
+	PS_ERR_METHOD,            /* 405 method_not_allowed */
+	PS_ERR_TOO_LARGE,         /* 413 body_too_large */
+	PS_ERR_MEDIA_TYPE,        /* 415 unsupported_media_type */
+	PS_ERR_UNKNOWN_KEY,       /* 422 unknown_key */
+	PS_ERR_UPSTREAM,          /* 502 upstream_unavailable */
+	PS_ERR_BAD_UPSTREAM,      /* 502 bad_upstream_response */
+	PS_ERR_NO_KEY,            /* 503 no_key */
+	PS_ERR_TIMEOUT,           /* 504 upstream_timeout */
+	PS_ERR_STREAM_TRUNCATED,  /* stream error event stream_truncated */
+	/* local failures: reported as 500 internal_error if they reach a peer */
+	PS_ERR_NOMEM,
+	PS_ERR_ARG,
+	PS_ERR_CRYPTO,
+	PS_ERR_IO,
+	PS_ERR_PERM,
+	PS_ERR_CORRUPT,
+	PS_ERR_EXPIRED,
+	PS_ERR_NOT_FOUND,
+	PS_ERR_EXISTS,
+	PS_ERR_AUTH,
+	PS_ERR__COUNT
+} pserr;
+
+/* A short human-readable sentence; never NULL, never contains user data. */
+const char *pserr_str(pserr rc);
+
+/* The HTTP status a proxy answers with for rc (500 for local failures). */
+int pserr_status(pserr rc);
+
+/* The protocol.md section 6 code string ("invalid_json", ...), or
+ * "internal_error" for local failures. */
+const char *pserr_code(pserr rc);
+
+/* The OpenAI error "type" for rc ("invalid_request_error", ...). */
+const char *pserr_type(pserr rc);
+
+#if defined(__GNUC__)
+#define PS_WARN_UNUSED __attribute__((warn_unused_result))
+#define PS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PS_WARN_UNUSED
+#define PS_PRINTF(a, b)
+#endif
+
+#endif
