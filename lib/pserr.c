@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "pserr.h"
 
 static const struct {
@@ -84,4 +85,22 @@ const char *
 pserr_type(pserr rc)
 {
 	return valid(rc) ? table[rc].type : "api_error";
+}
+
+pserr
+pserr_json(pserr rc, struct buf *out)
+{
+	size_t start = out->len;
+	pserr e;
+
+	/* The table's strings hold no character that JSON needs escaped. */
+	if ((e = buf_puts(out, "{\"error\":{\"message\":\"")) != PS_OK ||
+	    (e = buf_puts(out, pserr_str(rc))) != PS_OK ||
+	    (e = buf_puts(out, "\",\"type\":\"")) != PS_OK ||
+	    (e = buf_puts(out, pserr_type(rc))) != PS_OK ||
+	    (e = buf_puts(out, "\",\"code\":\"")) != PS_OK ||
+	    (e = buf_puts(out, pserr_code(rc))) != PS_OK ||
+	    (e = buf_puts(out, "\"}}")) != PS_OK)
+		out->len = start;
+	return e;
 }

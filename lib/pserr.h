@@ -49,6 +49,15 @@ int pserr_status(pserr rc);
  * "internal_error" for local failures. */
 const char *pserr_code(pserr rc);
 
+struct buf;
+
+/*
+ * Append the error body of protocol.md section 6 for rc to out:
+ *   {"error":{"message":"...","type":"...","code":"..."}}
+ * (no trailing newline).  The message is pserr_str(rc), never request data.
+ */
+pserr pserr_json(pserr rc, struct buf *out);
+
 /* The OpenAI error "type" for rc ("invalid_request_error", ...). */
 const char *pserr_type(pserr rc);
 

@@ -78,12 +78,8 @@ void server_send(FCGX_Request *req, int status, const char *content_type,
  * Write the plain error of protocol.md section 6 for rc:
  *   {"error": {"message": ..., "type": ..., "code": ...}}
  * with "Promptseal-Encrypted: false".  The message is pserr_str(rc): it
- * never holds request data.
+ * never holds request data (pserr_json() builds it).
  */
 void server_send_error(FCGX_Request *req, pserr rc);
-
-/* The error object text for rc (no trailing newline), for SSE error events
- * and error bodies alike.  Appends to out. */
-pserr server_error_json(pserr rc, struct buf *out) PS_WARN_UNUSED;
 
 #endif
