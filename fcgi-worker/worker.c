@@ -1,0 +1,191 @@
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "message.h"
+#include "secret.h"
+#include "server.h"
+#include "stream.h"
+#include "worker.h"
+
+/* One exchange: the request's kid and nonce answer the reply. */
+struct exchange {
+	struct worker *w;
+	struct proxy_thread *t;
+	FCGX_Request *req;
+	enum message_endpoint ep;
+	uint8_t key[ENVELOPE_KEY_LEN];
+	struct envelope_ctx c;
+	long status;
+	int streaming;
+	struct stream s;
+};
+
+void *
+worker_thread_init(void *app)
+{
+	struct worker *w = app;
+
+	return proxy_thread_new(&w->opts);
+}
+
+void
+worker_thread_fini(void *app, void *ts)
+{
+	proxy_thread_free(ts);
+}
+
+static pserr
+lookup(void *arg, const uint8_t kid[ENVELOPE_KID_LEN],
+    uint8_t key[ENVELOPE_KEY_LEN])
+{
+	struct exchange *x = arg;
+	pserr rc;
+
+	if ((rc = keycache_find(x->w->keys, kid, (int64_t)time(NULL), key)) != PS_OK)
+		return rc;
+	/* Kept for sealing the reply; wiped when the exchange ends. */
+	memcpy(x->key, key, ENVELOPE_KEY_LEN);
+	return PS_OK;
+}
+
+static pserr
+emit(void *arg, const char *p, size_t n, int flush)
+{
+	FCGX_Request *req = arg;
+
+	if (n > 0 && FCGX_PutStr(p, (int)n, req->out) != (int)n)
+		return PS_ERR_IO;
+	if (flush && FCGX_FFlush(req->out) != 0)
+		return PS_ERR_IO;
+	return PS_OK;
+}
+
+static pserr
+on_head(void *arg, const struct upstream_reply *r)
+{
+	struct exchange *x = arg;
+
+	x->status = r->status;
+	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type))
+		return PS_OK;
+	x->streaming = 1;
+	server_head(x->req, 200, "text/event-stream",
+	    "Cache-Control: no-cache\r\nPromptseal-Encrypted: true\r\n");
+	if (FCGX_FFlush(x->req->out) != 0)
+		return PS_ERR_IO;
+	stream_init(&x->s, x->ep, &x->c, x->w->opts.max_line, emit, x->req);
+	return PS_OK;
+}
+
+static pserr
+on_data(void *arg, const char *p, size_t n)
+{
+	struct exchange *x = arg;
+
+	if (x->streaming)
+		return stream_seal_feed(&x->s, p, n);
+	return buf_append(&x->t->reply, p, n);
+}
+
+/* The inference server's whole reply, sealed; its errors too. */
+static void
+send_sealed(struct exchange *x)
+{
+	struct proxy_thread *t = x->t;
+	pserr rc;
+
+	if (x->status < 200 || x->status > 599) {
+		server_send_error(x->req, PS_ERR_BAD_UPSTREAM);
+		return;
+	}
+	rc = message_seal(x->ep, &x->c, t->reply.p, t->reply.len, &t->out);
+	if (rc != PS_OK) {
+		if (rc == PS_ERR_INVALID_JSON)
+			log_warn("inference server answered %ld with a body that "
+			    "is not a JSON object", x->status);
+		server_send_error(x->req, rc == PS_ERR_INVALID_JSON ?
+		    PS_ERR_BAD_UPSTREAM : rc);
+		return;
+	}
+	server_send(x->req, (int)x->status, "application/json",
+	    "Promptseal-Encrypted: true\r\n", t->out.p, t->out.len);
+}
+
+void
+worker_handle(void *app, void *ts, FCGX_Request *req)
+{
+	static const char *const headers[] = {
+		"Content-Type: application/json", NULL
+	};
+	struct worker *w = app;
+	struct proxy_thread *t = ts;
+	const char *method = server_param(req, "REQUEST_METHOD");
+	const char *uri = server_param(req, "REQUEST_URI");
+	struct exchange x;
+	pserr rc;
+	int started = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.w = w;
+	x.t = t;
+	x.req = req;
+	if ((rc = message_route(method ? method : "", uri ? uri : "", &x.ep)) != PS_OK)
+		goto fail;
+	if (x.ep == MESSAGE_MODELS) {
+		proxy_relay_models(t, req);
+		goto out;
+	}
+	if (!server_is_json(req)) {
+		rc = PS_ERR_MEDIA_TYPE;
+		goto fail;
+	}
+	if ((rc = server_read_body(req, &t->body)) != PS_OK)
+		goto fail;
+
+	keycache_refresh(w->keys);
+	x.c.dir = ENVELOPE_REQUEST;
+	rc = message_open(x.ep, &x.c, lookup, &x, t->body.p, t->body.len, &t->msg);
+	if (rc != PS_OK)
+		goto fail;
+
+	/* From here the reply is sealed under the request's kid and nonce. */
+	x.c.key = x.key;
+	x.c.dir = ENVELOPE_RESPONSE;
+	x.c.msg = 0;
+	rc = upstream_request(t->up, "POST", uri, headers, t->msg.p, t->msg.len,
+	    on_head, on_data, &x, &started);
+	if (x.streaming) {
+		/* The head is out: a failure can only be told in the stream,
+		 * and stream_seal_finish says it when no [DONE] came. */
+		if (rc != PS_OK && rc != PS_ERR_IO)
+			log_warn("stream from the inference server broke off: %s",
+			    pserr_str(rc));
+		if (rc != PS_ERR_IO && stream_seal_finish(&x.s) != PS_OK)
+			log_debug("client went away during the stream");
+		stream_free(&x.s);
+		goto out;
+	}
+	if (rc == PS_ERR_TOO_LARGE) {
+		log_warn("inference server reply over --max-reply");
+		rc = PS_ERR_BAD_UPSTREAM;
+	}
+	if (rc != PS_OK)
+		goto fail;
+	send_sealed(&x);
+	goto out;
+fail:
+	if (rc == PS_ERR_IO) {
+		log_debug("connection to the web server broke");
+		goto out;
+	}
+	/* The path is not logged: it is the peer's text. */
+	log_info("request refused: %d %s", pserr_status(rc), pserr_code(rc));
+	server_send_error(req, rc);
+out:
+	secret_wipe(x.key, sizeof(x.key));
+	secret_wipe(&x.c, sizeof(x.c));
+	proxy_thread_clean(t);
+}

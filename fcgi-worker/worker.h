@@ -1,0 +1,22 @@
+/*
+ * The worker proxy's request handling: decrypt, forward to the inference
+ * server, encrypt the reply.
+ */
+#ifndef PROMPTSEAL_WORKER_H
+#define PROMPTSEAL_WORKER_H
+
+#include <fcgiapp.h>
+
+#include "keycache.h"
+#include "proxy.h"
+
+struct worker {
+	struct proxy_opts opts;
+	struct keycache *keys;
+};
+
+void *worker_thread_init(void *app);
+void worker_thread_fini(void *app, void *thread_state);
+void worker_handle(void *app, void *thread_state, FCGX_Request *req);
+
+#endif
