@@ -1,0 +1,543 @@
+"""Start and stop the real promptseal chain for end-to-end tests:
+
+    user (urllib) -> client web server -> promptseal-client
+        -> [tamper proxy] -> worker web server -> promptseal-worker
+        -> test inference server (UNIX socket)
+
+Web servers are real lighttpd or Apache on loopback ports, the proxies run
+under spawn-fcgi (or the web server's own launcher), TLS is real.  When the
+tests run as root, every server process runs as an unprivileged user.
+Every process started is stopped again, also when a test fails."""
+
+import atexit
+import http.client
+import http.server
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import ps1
+
+BUILD = os.environ.get("PS_BUILDDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SRC = os.environ.get("PS_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+LIGHTTPD = os.environ.get("LIGHTTPD") or shutil.which("lighttpd") or "/usr/sbin/lighttpd"
+APACHE = os.environ.get("APACHE2") or shutil.which("apache2") or "/usr/sbin/apache2"
+SPAWN_FCGI = os.environ.get("SPAWN_FCGI") or shutil.which("spawn-fcgi") or "/usr/bin/spawn-fcgi"
+
+_live = []
+
+
+def _kill_all():
+    for p in reversed(_live):
+        _stop(p)
+    _live.clear()
+
+
+atexit.register(_kill_all)
+
+
+def _on_signal(sig, frame):
+    _kill_all()
+    sys.exit(128 + sig)
+
+
+signal.signal(signal.SIGTERM, _on_signal)
+
+
+def _stop(p, timeout=5):
+    if p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def port_open(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def unix_open(path):
+    if not os.path.exists(path):
+        return False
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        return True
+
+
+class Http:
+    """A plain HTTP/1.1 client for the user's side (keep-alive)."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+        finally:
+            c.close()
+
+    def json(self, method, path, body=None, headers=None, timeout=30):
+        status, hdrs, data = self.request(method, path, body, headers, timeout)
+        return status, hdrs, json.loads(data) if data else None
+
+    def stream(self, path, body, timeout=30):
+        """POST and return (status, list of (arrival time, line))."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request("POST", path, body=json.dumps(body).encode(),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            lines, buf = [], b""
+            while True:
+                chunk = r.read1(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while True:
+                    k = buf.find(b"\n")
+                    if k < 0:
+                        break
+                    line, buf = buf[:k], buf[k + 1:]
+                    lines.append((time.monotonic(), line.decode().rstrip("\r")))
+            if buf:
+                lines.append((time.monotonic(), buf.decode()))
+            return r.status, lines
+        finally:
+            c.close()
+
+
+def data_events(lines):
+    """The values of the data lines of a stream."""
+    out = []
+    for _, line in lines:
+        if line.startswith("data:"):
+            v = line[5:]
+            out.append(v[1:] if v.startswith(" ") else v)
+    return out
+
+
+class TamperProxy:
+    """An HTTP/1.1 relay between the client proxy and the worker's web
+    server that records every body that crosses and can change them."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.mode = None          # name of a tampering, see _tamper_*
+        self.arg = None
+        self.requests = []        # raw request bodies seen
+        self.responses = []       # raw response bodies seen
+        self.saved = None         # a response kept for replay
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                proxy._handle(self, None)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                proxy._handle(self, self.rfile.read(n))
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, h, body):
+        mode = self.mode
+        if body is not None:
+            with self.lock:
+                self.requests.append(body)
+        if mode == "reflect" and body is not None:
+            return self._reply(h, 200, "application/json", body, encrypted="true")
+        if mode == "plain_reply":
+            fake = json.dumps({"id": "x", "object": "chat.completion", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "FORGED"}}]})
+            return self._reply(h, 200, "application/json", fake.encode(), encrypted="false")
+        if body is not None and mode in ("flip_request", "swap_request"):
+            body = getattr(self, "_tamper_" + mode)(body)
+        c = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=60)
+        hdrs = {k: v for k, v in h.headers.items()
+                if k.lower() not in ("host", "content-length", "connection")}
+        c.request(h.command, h.path, body=body, headers=hdrs)
+        r = c.getresponse()
+        ctype = r.getheader("Content-Type", "")
+        enc = r.getheader("Promptseal-Encrypted")
+        if ctype.startswith("text/event-stream"):
+            return self._relay_stream(h, r, c, enc, mode)
+        data = r.read()
+        c.close()
+        with self.lock:
+            self.responses.append(data)
+        if mode == "flip_response":
+            data = self._flip(data)
+        elif mode == "replay":
+            if self.saved is None:
+                self.saved = data
+            else:
+                data = self.saved
+        self._reply(h, r.status, ctype, data, encrypted=enc)
+
+    def _reply(self, h, status, ctype, data, encrypted=None):
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(data)))
+        if encrypted is not None:
+            h.send_header("Promptseal-Encrypted", encrypted)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _relay_stream(self, h, r, c, enc, mode):
+        h.send_response(r.status)
+        h.send_header("Content-Type", "text/event-stream")
+        h.send_header("Transfer-Encoding", "chunked")
+        if enc is not None:
+            h.send_header("Promptseal-Encrypted", enc)
+        h.end_headers()
+        events, n, seen = [], 0, b""
+        buf = b""
+        cut = False
+        while True:
+            chunk = r.read1(65536)
+            if not chunk:
+                break
+            seen += chunk
+            buf += chunk
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                ev += b"\n\n"
+                if mode == "drop_end" and ev.startswith(b"data: ps1:"):
+                    continue
+                if mode == "cut_stream" and n >= (self.arg or 2):
+                    cut = True
+                    break
+                if mode == "flip_event" and n == (self.arg or 1):
+                    ev = self._flip(ev)
+                if mode == "swap_events" and n == 1:
+                    events.append(ev)
+                    n += 1
+                    continue
+                if mode == "swap_events" and n == 2:
+                    ev = ev + events.pop()
+                if mode == "replay" and self.saved is not None and ev.startswith(b"data: {"):
+                    ev = self.saved_events.pop(0) if self.saved_events else ev
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                h.wfile.flush()
+                n += 1
+            if cut:
+                break
+        c.close()
+        with self.lock:
+            self.responses.append(seen)
+        if mode == "replay" and self.saved is None:
+            self.saved = seen
+            self.saved_events = [e + b"\n\n" for e in seen.split(b"\n\n") if e.startswith(b"data: {")]
+        if cut:
+            # End the chunked body cleanly: only the stream inside is cut.
+            pass
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()
+        h.close_connection = True
+
+    @staticmethod
+    def _flip(data):
+        # Flip a bit inside the first ciphertext, past the envelope header.
+        i = data.find(b"ps1:")
+        j = i + 100 if i >= 0 else len(data) // 2
+        j = min(j, len(data) - 3)
+        b = bytearray(data)
+        c = chr(b[j])
+        b[j] = ord("B" if c == "A" else "A")
+        return bytes(b)
+
+    def _tamper_flip_request(self, body):
+        return self._flip(body)
+
+    def _tamper_swap_request(self, body):
+        d = json.loads(body)
+        names = [k for k, v in d.items() if isinstance(v, str) and v.startswith("ps1:")]
+        if len(names) >= 2:
+            a, b = names[:2]
+            d[a], d[b] = d[b], d[a]
+        return json.dumps(d).encode()
+
+    def saw(self, needle):
+        """True when needle (bytes) crossed in any body, either way."""
+        with self.lock:
+            return any(needle in b for b in self.requests + self.responses)
+
+
+class Chain:
+    """One whole chain.  web: (client side, worker side), each "lighttpd",
+    "lighttpd-binpath", "apache" or "apache-fcgid" (worker side only)."""
+
+    def __init__(self, client_web="lighttpd", worker_web="lighttpd", tls=False,
+                 tamper=True, worker_args=(), client_args=(), inference_args=()):
+        self.client_web, self.worker_web = client_web, worker_web
+        self.tls, self.use_tamper = tls, tamper
+        self.worker_args, self.client_args = list(worker_args), list(client_args)
+        self.inference_args = list(inference_args)
+        self.procs = {}
+        self.tamper = None
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = pwd.getpwnam("nobody")
+
+    # -- files ---------------------------------------------------------
+    def own(self, path):
+        if self.user:
+            os.chown(path, self.user.pw_uid, self.user.pw_gid)
+
+    def write_keys(self, path, keys, mode=0o600):
+        ps1.write_keyfile(path, keys, mode)
+        self.own(path)
+
+    def set_keys(self, keys, worker_keys=None):
+        """Give the client keys and the worker worker_keys (default: the same)."""
+        self.keys = keys
+        self.write_keys(self.client_keys, keys)
+        self.write_keys(self.worker_keys, keys if worker_keys is None else worker_keys)
+
+    def log(self, name):
+        p = os.path.join(self.dir, name)
+        if not os.path.exists(p):
+            return ""
+        with open(p, errors="replace") as f:
+            return f.read()
+
+    def all_logs(self):
+        out = ""
+        for n in sorted(os.listdir(self.dir)):
+            if n.endswith(".log"):
+                out += self.log(n)
+        return out
+
+    # -- processes -----------------------------------------------------
+    def _start(self, name, argv, env=None, logname=None):
+        logf = open(os.path.join(self.dir, (logname or name) + ".log"), "ab")
+        kw = {}
+        if self.user:
+            kw = dict(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
+        e = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": self.dir}
+        e.update(env or {})
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                             env=e, cwd=self.dir, start_new_session=True, **kw)
+        logf.close()
+        _live.append(p)
+        self.procs[name] = p
+        return p
+
+    def stop_proc(self, name):
+        p = self.procs.pop(name, None)
+        if p:
+            _stop(p)
+            if p in _live:
+                _live.remove(p)
+
+    def start_inference(self):
+        self.inference_sock = os.path.join(self.dir, "inference.sock")
+        self._start("inference", [os.path.join(BUILD, "tests", "inference-server"),
+                                  "--socket", self.inference_sock,
+                                  "--record", os.path.join(self.dir, "inference.record")]
+                    + self.inference_args)
+        wait_for(lambda: unix_open(self.inference_sock), "the inference server")
+
+    def _spawn(self, name, sock, argv):
+        self._start(name, [SPAWN_FCGI, "-n", "-s", sock, "-M", "0660", "--"] + argv)
+        wait_for(lambda: unix_open(sock), name)
+
+    def start_worker(self):
+        self.worker_sock = os.path.join(self.dir, "worker.sock")
+        argv = [self.worker_bin, "--key-cache", self.worker_keys,
+                "--upstream", "unix:" + self.inference_sock, "--threads", "4",
+                "--max-body", "4M"] + self.worker_args
+        if self.worker_web in ("lighttpd", "apache"):
+            self._spawn("worker", self.worker_sock, argv)
+
+    def start_client(self):
+        self.client_sock = os.path.join(self.dir, "client.sock")
+        up = "%s://%s:%d" % ("https" if self.tls else "http",
+                             "localhost" if self.tls else "127.0.0.1", self.worker_hop_port)
+        self.upstream_url = up
+        argv = [self.client_bin, "--upstream", up, "--key-file", self.client_keys,
+                "--threads", "4", "--max-body", "2M"] + self.client_args
+        if self.tls:
+            argv += ["--ca-file", self.ca]
+        if self.client_web in ("lighttpd", "apache"):
+            self._spawn("client", self.client_sock, argv)
+
+    def _web(self, role, kind, port):
+        env = {"PS_PORT": str(port), "PS_DIR": self.dir, "PS_ROLE": role,
+               "PS_CONF_DIR": self.apache_conf, "PS_WORKER_SOCK": self.worker_sock,
+               "PS_CLIENT_SOCK": self.client_sock if role == "client" else "",
+               "PS_WORKER_BIN": self.worker_bin, "PS_CLIENT_BIN": self.client_bin,
+               "PS_KEY_CACHE": self.worker_keys, "PS_KEY_FILE": self.client_keys,
+               "PS_INFERENCE_SOCK": self.inference_sock,
+               "PS_UPSTREAM": getattr(self, "upstream_url", ""),
+               "PS_CA_FILE": getattr(self, "ca", "/dev/null"),
+               "PS_TLS_PEM": getattr(self, "tls_pem", "")}
+        if kind.startswith("lighttpd"):
+            conf = role + ("-binpath" if kind == "lighttpd-binpath" else
+                           "-tls" if (role == "worker" and self.tls) else "") + ".conf"
+            self._start("web-" + role, [LIGHTTPD, "-D", "-f",
+                                        os.path.join(self.lighttpd_conf, conf)], env)
+        else:
+            conf = role + ("-fcgid" if kind == "apache-fcgid" else
+                           "-tls" if (role == "worker" and self.tls) else "") + ".conf"
+            self._start("web-" + role, [APACHE, "-f", os.path.join(self.apache_conf, conf),
+                                        "-DFOREGROUND"], env)
+        wait_for(lambda: port_open(port), "%s web server (%s)" % (role, kind))
+
+    def make_tls(self):
+        d = self.dir
+        self.ca = os.path.join(d, "ca.pem")
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d)
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=promptseal test CA")
+        run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", "worker.key", "-out", "worker.csr", "-subj", "/CN=localhost")
+        with open(os.path.join(d, "ext.cnf"), "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        run("openssl", "x509", "-req", "-in", "worker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "worker.crt", "-days", "2", "-extfile", "ext.cnf")
+        self.tls_pem = os.path.join(d, "worker.pem")
+        self.tls_key = os.path.join(d, "worker.key")
+        self.tls_crt = os.path.join(d, "worker.crt")
+        with open(self.tls_pem, "w") as f:
+            f.write(open(os.path.join(d, "worker.crt")).read())
+            f.write(open(os.path.join(d, "worker.key")).read())
+        for n in ("worker.pem", "worker.key", "worker.crt", "ca.pem"):
+            self.own(os.path.join(d, n))
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix="ps-e2e-")
+        os.chmod(self.dir, 0o755)
+        self.own(self.dir)
+        # Programs and configurations are copied so an unprivileged user
+        # can run them whatever the permissions of the checkout.
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        for prog in ("fcgi-client/promptseal-client", "fcgi-worker/promptseal-worker"):
+            shutil.copy(os.path.join(BUILD, prog), bindir)
+        self.client_bin = os.path.join(bindir, "promptseal-client")
+        self.worker_bin = os.path.join(bindir, "promptseal-worker")
+        self.lighttpd_conf = os.path.join(self.dir, "lighttpd-conf")
+        self.apache_conf = os.path.join(self.dir, "apache-conf")
+        shutil.copytree(os.path.join(SRC, "lighttpd-conf"), self.lighttpd_conf)
+        shutil.copytree(os.path.join(SRC, "apache-conf"), self.apache_conf)
+        os.makedirs(os.path.join(self.dir, "fcgid"))
+        for root, dirs, files in os.walk(self.dir):
+            for n in dirs + files:
+                self.own(os.path.join(root, n))
+        self.client_keys = os.path.join(self.dir, "client-keys.json")
+        self.worker_keys = os.path.join(self.dir, "worker-keys.json")
+        kid, secret = ps1.new_key()
+        self.set_keys([(kid, secret, int(time.time()) + 3600)])
+        try:
+            if self.tls:
+                self.make_tls()
+            self.start_inference()
+            self.start_worker()
+            self.worker_port = free_port()
+            self._web("worker", self.worker_web, self.worker_port)
+            self.worker_hop_port = self.worker_port
+            if self.use_tamper and not self.tls:
+                self.tamper = TamperProxy(self.worker_port)
+                self.worker_hop_port = self.tamper.port
+            self.client_sock = os.path.join(self.dir, "client.sock")
+            self.start_client()
+            self.client_port = free_port()
+            self._web("client", self.client_web, self.client_port)
+        except Exception:
+            sys.stderr.write(self.all_logs())
+            self.stop()
+            raise
+        self.user_http = Http(self.client_port)
+        self.worker_http = Http(self.worker_port)
+        return self
+
+    def stop(self, keep=False):
+        for name in list(self.procs):
+            self.stop_proc(name)
+        if self.tamper:
+            self.tamper.close()
+        if not keep and os.environ.get("PS_KEEP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.stop()
+
+    def recorded(self):
+        """What the inference server received: a list of (path, body)."""
+        out = []
+        p = os.path.join(self.dir, "inference.record")
+        if os.path.exists(p):
+            with open(p) as f:
+                for line in f:
+                    out.append(json.loads(line))
+        return out
