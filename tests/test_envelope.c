@@ -991,6 +991,26 @@ START_TEST(test_open_malformed)
 }
 END_TEST
 
+/* envelope_peek checks the form of the whole text, not only the parts it
+ * returns: a text it accepts is never refused as malformed later. */
+START_TEST(test_peek_malformed)
+{
+	const struct vec *v = &small[_i];
+	struct mcase m[MAX_MCASES];
+	uint8_t kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
+	size_t n, i;
+	pserr rc;
+
+	n = malformed_cases(v, m);
+	for (i = 0; i < n; i++) {
+		rc = envelope_peek(m[i].s, m[i].n, kid, nonce);
+		ck_assert_msg(rc == PS_ERR_INVALID_ENVELOPE,
+		    "%s: envelope_peek gave %s", m[i].what, pserr_code(rc));
+		free(m[i].s);
+	}
+}
+END_TEST
+
 /* Values too large to store: rebuild the envelope with EVP, check it
  * against the generator's SHA-256, then open it across the slices
  * envelope.c works in. */
@@ -999,7 +1019,7 @@ START_TEST(test_open_generated)
 	const struct vec *v = &generated[_i];
 	struct envelope_ctx c;
 	struct buf out;
-	uint8_t *pt, md[32];
+	uint8_t *pt, md[32], kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
 	char *env, *t;
 	size_t tn, ctn, k;
 	static const size_t flips[] = {0, 1, 16383, 16384, 16385};
@@ -1013,6 +1033,9 @@ START_TEST(test_open_generated)
 	ck_assert_uint_eq(envelope_text_len(v->pt_len), v->env_len);
 	sha256(env, v->env_len, md);
 	ck_assert_mem_eq(md, v->env_sha, 32);
+	ck_assert_int_eq(envelope_peek(env, v->env_len, kid, nonce), PS_OK);
+	ck_assert_mem_eq(kid, v->kid, sizeof(kid));
+	ck_assert_mem_eq(nonce, v->nonce, sizeof(nonce));
 
 	buf_init(&out, v->pt_len + SENTINEL_LEN);
 	ck_assert_int_eq(buf_append(&out, SENTINEL, SENTINEL_LEN), PS_OK);
@@ -1065,6 +1088,8 @@ START_TEST(test_open_generated)
 		t = splice(env, v->env_len, OFF_CT + flips[k], 1, "+", 1, &tn);
 		expect_open_fails(&c, v->name, v->name_len, t, tn,
 		    PS_ERR_INVALID_ENVELOPE, "generated bad char");
+		ck_assert_int_eq(envelope_peek(t, tn, kid, nonce),
+		    PS_ERR_INVALID_ENVELOPE);
 		free(t);
 	}
 	t = splice(env, v->env_len, v->env_len - 1, 1, "=", 1, &tn);
@@ -1152,6 +1177,7 @@ envelope_suite(void)
 	tcase_add_loop_test(tc, test_tamper_aad, 0, (int)n_small);
 	tcase_add_loop_test(tc, test_tamper_bits, 0, (int)n_small);
 	tcase_add_loop_test(tc, test_open_malformed, 0, (int)n_small);
+	tcase_add_loop_test(tc, test_peek_malformed, 0, (int)n_small);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
