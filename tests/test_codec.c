@@ -435,6 +435,25 @@ START_TEST(test_buf_reserve)
 }
 END_TEST
 
+/* A buffer without a real cap: len + 1 (the terminator's room) must not
+ * wrap around. */
+START_TEST(test_buf_max_size_max)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX);
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX), PS_ERR_TOO_LARGE);
+	ck_assert_ptr_null(b.p);
+	ck_assert_int_eq(buf_puts(&b, "abc"), PS_OK);
+	ck_assert_uint_ge(b.cap, 4);
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert_str_eq(buf_cstr(&b), "abc");
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX - 3), PS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 3);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_buf_cstr)
 {
 	struct buf b;
@@ -807,6 +826,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_buf_zero_max);
 	tcase_add_test(tc, test_buf_growth);
 	tcase_add_test(tc, test_buf_reserve);
+	tcase_add_test(tc, test_buf_max_size_max);
 	tcase_add_test(tc, test_buf_cstr);
 	tcase_add_test(tc, test_buf_consume);
 	tcase_add_test(tc, test_buf_reset);
