@@ -22,8 +22,9 @@ buf_reserve(struct buf *b, size_t n)
 	size_t want, ncap;
 	char *np;
 
-	/* One extra byte keeps room for buf_cstr()'s terminator. */
-	if (n > b->max - b->len)
+	/* One extra byte keeps room for buf_cstr()'s terminator, so len + n
+	 * must stay below SIZE_MAX even when max is SIZE_MAX. */
+	if (n > b->max - b->len || n >= SIZE_MAX - b->len)
 		return PS_ERR_TOO_LARGE;
 	want = b->len + n + 1;
 	if (want <= b->cap)
@@ -31,7 +32,7 @@ buf_reserve(struct buf *b, size_t n)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < want)
 		ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
-	if (ncap > b->max + 1)
+	if (ncap - 1 > b->max)
 		ncap = b->max + 1;
 	/* Not realloc: the old block may hold secrets and must be wiped. */
 	if ((np = malloc(ncap)) == NULL)

@@ -1,0 +1,862 @@
+/*
+ * Unit tests of lib/codec.c, lib/secret.c, lib/buf.c and lib/pserr.c.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "pserr.h"
+#include "secret.h"
+
+/* ------------------------------------------------------------ codec */
+
+/* RFC 4648 section 10. */
+static const struct {
+	const char *in, *b64, *b64url, *hex;
+} rfc4648[] = {
+	{"", "", "", ""},
+	{"f", "Zg==", "Zg", "66"},
+	{"fo", "Zm8=", "Zm8", "666f"},
+	{"foo", "Zm9v", "Zm9v", "666f6f"},
+	{"foob", "Zm9vYg==", "Zm9vYg", "666f6f62"},
+	{"fooba", "Zm9vYmE=", "Zm9vYmE", "666f6f6261"},
+	{"foobar", "Zm9vYmFy", "Zm9vYmFy", "666f6f626172"},
+};
+
+START_TEST(test_rfc4648_encode)
+{
+	const uint8_t *in = (const uint8_t *)rfc4648[_i].in;
+	size_t n = strlen(rfc4648[_i].in);
+	char out[32];
+
+	memset(out, '#', sizeof(out));
+	ck_assert_uint_eq(codec_b64_encode(in, n, out), strlen(rfc4648[_i].b64));
+	ck_assert_uint_eq(CODEC_B64_LEN(n), strlen(rfc4648[_i].b64));
+	ck_assert_mem_eq(out, rfc4648[_i].b64, strlen(rfc4648[_i].b64));
+	ck_assert_int_eq(out[strlen(rfc4648[_i].b64)], '#');
+
+	memset(out, '#', sizeof(out));
+	ck_assert_uint_eq(codec_b64url_encode(in, n, out),
+	    strlen(rfc4648[_i].b64url));
+	ck_assert_uint_eq(CODEC_B64URL_LEN(n), strlen(rfc4648[_i].b64url));
+	ck_assert_mem_eq(out, rfc4648[_i].b64url, strlen(rfc4648[_i].b64url));
+	ck_assert_int_eq(out[strlen(rfc4648[_i].b64url)], '#');
+
+	memset(out, '#', sizeof(out));
+	ck_assert_uint_eq(codec_hex_encode(in, n, out), strlen(rfc4648[_i].hex));
+	ck_assert_uint_eq(CODEC_HEX_LEN(n), strlen(rfc4648[_i].hex));
+	ck_assert_mem_eq(out, rfc4648[_i].hex, strlen(rfc4648[_i].hex));
+	ck_assert_int_eq(out[strlen(rfc4648[_i].hex)], '#');
+}
+END_TEST
+
+START_TEST(test_rfc4648_decode)
+{
+	const char *want = rfc4648[_i].in;
+	size_t n = strlen(want), got = 99;
+	uint8_t out[16];
+
+	ck_assert_int_eq(codec_b64_decode(rfc4648[_i].b64,
+	    strlen(rfc4648[_i].b64), out, sizeof(out), &got), PS_OK);
+	ck_assert_uint_eq(got, n);
+	ck_assert_mem_eq(out, want, n);
+
+	got = 99;
+	ck_assert_int_eq(codec_b64url_decode(rfc4648[_i].b64url,
+	    strlen(rfc4648[_i].b64url), out, sizeof(out), &got), PS_OK);
+	ck_assert_uint_eq(got, n);
+	ck_assert_mem_eq(out, want, n);
+
+	ck_assert_int_eq(codec_hex_decode(rfc4648[_i].hex,
+	    strlen(rfc4648[_i].hex), out, n), PS_OK);
+	ck_assert_mem_eq(out, want, n);
+
+	/* Exactly the decoded size is enough room, one byte less is not. */
+	got = 99;
+	ck_assert_int_eq(codec_b64url_decode(rfc4648[_i].b64url,
+	    strlen(rfc4648[_i].b64url), out, n, &got), PS_OK);
+	ck_assert_uint_eq(got, n);
+	ck_assert_int_eq(codec_b64_decode(rfc4648[_i].b64,
+	    strlen(rfc4648[_i].b64), out, n, &got), PS_OK);
+	ck_assert_uint_eq(got, n);
+	if (n > 0) {
+		ck_assert_int_eq(codec_b64url_decode(rfc4648[_i].b64url,
+		    strlen(rfc4648[_i].b64url), out, n - 1, &got), PS_ERR_ARG);
+		ck_assert_int_eq(codec_b64_decode(rfc4648[_i].b64,
+		    strlen(rfc4648[_i].b64), out, n - 1, &got), PS_ERR_ARG);
+	}
+}
+END_TEST
+
+/* The two alphabets differ in exactly two characters. */
+START_TEST(test_alphabets)
+{
+	static const uint8_t in[] = {0xfb, 0xff, 0xbf, 0x00, 0x10, 0x83};
+	static const uint8_t all[48] = {
+		0x00, 0x10, 0x83, 0x10, 0x51, 0x87, 0x20, 0x92, 0x8b, 0x30,
+		0xd3, 0x8f, 0x41, 0x14, 0x93, 0x51, 0x55, 0x97, 0x61, 0x96,
+		0x9b, 0x71, 0xd7, 0x9f, 0x82, 0x18, 0xa3, 0x92, 0x59, 0xa7,
+		0xa2, 0x9a, 0xab, 0xb2, 0xdb, 0xaf, 0xc3, 0x1c, 0xb3, 0xd3,
+		0x5d, 0xb7, 0xe3, 0x9e, 0xbb, 0xf3, 0xdf, 0xbf,
+	};
+	char out[80];
+	uint8_t back[48];
+	size_t got;
+
+	ck_assert_uint_eq(codec_b64_encode(in, sizeof(in), out), 8);
+	ck_assert_mem_eq(out, "+/+/ABCD", 8);
+	ck_assert_uint_eq(codec_b64url_encode(in, sizeof(in), out), 8);
+	ck_assert_mem_eq(out, "-_-_ABCD", 8);
+	ck_assert_uint_eq(codec_hex_encode(in, sizeof(in), out), 12);
+	ck_assert_mem_eq(out, "fbffbf001083", 12);
+
+	/* Every character of each alphabet, in order. */
+	ck_assert_uint_eq(codec_b64_encode(all, sizeof(all), out), 64);
+	ck_assert_mem_eq(out,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+	    64);
+	ck_assert_int_eq(codec_b64_decode(out, 64, back, sizeof(back), &got),
+	    PS_OK);
+	ck_assert_uint_eq(got, 48);
+	ck_assert_mem_eq(back, all, 48);
+	ck_assert_uint_eq(codec_b64url_encode(all, sizeof(all), out), 64);
+	ck_assert_mem_eq(out,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+	    64);
+	ck_assert_int_eq(codec_b64url_decode(out, 64, back, sizeof(back),
+	    &got), PS_OK);
+	ck_assert_uint_eq(got, 48);
+	ck_assert_mem_eq(back, all, 48);
+}
+END_TEST
+
+/* Lengths 0..64 round trip, and the encoders agree with OpenSSL's. */
+START_TEST(test_round_trip_lengths)
+{
+	const size_t n = (size_t)_i;
+	uint8_t in[64], back[80];
+	char enc[2 * 64 + 1], ref[CODEC_B64_LEN(64) + 1];
+	size_t i, len, got;
+
+	for (i = 0; i < n; i++)
+		in[i] = (uint8_t)(i * 167 + n * 13 + 5);
+
+	len = codec_b64_encode(in, n, enc);
+	ck_assert_uint_eq(len, CODEC_B64_LEN(n));
+	ck_assert_int_eq(EVP_EncodeBlock((unsigned char *)ref, in, (int)n),
+	    (int)len);
+	ck_assert_mem_eq(enc, ref, len);
+	got = 999;
+	ck_assert_int_eq(codec_b64_decode(enc, len, back, n, &got), PS_OK);
+	ck_assert_uint_eq(got, n);
+	ck_assert_mem_eq(back, in, n);
+
+	len = codec_b64url_encode(in, n, enc);
+	ck_assert_uint_eq(len, CODEC_B64URL_LEN(n));
+	ck_assert_uint_eq(len, (4 * n + 2) / 3);
+	for (i = 0; i < len; i++) {
+		char r = ref[i] == '+' ? '-' : ref[i] == '/' ? '_' : ref[i];
+
+		ck_assert_int_eq(enc[i], r);
+	}
+	for (i = len; i < CODEC_B64_LEN(n); i++)
+		ck_assert_int_eq(ref[i], '=');
+	got = 999;
+	ck_assert_int_eq(codec_b64url_decode(enc, len, back, n, &got), PS_OK);
+	ck_assert_uint_eq(got, n);
+	ck_assert_mem_eq(back, in, n);
+	if (n > 0)
+		ck_assert_int_eq(codec_b64url_decode(enc, len, back, n - 1,
+		    &got), PS_ERR_ARG);
+
+	len = codec_hex_encode(in, n, enc);
+	ck_assert_uint_eq(len, 2 * n);
+	for (i = 0; i < n; i++) {
+		char two[3];
+
+		snprintf(two, sizeof(two), "%02x", in[i]);
+		ck_assert_mem_eq(enc + 2 * i, two, 2);
+	}
+	memset(back, 0, sizeof(back));
+	ck_assert_int_eq(codec_hex_decode(enc, len, back, n), PS_OK);
+	ck_assert_mem_eq(back, in, n);
+}
+END_TEST
+
+struct bad {
+	const char *in;
+	size_t n; /* 0: strlen(in) */
+};
+
+#define BAD(s) {s, sizeof(s) - 1}
+
+static const struct bad bad_b64url[] = {
+	BAD("A"), BAD("AAAAA"), BAD("Zg=="), BAD("Zg="), BAD("Zm8="),
+	BAD("Zm9v+A"), BAD("Zm9v/A"), BAD("Zm9v=A"), BAD("Zm9v A"),
+	BAD(" Zm9v"), BAD("Zm9v\n"), BAD("Zm9v\r\n"), BAD("Zm\0v"),
+	BAD("Zm9v.A"), BAD("Zm9v:A"), BAD("Zm9v\x80" "A"), BAD("Zm9v\xff" "A"),
+	BAD("Zm9v\"A"), BAD("Zm9v\\A"),
+	/* non-canonical: unused low bits set */
+	BAD("Zh"), BAD("Zv"), BAD("Zm9"), BAD("Zm-"), BAD("Zm9vYh"),
+	BAD("Zm9vYmF"), BAD("AB"), BAD("AAB"), BAD("__"), BAD("___"),
+};
+
+static const struct bad bad_b64[] = {
+	BAD("A"), BAD("Zg"), BAD("Zg="), BAD("Zm8"), BAD("Zm9vYg"),
+	BAD("Zm9vYg="), BAD("Zm9v-A=="), BAD("Zm9v_A=="), BAD("Zm9v A=="),
+	BAD("Zm9v\nYg=="), BAD("Zm9vYg==\n"), BAD("Zg==Zg=="), BAD("Zg=a"),
+	BAD("Z==="), BAD("===="), BAD("=Zg="), BAD("Zm=v"), BAD("Zm\0v"),
+	BAD("Zm9v\x80" "A=="),
+	/* non-canonical */
+	BAD("Zh=="), BAD("Zv=="), BAD("Zm9="), BAD("Zm+="), BAD("AB=="),
+	BAD("AAB="), BAD("//=="), BAD("///="),
+};
+
+static const struct bad bad_hex[] = {
+	BAD("0"), BAD("abc"), BAD("AB"), BAD("aB"), BAD("0A"), BAD("0g"),
+	BAD("g0"), BAD(" 0"), BAD("0 "), BAD("0x"), BAD("\0" "0"),
+	BAD("-1"), BAD("0\n"),
+};
+
+START_TEST(test_b64url_strict)
+{
+	const struct bad *b = &bad_b64url[_i];
+	uint8_t out[16];
+	size_t got = 77;
+
+	ck_assert_msg(codec_b64url_decode(b->in, b->n, out, sizeof(out), &got)
+	    == PS_ERR_CORRUPT, "base64url accepted case %d", _i);
+	ck_assert_uint_eq(got, 77);
+}
+END_TEST
+
+START_TEST(test_b64_strict)
+{
+	const struct bad *b = &bad_b64[_i];
+	uint8_t out[16];
+	size_t got = 77;
+
+	ck_assert_msg(codec_b64_decode(b->in, b->n, out, sizeof(out), &got) ==
+	    PS_ERR_CORRUPT, "base64 accepted case %d", _i);
+	ck_assert_uint_eq(got, 77);
+}
+END_TEST
+
+START_TEST(test_hex_strict)
+{
+	const struct bad *b = &bad_hex[_i];
+	uint8_t out[16];
+
+	ck_assert_msg(codec_hex_decode(b->in, b->n, out, b->n / 2) ==
+	    PS_ERR_CORRUPT, "hex accepted case %d", _i);
+}
+END_TEST
+
+START_TEST(test_hex_length)
+{
+	uint8_t out[4];
+
+	/* Exactly 2 * outlen characters, no more, no fewer. */
+	ck_assert_int_eq(codec_hex_decode("00112233", 8, out, 4), PS_OK);
+	ck_assert_int_eq(codec_hex_decode("00112233", 8, out, 3),
+	    PS_ERR_CORRUPT);
+	ck_assert_int_eq(codec_hex_decode("001122", 6, out, 4), PS_ERR_CORRUPT);
+	ck_assert_int_eq(codec_hex_decode("", 0, out, 0), PS_OK);
+	ck_assert_int_eq(codec_hex_decode("", 0, out, 1), PS_ERR_CORRUPT);
+	ck_assert_int_eq(codec_hex_decode("09afAF", 4, out, 2), PS_OK);
+	ck_assert_uint_eq(out[0], 0x09);
+	ck_assert_uint_eq(out[1], 0xaf);
+}
+END_TEST
+
+/* Output without room is PS_ERR_ARG, apart from bad input; exactly enough
+ * room is enough, and empty input needs none. */
+START_TEST(test_decode_room)
+{
+	uint8_t out[8];
+	size_t got = 5;
+
+	ck_assert_int_eq(codec_b64url_decode("Zm9vYmFy", 8, out, 5, &got),
+	    PS_ERR_ARG);
+	ck_assert_int_eq(codec_b64_decode("Zm9vYmFy", 8, out, 5, &got),
+	    PS_ERR_ARG);
+	ck_assert_int_eq(codec_b64_decode("Zm9vYg==", 8, out, 3, &got),
+	    PS_ERR_ARG);
+	ck_assert_int_eq(codec_b64_decode("Zm9vYg==", 8, out, 4, &got), PS_OK);
+	ck_assert_uint_eq(got, 4);
+	ck_assert_int_eq(codec_b64url_decode("", 0, NULL, 0, &got), PS_OK);
+	ck_assert_uint_eq(got, 0);
+	ck_assert_int_eq(codec_b64_decode("", 0, NULL, 0, &got), PS_OK);
+	ck_assert_uint_eq(got, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ buf */
+
+START_TEST(test_buf_init)
+{
+	struct buf b;
+
+	memset(&b, 0x5a, sizeof(b));
+	buf_init(&b, 100);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(b.cap, 0);
+	ck_assert_uint_eq(b.max, 100);
+	buf_free(&b);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.max, 100);
+}
+END_TEST
+
+/* Appends up to max succeed; one byte past it fails and changes nothing. */
+START_TEST(test_buf_cap)
+{
+	struct buf b;
+	char *p;
+	size_t cap;
+
+	buf_init(&b, 10);
+	ck_assert_int_eq(buf_append(&b, "0123456", 7), PS_OK);
+	ck_assert_int_eq(buf_puts(&b, "78"), PS_OK);
+	ck_assert_int_eq(buf_putc(&b, '9'), PS_OK);
+	ck_assert_uint_eq(b.len, 10);
+	ck_assert_mem_eq(b.p, "0123456789", 10);
+	ck_assert_uint_le(b.cap, 11);
+	p = b.p;
+	cap = b.cap;
+
+	ck_assert_int_eq(buf_putc(&b, 'x'), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_puts(&b, "x"), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_append(&b, "xyz", 3), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_reserve(&b, 1), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_append(&b, "", 0), PS_OK);
+	ck_assert_int_eq(buf_append(&b, NULL, 0), PS_OK);
+	ck_assert_int_eq(buf_puts(&b, ""), PS_OK);
+	ck_assert_int_eq(buf_reserve(&b, 0), PS_OK);
+	ck_assert_ptr_eq(b.p, p);
+	ck_assert_uint_eq(b.cap, cap);
+	ck_assert_uint_eq(b.len, 10);
+	ck_assert_mem_eq(b.p, "0123456789", 10);
+	/* The terminator still fits. */
+	ck_assert_str_eq(buf_cstr(&b), "0123456789");
+	ck_assert_uint_eq(b.len, 10);
+	buf_free(&b);
+}
+END_TEST
+
+/* An append that only partly fits stores nothing. */
+START_TEST(test_buf_all_or_nothing)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	ck_assert_int_eq(buf_puts(&b, "abcde"), PS_OK);
+	ck_assert_int_eq(buf_puts(&b, "fghi"), PS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_mem_eq(b.p, "abcde", 5);
+	ck_assert_int_eq(buf_puts(&b, "fgh"), PS_OK);
+	ck_assert_uint_eq(b.len, 8);
+	ck_assert_mem_eq(b.p, "abcdefgh", 8);
+	buf_free(&b);
+
+	/* A first append larger than max allocates nothing. */
+	buf_init(&b, 3);
+	ck_assert_int_eq(buf_puts(&b, "abcd"), PS_ERR_TOO_LARGE);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_zero_max)
+{
+	struct buf b;
+	const char *s;
+
+	buf_init(&b, 0);
+	ck_assert_int_eq(buf_putc(&b, 'a'), PS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 0);
+	s = buf_cstr(&b);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "");
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+}
+END_TEST
+
+/* Growing one byte at a time past several reallocations keeps the
+ * content. */
+START_TEST(test_buf_growth)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 5000);
+	for (i = 0; i < 5000; i++)
+		ck_assert_int_eq(buf_putc(&b, (char)('a' + i % 26)), PS_OK);
+	ck_assert_int_eq(buf_putc(&b, 'x'), PS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 5000);
+	ck_assert_uint_ge(b.cap, 5001);
+	ck_assert_uint_le(b.cap, 5001);
+	for (i = 0; i < 5000; i++)
+		ck_assert_int_eq(b.p[i], 'a' + i % 26);
+	ck_assert_uint_eq(strlen(buf_cstr(&b)), 5000);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_reserve)
+{
+	struct buf b;
+
+	buf_init(&b, 1000);
+	ck_assert_int_eq(buf_reserve(&b, 600), PS_OK);
+	ck_assert_uint_ge(b.cap, 601);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_int_eq(buf_reserve(&b, 1000), PS_OK);
+	ck_assert_int_eq(buf_reserve(&b, 1001), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_puts(&b, "abc"), PS_OK);
+	ck_assert_int_eq(buf_reserve(&b, 997), PS_OK);
+	ck_assert_int_eq(buf_reserve(&b, 998), PS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert_mem_eq(b.p, "abc", 3);
+	buf_free(&b);
+}
+END_TEST
+
+/* A buffer without a real cap: len + 1 (the terminator's room) must not
+ * wrap around. */
+START_TEST(test_buf_max_size_max)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX);
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX), PS_ERR_TOO_LARGE);
+	ck_assert_ptr_null(b.p);
+	ck_assert_int_eq(buf_puts(&b, "abc"), PS_OK);
+	ck_assert_uint_ge(b.cap, 4);
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert_str_eq(buf_cstr(&b), "abc");
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX - 3), PS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 3);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_cstr)
+{
+	struct buf b;
+	const char *s;
+
+	buf_init(&b, 64);
+	s = buf_cstr(&b);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "");
+	ck_assert_int_eq(buf_append(&b, "a\0b", 3), PS_OK);
+	ck_assert_int_eq(buf_puts(&b, "cd"), PS_OK);
+	s = buf_cstr(&b);
+	ck_assert_ptr_eq(s, b.p);
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_mem_eq(s, "a\0bcd\0", 6);
+	/* The terminator is not content: an append overwrites it. */
+	ck_assert_int_eq(buf_putc(&b, 'e'), PS_OK);
+	ck_assert_mem_eq(buf_cstr(&b), "a\0bcde\0", 7);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_consume)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	ck_assert_int_eq(buf_puts(&b, "abcdefgh"), PS_OK);
+	buf_consume(&b, 0);
+	ck_assert_uint_eq(b.len, 8);
+	ck_assert_mem_eq(b.p, "abcdefgh", 8);
+	buf_consume(&b, 3);
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_mem_eq(b.p, "defgh", 5);
+	/* The freed bytes are wiped. */
+	ck_assert_mem_eq(b.p + 5, "\0\0\0", 3);
+	/* The cap applies to len: room again for three bytes, not four. */
+	ck_assert_int_eq(buf_puts(&b, "ijkl"), PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(buf_puts(&b, "ijk"), PS_OK);
+	ck_assert_mem_eq(b.p, "defghijk", 8);
+	ck_assert_str_eq(buf_cstr(&b), "defghijk");
+	buf_consume(&b, 8);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_int_eq(buf_puts(&b, "xy"), PS_OK);
+	buf_consume(&b, 100);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_str_eq(buf_cstr(&b), "");
+	buf_free(&b);
+
+	buf_init(&b, 8);
+	buf_consume(&b, 1);
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_reset)
+{
+	struct buf b;
+	char *p;
+	size_t cap;
+
+	buf_init(&b, 16);
+	ck_assert_int_eq(buf_puts(&b, "secret"), PS_OK);
+	p = b.p;
+	cap = b.cap;
+	buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_ptr_eq(b.p, p);
+	ck_assert_uint_eq(b.cap, cap);
+	ck_assert_mem_eq(p, "\0\0\0\0\0\0", 6);
+	ck_assert_int_eq(buf_puts(&b, "0123456789abcdef"), PS_OK);
+	ck_assert_uint_eq(b.len, 16);
+	buf_free(&b);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(b.cap, 0);
+	ck_assert_uint_eq(b.max, 16);
+	/* Usable again after buf_free. */
+	ck_assert_int_eq(buf_puts(&b, "again"), PS_OK);
+	ck_assert_str_eq(buf_cstr(&b), "again");
+	buf_free(&b);
+}
+END_TEST
+
+/* ------------------------------------------------------------ secret */
+
+START_TEST(test_secret_equal)
+{
+	uint8_t a[32], b[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = b[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(secret_equal(a, b, sizeof(a)), 1);
+	ck_assert_int_eq(secret_equal(a, b, 0), 1);
+	for (i = 0; i < 8 * sizeof(a); i++) {
+		b[i / 8] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_int_eq(secret_equal(a, b, sizeof(a)), 0);
+		ck_assert_int_eq(secret_equal(b, a, sizeof(a)), 0);
+		b[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	/* Only the first n bytes count. */
+	b[31] ^= 1;
+	ck_assert_int_eq(secret_equal(a, b, 31), 1);
+	ck_assert_int_eq(secret_equal(a, b, 32), 0);
+}
+END_TEST
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+START_TEST(test_secret_random)
+{
+	uint8_t a[32] = {0}, b[32] = {0};
+	const size_t big = (1u << 20) * 2 + 33;
+	uint8_t *p;
+	size_t i;
+
+	ck_assert_int_eq(secret_random(a, sizeof(a)), PS_OK);
+	ck_assert_int_eq(secret_random(b, sizeof(b)), PS_OK);
+	ck_assert(!all_zero(a, sizeof(a)));
+	ck_assert(!all_zero(b, sizeof(b)));
+	ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+	ck_assert_int_eq(secret_random(a, 0), PS_OK);
+
+	/* Larger than one draw: every piece, including the tail, is filled. */
+	p = calloc(1, big);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(secret_random(p, big), PS_OK);
+	for (i = 0; i + 64 <= big; i += 1u << 19)
+		ck_assert(!all_zero(p + i, 64));
+	ck_assert(!all_zero(p + big - 32, 32));
+	free(p);
+}
+END_TEST
+
+START_TEST(test_secret_wipe)
+{
+	uint8_t a[16];
+	uint8_t *p;
+
+	memset(a, 0xaa, sizeof(a));
+	secret_wipe(a + 4, 8);
+	ck_assert_mem_eq(a, "\xaa\xaa\xaa\xaa\0\0\0\0\0\0\0\0\xaa\xaa\xaa\xaa",
+	    16);
+	secret_wipe(NULL, 0);
+	secret_wipe(a, 0);
+	ck_assert_uint_eq(a[0], 0xaa);
+	secret_free(NULL, 0);
+	secret_free(NULL, 16);
+	p = malloc(16);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 1, 16);
+	secret_free(p, 16);
+}
+END_TEST
+
+/* ------------------------------------------------------------ pserr */
+
+/* protocol.md section 6, and the stream error code of section 5. */
+static const struct {
+	pserr rc;
+	int status;
+	const char *code;
+	const char *json;
+} section6[] = {
+	{PS_ERR_INVALID_JSON, 400, "invalid_json",
+	    "{\"error\":{\"message\":\"request body is not a JSON object\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"invalid_json\"}}"},
+	{PS_ERR_INVALID_ENVELOPE, 400, "invalid_envelope",
+	    "{\"error\":{\"message\":\"malformed encrypted value, or members "
+	    "mix key IDs or nonces\",\"type\":\"invalid_request_error\","
+	    "\"code\":\"invalid_envelope\"}}"},
+	{PS_ERR_PLAINTEXT_MEMBER, 400, "plaintext_member",
+	    "{\"error\":{\"message\":\"a member that must be encrypted arrived "
+	    "in plain text\",\"type\":\"invalid_request_error\","
+	    "\"code\":\"plaintext_member\"}}"},
+	{PS_ERR_DECRYPT, 400, "decrypt_failed",
+	    "{\"error\":{\"message\":\"decryption failed\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"decrypt_failed\"}}"},
+	{PS_ERR_UNKNOWN_ENDPOINT, 404, "unknown_endpoint",
+	    "{\"error\":{\"message\":\"unknown endpoint\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"unknown_endpoint\"}}"},
+	{PS_ERR_METHOD, 405, "method_not_allowed",
+	    "{\"error\":{\"message\":\"method not allowed\","
+	    "\"type\":\"invalid_request_error\","
+	    "\"code\":\"method_not_allowed\"}}"},
+	{PS_ERR_TOO_LARGE, 413, "body_too_large",
+	    "{\"error\":{\"message\":\"body too large\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"body_too_large\"}}"},
+	{PS_ERR_MEDIA_TYPE, 415, "unsupported_media_type",
+	    "{\"error\":{\"message\":\"request body must be application/json\","
+	    "\"type\":\"invalid_request_error\","
+	    "\"code\":\"unsupported_media_type\"}}"},
+	{PS_ERR_UNKNOWN_KEY, 422, "unknown_key",
+	    "{\"error\":{\"message\":\"no secret is known for this key ID\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"unknown_key\"}}"},
+	{PS_ERR_UPSTREAM, 502, "upstream_unavailable",
+	    "{\"error\":{\"message\":\"the next hop refused or broke the "
+	    "connection\",\"type\":\"api_error\","
+	    "\"code\":\"upstream_unavailable\"}}"},
+	{PS_ERR_BAD_UPSTREAM, 502, "bad_upstream_response",
+	    "{\"error\":{\"message\":\"the next hop sent a reply that could not "
+	    "be authenticated or parsed\",\"type\":\"api_error\","
+	    "\"code\":\"bad_upstream_response\"}}"},
+	{PS_ERR_NO_KEY, 503, "no_key",
+	    "{\"error\":{\"message\":\"no usable secret is available\","
+	    "\"type\":\"api_error\",\"code\":\"no_key\"}}"},
+	{PS_ERR_TIMEOUT, 504, "upstream_timeout",
+	    "{\"error\":{\"message\":\"the next hop did not answer in time\","
+	    "\"type\":\"api_error\",\"code\":\"upstream_timeout\"}}"},
+	{PS_ERR_STREAM_TRUNCATED, 502, "stream_truncated",
+	    "{\"error\":{\"message\":\"the stream ended without a valid "
+	    "end-of-stream record\",\"type\":\"api_error\","
+	    "\"code\":\"stream_truncated\"}}"},
+};
+
+START_TEST(test_pserr_section6)
+{
+	const size_t i = (size_t)_i;
+	struct buf b;
+
+	ck_assert_int_eq(pserr_status(section6[i].rc), section6[i].status);
+	ck_assert_str_eq(pserr_code(section6[i].rc), section6[i].code);
+	buf_init(&b, 4096);
+	ck_assert_int_eq(pserr_json(section6[i].rc, &b), PS_OK);
+	ck_assert_str_eq(buf_cstr(&b), section6[i].json);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_pserr_local)
+{
+	static const pserr local[] = {PS_ERR_NOMEM, PS_ERR_ARG, PS_ERR_CRYPTO,
+	    PS_ERR_IO, PS_ERR_PERM, PS_ERR_CORRUPT, PS_ERR_EXPIRED};
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		ck_assert_int_eq(pserr_status(local[i]), 500);
+		ck_assert_str_eq(pserr_code(local[i]), "internal_error");
+		ck_assert_str_eq(pserr_type(local[i]), "api_error");
+	}
+	buf_init(&b, 4096);
+	ck_assert_int_eq(pserr_json(PS_ERR_NOMEM, &b), PS_OK);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "{\"error\":{\"message\":\"out of memory\",\"type\":\"api_error\","
+	    "\"code\":\"internal_error\"}}");
+	buf_free(&b);
+
+	/* The codes the attestation service answers with. */
+	ck_assert_int_eq(pserr_status(PS_ERR_NOT_FOUND), 404);
+	ck_assert_str_eq(pserr_code(PS_ERR_NOT_FOUND), "not_found");
+	ck_assert_int_eq(pserr_status(PS_ERR_EXISTS), 409);
+	ck_assert_str_eq(pserr_code(PS_ERR_EXISTS), "conflict");
+	ck_assert_int_eq(pserr_status(PS_ERR_AUTH), 401);
+	ck_assert_str_eq(pserr_code(PS_ERR_AUTH), "unauthorized");
+
+	/* Out of range. */
+	ck_assert_int_eq(pserr_status(PS_ERR__COUNT), 500);
+	ck_assert_str_eq(pserr_code(PS_ERR__COUNT), "internal_error");
+	ck_assert_str_eq(pserr_type(PS_ERR__COUNT), "api_error");
+	ck_assert_str_eq(pserr_str(PS_ERR__COUNT), "unknown error");
+	ck_assert_int_eq(pserr_status((pserr)-1), 500);
+	ck_assert_str_eq(pserr_code((pserr)-1), "internal_error");
+	ck_assert_str_eq(pserr_str((pserr)-1), "unknown error");
+	ck_assert_str_eq(pserr_code(PS_OK), "ok");
+	ck_assert_int_eq(pserr_status(PS_OK), 200);
+}
+END_TEST
+
+/* Every code, known or not, gives one JSON object of the OpenAI error
+ * shape, appended after what the buffer held. */
+START_TEST(test_pserr_json_all)
+{
+	const pserr rc = (pserr)(_i - 1);
+	struct json_object *o = NULL, *e, *f;
+	struct buf b;
+	const char *s;
+
+	ck_assert_ptr_nonnull(pserr_str(rc));
+	ck_assert_uint_gt(strlen(pserr_str(rc)), 0);
+	buf_init(&b, 4096);
+	ck_assert_int_eq(buf_puts(&b, "HTTP body: "), PS_OK);
+	ck_assert_int_eq(pserr_json(rc, &b), PS_OK);
+	s = buf_cstr(&b);
+	ck_assert_mem_eq(s, "HTTP body: ", 11);
+	o = json_tokener_parse(s + 11);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_object_object_length(o), 1);
+	ck_assert(json_object_object_get_ex(o, "error", &e));
+	ck_assert_int_eq(json_object_object_length(e), 3);
+	ck_assert(json_object_object_get_ex(e, "message", &f));
+	ck_assert_str_eq(json_object_get_string(f), pserr_str(rc));
+	ck_assert(json_object_object_get_ex(e, "type", &f));
+	ck_assert_str_eq(json_object_get_string(f), pserr_type(rc));
+	ck_assert(json_object_object_get_ex(e, "code", &f));
+	ck_assert_str_eq(json_object_get_string(f), pserr_code(rc));
+	/* Nothing needed escaping: the text is the fields verbatim. */
+	ck_assert_uint_eq(strlen(s + 11), strlen("{\"error\":{\"message\":\"\","
+	    "\"type\":\"\",\"code\":\"\"}}") + strlen(pserr_str(rc)) +
+	    strlen(pserr_type(rc)) + strlen(pserr_code(rc)));
+	json_object_put(o);
+	buf_free(&b);
+}
+END_TEST
+
+/* A buffer without room: PS_ERR_TOO_LARGE, content as before. */
+START_TEST(test_pserr_json_cap)
+{
+	struct buf b;
+	const size_t full = strlen("{\"error\":{\"message\":\"decryption "
+	    "failed\",\"type\":\"invalid_request_error\","
+	    "\"code\":\"decrypt_failed\"}}");
+	size_t room;
+
+	for (room = 0; room < full; room++) {
+		buf_init(&b, 3 + room);
+		ck_assert_int_eq(buf_puts(&b, "abc"), PS_OK);
+		ck_assert_int_eq(pserr_json(PS_ERR_DECRYPT, &b),
+		    PS_ERR_TOO_LARGE);
+		ck_assert_uint_eq(b.len, 3);
+		ck_assert_mem_eq(b.p, "abc", 3);
+		buf_free(&b);
+	}
+	buf_init(&b, 3 + full);
+	ck_assert_int_eq(buf_puts(&b, "abc"), PS_OK);
+	ck_assert_int_eq(pserr_json(PS_ERR_DECRYPT, &b), PS_OK);
+	ck_assert_uint_eq(b.len, 3 + full);
+	buf_free(&b);
+}
+END_TEST
+
+static Suite *
+codec_suite(void)
+{
+	Suite *s = suite_create("codec");
+	TCase *tc;
+
+	tc = tcase_create("codec");
+	tcase_add_loop_test(tc, test_rfc4648_encode, 0,
+	    (int)(sizeof(rfc4648) / sizeof(rfc4648[0])));
+	tcase_add_loop_test(tc, test_rfc4648_decode, 0,
+	    (int)(sizeof(rfc4648) / sizeof(rfc4648[0])));
+	tcase_add_test(tc, test_alphabets);
+	tcase_add_loop_test(tc, test_round_trip_lengths, 0, 65);
+	tcase_add_loop_test(tc, test_b64url_strict, 0,
+	    (int)(sizeof(bad_b64url) / sizeof(bad_b64url[0])));
+	tcase_add_loop_test(tc, test_b64_strict, 0,
+	    (int)(sizeof(bad_b64) / sizeof(bad_b64[0])));
+	tcase_add_loop_test(tc, test_hex_strict, 0,
+	    (int)(sizeof(bad_hex) / sizeof(bad_hex[0])));
+	tcase_add_test(tc, test_hex_length);
+	tcase_add_test(tc, test_decode_room);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("buf");
+	tcase_add_test(tc, test_buf_init);
+	tcase_add_test(tc, test_buf_cap);
+	tcase_add_test(tc, test_buf_all_or_nothing);
+	tcase_add_test(tc, test_buf_zero_max);
+	tcase_add_test(tc, test_buf_growth);
+	tcase_add_test(tc, test_buf_reserve);
+	tcase_add_test(tc, test_buf_max_size_max);
+	tcase_add_test(tc, test_buf_cstr);
+	tcase_add_test(tc, test_buf_consume);
+	tcase_add_test(tc, test_buf_reset);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secret");
+	tcase_add_test(tc, test_secret_equal);
+	tcase_add_test(tc, test_secret_random);
+	tcase_add_test(tc, test_secret_wipe);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pserr");
+	tcase_add_loop_test(tc, test_pserr_section6, 0,
+	    (int)(sizeof(section6) / sizeof(section6[0])));
+	tcase_add_test(tc, test_pserr_local);
+	/* -1 .. PS_ERR__COUNT: every code and one out of range each side. */
+	tcase_add_loop_test(tc, test_pserr_json_all, 0, PS_ERR__COUNT + 2);
+	tcase_add_test(tc, test_pserr_json_cap);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(codec_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
