@@ -25,7 +25,7 @@ typedef enum {
 	PS_ERR_NO_KEY,            /* 503 no_key */
 	PS_ERR_TIMEOUT,           /* 504 upstream_timeout */
 	PS_ERR_STREAM_TRUNCATED,  /* stream error event stream_truncated */
-	/* local failures: reported as 500 internal_error if they reach a peer */
+	/* local failures: 500 internal_error if they reach a peer */
 	PS_ERR_NOMEM,
 	PS_ERR_ARG,
 	PS_ERR_CRYPTO,
@@ -33,9 +33,10 @@ typedef enum {
 	PS_ERR_PERM,
 	PS_ERR_CORRUPT,
 	PS_ERR_EXPIRED,
-	PS_ERR_NOT_FOUND,
-	PS_ERR_EXISTS,
-	PS_ERR_AUTH,
+	/* the attestation service's answers */
+	PS_ERR_NOT_FOUND,         /* 404 not_found */
+	PS_ERR_EXISTS,            /* 409 conflict */
+	PS_ERR_AUTH,              /* 401 unauthorized */
 	PS_ERR__COUNT
 } pserr;
 
