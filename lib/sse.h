@@ -22,10 +22,16 @@ struct sse_reader {
 	int after_cr;      /* the last byte seen was a CR */
 };
 
-/* Set r up; no line may be longer than max_line bytes (PS_ERR_TOO_LARGE). */
+/* Set r up; no line may be longer than max_line bytes, not counting its
+ * line end (PS_ERR_TOO_LARGE).  Allocates nothing until a line must be
+ * carried over; the memory then held never exceeds max_line + 1 bytes. */
 void sse_reader_init(struct sse_reader *r, size_t max_line);
 
-/* Feed n bytes of p; calls fn for each line completed by them. */
+/* Feed n bytes of p (p may be NULL when n is 0); calls fn for each line
+ * completed by them, as soon as its line end is seen (a CR ends a line at
+ * once, without waiting for a possible LF).  Returns PS_ERR_TOO_LARGE for
+ * a line over max_line, PS_ERR_NOMEM, or fn's error.  After an error the
+ * reader may only be freed. */
 pserr sse_reader_feed(struct sse_reader *r, const char *p, size_t n,
     sse_line_fn fn, void *arg) PS_WARN_UNUSED;
 
@@ -40,7 +46,8 @@ int sse_reader_idle(const struct sse_reader *r);
 void sse_reader_free(struct sse_reader *r);
 
 /* When line is a data line ("data:" with an optional single space after
- * it), set *val and *vlen to its value and return 1; else return 0. */
+ * it, or the bare field name "data", whose value is empty), set *val and
+ * *vlen to its value and return 1; else return 0. */
 int sse_data_value(const char *line, size_t len, const char **val,
     size_t *vlen);
 
