@@ -40,6 +40,11 @@
  *                       than the number of JSON events cuts just before it)
  * An unknown path is a 404, a wrong method a 405, a body that is not a JSON
  * object a 400, a body over 16 MiB a 413, all with an OpenAI error body.
+ * Requests the HTTP layer refuses (bad request line or header, header
+ * section over 64 KiB, POST without a length, unknown transfer coding) get
+ * an error body with the HTTP status (400, 411, 431, 501, 505) and the
+ * connection is closed.  Request bodies may be sent with Content-Length or
+ * chunked; "Expect: 100-continue" is answered.
  *
  * --record FILE appends one line per complete request received:
  *
@@ -172,6 +177,7 @@ struct sbuf {
 	size_t max;
 };
 
+/* Set b up empty with cap max; allocates nothing. */
 static void
 sbuf_init(struct sbuf *b, size_t max)
 {
@@ -203,6 +209,8 @@ sbuf_reserve(struct sbuf *b, size_t n)
 	return PS_OK;
 }
 
+/* Append n bytes of p (NULL allowed when n is 0); b is unchanged on
+ * failure. */
 static pserr PS_WARN_UNUSED
 sbuf_add(struct sbuf *b, const void *p, size_t n)
 {
@@ -217,6 +225,7 @@ sbuf_add(struct sbuf *b, const void *p, size_t n)
 	return PS_OK;
 }
 
+/* Append a NUL-terminated string without its NUL. */
 static pserr PS_WARN_UNUSED
 sbuf_adds(struct sbuf *b, const char *s)
 {
@@ -255,6 +264,7 @@ sbuf_reset(struct sbuf *b)
 	}
 }
 
+/* Free the memory; b is empty afterwards, with the same cap. */
 static void
 sbuf_free(struct sbuf *b)
 {
@@ -488,6 +498,7 @@ conn_sendv(struct conn *c, struct iovec *iov, int n)
 	return PS_OK;
 }
 
+/* Send all n bytes of p. */
 static pserr PS_WARN_UNUSED
 conn_send(struct conn *c, const void *p, size_t n)
 {
@@ -498,6 +509,7 @@ conn_send(struct conn *c, const void *p, size_t n)
 
 /* ------------------------------------------------------------ HTTP input */
 
+/* Is ch allowed in a method or a header name (RFC 9110 token)? */
 static int
 is_tchar(unsigned char ch)
 {
@@ -868,6 +880,7 @@ http_read_request(struct conn *c)
 
 /* ------------------------------------------------------------ HTTP output */
 
+/* The reason phrase for status; a generic one for codes not listed. */
 static const char *
 reason(int status)
 {
@@ -1038,6 +1051,7 @@ member_int(struct json_object *o, const char *name, int64_t *val)
 	return 1;
 }
 
+/* Is member name of o the boolean true? */
 static int
 member_true(struct json_object *o, const char *name)
 {
@@ -1134,6 +1148,7 @@ struct gen {
 	unsigned long long ctok;
 };
 
+/* Append the "usage" member (no comma around it). */
 static pserr PS_WARN_UNUSED
 add_usage(struct sbuf *b, const struct gen *gen)
 {
@@ -1872,6 +1887,7 @@ fail:
 	return -1;
 }
 
+/* Print the --help text to f. */
 static void
 usage(FILE *f)
 {
