@@ -1,0 +1,2065 @@
+/*
+ * inference-server: a small OpenAI-compatible HTTP/1.1 server on a UNIX
+ * domain socket.  It stands in for a real inference server in the
+ * end-to-end tests, the demo and the benchmarks: no model is run, every
+ * answer is computed from the request so that a test can prove which
+ * plaintext reached it.
+ *
+ *   inference-server --socket PATH [--events N] [--delay-ms MS]
+ *                    [--record FILE] [--threads N]
+ *
+ * Endpoints
+ *   POST /v1/chat/completions  content = "echo: " + the text of the last
+ *                              message with role "user" (text parts of an
+ *                              array content are concatenated)
+ *   POST /v1/completions       text = "echo: " + the prompt (the last one
+ *                              when prompt is an array)
+ *   POST /v1/embeddings        8 floats per input, see embed_vector()
+ *   GET  /v1/models            one model, "test-model"
+ * Usage counts are ceil(bytes / 4) of the echoed text and of the reply.
+ *
+ * Streams (request member "stream": true) are chunked text/event-stream
+ * responses of N content events (--events, default 8, or the request
+ * member "x_events", 1..1000000), each carrying the next slice of the reply
+ * (ceil(len / N) bytes, moved forward to a UTF-8 character boundary; once
+ * the reply is used up, slices are empty).  The first event carries the
+ * role "assistant" (chat).  Then comes an event with finish_reason "stop",
+ * then, with stream_options.include_usage, an event with "choices": [] and
+ * usage, then "data: [DONE]".  --delay-ms or "x_delay_ms" (at most 60000)
+ * sleeps before every event but the first.  Each event is sent as its own
+ * HTTP chunk as soon as it is made.
+ *
+ * Request members for error-path tests
+ *   "x_status": S       answer status S (200..599) with the body
+ *                       {"error":{"message":"test error","type":"test",
+ *                       "code":"x_status"}}
+ *   "x_garbage": true   answer 200 with the body "not json"
+ *   "x_cut_after": K    in a stream, close the connection after K JSON
+ *                       events, without the final chunk of the chunked
+ *                       encoding; "data: [DONE]" is never sent (K larger
+ *                       than the number of JSON events cuts just before it)
+ * An unknown path is a 404, a wrong method a 405, a body that is not a JSON
+ * object a 400, a body over 16 MiB a 413, all with an OpenAI error body.
+ * Requests the HTTP layer refuses (bad request line or header, header
+ * section over 64 KiB, POST without a length, unknown transfer coding) get
+ * an error body with the HTTP status (400, 411, 431, 501, 505) and the
+ * connection is closed.  Request bodies may be sent with Content-Length or
+ * chunked; "Expect: 100-continue" is answered.
+ *
+ * --record FILE appends one line per complete request received:
+ *
+ *   METHOD SP TARGET SP BASE64(body) LF
+ *
+ * TARGET is the request target as sent (printable ASCII, no spaces);
+ * BASE64 is the standard alphabet with padding and is empty for an empty
+ * body, so the line then ends in a space.  `cut -d' ' -f3 | base64 -d`
+ * gives the exact body bytes back.  The file is opened O_APPEND, mode 0600
+ * (it holds plaintext prompts), and each line is written with one write()
+ * under a lock before the request is answered.
+ *
+ * The socket is created with mode 0666: it is a test fixture that holds
+ * nothing secret, and the web server or the worker proxy may run as
+ * another, unprivileged user.  Who may connect is decided by the mode of
+ * the directory it is created in.  It appears under its name only once it
+ * accepts connections (bound under a temporary name, then renamed), so a
+ * script may wait for the file and connect at once.  A stale socket file
+ * is replaced; a socket that still accepts connections is not.
+ *
+ * One thread serves one connection (keep-alive, pipelining allowed), at
+ * most --threads (default 256) at a time; further connections wait in the
+ * listen backlog.  A connection idle or stalled for 120 s is closed.
+ * SIGTERM, SIGINT and SIGHUP stop the server: open connections are shut
+ * down, the socket file is removed, the exit status is 0.
+ *
+ * Nothing from a request body is ever logged.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "pserr.h"
+
+#define PROG "inference-server"
+
+#define BODY_MAX        (16u * 1024 * 1024)  /* request body cap */
+#define HEAD_MAX        (64u * 1024)         /* request line + headers */
+#define TARGET_MAX      8192
+#define CHUNK_LINE_MAX  1024                 /* chunk-size line */
+#define CHUNK_GAP_MAX   (64u * 1024)         /* framing bytes before compaction */
+#define IN_SLACK        (128u * 1024)
+#define IN_MAX          (HEAD_MAX + BODY_MAX + IN_SLACK)
+#define IN_INITIAL      (16u * 1024)
+#define IN_KEEP         (1024u * 1024)       /* shrink an idle buffer above this */
+#define OUT_MAX         (6u * BODY_MAX + 65536) /* one response or event */
+
+#define EVENTS_DEFAULT  8
+#define EVENTS_MAX      1000000
+#define DELAY_MAX_MS    60000
+#define THREADS_DEFAULT 256
+#define THREADS_MAX     4096
+#define IO_TIMEOUT_S    120
+#define THREAD_STACK    (512u * 1024)
+#define SOCKET_MODE     0666
+#define CREATED         "1700000000"
+#define MODEL_DEFAULT   "test-model"
+#define EMBED_DIM       8
+
+/* ------------------------------------------------------------ state */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;      /* a slot was freed, or stop was set */
+	atomic_int stop;
+	int *slots;               /* fd of each live connection, -1 if free */
+	unsigned nslots;
+	unsigned active;
+	int listen_fd;
+	int wake[2];              /* wakes the acceptor on stop */
+	int record_fd;            /* -1 without --record */
+	pthread_mutex_t record_lock;
+	unsigned long events;
+	unsigned long delay_ms;
+} srv = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.record_lock = PTHREAD_MUTEX_INITIALIZER,
+	.listen_fd = -1,
+	.wake = { -1, -1 },
+	.record_fd = -1,
+};
+
+static void
+logmsg(const char *fmt, ...) PS_PRINTF(1, 2);
+
+/* One line on stderr.  Callers pass facts about the server only, never
+ * bytes of a request. */
+static void
+logmsg(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
+/* ------------------------------------------------------------ sbuf */
+
+/* A byte buffer with a hard cap; every append fails cleanly past it. */
+struct sbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+/* Set b up empty with cap max; allocates nothing. */
+static void
+sbuf_init(struct sbuf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+/* Make room for n more bytes: PS_ERR_TOO_LARGE past max, PS_ERR_NOMEM. */
+static pserr PS_WARN_UNUSED
+sbuf_reserve(struct sbuf *b, size_t n)
+{
+	size_t want, ncap;
+	char *np;
+
+	if (n > b->max - b->len)
+		return PS_ERR_TOO_LARGE;
+	want = b->len + n;
+	if (want <= b->cap)
+		return PS_OK;
+	ncap = b->cap ? b->cap : 1024;
+	while (ncap < want)
+		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
+	if ((np = realloc(b->p, ncap)) == NULL)
+		return PS_ERR_NOMEM;
+	b->p = np;
+	b->cap = ncap;
+	return PS_OK;
+}
+
+/* Append n bytes of p (NULL allowed when n is 0); b is unchanged on
+ * failure. */
+static pserr PS_WARN_UNUSED
+sbuf_add(struct sbuf *b, const void *p, size_t n)
+{
+	pserr rc;
+
+	if (n == 0)
+		return PS_OK;
+	if ((rc = sbuf_reserve(b, n)) != PS_OK)
+		return rc;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return PS_OK;
+}
+
+/* Append a NUL-terminated string without its NUL. */
+static pserr PS_WARN_UNUSED
+sbuf_adds(struct sbuf *b, const char *s)
+{
+	return sbuf_add(b, s, strlen(s));
+}
+
+static pserr PS_WARN_UNUSED
+sbuf_addf(struct sbuf *b, const char *fmt, ...) PS_PRINTF(2, 3);
+
+/* Append printf output; only used for short, bounded pieces. */
+static pserr PS_WARN_UNUSED
+sbuf_addf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return PS_ERR_ARG;
+	return sbuf_add(b, tmp, (size_t)n);
+}
+
+/* Drop the content; give back memory above IN_KEEP so a connection that
+ * once sent a large request does not hold on to it. */
+static void
+sbuf_reset(struct sbuf *b)
+{
+	b->len = 0;
+	if (b->cap > IN_KEEP) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
+}
+
+/* Free the memory; b is empty afterwards, with the same cap. */
+static void
+sbuf_free(struct sbuf *b)
+{
+	free(b->p);
+	sbuf_init(b, b->max);
+}
+
+/* Append s (n bytes) as a JSON string with its quotes.  Bytes >= 0x80 are
+ * passed through: the reply slices are cut on UTF-8 boundaries. */
+static pserr PS_WARN_UNUSED
+json_str(struct sbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run;
+	char esc[6];
+	pserr rc;
+
+	/* Worst case 6 output bytes per input byte, plus the quotes. */
+	if (n > (b->max - b->len) / 6)
+		return PS_ERR_TOO_LARGE;
+	if ((rc = sbuf_reserve(b, 6 * n + 2)) != PS_OK)
+		return rc;
+	b->p[b->len++] = '"';
+	for (i = 0; i < n; i += run) {
+		unsigned char ch = (unsigned char)s[i];
+
+		for (run = 0; i + run < n; run++) {
+			ch = (unsigned char)s[i + run];
+			if (ch < 0x20 || ch == '"' || ch == '\\')
+				break;
+		}
+		if (run > 0) {
+			memcpy(b->p + b->len, s + i, run);
+			b->len += run;
+			continue;
+		}
+		run = 1;
+		esc[0] = '\\';
+		switch (ch) {
+		case '"':  esc[1] = '"';  break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n';  break;
+		case '\r': esc[1] = 'r';  break;
+		case '\t': esc[1] = 't';  break;
+		case '\b': esc[1] = 'b';  break;
+		case '\f': esc[1] = 'f';  break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 15];
+			memcpy(b->p + b->len, esc, 6);
+			b->len += 6;
+			continue;
+		}
+		memcpy(b->p + b->len, esc, 2);
+		b->len += 2;
+	}
+	b->p[b->len++] = '"';
+	return PS_OK;
+}
+
+/* Standard base64 with padding; out must hold 4 * ((n + 2) / 3) bytes. */
+static size_t
+b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = a[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (n - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = '=';
+	}
+	return o;
+}
+
+/* ------------------------------------------------------------ connection */
+
+struct request {
+	char method[16];
+	char target[TARGET_MAX];
+	size_t path_len;          /* target up to '?' */
+	int http10;
+	int keep_alive;
+	size_t body_off;          /* body bytes are c->in[body_off, +body_len) */
+	size_t body_len;
+	size_t consumed;          /* raw bytes of this request in c->in */
+	/* set when reading fails with PS_ERR_ARG: answer, then close */
+	int err_status;
+	const char *err_code;
+	const char *err_msg;
+};
+
+struct conn {
+	int fd;
+	unsigned slot;
+	char *in;                 /* raw input, capped at IN_MAX */
+	size_t in_len;
+	size_t in_size;
+	struct sbuf out;          /* the response or event being built */
+	struct request rq;
+};
+
+/* Grow c->in to hold at least want bytes (want <= IN_MAX). */
+static pserr PS_WARN_UNUSED
+conn_grow(struct conn *c, size_t want)
+{
+	size_t n = c->in_size ? c->in_size : IN_INITIAL;
+	char *p;
+
+	if (want > IN_MAX)
+		return PS_ERR_TOO_LARGE;
+	while (n < want)
+		n = n > IN_MAX / 2 ? IN_MAX : n * 2;
+	if (n == c->in_size)
+		return PS_OK;
+	if ((p = realloc(c->in, n)) == NULL)
+		return PS_ERR_NOMEM;
+	c->in = p;
+	c->in_size = n;
+	return PS_OK;
+}
+
+/* Read once, whatever is there (at least one byte).  PS_ERR_IO on EOF, an
+ * error or the receive timeout; PS_ERR_TOO_LARGE when the buffer is full
+ * at IN_MAX. */
+static pserr PS_WARN_UNUSED
+conn_read_some(struct conn *c)
+{
+	ssize_t n;
+	pserr rc;
+
+	if (c->in_len == c->in_size &&
+	    (rc = conn_grow(c, c->in_len + 1)) != PS_OK)
+		return rc;
+	for (;;) {
+		n = recv(c->fd, c->in + c->in_len, c->in_size - c->in_len, 0);
+		if (n > 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return PS_ERR_IO;
+	}
+	c->in_len += (size_t)n;
+	return PS_OK;
+}
+
+/* Read until c->in holds at least need bytes. */
+static pserr PS_WARN_UNUSED
+conn_fill(struct conn *c, size_t need)
+{
+	pserr rc;
+
+	if ((rc = conn_grow(c, need)) != PS_OK)
+		return rc;
+	while (c->in_len < need)
+		if ((rc = conn_read_some(c)) != PS_OK)
+			return rc;
+	return PS_OK;
+}
+
+/* Forget the first n raw bytes (a finished request); keep what a client
+ * pipelined after it. */
+static void
+conn_consume(struct conn *c, size_t n)
+{
+	char *p;
+
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	if (c->in_size > IN_KEEP && c->in_len <= IN_INITIAL &&
+	    (p = realloc(c->in, IN_INITIAL)) != NULL) {
+		c->in = p;
+		c->in_size = IN_INITIAL;
+	}
+}
+
+/* Send every byte of iov[0..n), which is modified. */
+static pserr PS_WARN_UNUSED
+conn_sendv(struct conn *c, struct iovec *iov, int n)
+{
+	struct msghdr m;
+	ssize_t w;
+	size_t left;
+
+	while (n > 0) {
+		if (iov->iov_len == 0) {
+			iov++;
+			n--;
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)n;
+		w = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return PS_ERR_IO;
+		}
+		for (left = (size_t)w; left > 0 && n > 0;) {
+			if (left >= iov->iov_len) {
+				left -= iov->iov_len;
+				iov->iov_len = 0;
+				iov++;
+				n--;
+			} else {
+				iov->iov_base = (char *)iov->iov_base + left;
+				iov->iov_len -= left;
+				left = 0;
+			}
+		}
+	}
+	return PS_OK;
+}
+
+/* Send all n bytes of p. */
+static pserr PS_WARN_UNUSED
+conn_send(struct conn *c, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)p, n };
+
+	return conn_sendv(c, &iov, 1);
+}
+
+/* ------------------------------------------------------------ HTTP input */
+
+/* Is ch allowed in a method or a header name (RFC 9110 token)? */
+static int
+is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Does the comma-separated header value v (n bytes) hold token tok? */
+static int
+has_token(const char *v, size_t n, const char *tok)
+{
+	size_t i = 0, s, e, tl = strlen(tok);
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Mark the request as failed with status and an error code for the
+ * answer; returns PS_ERR_ARG for the caller to pass on. */
+static pserr
+req_fail(struct request *rq, int status, const char *code, const char *msg)
+{
+	rq->err_status = status;
+	rq->err_code = code;
+	rq->err_msg = msg;
+	return PS_ERR_ARG;
+}
+
+/* Where the header block that starts at c->in[0] ends (one past its empty
+ * line), or 0 if it is not complete.  Lines may end in CRLF or LF. */
+static size_t
+head_end(const struct conn *c, size_t *scan)
+{
+	size_t i;
+
+	for (i = *scan; i < c->in_len; i++) {
+		if (c->in[i] != '\n')
+			continue;
+		if (i + 1 < c->in_len && c->in[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < c->in_len && c->in[i + 1] == '\r' &&
+		    c->in[i + 2] == '\n')
+			return i + 3;
+	}
+	*scan = c->in_len > 2 ? c->in_len - 2 : 0;
+	return 0;
+}
+
+/* Parse the request line and headers in c->in[0, end).  Sets the fields
+ * of rq and *cl (-1 without Content-Length), *chunked and *expect. */
+static pserr
+parse_head(struct conn *c, size_t end, long long *cl, int *chunked,
+    int *expect)
+{
+	struct request *rq = &c->rq;
+	const char *p = c->in, *line, *eol, *sp1, *sp2, *colon, *v, *ve;
+	size_t pos = 0, n;
+	int conn_close = 0, conn_keep = 0;
+	long long val;
+
+	*cl = -1;
+	*chunked = 0;
+	*expect = 0;
+
+	/* request line */
+	line = p;
+	eol = memchr(p, '\n', end);
+	n = (size_t)(eol - line);
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	pos = (size_t)(eol - p) + 1;
+	if ((sp1 = memchr(line, ' ', n)) == NULL ||
+	    (sp2 = memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - line))) == NULL)
+		return req_fail(rq, 400, "bad_request", "malformed request line");
+	if (sp1 == line || (size_t)(sp1 - line) >= sizeof(rq->method))
+		return req_fail(rq, 400, "bad_request", "malformed request line");
+	for (v = line; v < sp1; v++)
+		if (!is_tchar((unsigned char)*v))
+			return req_fail(rq, 400, "bad_request",
+			    "malformed request line");
+	memcpy(rq->method, line, (size_t)(sp1 - line));
+	rq->method[sp1 - line] = '\0';
+	if (sp2 == sp1 + 1)
+		return req_fail(rq, 400, "bad_request", "malformed request line");
+	if ((size_t)(sp2 - sp1 - 1) >= sizeof(rq->target))
+		return req_fail(rq, 414, "uri_too_long", "request target too long");
+	for (v = sp1 + 1; v < sp2; v++)
+		if ((unsigned char)*v <= 0x20 || (unsigned char)*v >= 0x7f)
+			return req_fail(rq, 400, "bad_request",
+			    "malformed request line");
+	memcpy(rq->target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	rq->target[sp2 - sp1 - 1] = '\0';
+	v = strchr(rq->target, '?');
+	rq->path_len = v ? (size_t)(v - rq->target) : strlen(rq->target);
+	n -= (size_t)(sp2 + 1 - line);
+	if (n == 8 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0)
+		rq->http10 = 0;
+	else if (n == 8 && memcmp(sp2 + 1, "HTTP/1.0", 8) == 0)
+		rq->http10 = 1;
+	else if (n > 5 && memcmp(sp2 + 1, "HTTP/", 5) == 0)
+		return req_fail(rq, 505, "http_version_not_supported",
+		    "only HTTP/1.0 and HTTP/1.1 are served");
+	else
+		return req_fail(rq, 400, "bad_request",
+		    "malformed request line");
+
+	/* header fields */
+	while (pos < end) {
+		line = p + pos;
+		eol = memchr(line, '\n', end - pos);
+		n = (size_t)(eol - line);
+		pos += n + 1;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break;
+		if (line[0] == ' ' || line[0] == '\t')
+			return req_fail(rq, 400, "bad_request",
+			    "folded header line");
+		if ((colon = memchr(line, ':', n)) == NULL || colon == line)
+			return req_fail(rq, 400, "bad_request",
+			    "malformed header line");
+		for (v = line; v < colon; v++)
+			if (!is_tchar((unsigned char)*v))
+				return req_fail(rq, 400, "bad_request",
+				    "malformed header line");
+		v = colon + 1;
+		ve = line + n;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+#define NAME_IS(s) ((size_t)(colon - line) == sizeof(s) - 1 && \
+	strncasecmp(line, s, sizeof(s) - 1) == 0)
+		if (NAME_IS("content-length")) {
+			if (v == ve || ve - v > 18)
+				return req_fail(rq, 400, "bad_request",
+				    "bad Content-Length");
+			for (val = 0; v < ve; v++) {
+				if (*v < '0' || *v > '9')
+					return req_fail(rq, 400, "bad_request",
+					    "bad Content-Length");
+				val = val * 10 + (*v - '0');
+			}
+			if (*cl >= 0 && *cl != val)
+				return req_fail(rq, 400, "bad_request",
+				    "conflicting Content-Length");
+			*cl = val;
+		} else if (NAME_IS("transfer-encoding")) {
+			if ((size_t)(ve - v) != 7 ||
+			    strncasecmp(v, "chunked", 7) != 0)
+				return req_fail(rq, 501, "not_implemented",
+				    "only the chunked transfer coding is served");
+			*chunked = 1;
+		} else if (NAME_IS("connection")) {
+			conn_close |= has_token(v, (size_t)(ve - v), "close");
+			conn_keep |= has_token(v, (size_t)(ve - v),
+			    "keep-alive");
+		} else if (NAME_IS("expect")) {
+			if ((size_t)(ve - v) != 12 ||
+			    strncasecmp(v, "100-continue", 12) != 0)
+				return req_fail(rq, 417, "expectation_failed",
+				    "unsupported expectation");
+			*expect = 1;
+		}
+#undef NAME_IS
+	}
+	rq->keep_alive = !conn_close && (!rq->http10 || conn_keep);
+	if (*chunked && *cl >= 0)
+		return req_fail(rq, 400, "bad_request",
+		    "both Content-Length and Transfer-Encoding");
+	if (*chunked && rq->http10)
+		return req_fail(rq, 400, "bad_request",
+		    "chunked body in an HTTP/1.0 request");
+	return PS_OK;
+}
+
+/* Find the end of the line that starts at c->in[pos], reading more input
+ * as needed; *next is one past its LF, *len its length without CR LF. */
+static pserr
+read_line(struct conn *c, size_t pos, size_t max, size_t *len, size_t *next)
+{
+	const char *nl;
+	size_t n;
+	pserr rc;
+
+	for (;;) {
+		nl = memchr(c->in + pos, '\n', c->in_len - pos);
+		if (nl != NULL)
+			break;
+		if (c->in_len - pos > max)
+			return req_fail(&c->rq, 400, "bad_request",
+			    "chunk framing line too long");
+		if ((rc = conn_read_some(c)) != PS_OK)
+			return rc;
+	}
+	n = (size_t)(nl - (c->in + pos));
+	if (n > max)
+		return req_fail(&c->rq, 400, "bad_request",
+		    "chunk framing line too long");
+	*next = pos + n + 1;
+	if (n > 0 && c->in[pos + n - 1] == '\r')
+		n--;
+	*len = n;
+	return PS_OK;
+}
+
+/* Decode a chunked body that starts at c->in[start] in place: the data
+ * lands at c->in[start, start + body_len), framing bytes are squeezed out
+ * as they are passed so the buffer never holds much more than the body. */
+static pserr
+read_chunked(struct conn *c, size_t start)
+{
+	struct request *rq = &c->rq;
+	size_t pos = start, dst = start, len, next, i, crlf, trailer = 0;
+	unsigned long long size;
+	const char *s;
+	pserr rc;
+
+	for (;;) {
+		if ((rc = read_line(c, pos, CHUNK_LINE_MAX, &len, &next)) !=
+		    PS_OK)
+			return rc;
+		s = c->in + pos;
+		for (i = 0, size = 0; i < len; i++) {
+			int d;
+
+			if (s[i] >= '0' && s[i] <= '9')
+				d = s[i] - '0';
+			else if (s[i] >= 'a' && s[i] <= 'f')
+				d = s[i] - 'a' + 10;
+			else if (s[i] >= 'A' && s[i] <= 'F')
+				d = s[i] - 'A' + 10;
+			else
+				break;
+			size = size * 16 + (unsigned)d;
+			if (size > BODY_MAX)
+				return req_fail(rq, 413, "body_too_large",
+				    "request body over 16 MiB");
+		}
+		if (i == 0 || (i < len && s[i] != ';' && s[i] != ' ' &&
+		    s[i] != '\t'))
+			return req_fail(rq, 400, "bad_request",
+			    "malformed chunk size");
+		pos = next;
+		if (size == 0)
+			break;
+		if (size > BODY_MAX - (dst - start))
+			return req_fail(rq, 413, "body_too_large",
+			    "request body over 16 MiB");
+		if ((rc = conn_fill(c, pos + size + 1)) != PS_OK)
+			return rc;
+		if (c->in[pos + size] == '\r') {
+			if ((rc = conn_fill(c, pos + size + 2)) != PS_OK)
+				return rc;
+			crlf = 2;
+			if (c->in[pos + size + 1] != '\n')
+				crlf = 0;
+		} else {
+			crlf = c->in[pos + size] == '\n' ? 1 : 0;
+		}
+		if (crlf == 0)
+			return req_fail(rq, 400, "bad_request",
+			    "chunk data not followed by CRLF");
+		if (pos != dst)
+			memmove(c->in + dst, c->in + pos, size);
+		dst += size;
+		pos += size + crlf;
+		if (pos - dst > CHUNK_GAP_MAX) {
+			memmove(c->in + dst, c->in + pos, c->in_len - pos);
+			c->in_len -= pos - dst;
+			pos = dst;
+		}
+	}
+	/* trailer fields, up to the empty line */
+	for (;;) {
+		if ((rc = read_line(c, pos, HEAD_MAX, &len, &next)) != PS_OK)
+			return rc;
+		trailer += next - pos;
+		pos = next;
+		if (len == 0)
+			break;
+		if (trailer > HEAD_MAX)
+			return req_fail(rq, 431, "header_too_large",
+			    "trailer section too large");
+	}
+	rq->body_off = start;
+	rq->body_len = dst - start;
+	rq->consumed = pos;
+	return PS_OK;
+}
+
+/*
+ * Read the next request of the connection into c->rq.  PS_OK: a complete
+ * request (its body at c->in + rq.body_off).  PS_ERR_IO: the peer went
+ * away or stalled; close without an answer.  PS_ERR_ARG: answer
+ * rq.err_status and close.  Other codes: close.
+ */
+static pserr
+http_read_request(struct conn *c)
+{
+	struct request *rq = &c->rq;
+	size_t scan = 0, end, skip;
+	long long cl;
+	int chunked, expect;
+	pserr rc;
+
+	memset(rq, 0, sizeof(*rq));
+	for (;;) {
+		/* Empty lines before a request line are allowed (RFC 9112 2.2). */
+		for (skip = 0; skip < c->in_len &&
+		    (c->in[skip] == '\r' || c->in[skip] == '\n'); skip++)
+			;
+		if (skip > 0) {
+			conn_consume(c, skip);
+			scan = 0;
+		}
+		if (c->in_len > 0 && (end = head_end(c, &scan)) != 0)
+			break;
+		if (c->in_len >= HEAD_MAX)
+			return req_fail(rq, 431, "header_too_large",
+			    "request header section too large");
+		if ((rc = conn_read_some(c)) != PS_OK)
+			return rc == PS_ERR_TOO_LARGE ? PS_ERR_IO : rc;
+	}
+	if (end > HEAD_MAX)
+		return req_fail(rq, 431, "header_too_large",
+		    "request header section too large");
+	if ((rc = parse_head(c, end, &cl, &chunked, &expect)) != PS_OK)
+		return rc;
+	if (cl > (long long)BODY_MAX)
+		return req_fail(rq, 413, "body_too_large",
+		    "request body over 16 MiB");
+	if (!chunked && cl < 0 && strcmp(rq->method, "POST") == 0)
+		return req_fail(rq, 411, "length_required",
+		    "a POST needs Content-Length or a chunked body");
+	if (expect && rq->http10 == 0 && (chunked || cl > 0) &&
+	    (chunked || c->in_len < end + (size_t)cl) &&
+	    (rc = conn_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25)) != PS_OK)
+		return rc;
+	if (chunked) {
+		rc = read_chunked(c, end);
+		if (rc == PS_ERR_TOO_LARGE)
+			return req_fail(rq, 413, "body_too_large",
+			    "request body over 16 MiB");
+		return rc;
+	}
+	if (cl < 0)
+		cl = 0;
+	if ((rc = conn_fill(c, end + (size_t)cl)) != PS_OK)
+		return rc;
+	rq->body_off = end;
+	rq->body_len = (size_t)cl;
+	rq->consumed = end + (size_t)cl;
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------ HTTP output */
+
+/* The reason phrase for status; a generic one for codes not listed. */
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default:  return "Status";
+	}
+}
+
+/* Send a whole response with body c->out; closes the exchange with
+ * "Connection: close" unless keep is set. */
+static pserr
+send_response(struct conn *c, int status, const char *ctype, int keep)
+{
+	char head[256];
+	struct iovec iov[2];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+	    "\r\n", status, reason(status), ctype, c->out.len,
+	    !keep ? "Connection: close\r\n" :
+	    c->rq.http10 ? "Connection: keep-alive\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return PS_ERR_ARG;
+	iov[0].iov_base = head;
+	iov[0].iov_len = (size_t)n;
+	iov[1].iov_base = c->out.p;
+	iov[1].iov_len = c->out.len;
+	return conn_sendv(c, iov, 2);
+}
+
+/* Send an OpenAI error body {"error":{"message","type","code"}}. */
+static pserr
+send_error(struct conn *c, int status, const char *type, const char *code,
+    const char *msg, int keep)
+{
+	pserr rc;
+
+	sbuf_reset(&c->out);
+	if ((rc = sbuf_adds(&c->out, "{\"error\":{\"message\":")) != PS_OK ||
+	    (rc = json_str(&c->out, msg, strlen(msg))) != PS_OK ||
+	    (rc = sbuf_adds(&c->out, ",\"type\":")) != PS_OK ||
+	    (rc = json_str(&c->out, type, strlen(type))) != PS_OK ||
+	    (rc = sbuf_adds(&c->out, ",\"code\":")) != PS_OK ||
+	    (rc = json_str(&c->out, code, strlen(code))) != PS_OK ||
+	    (rc = sbuf_adds(&c->out, "}}")) != PS_OK)
+		return rc;
+	return send_response(c, status, "application/json", keep);
+}
+
+/* ------------------------------------------------------------ recording */
+
+/* Append "METHOD TARGET BASE64\n" for the request to the record file in
+ * one write(), under a lock so lines of different threads never mix. */
+static void
+record_request(const struct conn *c)
+{
+	const struct request *rq = &c->rq;
+	size_t ml = strlen(rq->method), tl = strlen(rq->target), n, off;
+	char *line = NULL;
+	ssize_t w;
+
+	if (srv.record_fd < 0)
+		return;
+	n = ml + 1 + tl + 1 + 4 * ((rq->body_len + 2) / 3) + 1;
+	if ((line = malloc(n)) == NULL) {
+		logmsg("record: out of memory, request not recorded");
+		return;
+	}
+	memcpy(line, rq->method, ml);
+	line[ml] = ' ';
+	memcpy(line + ml + 1, rq->target, tl);
+	line[ml + 1 + tl] = ' ';
+	off = ml + tl + 2;
+	off += b64_encode((const unsigned char *)c->in + rq->body_off,
+	    rq->body_len, line + off);
+	line[off++] = '\n';
+	pthread_mutex_lock(&srv.record_lock);
+	for (n = 0; n < off; n += (size_t)w) {
+		w = write(srv.record_fd, line + n, off - n);
+		if (w < 0 && errno == EINTR) {
+			w = 0;
+			continue;
+		}
+		if (w <= 0) {
+			logmsg("record: write failed: %s", strerror(errno));
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv.record_lock);
+	free(line);
+}
+
+/* ------------------------------------------------------------ requests */
+
+/* Sleep ms milliseconds unless the server is stopping; returns nonzero
+ * when it is. */
+static int
+stop_sleep(unsigned long ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&srv.lock);
+	while (!atomic_load(&srv.stop) &&
+	    pthread_cond_timedwait(&srv.cond, &srv.lock, &ts) != ETIMEDOUT)
+		;
+	stop = atomic_load(&srv.stop);
+	pthread_mutex_unlock(&srv.lock);
+	return stop;
+}
+
+/* Member name of object o as a string, or NULL (also when not a string). */
+static const char *
+member_str(struct json_object *o, const char *name, size_t *len)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	if (len != NULL)
+		*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+/* Is member name of o an integer?  Its value goes to *val. */
+static int
+member_int(struct json_object *o, const char *name, int64_t *val)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return 0;
+	*val = json_object_get_int64(v);
+	return 1;
+}
+
+/* Is member name of o the boolean true? */
+static int
+member_true(struct json_object *o, const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, name, &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
+}
+
+/* Append the text of a message content: a string, or the "text" of each
+ * text part of an array.  Anything else adds nothing. */
+static pserr PS_WARN_UNUSED
+content_text(struct json_object *content, struct sbuf *out)
+{
+	struct json_object *part;
+	const char *s, *type;
+	size_t i, n, len;
+	pserr rc;
+
+	if (json_object_is_type(content, json_type_string))
+		return sbuf_add(out, json_object_get_string(content),
+		    (size_t)json_object_get_string_len(content));
+	if (!json_object_is_type(content, json_type_array))
+		return PS_OK;
+	n = json_object_array_length(content);
+	for (i = 0; i < n; i++) {
+		part = json_object_array_get_idx(content, i);
+		if (!json_object_is_type(part, json_type_object))
+			continue;
+		type = member_str(part, "type", NULL);
+		if (type != NULL && strcmp(type, "text") != 0)
+			continue;
+		if ((s = member_str(part, "text", &len)) == NULL)
+			continue;
+		if ((rc = sbuf_add(out, s, len)) != PS_OK)
+			return rc;
+	}
+	return PS_OK;
+}
+
+/* The text the reply echoes: for chat the last user message, for
+ * completions the (last) prompt.  PS_ERR_ARG with *why set when the
+ * request lacks the member. */
+static pserr PS_WARN_UNUSED
+input_text(struct json_object *req, int chat, struct sbuf *out,
+    const char **why)
+{
+	struct json_object *list, *m, *v;
+	const char *role;
+	size_t i, n;
+
+	if (chat) {
+		if (!json_object_object_get_ex(req, "messages", &list) ||
+		    !json_object_is_type(list, json_type_array)) {
+			*why = "messages must be an array";
+			return PS_ERR_ARG;
+		}
+		for (i = json_object_array_length(list); i-- > 0;) {
+			m = json_object_array_get_idx(list, i);
+			if (!json_object_is_type(m, json_type_object))
+				continue;
+			role = member_str(m, "role", NULL);
+			if (role == NULL || strcmp(role, "user") != 0)
+				continue;
+			if (!json_object_object_get_ex(m, "content", &v))
+				return PS_OK;
+			return content_text(v, out);
+		}
+		return PS_OK;
+	}
+	if (!json_object_object_get_ex(req, "prompt", &v)) {
+		*why = "prompt is required";
+		return PS_ERR_ARG;
+	}
+	if (json_object_is_type(v, json_type_array)) {
+		if ((n = json_object_array_length(v)) == 0)
+			return PS_OK;
+		v = json_object_array_get_idx(v, n - 1);
+	}
+	if (json_object_is_type(v, json_type_string))
+		return sbuf_add(out, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+	return PS_OK;
+}
+
+struct gen {
+	int chat;                 /* chat.completion vs text_completion */
+	const char *model;
+	size_t model_len;
+	const char *reply;
+	size_t reply_len;
+	unsigned long long ptok;
+	unsigned long long ctok;
+};
+
+/* Append the "usage" member (no comma around it). */
+static pserr PS_WARN_UNUSED
+add_usage(struct sbuf *b, const struct gen *gen)
+{
+	return sbuf_addf(b, "\"usage\":{\"prompt_tokens\":%llu,"
+	    "\"completion_tokens\":%llu,\"total_tokens\":%llu}",
+	    gen->ptok, gen->ctok, gen->ptok + gen->ctok);
+}
+
+/* The opening of every object: id, object, created, model. */
+static pserr PS_WARN_UNUSED
+add_head(struct sbuf *b, const struct gen *gen, int chunk)
+{
+	pserr rc;
+
+	if ((rc = sbuf_addf(b, "{\"id\":\"%s\",\"object\":\"%s\","
+	    "\"created\":" CREATED ",\"model\":",
+	    gen->chat ? "chatcmpl-test" : "cmpl-test",
+	    gen->chat ? (chunk ? "chat.completion.chunk" : "chat.completion") :
+	    "text_completion")) != PS_OK)
+		return rc;
+	return json_str(b, gen->model, gen->model_len);
+}
+
+/* Build the non-streamed completion object into b. */
+static pserr PS_WARN_UNUSED
+build_completion(struct sbuf *b, const struct gen *gen)
+{
+	pserr rc;
+
+	if ((rc = add_head(b, gen, 0)) != PS_OK)
+		return rc;
+	if (gen->chat) {
+		if ((rc = sbuf_adds(b, ",\"choices\":[{\"index\":0,\"message\":"
+		    "{\"role\":\"assistant\",\"content\":")) != PS_OK ||
+		    (rc = json_str(b, gen->reply, gen->reply_len)) != PS_OK ||
+		    (rc = sbuf_adds(b, "},\"finish_reason\":\"stop\"}],")) !=
+		    PS_OK)
+			return rc;
+	} else {
+		if ((rc = sbuf_adds(b, ",\"choices\":[{\"text\":")) != PS_OK ||
+		    (rc = json_str(b, gen->reply, gen->reply_len)) != PS_OK ||
+		    (rc = sbuf_adds(b, ",\"index\":0,\"logprobs\":null,"
+		    "\"finish_reason\":\"stop\"}],")) != PS_OK)
+			return rc;
+	}
+	if ((rc = add_usage(b, gen)) != PS_OK)
+		return rc;
+	return sbuf_adds(b, "}");
+}
+
+enum ev_kind { EV_CONTENT, EV_FIRST, EV_FINAL, EV_USAGE };
+
+/* Build one stream event's JSON into b (after what b holds). */
+static pserr PS_WARN_UNUSED
+build_event(struct sbuf *b, const struct gen *gen, enum ev_kind k,
+    const char *s, size_t n)
+{
+	pserr rc;
+
+	if ((rc = add_head(b, gen, 1)) != PS_OK)
+		return rc;
+	if (k == EV_USAGE) {
+		if ((rc = sbuf_adds(b, ",\"choices\":[],")) != PS_OK ||
+		    (rc = add_usage(b, gen)) != PS_OK)
+			return rc;
+		return sbuf_adds(b, "}");
+	}
+	if (gen->chat) {
+		if (k == EV_FINAL)
+			return sbuf_adds(b, ",\"choices\":[{\"index\":0,"
+			    "\"delta\":{},\"finish_reason\":\"stop\"}]}");
+		if ((rc = sbuf_adds(b, k == EV_FIRST ?
+		    ",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+		    "\"assistant\",\"content\":" :
+		    ",\"choices\":[{\"index\":0,\"delta\":{\"content\":")) !=
+		    PS_OK ||
+		    (rc = json_str(b, s, n)) != PS_OK)
+			return rc;
+		return sbuf_adds(b, "},\"finish_reason\":null}]}");
+	}
+	if (k == EV_FINAL)
+		return sbuf_adds(b, ",\"choices\":[{\"text\":\"\",\"index\":0,"
+		    "\"logprobs\":null,\"finish_reason\":\"stop\"}]}");
+	if ((rc = sbuf_adds(b, ",\"choices\":[{\"text\":")) != PS_OK ||
+	    (rc = json_str(b, s, n)) != PS_OK)
+		return rc;
+	return sbuf_adds(b, ",\"index\":0,\"logprobs\":null,"
+	    "\"finish_reason\":null}]}");
+}
+
+struct stream {
+	unsigned long events;
+	unsigned long delay_ms;
+	int64_t cut_after;        /* -1: never */
+	int include_usage;
+	unsigned long long sent;  /* JSON events sent */
+};
+
+/* Send c->out (one complete event) as its own HTTP chunk, after the delay
+ * that precedes every event but the first. */
+static pserr PS_WARN_UNUSED
+stream_send(struct conn *c, struct stream *st, int first)
+{
+	char size[24];
+	struct iovec iov[3];
+	int n;
+
+	if (!first && st->delay_ms > 0 && stop_sleep(st->delay_ms))
+		return PS_ERR_IO;
+	if (atomic_load(&srv.stop))
+		return PS_ERR_IO;
+	if (c->rq.http10)
+		return conn_send(c, c->out.p, c->out.len);
+	n = snprintf(size, sizeof(size), "%zx\r\n", c->out.len);
+	iov[0].iov_base = size;
+	iov[0].iov_len = (size_t)n;
+	iov[1].iov_base = c->out.p;
+	iov[1].iov_len = c->out.len;
+	iov[2].iov_base = (void *)"\r\n";
+	iov[2].iov_len = 2;
+	return conn_sendv(c, iov, 3);
+}
+
+/* Build and send one JSON event; PS_ERR_IO also when the test asked for
+ * the stream to be cut before it. */
+static pserr PS_WARN_UNUSED
+stream_event(struct conn *c, struct stream *st, const struct gen *gen,
+    enum ev_kind k, const char *s, size_t n)
+{
+	pserr rc;
+
+	if (st->cut_after >= 0 && st->sent >= (unsigned long long)st->cut_after)
+		return PS_ERR_IO;
+	sbuf_reset(&c->out);
+	if ((rc = sbuf_adds(&c->out, "data: ")) != PS_OK ||
+	    (rc = build_event(&c->out, gen, k, s, n)) != PS_OK ||
+	    (rc = sbuf_adds(&c->out, "\n\n")) != PS_OK)
+		return rc;
+	if ((rc = stream_send(c, st, st->sent == 0)) != PS_OK)
+		return rc;
+	st->sent++;
+	return PS_OK;
+}
+
+/* Move pos forward to the start of a UTF-8 character. */
+static size_t
+utf8_boundary(const char *s, size_t len, size_t pos)
+{
+	while (pos < len && ((unsigned char)s[pos] & 0xc0) == 0x80)
+		pos++;
+	return pos;
+}
+
+/* Answer with a stream.  Returns nonzero when the connection must close
+ * (cut on purpose, peer gone, HTTP/1.0). */
+static int
+stream_reply(struct conn *c, struct stream *st, const struct gen *gen)
+{
+#define SSE_HEAD "HTTP/1.1 200 OK\r\n" \
+	"Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+	static const char head10[] = SSE_HEAD "Connection: close\r\n\r\n";
+	static const char head11[] = SSE_HEAD
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	static const char head11c[] = SSE_HEAD
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+#undef SSE_HEAD
+	uint64_t step, a, b;
+	unsigned long i;
+	pserr rc;
+
+	if (c->rq.http10)
+		rc = conn_send(c, head10, sizeof(head10) - 1);
+	else if (c->rq.keep_alive)
+		rc = conn_send(c, head11, sizeof(head11) - 1);
+	else
+		rc = conn_send(c, head11c, sizeof(head11c) - 1);
+	if (rc != PS_OK)
+		return 1;
+	step = (gen->reply_len + st->events - 1) / st->events;
+	for (i = 0; i < st->events; i++) {
+		a = i * step < gen->reply_len ? i * step : gen->reply_len;
+		b = a + step < gen->reply_len ? a + step : gen->reply_len;
+		a = utf8_boundary(gen->reply, gen->reply_len, (size_t)a);
+		b = utf8_boundary(gen->reply, gen->reply_len, (size_t)b);
+		if (stream_event(c, st, gen, i == 0 ? EV_FIRST : EV_CONTENT,
+		    gen->reply + a, (size_t)(b - a)) != PS_OK)
+			return 1;
+	}
+	if (stream_event(c, st, gen, EV_FINAL, NULL, 0) != PS_OK)
+		return 1;
+	if (st->include_usage &&
+	    stream_event(c, st, gen, EV_USAGE, NULL, 0) != PS_OK)
+		return 1;
+	if (st->cut_after >= 0)
+		return 1;
+	sbuf_reset(&c->out);
+	if (sbuf_adds(&c->out, "data: [DONE]\n\n") != PS_OK ||
+	    stream_send(c, st, 0) != PS_OK)
+		return 1;
+	if (c->rq.http10)
+		return 1;
+	if (conn_send(c, "0\r\n\r\n", 5) != PS_OK)
+		return 1;
+	return !c->rq.keep_alive;
+}
+
+/* POST /v1/chat/completions and /v1/completions. */
+static int
+handle_generate(struct conn *c, struct json_object *req, int chat)
+{
+	struct json_object *so;
+	struct sbuf text, reply;
+	struct stream st;
+	struct gen gen;
+	const char *why = NULL;
+	int64_t v;
+	int done = 1;
+	pserr rc;
+
+	sbuf_init(&text, BODY_MAX);
+	sbuf_init(&reply, BODY_MAX + 6);
+	if ((rc = input_text(req, chat, &text, &why)) != PS_OK) {
+		if (rc == PS_ERR_ARG)
+			done = send_error(c, 400, "invalid_request_error",
+			    "invalid_request", why, c->rq.keep_alive) != PS_OK ||
+			    !c->rq.keep_alive;
+		else
+			(void)send_error(c, 500, "server_error",
+			    "internal_error", "out of memory", 0);
+		goto out;
+	}
+	if ((rc = sbuf_adds(&reply, "echo: ")) != PS_OK ||
+	    (rc = sbuf_add(&reply, text.p, text.len)) != PS_OK) {
+		(void)send_error(c, 500, "server_error", "internal_error",
+		    "out of memory", 0);
+		goto out;
+	}
+	memset(&gen, 0, sizeof(gen));
+	gen.chat = chat;
+	if ((gen.model = member_str(req, "model", &gen.model_len)) == NULL) {
+		gen.model = MODEL_DEFAULT;
+		gen.model_len = strlen(MODEL_DEFAULT);
+	}
+	gen.reply = reply.p;
+	gen.reply_len = reply.len;
+	gen.ptok = (text.len + 3) / 4;
+	gen.ctok = (reply.len + 3) / 4;
+
+	if (!member_true(req, "stream")) {
+		sbuf_reset(&c->out);
+		if (build_completion(&c->out, &gen) != PS_OK) {
+			(void)send_error(c, 500, "server_error",
+			    "internal_error", "response too large", 0);
+			goto out;
+		}
+		done = send_response(c, 200, "application/json",
+		    c->rq.keep_alive) != PS_OK || !c->rq.keep_alive;
+		goto out;
+	}
+	memset(&st, 0, sizeof(st));
+	st.events = srv.events;
+	st.delay_ms = srv.delay_ms;
+	st.cut_after = -1;
+	if (member_int(req, "x_events", &v))
+		st.events = v < 1 ? 1 : v > EVENTS_MAX ? EVENTS_MAX :
+		    (unsigned long)v;
+	if (member_int(req, "x_delay_ms", &v))
+		st.delay_ms = v < 0 ? 0 : v > DELAY_MAX_MS ? DELAY_MAX_MS :
+		    (unsigned long)v;
+	if (member_int(req, "x_cut_after", &v))
+		st.cut_after = v < 0 ? 0 : v;
+	if (json_object_object_get_ex(req, "stream_options", &so) &&
+	    json_object_is_type(so, json_type_object))
+		st.include_usage = member_true(so, "include_usage");
+	done = stream_reply(c, &st, &gen);
+out:
+	sbuf_free(&text);
+	sbuf_free(&reply);
+	return done;
+}
+
+/* FNV-1a 64 over a seed byte and the input. */
+static uint64_t
+fnv1a(unsigned char seed, const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	h = (h ^ seed) * 0x100000001b3ULL;
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The embedding of input s: component k is (fnv1a(k, s) % 2049 - 1024) /
+ * 1024, a value in [-1, 1] that binary floats hold exactly, so that every
+ * JSON printer and a float32 give the same digits. */
+static void
+embed_vector(const char *s, size_t n, double v[EMBED_DIM])
+{
+	int k;
+
+	for (k = 0; k < EMBED_DIM; k++)
+		v[k] = ((double)(fnv1a((unsigned char)k, s, n) % 2049) -
+		    1024.0) / 1024.0;
+}
+
+/* Append one data item for input s to b. */
+static pserr PS_WARN_UNUSED
+add_embedding(struct sbuf *b, size_t idx, const char *s, size_t n,
+    int base64)
+{
+	double v[EMBED_DIM];
+	unsigned char raw[4 * EMBED_DIM];
+	char enc[4 * ((4 * EMBED_DIM + 2) / 3)];
+	float f;
+	uint32_t u;
+	size_t encn;
+	int k;
+	pserr rc;
+
+	embed_vector(s, n, v);
+	if ((rc = sbuf_addf(b, "%s{\"object\":\"embedding\",\"index\":%zu,"
+	    "\"embedding\":", idx ? "," : "", idx)) != PS_OK)
+		return rc;
+	if (base64) {
+		/* little-endian float32, as the OpenAI API sends them */
+		for (k = 0; k < EMBED_DIM; k++) {
+			f = (float)v[k];
+			memcpy(&u, &f, 4);
+			raw[4 * k] = (unsigned char)u;
+			raw[4 * k + 1] = (unsigned char)(u >> 8);
+			raw[4 * k + 2] = (unsigned char)(u >> 16);
+			raw[4 * k + 3] = (unsigned char)(u >> 24);
+		}
+		encn = b64_encode(raw, sizeof(raw), enc);
+		if ((rc = sbuf_adds(b, "\"")) != PS_OK ||
+		    (rc = sbuf_add(b, enc, encn)) != PS_OK ||
+		    (rc = sbuf_adds(b, "\"}")) != PS_OK)
+			return rc;
+		return PS_OK;
+	}
+	for (k = 0; k < EMBED_DIM; k++)
+		if ((rc = sbuf_addf(b, "%c%.17g", k ? ',' : '[', v[k])) !=
+		    PS_OK)
+			return rc;
+	return sbuf_adds(b, "]}");
+}
+
+/* The bytes that stand for one embedding input: a string's content, or
+ * the plain JSON text of anything else (a list of token ids). */
+static const char *
+embed_input(struct json_object *o, size_t *n)
+{
+	const char *s;
+
+	if (json_object_is_type(o, json_type_string)) {
+		*n = (size_t)json_object_get_string_len(o);
+		return json_object_get_string(o);
+	}
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	*n = strlen(s);
+	return s;
+}
+
+/* POST /v1/embeddings. */
+static int
+handle_embeddings(struct conn *c, struct json_object *req)
+{
+	struct json_object *in, *item;
+	const char *s, *model, *fmt;
+	size_t i, count, n, model_len;
+	unsigned long long ptok = 0;
+	int single, base64;
+	pserr rc;
+
+	if (!json_object_object_get_ex(req, "input", &in) ||
+	    (!json_object_is_type(in, json_type_string) &&
+	    !json_object_is_type(in, json_type_array)) ||
+	    (json_object_is_type(in, json_type_array) &&
+	    json_object_array_length(in) == 0))
+		return send_error(c, 400, "invalid_request_error",
+		    "invalid_request", "input must be a string or a non-empty "
+		    "array", c->rq.keep_alive) != PS_OK || !c->rq.keep_alive;
+	/* A list of token ids is one input, a list of anything else many. */
+	single = json_object_is_type(in, json_type_string) ||
+	    json_object_is_type(json_object_array_get_idx(in, 0),
+	    json_type_int);
+	count = single ? 1 : json_object_array_length(in);
+	fmt = member_str(req, "encoding_format", NULL);
+	base64 = fmt != NULL && strcmp(fmt, "base64") == 0;
+	if ((model = member_str(req, "model", &model_len)) == NULL) {
+		model = MODEL_DEFAULT;
+		model_len = strlen(MODEL_DEFAULT);
+	}
+	sbuf_reset(&c->out);
+	if ((rc = sbuf_adds(&c->out, "{\"object\":\"list\",\"data\":[")) !=
+	    PS_OK)
+		goto fail;
+	for (i = 0; i < count; i++) {
+		item = single ? in : json_object_array_get_idx(in, i);
+		s = embed_input(item, &n);
+		ptok += (n + 3) / 4;
+		if ((rc = add_embedding(&c->out, i, s, n, base64)) != PS_OK)
+			goto fail;
+	}
+	if ((rc = sbuf_adds(&c->out, "],\"model\":")) != PS_OK ||
+	    (rc = json_str(&c->out, model, model_len)) != PS_OK ||
+	    (rc = sbuf_addf(&c->out, ",\"usage\":{\"prompt_tokens\":%llu,"
+	    "\"total_tokens\":%llu}}", ptok, ptok)) != PS_OK)
+		goto fail;
+	return send_response(c, 200, "application/json", c->rq.keep_alive) !=
+	    PS_OK || !c->rq.keep_alive;
+fail:
+	(void)send_error(c, 500, "server_error", "internal_error",
+	    "response too large", 0);
+	return 1;
+}
+
+/* Parse the body as one JSON object, or NULL. */
+static struct json_object *
+parse_body(const struct conn *c)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL;
+	const char *p = c->in + c->rq.body_off;
+	size_t n = c->rq.body_len, end;
+
+	if (n == 0 || n > INT_MAX || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, p, (int)n);
+	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success) {
+		/* only white space may follow the object */
+#if JSON_C_VERSION_NUM >= (15 << 8)
+		end = json_tokener_get_parse_end(tok);
+#else
+		end = (size_t)tok->char_offset;
+#endif
+		for (; end < n; end++)
+			if (!strchr(" \t\r\n", p[end]) || p[end] == '\0')
+				break;
+		if (end == n && json_object_is_type(o, json_type_object))
+			goto out;
+	}
+	json_object_put(o);
+	o = NULL;
+out:
+	json_tokener_free(tok);
+	return o;
+}
+
+/* Answer one complete request.  Returns nonzero when the connection must
+ * be closed afterwards. */
+static int
+handle_request(struct conn *c)
+{
+	static const char models[] = "{\"object\":\"list\",\"data\":[{\"id\":"
+	    "\"" MODEL_DEFAULT "\",\"object\":\"model\",\"created\":" CREATED
+	    ",\"owned_by\":\"promptseal\"}]}";
+	struct request *rq = &c->rq;
+	struct json_object *req = NULL;
+	int keep = rq->keep_alive, done, chat = 0, post, endpoint;
+	int64_t status;
+
+#define PATH_IS(s) (rq->path_len == sizeof(s) - 1 && \
+	memcmp(rq->target, s, sizeof(s) - 1) == 0)
+	post = strcmp(rq->method, "POST") == 0;
+	if (PATH_IS("/v1/models")) {
+		if (strcmp(rq->method, "GET") != 0)
+			goto method;
+		sbuf_reset(&c->out);
+		if (sbuf_add(&c->out, models, sizeof(models) - 1) != PS_OK)
+			return 1;
+		return send_response(c, 200, "application/json", keep) !=
+		    PS_OK || !keep;
+	}
+	if (PATH_IS("/v1/chat/completions"))
+		endpoint = chat = 1;
+	else if (PATH_IS("/v1/completions"))
+		endpoint = 2;
+	else if (PATH_IS("/v1/embeddings"))
+		endpoint = 3;
+	else
+		return send_error(c, 404, "invalid_request_error",
+		    "unknown_endpoint", "unknown path", keep) != PS_OK || !keep;
+#undef PATH_IS
+	if (!post)
+		goto method;
+	if ((req = parse_body(c)) == NULL)
+		return send_error(c, 400, "invalid_request_error",
+		    "invalid_json", "body is not a JSON object", keep) !=
+		    PS_OK || !keep;
+	if (member_int(req, "x_status", &status)) {
+		if (status >= 200 && status <= 599)
+			done = send_error(c, (int)status, "test", "x_status",
+			    "test error", keep) != PS_OK || !keep;
+		else
+			done = send_error(c, 400, "invalid_request_error",
+			    "invalid_request", "x_status out of range",
+			    keep) != PS_OK || !keep;
+	} else if (member_true(req, "x_garbage")) {
+		sbuf_reset(&c->out);
+		done = sbuf_adds(&c->out, "not json") != PS_OK ||
+		    send_response(c, 200, "application/json", keep) != PS_OK ||
+		    !keep;
+	} else if (endpoint == 3) {
+		done = handle_embeddings(c, req);
+	} else {
+		done = handle_generate(c, req, chat);
+	}
+	json_object_put(req);
+	return done;
+method:
+	return send_error(c, 405, "invalid_request_error",
+	    "method_not_allowed", "method not allowed", keep) != PS_OK || !keep;
+}
+
+/* ------------------------------------------------------------ threads */
+
+/* Serve one connection until it closes, then give its slot back. */
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct request *rq = &c->rq;
+	pserr rc;
+
+	for (;;) {
+		rc = http_read_request(c);
+		if (rc == PS_ERR_ARG) {
+			(void)send_error(c, rq->err_status,
+			    "invalid_request_error", rq->err_code, rq->err_msg,
+			    0);
+			break;
+		}
+		if (rc != PS_OK)
+			break;
+		record_request(c);
+		if (handle_request(c) || atomic_load(&srv.stop))
+			break;
+		conn_consume(c, rq->consumed);
+		sbuf_reset(&c->out);
+	}
+	pthread_mutex_lock(&srv.lock);
+	srv.slots[c->slot] = -1;
+	srv.active--;
+	pthread_cond_broadcast(&srv.cond);
+	pthread_mutex_unlock(&srv.lock);
+	close(c->fd);
+	free(c->in);
+	sbuf_free(&c->out);
+	free(c);
+	return NULL;
+}
+
+/* Start a thread for a new connection fd, which it then owns. */
+static void
+conn_start(int fd)
+{
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+	pthread_attr_t attr;
+	struct conn *c;
+	pthread_t t;
+	unsigned i;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	sbuf_init(&c->out, OUT_MAX);
+	pthread_mutex_lock(&srv.lock);
+	if (atomic_load(&srv.stop)) {
+		pthread_mutex_unlock(&srv.lock);
+		goto fail;
+	}
+	for (i = 0; i < srv.nslots && srv.slots[i] >= 0; i++)
+		;
+	c->slot = i;
+	srv.slots[i] = fd;
+	srv.active++;
+	pthread_mutex_unlock(&srv.lock);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	if (pthread_create(&t, &attr, conn_main, c) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	logmsg("cannot start a connection thread");
+	pthread_mutex_lock(&srv.lock);
+	srv.slots[c->slot] = -1;
+	srv.active--;
+	pthread_mutex_unlock(&srv.lock);
+fail:
+	close(fd);
+	free(c);
+}
+
+/* Accept connections until stop, never more than nslots at once. */
+static void *
+acceptor_main(void *arg)
+{
+	struct pollfd pf[2];
+	struct timespec backoff = { 0, 10000000L };
+	int fd;
+
+	pf[0].fd = srv.listen_fd;
+	pf[0].events = POLLIN;
+	pf[1].fd = srv.wake[0];
+	pf[1].events = POLLIN;
+	for (;;) {
+		pthread_mutex_lock(&srv.lock);
+		while (!atomic_load(&srv.stop) && srv.active >= srv.nslots)
+			pthread_cond_wait(&srv.cond, &srv.lock);
+		pthread_mutex_unlock(&srv.lock);
+		if (atomic_load(&srv.stop))
+			break;
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			logmsg("poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[1].revents || atomic_load(&srv.stop))
+			break;
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		fd = accept4(srv.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			/* out of descriptors or memory: let some close */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				nanosleep(&backoff, NULL);
+			continue;
+		}
+		conn_start(fd);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ setup */
+
+/* Remove a socket file nobody listens on any more; refuse to touch a live
+ * socket or a file that is not a socket. */
+static int
+clear_stale(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, r, err;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		logmsg("cannot check %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		logmsg("%s exists and is not a socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	err = errno;
+	close(fd);
+	if (r == 0) {
+		logmsg("%s is in use by a running server", path);
+		return -1;
+	}
+	if (err != ECONNREFUSED) {
+		logmsg("cannot check %s: %s", path, strerror(err));
+		return -1;
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		logmsg("cannot remove stale %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Listen on path (see the head comment: mode 0666, visible only once it
+ * accepts).  Returns the fd and sets *st to the socket file's identity,
+ * or -1. */
+static int
+listen_on(const char *path, struct stat *st)
+{
+	struct sockaddr_un sa;
+	char tmp[sizeof(sa.sun_path)];
+	const char *name = path;
+	int fd = -1, n, renamed = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		logmsg("socket path too long (at most %zu bytes)",
+		    sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	if (clear_stale(path) != 0)
+		return -1;
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if (n > 0 && (size_t)n < sizeof(tmp)) {
+		name = tmp;
+		(void)unlink(tmp);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, name, strlen(name) + 1);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(name, SOCKET_MODE) != 0 || listen(fd, SOMAXCONN) != 0)
+		goto fail;
+	if (name != path) {
+		if (rename(name, path) != 0)
+			goto fail;
+		renamed = 1;
+	}
+	if (stat(path, st) != 0)
+		goto fail;
+	return fd;
+fail:
+	logmsg("cannot listen on %s: %s", path, strerror(errno));
+	if (fd >= 0) {
+		(void)unlink(renamed ? path : name);
+		close(fd);
+	}
+	return -1;
+}
+
+/* Print the --help text to f. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " --socket PATH [--events N] [--delay-ms MS]\n"
+	    "                        [--record FILE] [--threads N]\n"
+	    "\n"
+	    "An OpenAI-compatible test server on a UNIX socket: replies echo\n"
+	    "the request (\"echo: \" + last user message or prompt).\n"
+	    "\n"
+	    "  --socket PATH   listen here (mode 0666; a stale file is replaced)\n"
+	    "  --events N      content events per stream (default %d, max %d)\n"
+	    "  --delay-ms MS   pause between stream events (default 0, max %d)\n"
+	    "  --record FILE   append \"METHOD TARGET BASE64(body)\" per request\n"
+	    "  --threads N     connections served at once (default %d, max %d)\n"
+	    "  --help          show this text\n"
+	    "\n"
+	    "Request members x_events, x_delay_ms, x_cut_after, x_status and\n"
+	    "x_garbage drive the test paths; see tests/inference-server.c.\n",
+	    EVENTS_DEFAULT, EVENTS_MAX, DELAY_MAX_MS, THREADS_DEFAULT,
+	    THREADS_MAX);
+}
+
+/* Parse a decimal number in [lo, hi] into *v; -1 if it is not one. */
+static int
+parse_num(const char *s, unsigned long lo, unsigned long hi,
+    unsigned long *v)
+{
+	char *end;
+	unsigned long n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < lo || n > hi)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "record", required_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *sock = NULL, *record = NULL;
+	unsigned long threads = THREADS_DEFAULT;
+	pthread_condattr_t ca;
+	pthread_t acceptor;
+	struct stat st, now;
+	sigset_t set;
+	unsigned i;
+	int ch, sig, ret = 1, started = 0;
+
+	srv.events = EVENTS_DEFAULT;
+	while ((ch = getopt_long(argc, argv, "s:e:d:r:t:h", opts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'e':
+			if (parse_num(optarg, 1, EVENTS_MAX, &srv.events) != 0)
+				goto bad;
+			break;
+		case 'd':
+			if (parse_num(optarg, 0, DELAY_MAX_MS, &srv.delay_ms) != 0)
+				goto bad;
+			break;
+		case 'r':
+			record = optarg;
+			break;
+		case 't':
+			if (parse_num(optarg, 1, THREADS_MAX, &threads) != 0)
+				goto bad;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (sock == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	srv.nslots = (unsigned)threads;
+	if ((srv.slots = malloc(srv.nslots * sizeof(*srv.slots))) == NULL) {
+		logmsg("out of memory");
+		goto out;
+	}
+	for (i = 0; i < srv.nslots; i++)
+		srv.slots[i] = -1;
+
+	/* Signals go to the main thread's sigwait() only; a write to a
+	 * vanished peer is an error return, not a SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (record != NULL && (srv.record_fd = open(record,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		logmsg("cannot open %s: %s", record, strerror(errno));
+		goto out;
+	}
+	if (pipe2(srv.wake, O_CLOEXEC) != 0) {
+		logmsg("pipe: %s", strerror(errno));
+		goto out;
+	}
+	if ((srv.listen_fd = listen_on(sock, &st)) < 0)
+		goto out;
+	if (pthread_create(&acceptor, NULL, acceptor_main, NULL) != 0) {
+		logmsg("cannot start the acceptor thread");
+		goto out;
+	}
+	started = 1;
+
+	while (sigwait(&set, &sig) != 0)
+		;
+	ret = 0;
+out:
+	pthread_mutex_lock(&srv.lock);
+	atomic_store(&srv.stop, 1);
+	for (i = 0; i < srv.nslots && srv.slots != NULL; i++)
+		if (srv.slots[i] >= 0)
+			(void)shutdown(srv.slots[i], SHUT_RDWR);
+	pthread_cond_broadcast(&srv.cond);
+	pthread_mutex_unlock(&srv.lock);
+	if (started) {
+		if (write(srv.wake[1], "x", 1) != 1)
+			logmsg("cannot wake the acceptor");
+		pthread_join(acceptor, NULL);
+	}
+	pthread_mutex_lock(&srv.lock);
+	while (srv.active > 0)
+		pthread_cond_wait(&srv.cond, &srv.lock);
+	pthread_mutex_unlock(&srv.lock);
+	if (srv.listen_fd >= 0) {
+		/* Remove the socket only if it is still ours. */
+		if (stat(sock, &now) == 0 && now.st_dev == st.st_dev &&
+		    now.st_ino == st.st_ino)
+			(void)unlink(sock);
+		close(srv.listen_fd);
+	}
+	if (srv.record_fd >= 0)
+		close(srv.record_fd);
+	if (srv.wake[0] >= 0) {
+		close(srv.wake[0]);
+		close(srv.wake[1]);
+	}
+	free(srv.slots);
+	return ret;
+bad:
+	fprintf(stderr, PROG ": bad value for an option: %s\n", optarg);
+	usage(stderr);
+	return 2;
+}
