@@ -34,6 +34,7 @@
  *                       {"error":{"message":"test error","type":"test",
  *                       "code":"x_status"}}
  *   "x_garbage": true   answer 200 with the body "not json"
+ *   "x_first_delay_ms": MS  be silent this long before answering
  *   "x_cut_after": K    in a stream, close the connection after K JSON
  *                       events, without the final chunk of the chunked
  *                       encoding; "data: [DONE]" is never sent (K larger
@@ -1397,6 +1398,12 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 	gen.ptok = (text.len + 3) / 4;
 	gen.ctok = (reply.len + 3) / 4;
 
+	/* "x_first_delay_ms": silence before the reply, for timeout tests. */
+	if (member_int(req, "x_first_delay_ms", &v) && v > 0 &&
+	    stop_sleep(v > DELAY_MAX_MS ? DELAY_MAX_MS : (unsigned long)v)) {
+		done = 1;
+		goto out;
+	}
 	if (!member_true(req, "stream")) {
 		sbuf_reset(&c->out);
 		if (build_completion(&c->out, &gen) != PS_OK) {
@@ -1905,7 +1912,8 @@ usage(FILE *f)
 	    "  --threads N     connections served at once (default %d, max %d)\n"
 	    "  --help          show this text\n"
 	    "\n"
-	    "Request members x_events, x_delay_ms, x_cut_after, x_status and\n"
+	    "Request members x_events, x_delay_ms, x_first_delay_ms, x_cut_after,\n"
+	    "x_status and\n"
 	    "x_garbage drive the test paths; see tests/inference-server.c.\n",
 	    EVENTS_DEFAULT, EVENTS_MAX, DELAY_MAX_MS, THREADS_DEFAULT,
 	    THREADS_MAX);

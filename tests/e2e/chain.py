@@ -10,6 +10,7 @@ tests run as root, every server process runs as an unprivileged user.
 Every process started is stopped again, also when a test fails."""
 
 import atexit
+import base64
 import http.client
 import http.server
 import json
@@ -537,7 +538,10 @@ class Chain:
         out = []
         p = os.path.join(self.dir, "inference.record")
         if os.path.exists(p):
+            # One line per request: METHOD TARGET BASE64(body)
             with open(p) as f:
                 for line in f:
-                    out.append(json.loads(line))
+                    method, path, body = line.rstrip("\n").split(" ")
+                    out.append({"method": method, "path": path,
+                                "body": base64.b64decode(body).decode()})
         return out
