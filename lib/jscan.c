@@ -151,7 +151,7 @@ scan_escape(const char *p, const char *end, unsigned *cp)
 
 /* p is at a byte >= 0x80.  Returns the end of one well-formed UTF-8
  * sequence (Unicode table 3-7), or NULL. */
-static const char *
+static inline const char *
 scan_utf8(const char *p, const char *end)
 {
 	const uint8_t *u = (const uint8_t *)p;
@@ -208,8 +208,13 @@ scan_string(const char *p, const char *end, int *esc)
 			*esc = 1;
 		} else if (c < 0x20) {
 			return NULL;
-		} else if ((p = scan_utf8(p, end)) == NULL) {
-			return NULL;
+		} else {
+			/* Text in most scripts is runs of multi-byte
+			 * sequences: stay here for the whole run. */
+			do {
+				if ((p = scan_utf8(p, end)) == NULL)
+					return NULL;
+			} while (p < end && (uint8_t)*p >= 0x80);
 		}
 	}
 }

@@ -84,9 +84,10 @@ pserr jscan_object_next(struct jscan_object *it, struct jscan_member *m,
 /*
  * Append the UTF-8 bytes that the string contents s (n bytes, between the
  * quotes, as accepted by the scanner) stand for to out.  The result is
- * never longer than n.  Returns PS_ERR_INVALID_JSON for a malformed
- * escape or a lone surrogate, or buf_reserve()'s error; on failure out is
- * left as it was.
+ * never longer than n, and out must have room for n bytes.  Bytes other
+ * than escapes are copied unchecked.  Returns PS_ERR_INVALID_JSON for a
+ * malformed escape or a lone surrogate, or buf_reserve()'s error; on
+ * failure out is left as it was.
  */
 pserr jscan_unescape(const char *s, size_t n, struct buf *out)
     PS_WARN_UNUSED;

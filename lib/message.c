@@ -103,6 +103,16 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 	return 0;
 }
 
+/* *a += b; PS_ERR_TOO_LARGE when the sum does not fit a size_t. */
+static pserr
+size_add(size_t *a, size_t b)
+{
+	if (b > SIZE_MAX - *a)
+		return PS_ERR_TOO_LARGE;
+	*a += b;
+	return PS_OK;
+}
+
 static int
 name_cmp(const struct member *x, const struct member *y)
 {
@@ -252,8 +262,10 @@ message_seal(enum message_endpoint ep, const struct envelope_ctx *c,
 	for (i = 0; i < ms.n; i++) {
 		const struct member *e = &ms.v[i];
 
-		need += e->raw_len + 3 + (e->plain ? e->value_len :
-		    envelope_text_len(e->value_len) + 2);
+		if ((rc = size_add(&need, e->raw_len + 3)) != PS_OK ||
+		    (rc = size_add(&need, e->plain ? e->value_len :
+		    envelope_text_len(e->value_len) + 2)) != PS_OK)
+			goto out;
 	}
 	if ((rc = buf_reserve(out, need)) != PS_OK)
 		goto out;
@@ -371,7 +383,8 @@ message_open(enum message_endpoint ep, struct envelope_ctx *c,
 
 	/* Check the form of every member before any key is looked up or
 	 * any value decrypted, so the first fault in the body decides the
-	 * error whatever the key. */
+	 * error whatever the key.  need cannot overflow: the output is
+	 * never longer than the input. */
 	need = 2 + (ms.n > 0 ? ms.n - 1 : 0);
 	for (i = 0; i < ms.n; i++) {
 		const struct member *e = &ms.v[i];

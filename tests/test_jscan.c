@@ -56,6 +56,8 @@ static const char *const valid[] = {
 	"\"\xee\x80\x80\"", "\"\xef\xbf\xbf\"",         /* U+E000, U+FFFF */
 	"\"\xf0\x90\x80\x80\"", "\"\xf4\x8f\xbf\xbf\"", /* U+10000, U+10FFFF */
 	"[1,\"\xc3\xa9\",{\"\xc3\xa9\":\"\\u00e9\"}]",
+	"\"\xe4\xb8\xad\xe6\x96\x87\xc3\xa9\xf0\x9f\x98\x80\xdf\xbf\"",
+	"\"\xc3\xa9\\n\xc3\xa9\\u00e9\xc3\xa9\"",
 	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 };
 
@@ -88,6 +90,9 @@ static const char *const invalid[] = {
 	"\"\xc3\"", "\"\xc3", "\"\xe2\x82\"", "\"\xe2\x82", "\"\xf0\x9d\x84\"",
 	"\"\xc3\x28\"", "\"\xe2\x28\xa1\"", "\"\xe2\x82\x28\"",
 	"\"\xf0\x28\x8c\xbc\"", "\"\xf0\x90\x28\xbc\"", "\"\xf0\x9d\x84\x28\"",
+	"\"\xe4\xb8\xad\xe6\x96\"", "\"\xe4\xb8\xad\x80\"",
+	"\"\xc3\xa9\xed\xa0\x80\"", "\"\xe4\xb8\xad\x1f\"",
+	"\"\xe4\xb8\xad\xe6\x96\x87",
 	"/* */ 1", "[1] // c", "# 1", "\xc3\xa9", "[\xc3\xa9]", "[\\u00e9]",
 	"[1,2]\n,", "\x0c[]", "[\x0b]", "[\xa0]", "'a'", "\"a\"\"",
 	"[\"a\",]", "{\"a\":1 \"b\":2}", "[01]", "[-]", "[1.]", "{\"a\":tru}",
@@ -259,6 +264,37 @@ START_TEST(test_string_positions)
 				ck_assert_int_eq(scan_n(s, pos + 2, 512),
 				    PS_ERR_INVALID_JSON);
 			}
+		}
+	}
+}
+END_TEST
+
+/* Runs of multi-byte sequences are checked in a loop of their own: spoil
+ * each byte of a run in turn, and cut the run at each byte. */
+START_TEST(test_utf8_runs)
+{
+	static const char run[] = "\xe4\xb8\xad\xe6\x96\x87\xc3\xa9"
+	    "\xf0\x9f\x98\x80\xd0\x96\xe2\x82\xac";
+	static const uint8_t spoil[] = { 0x00, 0x1f, 0x22, 0x41, 0x5c, 0xc0,
+	    0xf5, 0xff };
+	char s[64];
+	size_t n = sizeof(run) - 1, i, k;
+
+	s[0] = '"';
+	memcpy(s + 1, run, n);
+	s[n + 1] = '"';
+	ck_assert_int_eq(scan_n(s, n + 2, 512), PS_OK);
+	for (i = 1; i <= n; i++) {
+		ck_assert_int_eq(scan_n(s, i, 512), PS_ERR_INVALID_JSON);
+		for (k = 0; k < sizeof(spoil); k++) {
+			s[i] = (char)spoil[k];
+			/* No replacement leaves both valid UTF-8 and one
+			 * whole string: an ASCII byte for a lead byte leaves
+			 * its continuation bytes stray. */
+			ck_assert_msg(scan_n(s, n + 2, 512) ==
+			    PS_ERR_INVALID_JSON, "byte %zu set to %02x", i,
+			    spoil[k]);
+			s[i] = run[i - 1];
 		}
 	}
 }
@@ -501,6 +537,7 @@ jscan_suite(void)
 	tcase_add_test(tc, test_nul_bytes);
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_string_positions);
+	tcase_add_test(tc, test_utf8_runs);
 	tcase_add_test(tc, test_large_string);
 	tcase_add_test(tc, test_object_members);
 	tcase_add_loop_test(tc, test_object_invalid, 0,

@@ -931,6 +931,15 @@ START_TEST(test_other_message)
 	one_env_body(&b, &cn, "choices", "[]", 2);
 	ck_assert_int_eq(open_b(MESSAGE_CHAT, &c, NULL, &b, &out),
 	    PS_ERR_INVALID_ENVELOPE);
+	/* Checked before any later member: a plain member after it does not
+	 * decide the error. */
+	buf_free(&b);
+	buf_init(&b, BODY_MAX);
+	ck_assert_int_eq(buf_puts(&b, "{\"choices\":"), PS_OK);
+	put_env(&b, &cn, "choices", "[]", 2);
+	ck_assert_int_eq(buf_puts(&b, ",\"object\":1}"), PS_OK);
+	ck_assert_int_eq(open_b(MESSAGE_CHAT, &c, NULL, &b, &out),
+	    PS_ERR_INVALID_ENVELOPE);
 	buf_free(&b);
 	/* Under another kid than the request's. */
 	one_env_body(&b, &ck, "choices", "[]", 2);
