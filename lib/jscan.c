@@ -487,7 +487,8 @@ jscan_unescape(const char *s, size_t n, struct buf *out)
 		if (bs == end)
 			break;
 		if ((p = scan_escape(bs + 1, end, &cp)) == NULL) {
-			secret_wipe(out->p + start, (size_t)(o - (out->p + start)));
+			secret_wipe(out->p + start,
+			    (size_t)(o - (out->p + start)));
 			return PS_ERR_INVALID_JSON;
 		}
 		o += utf8_put(cp, o);

@@ -399,7 +399,8 @@ message_open(enum message_endpoint ep, struct envelope_ctx *c,
 			goto out;
 		if (sealed == 0) {
 			/* The expected pair: the caller's, or the first met. */
-			memcpy(kid, lookup == NULL ? c->kid : got_kid, sizeof(kid));
+			memcpy(kid, lookup == NULL ? c->kid : got_kid,
+			    sizeof(kid));
 			memcpy(nonce, lookup == NULL ? c->nonce : got_nonce,
 			    sizeof(nonce));
 		}

@@ -178,14 +178,16 @@ START_TEST(test_depth)
 	free(s);
 	/* Mixed kinds: the stack must remember each level's kind past 64. */
 	s = nested("[{\"k\":", "[]", "}]", 256, &n);
-	ck_assert_int_eq(jscan_value(s, n, JSCAN_MAX_DEPTH), PS_ERR_INVALID_JSON);
+	ck_assert_int_eq(jscan_value(s, n, JSCAN_MAX_DEPTH),
+	    PS_ERR_INVALID_JSON);
 	free(s);
 	s = nested("[{\"k\":", "null", "}]", 256, &n);
 	ck_assert_int_eq(jscan_value(s, n, JSCAN_MAX_DEPTH), PS_OK);
 	free(s);
 	s = nested("{\"k\":[", "0", "]}", 200, &n);
 	s[n - 1] = ']';  /* close the outer object with ']' */
-	ck_assert_int_eq(jscan_value(s, n, JSCAN_MAX_DEPTH), PS_ERR_INVALID_JSON);
+	ck_assert_int_eq(jscan_value(s, n, JSCAN_MAX_DEPTH),
+	    PS_ERR_INVALID_JSON);
 	free(s);
 	/* Scalars only with 0; one level with 1. */
 	ck_assert_int_eq(scan_n("1", 1, 0), PS_OK);
@@ -218,7 +220,8 @@ START_TEST(test_string_positions)
 		ck_assert_int_eq(scan_n(s, len + 2, 512), PS_OK);
 		/* Cut anywhere inside: an unterminated string. */
 		for (pos = 1; pos < len + 2; pos++)
-			ck_assert_int_eq(scan_n(s, pos, 512), PS_ERR_INVALID_JSON);
+			ck_assert_int_eq(scan_n(s, pos, 512),
+			    PS_ERR_INVALID_JSON);
 		for (pos = 1; pos <= len; pos++) {
 			memset(s + 1, 'a', len);
 			s[pos] = 0x1f;
@@ -247,19 +250,23 @@ START_TEST(test_string_positions)
 			    PS_ERR_INVALID_JSON);
 			if (pos + 1 <= len) {
 				s[pos + 1] = 'n';
-				ck_assert_int_eq(scan_n(s, len + 2, 512), PS_OK);
+				ck_assert_int_eq(scan_n(s, len + 2, 512),
+				    PS_OK);
 				s[pos + 1] = '"';
-				ck_assert_int_eq(scan_n(s, len + 2, 512), PS_OK);
+				ck_assert_int_eq(scan_n(s, len + 2, 512),
+				    PS_OK);
 				s[pos] = (char)0xc3;
 				s[pos + 1] = (char)0xa9;
-				ck_assert_int_eq(scan_n(s, len + 2, 512), PS_OK);
+				ck_assert_int_eq(scan_n(s, len + 2, 512),
+				    PS_OK);
 				s[pos + 1] = 'a';
 				ck_assert_int_eq(scan_n(s, len + 2, 512),
 				    PS_ERR_INVALID_JSON);
 			}
 			if (pos + 3 <= len) {
 				memcpy(s + pos, "\xf0\x9f\x98\x80", 4);
-				ck_assert_int_eq(scan_n(s, len + 2, 512), PS_OK);
+				ck_assert_int_eq(scan_n(s, len + 2, 512),
+				    PS_OK);
 				/* Cut inside the sequence. */
 				ck_assert_int_eq(scan_n(s, pos + 2, 512),
 				    PS_ERR_INVALID_JSON);
@@ -393,7 +400,8 @@ walk(const char *text, size_t n)
 	pserr rc;
 
 	if ((rc = jscan_object_begin(&it, s, n)) == PS_OK)
-		while (more && (rc = jscan_object_next(&it, &m, &more)) == PS_OK)
+		while (more &&
+		    (rc = jscan_object_next(&it, &m, &more)) == PS_OK)
 			;
 	if (rc != PS_OK) {
 		/* A failed walk stays failed. */

@@ -342,7 +342,8 @@ START_TEST(test_allowlist)
 		ck_assert_uint_ge(vn, 2 + ENVELOPE_HEADER_LEN);
 		ck_assert(memcmp(v, "\"ps1:", 5) == 0);
 		ck_assert_int_eq(v[vn - 1], '"');
-		ck_assert_int_eq(envelope_peek(v + 1, vn - 2, kid, nonce), PS_OK);
+		ck_assert_int_eq(envelope_peek(v + 1, vn - 2, kid, nonce),
+		    PS_OK);
 		ck_assert(memcmp(kid, KID, sizeof(kid)) == 0);
 		ck_assert(memcmp(nonce, NONCE, sizeof(nonce)) == 0);
 		buf_reset(&pt);
@@ -404,7 +405,8 @@ START_TEST(test_models)
 
 	buf_init(&out, BODY_MAX);
 	for (d = 0; d < 2; d++) {
-		enum envelope_dir dir = d ? ENVELOPE_RESPONSE : ENVELOPE_REQUEST;
+		enum envelope_dir dir = d ? ENVELOPE_RESPONSE :
+		    ENVELOPE_REQUEST;
 
 		ctx_init(&c, dir);
 		for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
@@ -492,7 +494,7 @@ START_TEST(test_vectors)
 	n = json_object_array_length(vs);
 	ck_assert_uint_ge(n, 30);
 	for (i = 0; i < n; i++) {
-		const char *comment, *result;
+		const char *comment, *result, *got;
 		struct envelope_ctx c;
 		struct buf sealed, plain, out;
 		struct json_object *x;
@@ -530,10 +532,10 @@ START_TEST(test_vectors)
 			la.vkey = key;
 			ck_assert_int_eq(buf_puts(&out, "prefix"), PS_OK);
 			rc = open_b(ep, &c, pass ? &la : NULL, &sealed, &out);
-			ck_assert_msg(strcmp(rc == PS_OK ? "ok" : pserr_code(rc),
-			    result) == 0, "%s (pass %d): got %s, want %s",
-			    comment, pass, rc == PS_OK ? "ok" : pserr_code(rc),
-			    result);
+			got = rc == PS_OK ? "ok" : pserr_code(rc);
+			ck_assert_msg(strcmp(got, result) == 0,
+			    "%s (pass %d): got %s, want %s", comment, pass,
+			    got, result);
 			ck_assert(memcmp(out.p, "prefix", 6) == 0);
 			if (rc != PS_OK) {
 				ck_assert_uint_eq(out.len, 6);
@@ -1180,7 +1182,8 @@ static const char *const bad_bodies[] = {
 	"", " ", "{", "}", "{\"messages\":1", "{\"messages\":",
 	"{\"messages\"", "{\"a\":1}x", "{\"a\":1} {}", "{}{}", "[]",
 	"[{\"a\":1}]", "\"s\"", "1", "null", "true", "{\"a\":1,}",
-	"{,\"a\":1}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\x01\"}",
+	"{,\"a\":1}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+	"{\"a\":\"\x01\"}",
 	"{\"a\":\"\n\"}", "{\"a\":\"\\ud800\"}", "{\"\\udc00\":1}",
 	"{\"a\":\"\xff\"}", "{\"\xc3\":1}", "{\"a\":01}", "{\"a\":.5}",
 	"{\"a\":tru}", "{\"a\":NaN}", "{\"a\":'x'}", "{a:1}", "\xef\xbb\xbf{}",
@@ -1205,7 +1208,8 @@ START_TEST(test_invalid_json)
 	buf_init(&out, BODY_MAX);
 	ck_assert_int_eq(buf_puts(&out, "prefix"), PS_OK);
 	for (d = 0; d < 2; d++) {
-		enum message_endpoint ep = d ? MESSAGE_EMBEDDINGS : MESSAGE_CHAT;
+		enum message_endpoint ep = d ? MESSAGE_EMBEDDINGS :
+		    MESSAGE_CHAT;
 
 		ctx_init(&c, d ? ENVELOPE_RESPONSE : ENVELOPE_REQUEST);
 		ck_assert_msg(seal_s(ep, &c, s, &out) == PS_ERR_INVALID_JSON,
@@ -1345,7 +1349,8 @@ START_TEST(test_no_envelope)
 	} cases[] = {
 		{ MESSAGE_CHAT, ENVELOPE_REQUEST, "{\"model\":\"m\"}" },
 		{ MESSAGE_CHAT, ENVELOPE_REQUEST, "{}" },
-		{ MESSAGE_CHAT, ENVELOPE_RESPONSE, "{\"id\":\"x\",\"usage\":{}}" },
+		{ MESSAGE_CHAT, ENVELOPE_RESPONSE,
+		    "{\"id\":\"x\",\"usage\":{}}" },
 		{ MESSAGE_CHAT, ENVELOPE_RESPONSE, " { } " },
 		{ MESSAGE_EMBEDDINGS, ENVELOPE_REQUEST, "{\"model\":\"m\"}" },
 		{ MESSAGE_EMBEDDINGS, ENVELOPE_RESPONSE, "{\"usage\":null}" },
@@ -1364,7 +1369,7 @@ START_TEST(test_no_envelope)
 		    strlen(cases[i].body), &out), PS_ERR_INVALID_ENVELOPE);
 		ck_assert_int_eq(la.calls, 0);
 		ck_assert_uint_eq(out.len, 0);
-		/* Sealing such a body is not refused; it has nothing to seal. */
+		/* Sealing such a body is not refused: nothing to seal. */
 		ck_assert_int_eq(seal_s(cases[i].ep, &c, cases[i].body, &out),
 		    PS_OK);
 		buf_reset(&out);

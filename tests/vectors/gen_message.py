@@ -207,7 +207,8 @@ VECTORS = [
         ("model", '"m"', P),
         ("messages", '"x"', S),
     ], sep=(" ,\n\t", " : "), wrap=(" \r\n{ ", "\n}\t ")),
-    Vector("a re-serialized plaintext is spliced as it is", "chat", "request", [
+    Vector("a re-serialized plaintext is spliced as it is", "chat",
+           "request", [
         ("messages", '[1,2]', {"pt": b'[ 1, 2 ]'}),
         ("tools", '{}', {"pt": b'\n{"a" : [ ]}\t'}),
     ]),
