@@ -38,6 +38,9 @@ class ChainCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.chain.stop()
+        if cls.chain.sanitizer_reports:
+            raise AssertionError("sanitizer reports:\n" +
+                                 "\n".join(cls.chain.sanitizer_reports[:40]))
 
     def setUp(self):
         if self.chain.tamper:

@@ -534,6 +534,10 @@ class Chain:
             self.stop_proc(name)
         if self.tamper:
             self.tamper.close()
+        # Under --enable-sanitizers a report in any log fails the run.
+        logs = self.all_logs()
+        self.sanitizer_reports = [l for l in logs.splitlines() if any(
+            m in l for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))]
         if not keep and os.environ.get("PS_KEEP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
 
