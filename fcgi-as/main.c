@@ -114,6 +114,7 @@ handle(void *app, void *state, FCGX_Request *req)
 	pserr rc;
 
 	memset(&q, 0, sizeof(q));
+	t->reply.note[0] = '\0';
 	q.method = server_param(req, "REQUEST_METHOD");
 	q.uri = uri;
 	q.authorization = server_param(req, "HTTP_AUTHORIZATION");

@@ -408,12 +408,19 @@ asapi_keys_encode(const struct keycache_entry *k, size_t n, struct buf *out)
 	return rc;
 }
 
+static int
+by_kid(const void *a, const void *b)
+{
+	return memcmp(((const struct keycache_entry *)a)->kid,
+	    ((const struct keycache_entry *)b)->kid, 16);
+}
+
 pserr
 asapi_keys_decode(const uint8_t *p, size_t len, struct keycache_entry **k,
     size_t *n)
 {
 	struct keycache_entry *a = NULL;
-	size_t cnt, i, j;
+	size_t cnt, i;
 	uint64_t e;
 	int b;
 
@@ -428,13 +435,15 @@ asapi_keys_decode(const uint8_t *p, size_t len, struct keycache_entry **k,
 		for (e = 0, b = 0; b < 8; b++)
 			e = e << 8 | p[48 + b];
 		a[i].expires = (int64_t)e;
-		/* Two secrets for one kid would make the choice arbitrary. */
-		for (j = 0; j < i; j++)
-			if (memcmp(a[j].kid, a[i].kid, 16) == 0) {
-				asstore_entries_free(a, cnt);
-				return PS_ERR_CORRUPT;
-			}
 	}
+	/* Two secrets for one kid would make the choice arbitrary. */
+	if (cnt > 1)
+		qsort(a, cnt, sizeof(*a), by_kid);
+	for (i = 1; i < cnt; i++)
+		if (memcmp(a[i - 1].kid, a[i].kid, 16) == 0) {
+			asstore_entries_free(a, cnt);
+			return PS_ERR_CORRUPT;
+		}
 	*k = a;
 	*n = cnt;
 	return PS_OK;

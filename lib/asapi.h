@@ -30,7 +30,9 @@
 #define ASAPI_BODY_MAX (64 * 1024)
 /* The most a fetch reply may carry; asclient refuses larger replies. */
 #define ASAPI_REPLY_MAX (4 * 1024 * 1024)
-#define ASAPI_MAX_SECRETS 40000
+/* The most secrets one fetch releases: the key cache file a worker reads
+ * holds at most KEYCACHE_MAX_FILE bytes, about 7500 keys. */
+#define ASAPI_MAX_SECRETS 7000
 
 struct asapi_cfg {
 	const char *prefix;            /* where the API is mounted: "/as" */
@@ -79,7 +81,7 @@ pserr asapi_keys_encode(const struct keycache_entry *k, size_t n,
     struct buf *out) PS_WARN_UNUSED;
 
 /*
- * Parse len bytes of records into a new array (free with
+ * Parse len bytes of records into a new array ordered by kid (free with
  * asstore_entries_free; NULL when *n is 0).  PS_ERR_CORRUPT when len is
  * not a multiple of the record length or kids repeat.
  */

@@ -519,6 +519,15 @@ START_TEST(records)
 	asstore_entries_free(out, n);
 	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 111, &out, &n),
 	    PS_ERR_CORRUPT);
+	/* Records in any order come back ordered by kid. */
+	buf_reset(&b);
+	ck_assert_int_eq(asapi_keys_encode(&in[1], 1, &b), PS_OK);
+	ck_assert_int_eq(asapi_keys_encode(&in[0], 1, &b), PS_OK);
+	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
+	    PS_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_mem_eq(out, in, sizeof(in));
+	asstore_entries_free(out, n);
 	/* The same kid twice. */
 	memset(b.p + 56, 1, 16);
 	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 112, &out, &n),
