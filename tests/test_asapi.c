@@ -529,7 +529,7 @@ START_TEST(records)
 	ck_assert_mem_eq(out, in, sizeof(in));
 	asstore_entries_free(out, n);
 	/* The same kid twice. */
-	memset(b.p + 56, 1, 16);
+	memcpy(b.p + 56, b.p, 16);
 	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 112, &out, &n),
 	    PS_ERR_CORRUPT);
 	buf_free(&b);
