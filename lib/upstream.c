@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -21,6 +22,9 @@ struct upstream {
 	int encrypted;
 	int head_done;
 	pserr cb_rc;
+	curl_off_t last_dl, last_ul;  /* progress seen last */
+	struct timespec last_move;    /* when a byte last moved */
+	int idle_expired;
 };
 
 pserr
@@ -43,6 +47,39 @@ run_head(struct upstream *u)
 	r.content_type = ct != NULL ? ct : "";
 	r.encrypted = u->encrypted;
 	return u->head(u->arg, &r);
+}
+
+static double
+since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	    (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* curl's own low-speed check averages over several seconds, so a request
+ * upload would hide a silent server: watch for silence here instead. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct upstream *u = arg;
+
+	(void)dltotal;
+	(void)ultotal;
+	if (dlnow != u->last_dl || ulnow != u->last_ul) {
+		u->last_dl = dlnow;
+		u->last_ul = ulnow;
+		clock_gettime(CLOCK_MONOTONIC, &u->last_move);
+		return 0;
+	}
+	if (since(&u->last_move) >= (double)u->cfg->idle_timeout_s) {
+		u->idle_expired = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static size_t
@@ -98,8 +135,9 @@ upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
 	curl_easy_setopt(u->curl, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
 	/* Silence, not total time, is what times out: a stream may run long. */
-	curl_easy_setopt(u->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(u->curl, CURLOPT_LOW_SPEED_TIME, cfg->idle_timeout_s);
+	curl_easy_setopt(u->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(u->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(u->curl, CURLOPT_XFERINFODATA, u);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -156,6 +194,9 @@ upstream_request(struct upstream *u, const char *method, const char *path,
 	u->encrypted = -1;
 	u->head_done = 0;
 	u->cb_rc = PS_OK;
+	u->last_dl = u->last_ul = 0;
+	u->idle_expired = 0;
+	clock_gettime(CLOCK_MONOTONIC, &u->last_move);
 	curl_easy_setopt(u->curl, CURLOPT_URL, u->url);
 	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, hl);
 	if (strcmp(method, "POST") == 0) {
@@ -175,12 +216,21 @@ upstream_request(struct upstream *u, const char *method, const char *path,
 	case CURLE_WRITE_ERROR:
 		rc = u->cb_rc != PS_OK ? u->cb_rc : PS_ERR_UPSTREAM;
 		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (!u->idle_expired) {
+			rc = PS_ERR_UPSTREAM;
+			break;
+		}
+		log_warn("next hop silent for %ld s",
+		    u->cfg->idle_timeout_s);
+		rc = PS_ERR_TIMEOUT;
+		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		log_warn("upstream %s: %s", path, curl_easy_strerror(cc));
+		log_warn("next hop: %s", curl_easy_strerror(cc));
 		rc = PS_ERR_TIMEOUT;
 		break;
 	default:
-		log_warn("upstream %s: %s", path, curl_easy_strerror(cc));
+		log_warn("next hop: %s", curl_easy_strerror(cc));
 		rc = PS_ERR_UPSTREAM;
 		break;
 	}

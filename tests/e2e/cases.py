@@ -50,6 +50,8 @@ class ChainCase(unittest.TestCase):
 
     def assertError(self, status, code, result):
         st, hdrs, body = result
+        self.assertIsInstance(body, dict, (st, body))
+        self.assertIn("error", body, (st, body))
         self.assertEqual((st, error_code(body)), (status, code), body)
         self.assertEqual(hdrs.get("promptseal-encrypted"), "false")
         self.assertEqual(set(body["error"]), {"message", "type", "code"})

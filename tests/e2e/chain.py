@@ -78,9 +78,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(check, what, timeout=10):
+def wait_for(check, what, timeout=10, proc=None):
     end = time.time() + timeout
     while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited with status %d" % (what, proc.returncode))
         try:
             if check():
                 return
@@ -221,8 +223,13 @@ class TamperProxy:
         c = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=60)
         hdrs = {k: v for k, v in h.headers.items()
                 if k.lower() not in ("host", "content-length", "connection")}
-        c.request(h.command, h.path, body=body, headers=hdrs)
-        r = c.getresponse()
+        try:
+            c.request(h.command, h.path, body=body, headers=hdrs)
+            r = c.getresponse()
+        except OSError:
+            # Like a TCP relay whose far side is gone: drop the connection.
+            h.close_connection = True
+            return
         ctype = r.getheader("Content-Type", "")
         enc = r.getheader("Promptseal-Encrypted")
         if ctype.startswith("text/event-stream"):
@@ -402,11 +409,12 @@ class Chain:
                                   "--socket", self.inference_sock,
                                   "--record", os.path.join(self.dir, "inference.record")]
                     + self.inference_args)
-        wait_for(lambda: unix_open(self.inference_sock), "the inference server")
+        wait_for(lambda: unix_open(self.inference_sock), "the inference server",
+                 proc=self.procs["inference"])
 
     def _spawn(self, name, sock, argv):
-        self._start(name, [SPAWN_FCGI, "-n", "-s", sock, "-M", "0660", "--"] + argv)
-        wait_for(lambda: unix_open(sock), name)
+        p = self._start(name, [SPAWN_FCGI, "-n", "-s", sock, "-M", "0660", "--"] + argv)
+        wait_for(lambda: unix_open(sock), name, proc=p)
 
     def start_worker(self):
         self.worker_sock = os.path.join(self.dir, "worker.sock")
@@ -448,7 +456,8 @@ class Chain:
                            "-tls" if (role == "worker" and self.tls) else "") + ".conf"
             self._start("web-" + role, [APACHE, "-f", os.path.join(self.apache_conf, conf),
                                         "-DFOREGROUND"], env)
-        wait_for(lambda: port_open(port), "%s web server (%s)" % (role, kind))
+        wait_for(lambda: port_open(port), "%s web server (%s)" % (role, kind),
+                 proc=self.procs["web-" + role])
 
     def make_tls(self):
         d = self.dir
@@ -467,8 +476,9 @@ class Chain:
         self.tls_key = os.path.join(d, "worker.key")
         self.tls_crt = os.path.join(d, "worker.crt")
         with open(self.tls_pem, "w") as f:
-            f.write(open(os.path.join(d, "worker.crt")).read())
-            f.write(open(os.path.join(d, "worker.key")).read())
+            for n in ("worker.crt", "worker.key"):
+                with open(os.path.join(d, n)) as part:
+                    f.write(part.read())
         for n in ("worker.pem", "worker.key", "worker.crt", "ca.pem"):
             self.own(os.path.join(d, n))
 
