@@ -2,14 +2,15 @@
  * micro: how fast the library seals and opens one message body, measured
  * beside raw AES-256-GCM through EVP in the same process.
  *
- *   bench/micro [--seconds S] [SIZE ...]      (SIZE: bytes, K or M suffix)
+ *   bench/micro [--seconds S] [SIZE|event ...]   (SIZE: bytes, K or M suffix;
+ *                                                default: 1K 64K 1M event)
  *
  * For each SIZE a chat request body whose user message holds SIZE bytes of
  * text (with a JSON escape every 80 characters, as real prompts have) is
  * sealed with message_seal() and opened with message_open(), each in a
- * loop for S seconds (default 1).  One more row does the same for one
- * streamed response event (a chat.completion.chunk of a few words) in the
- * response direction.  Output, one line per row, for bench/run.py:
+ * loop for S seconds (default 1).  "event" does the same for one streamed
+ * response event (a chat.completion.chunk of a few words) in the response
+ * direction.  Output, one line per row, for bench/run.py:
  *
  *   MICRO kind=request size=N body=B seal_mbs=.. open_mbs=.. both_mbs=..
  *         seal_us=.. open_us=.. aes_mbs=..
@@ -207,9 +208,9 @@ parse_size(const char *s, size_t *out)
 int
 main(int argc, char **argv)
 {
-	static const char *const defaults[] = { "1K", "64K", "1M" };
+	static const char *const defaults[] = { "1K", "64K", "1M", "event" };
 	const char *const *sizes = defaults;
-	int nsizes = 3, i, ret = 1;
+	int nsizes = 4, i, ret = 1;
 	double secs = 1.0;
 	struct buf body;
 	size_t size;
@@ -221,7 +222,7 @@ main(int argc, char **argv)
 		argv += 2;
 	}
 	if (argc > 1 && (argv[1][0] == '-' || secs <= 0)) {
-		fprintf(stderr, "usage: micro [--seconds S] [SIZE ...]\n");
+		fprintf(stderr, "usage: micro [--seconds S] [SIZE|event ...]\n");
 		return 2;
 	}
 	if (argc > 1) {
@@ -229,21 +230,23 @@ main(int argc, char **argv)
 		nsizes = argc - 1;
 	}
 	for (i = 0; i < nsizes; i++) {
+		buf_reset(&body);
+		if (strcmp(sizes[i], "event") == 0) {
+			if (make_event(&body) != PS_OK ||
+			    measure("event", body.len, MESSAGE_CHAT,
+			    ENVELOPE_RESPONSE, &body, secs) != 0)
+				goto out;
+			continue;
+		}
 		if (parse_size(sizes[i], &size) != 0) {
 			fprintf(stderr, "micro: bad size %s\n", sizes[i]);
 			goto out;
 		}
-		buf_reset(&body);
 		if (make_request(size, &body) != PS_OK ||
 		    measure("request", size, MESSAGE_CHAT, ENVELOPE_REQUEST, &body,
 		    secs) != 0)
 			goto out;
 	}
-	buf_reset(&body);
-	if (make_event(&body) != PS_OK ||
-	    measure("event", body.len, MESSAGE_CHAT, ENVELOPE_RESPONSE, &body,
-	    secs) != 0)
-		goto out;
 	ret = 0;
 out:
 	buf_free(&body);
