@@ -43,18 +43,6 @@ client_thread_fini(void *app, void *ts)
 }
 
 static pserr
-emit(void *arg, const char *p, size_t n, int flush)
-{
-	FCGX_Request *req = arg;
-
-	if (n > 0 && FCGX_PutStr(p, (int)n, req->out) != (int)n)
-		return PS_ERR_IO;
-	if (flush && FCGX_FFlush(req->out) != 0)
-		return PS_ERR_IO;
-	return PS_OK;
-}
-
-static pserr
 on_head(void *arg, const struct upstream_reply *r)
 {
 	struct exchange *x = arg;
@@ -67,11 +55,8 @@ on_head(void *arg, const struct upstream_reply *r)
 	    r->encrypted == 0)
 		return PS_OK;
 	x->streaming = 1;
-	server_head(x->req, 200, "text/event-stream", "Cache-Control: no-cache\r\n");
-	if (FCGX_FFlush(x->req->out) != 0)
-		return PS_ERR_IO;
-	stream_init(&x->s, x->ep, &x->c, x->cl->opts.max_line, emit, x->req);
-	return PS_OK;
+	return proxy_stream_begin(x->req, NULL, &x->s, x->ep, &x->c,
+	    x->cl->opts.max_line);
 }
 
 static pserr

@@ -52,18 +52,6 @@ lookup(void *arg, const uint8_t kid[ENVELOPE_KID_LEN],
 }
 
 static pserr
-emit(void *arg, const char *p, size_t n, int flush)
-{
-	FCGX_Request *req = arg;
-
-	if (n > 0 && FCGX_PutStr(p, (int)n, req->out) != (int)n)
-		return PS_ERR_IO;
-	if (flush && FCGX_FFlush(req->out) != 0)
-		return PS_ERR_IO;
-	return PS_OK;
-}
-
-static pserr
 on_head(void *arg, const struct upstream_reply *r)
 {
 	struct exchange *x = arg;
@@ -72,12 +60,8 @@ on_head(void *arg, const struct upstream_reply *r)
 	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type))
 		return PS_OK;
 	x->streaming = 1;
-	server_head(x->req, 200, "text/event-stream",
-	    "Cache-Control: no-cache\r\nPromptseal-Encrypted: true\r\n");
-	if (FCGX_FFlush(x->req->out) != 0)
-		return PS_ERR_IO;
-	stream_init(&x->s, x->ep, &x->c, x->w->opts.max_line, emit, x->req);
-	return PS_OK;
+	return proxy_stream_begin(x->req, "Promptseal-Encrypted: true\r\n",
+	    &x->s, x->ep, &x->c, x->w->opts.max_line);
 }
 
 static pserr

@@ -1,5 +1,9 @@
 #include "config.h"
 
+#include <pthread.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string.h>
 
 #include "codec.h"
@@ -9,8 +13,58 @@ static const char b64url_alpha[] =
 static const char b64_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/*
+ * Tables, built once: enc2 maps 12 bits to their two characters, so three
+ * bytes take two lookups; dec0..dec3 map a character to its 6 bits already
+ * shifted into place, with every bit above the 24 set for a character
+ * outside the alphabet, so four characters take four lookups and one OR.
+ */
+struct tables {
+	uint16_t enc2[4096];
+	uint32_t dec[4][256];
+};
+static struct tables url_tab, std_tab;
+
+#define BAD 0xff000000u
+
+static void
+build(struct tables *t, const char *alpha)
+{
+	int i, k;
+
+	for (i = 0; i < 4096; i++) {
+		char pair[2] = {alpha[i >> 6], alpha[i & 63]};
+
+		memcpy(&t->enc2[i], pair, 2);
+	}
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < 256; i++)
+			t->dec[k][i] = BAD;
+	for (i = 0; i < 64; i++)
+		for (k = 0; k < 4; k++)
+			t->dec[k][(uint8_t)alpha[i]] = (uint32_t)i << (18 - 6 * k);
+}
+
+static void
+init_tables(void)
+{
+	static int done;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&lock);
+	if (!done) {
+		build(&url_tab, b64url_alpha);
+		build(&std_tab, b64_alpha);
+		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static size_t
-encode(const char *alpha, int pad, const uint8_t *in, size_t n, char *out)
+encode(const struct tables *t, const char *alpha, int pad, const uint8_t *in,
+    size_t n, char *out)
 {
 	char *o = out;
 	size_t i;
@@ -18,10 +72,9 @@ encode(const char *alpha, int pad, const uint8_t *in, size_t n, char *out)
 	for (i = 0; i + 3 <= n; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
-		*o++ = alpha[v >> 18];
-		*o++ = alpha[(v >> 12) & 63];
-		*o++ = alpha[(v >> 6) & 63];
-		*o++ = alpha[v & 63];
+		memcpy(o, &t->enc2[v >> 12], 2);
+		memcpy(o + 2, &t->enc2[v & 0xfff], 2);
+		o += 4;
 	}
 	if (n - i == 1) {
 		uint32_t v = (uint32_t)in[i] << 16;
@@ -47,41 +100,41 @@ encode(const char *alpha, int pad, const uint8_t *in, size_t n, char *out)
 size_t
 codec_b64url_encode(const uint8_t *in, size_t n, char *out)
 {
-	return encode(b64url_alpha, 0, in, n, out);
+	init_tables();
+	return encode(&url_tab, b64url_alpha, 0, in, n, out);
 }
 
 size_t
 codec_b64_encode(const uint8_t *in, size_t n, char *out)
 {
-	return encode(b64_alpha, 1, in, n, out);
+	init_tables();
+	return encode(&std_tab, b64_alpha, 1, in, n, out);
 }
 
-/* Reverse tables: 0..63 for alphabet characters, 0xff for anything else. */
-static uint8_t rev_url[256], rev_std[256];
-
-static void
-init_rev(void)
+/* The 1..3 characters after the last whole group: their value, or BAD,
+ * and BAD too when the unused low bits are not zero (canonical form). */
+static uint32_t
+tail(const struct tables *t, const uint8_t *s, size_t rem)
 {
-	static int done;
-	int i;
+	uint32_t v;
 
-	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
-		return;
-	memset(rev_url, 0xff, sizeof(rev_url));
-	memset(rev_std, 0xff, sizeof(rev_std));
-	for (i = 0; i < 64; i++) {
-		rev_url[(uint8_t)b64url_alpha[i]] = (uint8_t)i;
-		rev_std[(uint8_t)b64_alpha[i]] = (uint8_t)i;
-	}
-	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	if (rem == 1)
+		return BAD;
+	v = t->dec[0][s[0]] | t->dec[1][s[1]];
+	if (rem == 3)
+		v |= t->dec[2][s[2]];
+	if ((rem == 2 && (v & 0xffff)) || (rem == 3 && (v & 0xff)))
+		return BAD;
+	return v;
 }
 
 static pserr
-decode(const uint8_t *rev, const char *in, size_t n, uint8_t *out,
+decode(const struct tables *t, const char *in, size_t n, uint8_t *out,
     size_t outcap, size_t *outlen)
 {
 	const uint8_t *s = (const uint8_t *)in;
 	size_t full = n / 4, rem = n % 4, need, i;
+	uint32_t bad = 0, v;
 	uint8_t *o = out;
 
 	if (rem == 1)
@@ -89,31 +142,38 @@ decode(const uint8_t *rev, const char *in, size_t n, uint8_t *out,
 	need = full * 3 + (rem ? rem - 1 : 0);
 	if (need > outcap)
 		return PS_ERR_ARG;
+	/* No branch per group: a bad character is noted and decided at the
+	 * end (the output is not the caller's to use on failure). */
 	for (i = 0; i < full; i++, s += 4) {
-		uint32_t a = rev[s[0]], b = rev[s[1]], c = rev[s[2]], d = rev[s[3]];
+		v = t->dec[0][s[0]] | t->dec[1][s[1]] | t->dec[2][s[2]] |
+		    t->dec[3][s[3]];
+		bad |= v;
+		if (i + 1 < full) {
+			/* One 4-byte store; its last byte is overwritten by
+			 * the next group. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			uint32_t w = __builtin_bswap32(v << 8);
+#else
+			uint32_t w = v << 8;
+#endif
 
-		if ((a | b | c | d) & 0xc0)
-			return PS_ERR_CORRUPT;
-		uint32_t v = a << 18 | b << 12 | c << 6 | d;
-		*o++ = (uint8_t)(v >> 16);
-		*o++ = (uint8_t)(v >> 8);
-		*o++ = (uint8_t)v;
+			memcpy(o, &w, 4);
+		} else {
+			o[0] = (uint8_t)(v >> 16);
+			o[1] = (uint8_t)(v >> 8);
+			o[2] = (uint8_t)v;
+		}
+		o += 3;
 	}
 	if (rem >= 2) {
-		uint32_t a = rev[s[0]], b = rev[s[1]];
-		uint32_t c = rem == 3 ? rev[s[2]] : 0;
-
-		if ((a | b | c) & 0xc0)
-			return PS_ERR_CORRUPT;
-		/* Canonical form only: the unused low bits must be zero. */
-		if (rem == 2 && (b & 0x0f))
-			return PS_ERR_CORRUPT;
-		if (rem == 3 && (c & 0x03))
-			return PS_ERR_CORRUPT;
-		*o++ = (uint8_t)(a << 2 | b >> 4);
+		v = tail(t, s, rem);
+		bad |= v;
+		*o++ = (uint8_t)(v >> 16);
 		if (rem == 3)
-			*o++ = (uint8_t)(b << 4 | c >> 2);
+			*o++ = (uint8_t)(v >> 8);
 	}
+	if (bad & BAD)
+		return PS_ERR_CORRUPT;
 	*outlen = (size_t)(o - out);
 	return PS_OK;
 }
@@ -122,8 +182,49 @@ pserr
 codec_b64url_decode(const char *in, size_t n, uint8_t *out, size_t outcap,
     size_t *outlen)
 {
-	init_rev();
-	return decode(rev_url, in, n, out, outcap, outlen);
+	init_tables();
+	return decode(&url_tab, in, n, out, outcap, outlen);
+}
+
+#if defined(__SSE2__)
+/* 16 characters at a time: 1 when all are in [A-Za-z0-9_-]. */
+static int
+url_chars16(const uint8_t *s)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+	    _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+	__m128i lo = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
+	    _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
+	__m128i dg = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+	    _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+	__m128i ok = _mm_or_si128(_mm_or_si128(up, lo), _mm_or_si128(dg,
+	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('_')))));
+
+	return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
+pserr
+codec_b64url_check(const char *in, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)in;
+	size_t full = n / 4, i = 0;
+	uint32_t bad = 0;
+
+	init_tables();
+#if defined(__SSE2__)
+	for (; i + 4 <= full; i += 4, s += 16)
+		if (!url_chars16(s))
+			return PS_ERR_CORRUPT;
+#endif
+	for (; i < full; i++, s += 4)
+		bad |= url_tab.dec[0][s[0]] | url_tab.dec[0][s[1]] |
+		    url_tab.dec[0][s[2]] | url_tab.dec[0][s[3]];
+	if (n % 4)
+		bad |= tail(&url_tab, s, n % 4);
+	return bad & BAD ? PS_ERR_CORRUPT : PS_OK;
 }
 
 pserr
@@ -132,14 +233,14 @@ codec_b64_decode(const char *in, size_t n, uint8_t *out, size_t outcap,
 {
 	size_t pad = 0;
 
-	init_rev();
+	init_tables();
 	if (n % 4 != 0)
 		return PS_ERR_CORRUPT;
 	if (n >= 1 && in[n - 1] == '=')
 		pad++;
 	if (n >= 2 && in[n - 2] == '=')
 		pad++;
-	return decode(rev_std, in, n - pad, out, outcap, outlen);
+	return decode(&std_tab, in, n - pad, out, outcap, outlen);
 }
 
 size_t

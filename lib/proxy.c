@@ -121,6 +121,33 @@ proxy_thread_free(struct proxy_thread *t)
 	free(t);
 }
 
+static pserr
+emit(void *arg, const char *p, size_t n, int flush)
+{
+	FCGX_Request *req = arg;
+
+	if (n > 0 && FCGX_PutStr(p, (int)n, req->out) != (int)n)
+		return PS_ERR_IO;
+	if (flush && FCGX_FFlush(req->out) != 0)
+		return PS_ERR_IO;
+	return PS_OK;
+}
+
+pserr
+proxy_stream_begin(FCGX_Request *req, const char *headers, struct stream *s,
+    enum message_endpoint ep, const struct envelope_ctx *c, size_t max_line)
+{
+	char h[256];
+
+	snprintf(h, sizeof(h), "Cache-Control: no-cache\r\n%s",
+	    headers != NULL ? headers : "");
+	server_head(req, 200, "text/event-stream", h);
+	if (FCGX_FFlush(req->out) != 0)
+		return PS_ERR_IO;
+	stream_init(s, ep, c, max_line, emit, req);
+	return PS_OK;
+}
+
 int
 proxy_is_sse(const char *ct)
 {

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "pserr.h"
 #include "server.h"
+#include "stream.h"
 #include "upstream.h"
 
 struct proxy_opts {
@@ -73,6 +74,15 @@ void proxy_thread_clean(struct proxy_thread *t);
 
 /* Relay GET /v1/models to the next hop and its reply back as it is. */
 void proxy_relay_models(struct proxy_thread *t, FCGX_Request *req);
+
+/*
+ * Answer req with a 200 event stream: write the head (headers: extra
+ * header lines or NULL), flush it, and set s up to write each event into
+ * req as soon as it is complete.  PS_ERR_IO when the web server is gone.
+ */
+pserr proxy_stream_begin(FCGX_Request *req, const char *headers,
+    struct stream *s, enum message_endpoint ep, const struct envelope_ctx *c,
+    size_t max_line) PS_WARN_UNUSED;
 
 /* 1 when content_type is text/event-stream (parameters allowed). */
 int proxy_is_sse(const char *content_type);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,20 +21,49 @@
 struct pool {
 	const struct server_app *app;
 	int fd;
-	volatile int stopping;
+	int wake[2];               /* written once at stop; never read */
+	pthread_mutex_t accept_lock;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int running;               /* threads not yet finished */
 };
 
-/* The pool's threads are woken from accept() with this signal; its handler
- * does nothing, what matters is the EINTR. */
-#define WAKE_SIGNAL SIGUSR2
-
-static void
-wake_handler(int sig)
+/*
+ * Wait for the next request, or for the stop.  One thread at a time polls
+ * and accepts (as libfcgi's own threaded example does), so a stop is seen
+ * by every idle thread through the wake pipe and no thread is ever woken
+ * by a signal in the middle of a request.  Returns 0 with a request, -1 at
+ * the stop.
+ */
+static int
+next_request(struct pool *p, FCGX_Request *req)
 {
-	(void)sig;
+	struct pollfd fds[2];
+	int rc = -1;
+
+	pthread_mutex_lock(&p->accept_lock);
+	for (;;) {
+		fds[0].fd = p->fd;
+		fds[0].events = POLLIN;
+		fds[1].fd = p->wake[0];
+		fds[1].events = POLLIN;
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[1].revents != 0)
+			break;
+		if (FCGX_Accept_r(req) == 0) {
+			rc = 0;
+			break;
+		}
+		/* A connection that went away before its request came, or a
+		 * transient EMFILE: go on waiting. */
+	}
+	pthread_mutex_unlock(&p->accept_lock);
+	return rc;
 }
 
 static void *
@@ -43,31 +73,16 @@ pool_thread(void *arg)
 	const struct server_app *a = p->app;
 	void *state = NULL;
 	FCGX_Request req;
-	sigset_t wake;
-
-	sigemptyset(&wake);
-	sigaddset(&wake, WAKE_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
 	if (a->thread_init != NULL && (state = a->thread_init(a->app)) == NULL) {
 		log_error("cannot set up a request thread");
 		goto out;
 	}
-	if (FCGX_InitRequest(&req, p->fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_InitRequest(&req, p->fd, 0) != 0) {
 		log_error("cannot set up a FastCGI request");
 		goto out;
 	}
-	while (!p->stopping) {
-		if (FCGX_Accept_r(&req) < 0) {
-			if (p->stopping)
-				break;
-			if (errno == EINTR)
-				continue;
-			/* A broken accept on a healthy socket is transient
-			 * (EMFILE, ECONNABORTED): back off briefly. */
-			usleep(10000);
-			continue;
-		}
+	while (next_request(p, &req) == 0) {
 		a->handle(a->app, state, &req);
 		FCGX_Finish_r(&req);
 	}
@@ -123,13 +138,15 @@ server_run(const struct server_opts *o, const struct server_app *a)
 {
 	struct pool p;
 	pthread_t *tids = NULL;
-	struct sigaction sa;
 	struct timespec deadline;
 	sigset_t set;
 	int i, sig, started = 0, ret = 1;
 
 	memset(&p, 0, sizeof(p));
 	p.app = a;
+	p.fd = -1;
+	p.wake[0] = p.wake[1] = -1;
+	pthread_mutex_init(&p.accept_lock, NULL);
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.cond, NULL);
 
@@ -140,18 +157,17 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	/* After FCGX_Init, which installs handlers of its own: every thread
 	 * blocks the stop signals and the main thread takes them. */
 	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = wake_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(WAKE_SIGNAL, &sa, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, WAKE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	if (pipe(p.wake) != 0) {
+		log_error("pipe: %s", strerror(errno));
+		goto out;
+	}
 	if ((p.fd = open_socket(o)) < 0)
 		goto out;
 	if ((tids = calloc((size_t)o->threads, sizeof(*tids))) == NULL)
@@ -173,35 +189,21 @@ server_run(const struct server_opts *o, const struct server_app *a)
 		goto out;
 	log_info("serving with %d threads", started);
 
-	sigdelset(&set, WAKE_SIGNAL);
 	do {
 		if (sigwait(&set, &sig) != 0)
 			sig = SIGTERM;
 	} while (sig == SIGUSR1);   /* libfcgi's "stop accepting": ignore */
 	log_info("signal %d: stopping", sig);
-	p.stopping = 1;
+	if (write(p.wake[1], "", 1) != 1)
+		log_error("cannot wake the request threads: %s", strerror(errno));
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += o->stop_seconds > 0 ? o->stop_seconds : 5;
 	pthread_mutex_lock(&p.lock);
-	while (p.running > 0) {
-		struct timespec step;
-
-		/* Wake threads blocked in accept(); repeat, since a thread may
-		 * enter accept() just after a signal. */
-		for (i = 0; i < started; i++)
-			pthread_kill(tids[i], WAKE_SIGNAL);
-		clock_gettime(CLOCK_REALTIME, &step);
-		step.tv_nsec += 100000000;
-		if (step.tv_nsec >= 1000000000) {
-			step.tv_sec++;
-			step.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&p.cond, &p.lock, &step);
-		if (step.tv_sec > deadline.tv_sec ||
-		    (step.tv_sec == deadline.tv_sec && step.tv_nsec >= deadline.tv_nsec))
+	/* Requests in progress may finish until the deadline. */
+	while (p.running > 0)
+		if (pthread_cond_timedwait(&p.cond, &p.lock, &deadline) == ETIMEDOUT)
 			break;
-	}
 	i = p.running;
 	pthread_mutex_unlock(&p.lock);
 	if (i > 0) {
@@ -216,6 +218,10 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	ret = 0;
 out:
 	free(tids);
+	if (p.wake[0] >= 0) {
+		close(p.wake[0]);
+		close(p.wake[1]);
+	}
 	return ret;
 }
 

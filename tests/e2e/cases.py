@@ -38,6 +38,9 @@ class ChainCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.chain.stop()
+        if cls.chain.sanitizer_reports:
+            raise AssertionError("sanitizer reports:\n" +
+                                 "\n".join(cls.chain.sanitizer_reports[:40]))
 
     def setUp(self):
         if self.chain.tamper:
@@ -394,3 +397,47 @@ class Outages(ChainCase):
         # The worker waits --upstream-timeout 2 s for the inference server.
         self.assertError(504, "upstream_timeout",
                          self.post(CHAT, chat("slow", x_first_delay_ms=4000)))
+
+
+class Lifecycle(ChainCase):
+    """The proxies stop cleanly on SIGTERM and SIGINT, also mid-stream."""
+
+    def tearDown(self):
+        # Bring back what a test stopped, for the next one.
+        for name, start in (("worker", self.chain.start_worker),
+                            ("client", self.chain.start_client)):
+            p = self.chain.procs.get(name)
+            if p is not None and p.poll() is not None:
+                self.chain.procs.pop(name)
+                start()
+
+    def stop_within(self, name, sig, bound=12):
+        import signal as sg
+        p = self.chain.procs[name]
+        t0 = time.monotonic()
+        os.kill(p.pid, sig)
+        p.wait(bound)
+        self.assertLess(time.monotonic() - t0, bound)
+        self.assertEqual(p.returncode, 0, self.chain.log(name + ".log"))
+        self.assertIn("signal %d: stopping" % sig, self.chain.log(name + ".log"))
+        return sg
+
+    def test_sigterm_while_streaming(self):
+        import signal as sg
+        import threading
+        result = {}
+
+        def slow():
+            result["r"] = self.user.stream(CHAT, chat("long", stream=True, x_events=8,
+                                                     x_delay_ms=250))
+        th = threading.Thread(target=slow)
+        th.start()
+        time.sleep(0.6)
+        self.stop_within("worker", sg.SIGTERM)
+        th.join(30)
+        # The stream in flight was allowed to finish.
+        self.assertEqual(ch.data_events(result["r"][1])[-1], "[DONE]")
+
+    def test_sigint(self):
+        import signal as sg
+        self.stop_within("client", sg.SIGINT)

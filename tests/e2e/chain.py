@@ -341,11 +341,13 @@ class Chain:
     "lighttpd-binpath", "apache" or "apache-fcgid" (worker side only)."""
 
     def __init__(self, client_web="lighttpd", worker_web="lighttpd", tls=False,
-                 tamper=True, worker_args=(), client_args=(), inference_args=()):
+                 tamper=True, worker_args=(), client_args=(), inference_args=(),
+                 worker_launch="spawn-fcgi"):
         self.client_web, self.worker_web = client_web, worker_web
         self.tls, self.use_tamper = tls, tamper
         self.worker_args, self.client_args = list(worker_args), list(client_args)
         self.inference_args = list(inference_args)
+        self.worker_launch = worker_launch
         self.procs = {}
         self.tamper = None
         self.user = None
@@ -421,7 +423,11 @@ class Chain:
         argv = [self.worker_bin, "--key-cache", self.worker_keys,
                 "--upstream", "unix:" + self.inference_sock, "--threads", "4",
                 "--max-body", "4M"] + self.worker_args
-        if self.worker_web in ("lighttpd", "apache"):
+        if self.worker_launch == "socket":
+            # The worker binds the socket itself.
+            p = self._start("worker", argv + ["--socket", self.worker_sock])
+            wait_for(lambda: unix_open(self.worker_sock), "worker", proc=p)
+        elif self.worker_web in ("lighttpd", "apache"):
             self._spawn("worker", self.worker_sock, argv)
 
     def start_client(self):
@@ -534,6 +540,10 @@ class Chain:
             self.stop_proc(name)
         if self.tamper:
             self.tamper.close()
+        # Under --enable-sanitizers a report in any log fails the run.
+        logs = self.all_logs()
+        self.sanitizer_reports = [l for l in logs.splitlines() if any(
+            m in l for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))]
         if not keep and os.environ.get("PS_KEEP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -33,5 +33,14 @@ class TlsApache(cases.RoundTrips):
     CHAIN = dict(client_web="apache", worker_web="apache", tls=True)
 
 
+class OwnSocket(cases.RoundTrips):
+    # The worker binds its socket itself (--socket), no spawn-fcgi.
+    CHAIN = dict(client_web="lighttpd", worker_web="lighttpd", worker_launch="socket")
+
+
+class Lifecycle(cases.Lifecycle):
+    CHAIN = dict(client_web="lighttpd", worker_web="lighttpd", worker_launch="socket")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -8,7 +8,8 @@ import unittest
 
 import cases
 
-SDK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk")
+SDK = os.environ.get("PS_SDK_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "sdk")
 
 
 class OpenAISdk(cases.ChainCase):
@@ -19,6 +20,7 @@ class OpenAISdk(cases.ChainCase):
         self.assertIsNotNone(node, "node is missing: run scripts/deps")
         self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules", "openai")),
                         "the OpenAI SDK is missing: run scripts/deps")
+        # The script runs from beside node_modules so its import resolves.
         r = subprocess.run([node, os.path.join(SDK, "check.mjs"),
                             "http://127.0.0.1:%d/v1" % self.chain.client_port],
                            capture_output=True, text=True, timeout=120)

@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""promptseal-as as a FastCGI program, driven through cgi-fcgi (no web
+server): upload, challenge and fetch, with the evidence made and the
+wrapped secrets opened by an independent implementation
+(python3-cryptography).  The TLS front of the AS is tested end to end
+with lighttpd and Apache elsewhere."""
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey, X25519PublicKey)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+BUILD = os.environ.get("PS_BUILDDIR") or os.getcwd()
+AS = os.path.join(BUILD, "fcgi-as", "promptseal-as")
+SIM = os.path.join(BUILD, "keysync", "promptseal-sim")
+CGI_FCGI = shutil.which("cgi-fcgi") or "/usr/bin/cgi-fcgi"
+TOKEN = "fcgi-test-token-0123456789abcdef"
+RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64url(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def sim_report(key, measurement, report_data):
+    pub = key.public_key().public_bytes(*RAW)
+    body = (b"PSIM" + bytes([1, len(measurement), 0, 0]) + pub +
+            report_data + measurement)
+    return body + key.sign(body)
+
+
+def unwrap(priv, aad, blob):
+    assert blob[:4] == b"psw1"
+    eph_pub = blob[4:36]
+    my_pub = priv.public_key().public_bytes(*RAW)
+    shared = priv.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    okm = HKDF(algorithm=SHA256(), length=44, salt=b"promptseal wrap v1",
+               info=b"promptseal wrap v1" + eph_pub + my_pub).derive(shared)
+    return AESGCM(okm[:32]).decrypt(okm[32:], blob[36:], aad)
+
+
+def records(pt):
+    assert len(pt) % 56 == 0
+    return [(pt[i:i + 16].hex(), pt[i + 16:i + 48],
+             struct.unpack(">q", pt[i + 48:i + 56])[0])
+            for i in range(0, len(pt), 56)]
+
+
+class AsFcgi(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(CGI_FCGI):
+            raise unittest.SkipTest("cgi-fcgi (libfcgi-bin) is not installed")
+        cls.dir = tempfile.mkdtemp(prefix="ps-as-fcgi-")
+        d = cls.dir
+        with open(os.open(os.path.join(d, "tokens"),
+                          os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("# clients\n" + TOKEN + "\n")
+        subprocess.run([SIM, "keygen", d + "/platform.key",
+                        d + "/platform.pub"], check=True)
+        # The measurement of a file, by the tool and by hand.
+        with open(d + "/model.bin", "wb") as f:
+            f.write(b"weights" * 1000)
+        out = subprocess.run([SIM, "measure", d + "/model.bin", AS],
+                             check=True, capture_output=True, text=True)
+        h = hashlib.sha384()
+        for p in (d + "/model.bin", AS):
+            with open(p, "rb") as f:
+                data = f.read()
+            h.update(struct.pack(">Q", len(data)) + data)
+        if out.stdout != h.hexdigest() + "\n":
+            raise AssertionError("promptseal-sim measure: " + out.stdout)
+        cls.measurement = h.digest()
+        with open(d + "/platform.key", "rb") as f:
+            cls.platform = serialization.load_pem_private_key(f.read(), None)
+        cls.sock = d + "/as.sock"
+        cls.log = open(d + "/as.log", "w+")
+        cls.proc = subprocess.Popen(
+            [AS, "--db", d + "/as.db", "--tokens", d + "/tokens",
+             "--platform-key", d + "/platform.pub",
+             "--measurement", h.hexdigest(), "--socket", cls.sock,
+             "--threads", "2", "--max-ttl", "3600", "--log-level", "debug"],
+            stdout=cls.log, stderr=cls.log)
+        for _ in range(100):
+            if os.path.exists(cls.sock):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("promptseal-as did not start")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proc.poll() is None:
+            cls.proc.kill()
+            cls.proc.wait()
+        cls.log.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def call(self, method, uri, body=b"", auth=None,
+             ctype="application/json"):
+        env = {"REQUEST_METHOD": method, "REQUEST_URI": uri,
+               "SCRIPT_NAME": uri, "CONTENT_LENGTH": str(len(body)),
+               "SERVER_PROTOCOL": "HTTP/1.1", "PATH": "/usr/bin:/bin"}
+        if ctype:
+            env["CONTENT_TYPE"] = ctype
+        if auth:
+            env["HTTP_AUTHORIZATION"] = auth
+        r = subprocess.run([CGI_FCGI, "-bind", "-connect", self.sock],
+                           input=body, env=env, capture_output=True,
+                           timeout=30)
+        head, _, payload = r.stdout.partition(b"\r\n\r\n")
+        status = int(head.split(b"\r\n")[0].split()[1])
+        return status, head.decode(), payload
+
+    def upload(self, kid, secret, ttl=600, auth="Bearer " + TOKEN):
+        body = json.dumps({"kid": kid, "secret":
+                           base64.b64encode(secret).decode(),
+                           "ttl": ttl}).encode()
+        return self.call("POST", "/as/v1/secrets", body, auth)
+
+    def challenge(self):
+        st, _, body = self.call("POST", "/as/v1/challenge", ctype=None)
+        self.assertEqual(st, 200, body)
+        j = json.loads(body)
+        self.assertAlmostEqual(j["expires"], time.time() + 60, delta=5)
+        return unb64url(j["challenge"])
+
+    def fetch(self, ch, priv, platform=None, measurement=None,
+              bind_pub=None):
+        pub = priv.public_key().public_bytes(*RAW)
+        rd = hashlib.sha512(ch + (bind_pub or pub)).digest()
+        ev = sim_report(platform or self.platform,
+                        measurement or self.measurement, rd)
+        body = json.dumps({"challenge": b64url(ch), "format": "sim",
+                           "evidence": b64url(ev),
+                           "pubkey": b64url(pub)}).encode()
+        return self.call("POST", "/as/v1/fetch", body)
+
+    def test_1_upload_and_fetch(self):
+        kid, secret = os.urandom(16).hex(), os.urandom(32)
+        st, head, body = self.upload(kid, secret)
+        self.assertEqual(st, 201, body)
+        self.assertIn("Cache-Control: no-store", head)
+        j = json.loads(body)
+        self.assertEqual(j["kid"], kid)
+        self.assertAlmostEqual(j["expires"], time.time() + 600, delta=5)
+        st, _, body = self.upload(kid, secret)
+        self.assertEqual(st, 409, body)
+        self.assertEqual(json.loads(body)["error"]["code"], "kid_exists")
+
+        priv = X25519PrivateKey.generate()
+        ch = self.challenge()
+        st, _, body = self.fetch(ch, priv)
+        self.assertEqual(st, 200, body)
+        j = json.loads(body)
+        self.assertNotIn(base64.b64encode(secret), body)
+        got = records(unwrap(priv, ch, unb64url(j["keys"])))
+        self.assertEqual(j["count"], len(got))
+        self.assertIn((kid, secret), [(k, s) for k, s, _ in got])
+        # The same evidence again: the challenge is used up.
+        st, _, body = self.fetch(ch, priv)
+        self.assertEqual(st, 403, body)
+        self.assertEqual(json.loads(body)["error"]["message"],
+                         "attestation failed: challenge unknown or already used")
+
+    def test_2_refused_evidence(self):
+        priv = X25519PrivateKey.generate()
+        cases = [
+            ({"measurement": b"\x00" * 48},
+             "measurement not in the allowlist"),
+            ({"platform": Ed25519PrivateKey.generate()},
+             "evidence from an untrusted platform key"),
+            ({"bind_pub": b"\x01" * 32},
+             "evidence does not bind this challenge and public key"),
+        ]
+        for kw, why in cases:
+            st, _, body = self.fetch(self.challenge(), priv, **kw)
+            self.assertEqual(st, 403, body)
+            err = json.loads(body)["error"]
+            self.assertEqual(err["code"], "attestation_failed")
+            self.assertEqual(err["message"], "attestation failed: " + why)
+
+    def test_3_refusals(self):
+        kid, secret = os.urandom(16).hex(), os.urandom(32)
+        st, head, _ = self.upload(kid, secret, auth=None)
+        self.assertEqual(st, 401)
+        self.assertIn("WWW-Authenticate: Bearer", head)
+        self.assertEqual(self.upload(kid, secret, auth="Bearer nope" * 3)[0],
+                         401)
+        self.assertEqual(self.upload(kid, secret, ttl=3601)[0], 400)
+        self.assertEqual(self.call("POST", "/as/v1/secrets", b"{",
+                                   "Bearer " + TOKEN)[0], 400)
+        self.assertEqual(self.call("POST", "/as/v1/secrets", b"{}",
+                                   "Bearer " + TOKEN, "text/plain")[0], 415)
+        st, head, _ = self.call("GET", "/as/v1/challenge", ctype=None)
+        self.assertEqual(st, 405)
+        self.assertIn("Allow: POST", head)
+        self.assertEqual(self.call("POST", "/as/v1/other")[0], 404)
+        self.assertEqual(self.call("POST", "/v1/chat/completions")[0], 404)
+        st, _, body = self.call("POST", "/as/v1/fetch", b"x" * (64 * 1024 + 1))
+        self.assertEqual(st, 413, body)
+        # None of the refused uploads stored anything.
+        self.assertEqual(self.upload(kid, secret)[0], 201)
+
+    def test_4_stop_and_logs(self):
+        secret = os.urandom(32)
+        self.assertEqual(self.upload(os.urandom(16).hex(), secret)[0], 201)
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=15), 0)
+        self.log.seek(0)
+        log = self.log.read()
+        self.assertIn("POST /as/v1/secrets 201", log)
+        self.assertIn("POST /as/v1/fetch 413 body_too_large", log)
+        self.assertIn("attestation refused: measurement not in the allowlist",
+                      log)
+        for leak in (TOKEN, base64.b64encode(secret).decode(), secret.hex()):
+            self.assertNotIn(leak, log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

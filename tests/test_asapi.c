@@ -1,0 +1,568 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "asapi.h"
+#include "asstore.h"
+#include "attest.h"
+#include "attest_sim.h"
+#include "codec.h"
+#include "secret.h"
+#include "testutil.h"
+#include "tokens.h"
+#include "wrap.h"
+
+#define TOKEN "test-token-0123456789"
+#define AUTH "Bearer " TOKEN
+#define NOW 1700000000
+#define KID "00112233445566778899aabbccddeeff"
+/* base64 of the bytes 0x00..0x1f */
+#define SECRET "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+static char *dir;
+static struct tokens *toks;
+static struct asstore *store;
+static struct attest_verifier *ver;
+static const struct attest_verifier *vers[1];
+static struct attest_allowlist allow;
+static struct attest_measurement meas;
+static uint8_t ppriv[32];
+static struct asapi_cfg cfg;
+static struct asapi_reply rep;
+
+static void
+setup(void)
+{
+	const struct asstore_limits lim = {100, 100};
+	char path[256], why[256];
+	uint8_t ppub[32];
+
+	dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/tokens", dir);
+	tu_write(path, TOKEN "\n", strlen(TOKEN) + 1, 0600);
+	ck_assert_int_eq(tokens_load(path, &toks, why, sizeof(why)), PS_OK);
+	snprintf(path, sizeof(path), "%s/as.db", dir);
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &store, why,
+	    sizeof(why)), PS_OK);
+	/* A platform key pair through the files, as the AS loads it. */
+	{
+		char priv[256], pub[256];
+
+		snprintf(priv, sizeof(priv), "%s/p.key", dir);
+		snprintf(pub, sizeof(pub), "%s/p.pub", dir);
+		ck_assert_int_eq(attest_sim_keygen(priv, pub), PS_OK);
+		ck_assert_int_eq(attest_sim_load_private(priv, ppriv, why,
+		    sizeof(why)), PS_OK);
+		ck_assert_int_eq(attest_sim_load_public(pub, ppub, why,
+		    sizeof(why)), PS_OK);
+	}
+	ck_assert_int_eq(attest_sim_verifier_new(&ppub, 1, &ver), PS_OK);
+	vers[0] = ver;
+	memset(&meas, 0x42, sizeof(meas));
+	meas.len = 48;
+	memset(&allow, 0, sizeof(allow));
+	ck_assert_int_eq(attest_allowlist_add(&allow, &meas), PS_OK);
+	cfg.prefix = "/as";
+	cfg.tokens = toks;
+	cfg.verifiers = vers;
+	cfg.n_verifiers = 1;
+	cfg.allow = &allow;
+	cfg.max_ttl = 86400;
+	cfg.challenge_ttl = 60;
+	asapi_reply_init(&rep);
+}
+
+static void
+teardown(void)
+{
+	asapi_reply_free(&rep);
+	attest_allowlist_free(&allow);
+	attest_verifier_free(ver);
+	asstore_close(store);
+	tokens_free(toks);
+	secret_wipe(ppriv, sizeof(ppriv));
+	tu_rmdir(dir);
+}
+
+static int
+call(const char *method, const char *uri, const char *auth, const char *ct,
+    const char *body, int64_t now)
+{
+	struct asapi_request q = {method, uri, auth, ct, body,
+	    body ? strlen(body) : 0};
+
+	asapi_handle(&cfg, store, &q, now, &rep);
+	return rep.status;
+}
+
+static const char *
+body(void)
+{
+	const char *s = buf_cstr(&rep.body);
+
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* The "code" of an error reply. */
+static const char *
+code(void)
+{
+	static char out[64];
+	json_object *o = json_tokener_parse(body()), *e, *c;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "code", &c));
+	snprintf(out, sizeof(out), "%s", json_object_get_string(c));
+	json_object_put(o);
+	return out;
+}
+
+static const char *
+message(void)
+{
+	static char out[256];
+	json_object *o = json_tokener_parse(body()), *e, *c;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "message", &c));
+	snprintf(out, sizeof(out), "%s", json_object_get_string(c));
+	json_object_put(o);
+	return out;
+}
+
+static int
+upload(const char *kid, const char *secret, int64_t ttl, int64_t now)
+{
+	char b[512];
+
+	snprintf(b, sizeof(b), "{\"kid\":\"%s\",\"secret\":\"%s\",\"ttl\":%"
+	    PRId64 "}", kid, secret, ttl);
+	return call("POST", "/as/v1/secrets", AUTH, "application/json", b, now);
+}
+
+START_TEST(routing)
+{
+	ck_assert_int_eq(call("POST", "/as/v1/nothing", NULL, NULL, "", NOW),
+	    404);
+	ck_assert_str_eq(code(), "unknown_endpoint");
+	ck_assert_int_eq(call("POST", "/as/v1/secretsX", NULL, NULL, "", NOW),
+	    404);
+	ck_assert_int_eq(call("POST", "/v1/secrets", NULL, NULL, "", NOW), 404);
+	ck_assert_int_eq(call("POST", "/asv1/secrets", NULL, NULL, "", NOW),
+	    404);
+	ck_assert_int_eq(call("POST", NULL, NULL, NULL, "", NOW), 404);
+	ck_assert_int_eq(call("GET", "/as/v1/secrets", AUTH, NULL, "", NOW),
+	    405);
+	ck_assert_str_eq(code(), "method_not_allowed");
+	ck_assert_ptr_nonnull(strstr(rep.headers, "Allow: POST\r\n"));
+	ck_assert_int_eq(call("PUT", "/as/v1/fetch", NULL, NULL, "", NOW), 405);
+	ck_assert_int_eq(call(NULL, "/as/v1/challenge", NULL, NULL, "", NOW),
+	    405);
+	/* A query string does not change the route. */
+	ck_assert_int_eq(call("POST", "/as/v1/challenge?x=1", NULL, NULL, "",
+	    NOW), 200);
+}
+END_TEST
+
+START_TEST(upload_ok_then_conflict)
+{
+	ck_assert_int_eq(upload(KID, SECRET, 3600, NOW), 201);
+	ck_assert_str_eq(body(), "{\"kid\":\"" KID "\",\"expires\":1700003600}");
+	ck_assert_ptr_nonnull(strstr(rep.headers, "Cache-Control: no-store"));
+	ck_assert_int_eq(upload(KID, SECRET, 3600, NOW + 1), 409);
+	ck_assert_str_eq(code(), "kid_exists");
+	/* Another secret for the kid: refused as well. */
+	ck_assert_int_eq(upload(KID, "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+	    3600, NOW + 1), 409);
+	/* Once expired, the kid is free. */
+	ck_assert_int_eq(upload(KID, SECRET, 10, NOW + 3600), 201);
+}
+END_TEST
+
+START_TEST(upload_auth)
+{
+	const char *b = "{\"kid\":\"" KID "\",\"secret\":\"" SECRET
+	    "\",\"ttl\":60}";
+
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", NULL,
+	    "application/json", b, NOW), 401);
+	ck_assert_str_eq(code(), "unauthorized");
+	ck_assert_ptr_nonnull(strstr(rep.headers, "WWW-Authenticate: Bearer"));
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", "Bearer " TOKEN "x",
+	    "application/json", b, NOW), 401);
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", "Basic " TOKEN,
+	    "application/json", b, NOW), 401);
+	/* Nothing was stored by the refused calls. */
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json; charset=utf-8", b, NOW), 201);
+}
+END_TEST
+
+START_TEST(upload_malformed)
+{
+	const char *bad[] = {
+		"",
+		"[]",
+		"{",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\"}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60} x",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60.5}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":\"60\"}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":0}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":86401}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":-5}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET
+		    "\",\"ttl\":99999999999999999999}",
+		"{\"kid\":\"" KID "\",\"kid\":\"" KID "\",\"secret\":\"" SECRET
+		    "\",\"ttl\":60}",
+		"{\"kid\":\"00112233445566778899AABBCCDDEEFF\",\"secret\":\""
+		    SECRET "\",\"ttl\":60}",
+		"{\"kid\":\"0011223344556677\",\"secret\":\"" SECRET
+		    "\",\"ttl\":60}",
+		"{\"kid\":\"" KID "\",\"secret\":\"AAECAwQFBgcICQoLDA0ODxAREhMU"
+		    "FRYXGBkaGxwdHh8\",\"ttl\":60}",
+		"{\"kid\":\"" KID "\",\"secret\":\"AAECAwQFBgcICQoLDA0ODxAREhMU"
+		    "FRYXGBkaGxwdHg==\",\"ttl\":60}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60,"
+		    "\"extra\":{\"nested\":1}}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60,}",
+		"{\"kid\":\"" KID "\"\"secret\":\"" SECRET "\",\"ttl\":60}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":060}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60,"
+		    "\"x\":\"\\ud800\"}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(call("POST", "/as/v1/secrets", AUTH,
+		    "application/json", bad[i], NOW) == 400, "case %zu: %d",
+		    i, rep.status);
+		ck_assert_str_eq(code(), "invalid_request");
+	}
+	ck_assert_int_eq(upload(KID, SECRET, 86401, NOW), 400);
+	ck_assert_str_eq(message(), "ttl must be 1 to 86400 seconds");
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH, "text/plain",
+	    "{}", NOW), 415);
+	ck_assert_str_eq(code(), "unsupported_media_type");
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/jsonx", "{}", NOW), 415);
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH, NULL, "{}", NOW),
+	    415);
+	/* None of them stored anything. */
+	ck_assert_int_eq(upload(KID, SECRET, 60, NOW), 201);
+}
+END_TEST
+
+START_TEST(upload_json_forms)
+{
+	/* Escapes (json-c writes "\/"), unknown members, blanks. */
+	const char *b = " {\n\t\"note\" : \"caf\\u00e9 \\ud83d\\ude00\", "
+	    "\"n\": -1.5e3, \"t\": true, \"z\": null, "
+	    "\"k\\u0069d\": \"" KID "\", \"ttl\": 60,"
+	    " \"secret\": \"\\/\\/////////////////////////////////////////8=\"}\n";
+	struct keycache_entry *l = NULL;
+	size_t n;
+
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json", b, NOW), 201);
+	ck_assert_int_eq(asstore_list(store, NOW, &l, &n), PS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(l[0].secret[0], 0xff);
+	ck_assert_uint_eq(l[0].secret[31], 0xff);
+	ck_assert_int_eq(l[0].expires, NOW + 60);
+	asstore_entries_free(l, n);
+}
+END_TEST
+
+/* A challenge from the API, decoded. */
+static void
+get_challenge(uint8_t ch[32], int64_t now)
+{
+	json_object *o, *c, *e;
+	size_t got;
+
+	ck_assert_int_eq(call("POST", "/as/v1/challenge", NULL, NULL, NULL,
+	    now), 200);
+	o = json_tokener_parse(body());
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "challenge", &c));
+	ck_assert(json_object_object_get_ex(o, "expires", &e));
+	ck_assert_int_eq(json_object_get_int64(e), now + 60);
+	ck_assert_uint_eq(strlen(json_object_get_string(c)), 43);
+	ck_assert_int_eq(codec_b64url_decode(json_object_get_string(c), 43, ch,
+	    32, &got), PS_OK);
+	ck_assert_uint_eq(got, 32);
+	json_object_put(o);
+}
+
+/* The body of a fetch with evidence from platform key pk claiming m. */
+static char *
+fetch_body(const uint8_t ch[32], const uint8_t pub[32], const uint8_t *pk,
+    const struct attest_measurement *m, const char *format)
+{
+	uint8_t rd[64];
+	struct buf ev;
+	char c64[44], p64[44], *e64, *out;
+	size_t n;
+
+	ck_assert_int_eq(attest_report_data(ch, 32, pub, rd), PS_OK);
+	buf_init(&ev, ATTEST_EVIDENCE_MAX);
+	ck_assert_int_eq(attest_sim_report(pk, m, rd, &ev), PS_OK);
+	c64[codec_b64url_encode(ch, 32, c64)] = 0;
+	p64[codec_b64url_encode(pub, 32, p64)] = 0;
+	e64 = calloc(1, CODEC_B64URL_LEN(ev.len) + 1);
+	codec_b64url_encode((uint8_t *)ev.p, ev.len, e64);
+	n = strlen(e64) + 256;
+	out = malloc(n);
+	snprintf(out, n, "{\"challenge\":\"%s\",\"format\":\"%s\","
+	    "\"evidence\":\"%s\",\"pubkey\":\"%s\"}", c64, format, e64, p64);
+	free(e64);
+	buf_free(&ev);
+	return out;
+}
+
+static int
+fetch(const char *b, int64_t now)
+{
+	return call("POST", "/as/v1/fetch", NULL, "application/json", b, now);
+}
+
+/* Unwrap a fetch reply with priv and the challenge. */
+static void
+unwrap(const uint8_t priv[32], const uint8_t ch[32],
+    struct keycache_entry **keys, size_t *n)
+{
+	json_object *o, *k, *c;
+	struct buf plain;
+	uint8_t *blob;
+	size_t len, got;
+
+	o = json_tokener_parse(body());
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "keys", &k));
+	ck_assert(json_object_object_get_ex(o, "count", &c));
+	len = strlen(json_object_get_string(k));
+	blob = malloc(len);
+	ck_assert_int_eq(codec_b64url_decode(json_object_get_string(k), len,
+	    blob, len, &got), PS_OK);
+	buf_init(&plain, 1 << 20);
+	ck_assert_int_eq(wrap_open(priv, ch, 32, blob, got, &plain), PS_OK);
+	ck_assert_int_eq(asapi_keys_decode((uint8_t *)plain.p, plain.len, keys,
+	    n), PS_OK);
+	ck_assert_int_eq(json_object_get_int(c), (int)*n);
+	buf_free(&plain);
+	free(blob);
+	json_object_put(o);
+}
+
+START_TEST(fetch_releases_wrapped)
+{
+	uint8_t ch[32], priv[32], pub[32];
+	struct keycache_entry *keys = NULL;
+	char *b;
+	size_t n;
+
+	ck_assert_int_eq(upload(KID, SECRET, 3600, NOW), 201);
+	ck_assert_int_eq(upload("ffeeddccbbaa99887766554433221100",
+	    "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 10, NOW), 201);
+	ck_assert_int_eq(wrap_keypair(priv, pub), PS_OK);
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW + 5), 200);
+	ck_assert_ptr_null(strstr(body(), SECRET));
+	unwrap(priv, ch, &keys, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(keys[0].kid[0], 0x00);
+	ck_assert_uint_eq(keys[0].secret[5], 5);
+	ck_assert_int_eq(keys[0].expires, NOW + 3600);
+	ck_assert_uint_eq(keys[1].kid[0], 0xff);
+	ck_assert_uint_eq(keys[1].secret[0], 1);
+	ck_assert_int_eq(keys[1].expires, NOW + 10);
+	asstore_entries_free(keys, n);
+	/* The same request again: the challenge is used up. */
+	ck_assert_int_eq(fetch(b, NOW + 6), 403);
+	ck_assert_str_eq(code(), "attestation_failed");
+	ck_assert_str_eq(message(),
+	    "attestation failed: challenge unknown or already used");
+	free(b);
+	/* Later, the second secret has expired and is not released. */
+	get_challenge(ch, NOW + 20);
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW + 20), 200);
+	unwrap(priv, ch, &keys, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(keys[0].kid[0], 0x00);
+	asstore_entries_free(keys, n);
+	free(b);
+	/* No secret at all: an empty, still wrapped, list. */
+	get_challenge(ch, NOW + 4000);
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW + 4000), 200);
+	unwrap(priv, ch, &keys, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(keys);
+	free(b);
+}
+END_TEST
+
+START_TEST(fetch_refusals)
+{
+	uint8_t ch[32], priv[32], pub[32], other[32];
+	struct attest_measurement bad = meas;
+	char *b;
+
+	ck_assert_int_eq(upload(KID, SECRET, 3600, NOW), 201);
+	ck_assert_int_eq(wrap_keypair(priv, pub), PS_OK);
+
+	/* Stale: the challenge expired. */
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW + 60), 403);
+	ck_assert_str_eq(message(), "attestation failed: challenge expired");
+	free(b);
+
+	/* Never issued. */
+	memset(ch, 7, sizeof(ch));
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(),
+	    "attestation failed: challenge unknown or already used");
+	free(b);
+
+	/* Disallowed measurement; the challenge is burned by the try. */
+	bad.b[0] ^= 1;
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, ppriv, &bad, "sim");
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(),
+	    "attestation failed: measurement not in the allowlist");
+	free(b);
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(),
+	    "attestation failed: challenge unknown or already used");
+	free(b);
+
+	/* Untrusted platform key. */
+	ck_assert_int_eq(secret_random(other, sizeof(other)), PS_OK);
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, other, &meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(),
+	    "attestation failed: evidence from an untrusted platform key");
+	free(b);
+
+	/* Evidence that binds another public key than the one sent. */
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	{
+		char p64[44], *at = strstr(b, "\"pubkey\":\"") + 10;
+
+		other[0] = 9;
+		codec_b64url_encode(other, 32, p64);
+		memcpy(at, p64, 43);
+	}
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(), "attestation failed: evidence does not "
+	    "bind this challenge and public key");
+	free(b);
+
+	/* Unknown format. */
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, ppriv, &meas, "tdx");
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(),
+	    "attestation failed: unsupported evidence format");
+	free(b);
+
+	/* Malformed requests. */
+	ck_assert_int_eq(fetch("{\"challenge\":\"abc\",\"format\":\"sim\","
+	    "\"evidence\":\"AAAA\",\"pubkey\":\"abc\"}", NOW), 400);
+	ck_assert_str_eq(message(),
+	    "challenge must be the base64url of 32 bytes");
+	ck_assert_int_eq(fetch("{\"format\":\"sim\"}", NOW), 400);
+	ck_assert_int_eq(call("POST", "/as/v1/fetch", NULL, "text/plain", "{}",
+	    NOW), 415);
+	secret_wipe(priv, sizeof(priv));
+}
+END_TEST
+
+START_TEST(records)
+{
+	struct keycache_entry in[2], *out = NULL;
+	struct buf b;
+	size_t n;
+
+	memset(in, 0, sizeof(in));
+	memset(in[0].kid, 1, 16);
+	memset(in[0].secret, 2, 32);
+	in[0].expires = 0x0102030405060708;
+	memset(in[1].kid, 3, 16);
+	memset(in[1].secret, 4, 32);
+	in[1].expires = -1;
+	buf_init(&b, 4096);
+	ck_assert_int_eq(asapi_keys_encode(in, 2, &b), PS_OK);
+	ck_assert_uint_eq(b.len, 112);
+	ck_assert_mem_eq(b.p + 48, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
+	    PS_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_mem_eq(out, in, sizeof(in));
+	asstore_entries_free(out, n);
+	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 111, &out, &n),
+	    PS_ERR_CORRUPT);
+	/* Records in any order come back ordered by kid. */
+	buf_reset(&b);
+	ck_assert_int_eq(asapi_keys_encode(&in[1], 1, &b), PS_OK);
+	ck_assert_int_eq(asapi_keys_encode(&in[0], 1, &b), PS_OK);
+	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
+	    PS_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_mem_eq(out, in, sizeof(in));
+	asstore_entries_free(out, n);
+	/* The same kid twice. */
+	memcpy(b.p + 56, b.p, 16);
+	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 112, &out, &n),
+	    PS_ERR_CORRUPT);
+	buf_free(&b);
+}
+END_TEST
+
+static Suite *
+asapi_suite(void)
+{
+	Suite *s = suite_create("asapi");
+	TCase *t = tcase_create("api");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, routing);
+	tcase_add_test(t, upload_ok_then_conflict);
+	tcase_add_test(t, upload_auth);
+	tcase_add_test(t, upload_malformed);
+	tcase_add_test(t, upload_json_forms);
+	tcase_add_test(t, fetch_releases_wrapped);
+	tcase_add_test(t, fetch_refusals);
+	tcase_add_test(t, records);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *r = srunner_create(asapi_suite());
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

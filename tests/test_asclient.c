@@ -1,0 +1,461 @@
+/*
+ * asclient against an in-process HTTP/1.1 server on 127.0.0.1 that either
+ * runs the real API (asapi over a real store) or plays a canned reply.
+ * TLS verification is left to the end-to-end tests, which put the AS
+ * behind lighttpd and Apache; here the client runs with allow_http.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "asapi.h"
+#include "asclient.h"
+#include "asstore.h"
+#include "attest.h"
+#include "attest_sim.h"
+#include "secret.h"
+#include "testutil.h"
+#include "tokens.h"
+
+#define TOKEN "client-token-0123456789"
+
+enum mode { M_API, M_CANNED, M_SILENT, M_HUGE };
+
+static struct {
+	int lfd, port;
+	pthread_t th;
+	volatile int stop;
+	enum mode mode;
+	int canned_status;
+	const char *canned_body;
+	char last[16384];        /* the last request, headers and body */
+	size_t last_len;
+	char resp[16384];        /* the body of the last reply */
+	size_t resp_len;
+	struct asapi_cfg *cfg;
+	struct asstore *store;
+} srv;
+
+static char *dir;
+static struct tokens *toks;
+static struct asstore *store;
+static struct attest_verifier *ver;
+static const struct attest_verifier *vers[1];
+static struct attest_allowlist allow;
+static struct attest_measurement meas;
+static uint8_t ppriv[32];
+static struct asapi_cfg cfg;
+
+static const char *
+header(const char *req, const char *name, char *out, size_t cap)
+{
+	const char *p = req;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1, *e = strstr(v, "\r\n");
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, cap, "%.*s", (int)(e - v), v);
+			return out;
+		}
+	}
+	return NULL;
+}
+
+static void
+serve_one(int fd)
+{
+	char *end, method[16], uri[256], auth[600], ct[128], cl[32];
+	struct asapi_reply rep;
+	struct asapi_request q;
+	size_t len = 0, want;
+	ssize_t r;
+	char head[256];
+
+	memset(srv.last, 0, sizeof(srv.last));
+	for (;;) {
+		r = read(fd, srv.last + len, sizeof(srv.last) - 1 - len);
+		if (r <= 0)
+			return;
+		len += (size_t)r;
+		if ((end = strstr(srv.last, "\r\n\r\n")) != NULL)
+			break;
+	}
+	want = (size_t)(end + 4 - srv.last);
+	if (header(srv.last, "Content-Length", cl, sizeof(cl)) != NULL)
+		want += (size_t)atol(cl);
+	while (len < want && len < sizeof(srv.last) - 1) {
+		r = read(fd, srv.last + len, sizeof(srv.last) - 1 - len);
+		if (r <= 0)
+			return;
+		len += (size_t)r;
+	}
+	srv.last_len = len;
+	if (srv.mode == M_SILENT) {
+		/* Hold the connection open without a word until the client
+		 * gives up. */
+		struct pollfd p = {fd, POLLIN, 0};
+
+		while (!srv.stop && poll(&p, 1, 50) == 0)
+			;
+		return;
+	}
+	if (srv.mode == M_HUGE) {
+		static char junk[8192];
+		size_t i;
+
+		memset(junk, 'x', sizeof(junk));
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
+		    "application/json\r\nContent-Length: %d\r\n"
+		    "Connection: close\r\n\r\n", 1 << 20);
+		if (write(fd, head, strlen(head)) < 0)
+			return;
+		for (i = 0; i < (1 << 20) / sizeof(junk); i++)
+			if (write(fd, junk, sizeof(junk)) < 0)
+				return;
+		return;
+	}
+	asapi_reply_init(&rep);
+	if (srv.mode == M_CANNED) {
+		rep.status = srv.canned_status;
+		if (buf_puts(&rep.body, srv.canned_body) != PS_OK)
+			rep.status = 599;
+	} else {
+		sscanf(srv.last, "%15s %255s", method, uri);
+		memset(&q, 0, sizeof(q));
+		q.method = method;
+		q.uri = uri;
+		q.authorization = header(srv.last, "Authorization", auth,
+		    sizeof(auth));
+		q.content_type = header(srv.last, "Content-Type", ct,
+		    sizeof(ct));
+		q.body = end + 4;
+		q.body_len = len - (size_t)(end + 4 - srv.last);
+		asapi_handle(srv.cfg, srv.store, &q, (int64_t)time(NULL), &rep);
+	}
+	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "\r\n", rep.status, rep.body.len);
+	srv.resp_len = rep.body.len < sizeof(srv.resp) ? rep.body.len : 0;
+	memcpy(srv.resp, rep.body.p ? rep.body.p : "", srv.resp_len);
+	/* A client that went away is no concern of this server. */
+	if (write(fd, head, strlen(head)) > 0 && rep.body.len > 0)
+		r = write(fd, rep.body.p, rep.body.len);
+	asapi_reply_free(&rep);
+}
+
+static void *
+serve(void *arg)
+{
+	(void)arg;
+	while (!srv.stop) {
+		struct pollfd p = {srv.lfd, POLLIN, 0};
+		int fd;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((fd = accept(srv.lfd, NULL, NULL)) < 0)
+			continue;
+		serve_one(fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+start_server(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	srv.stop = 0;
+	srv.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(srv.lfd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(srv.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(srv.lfd, 16), 0);
+	ck_assert_int_eq(getsockname(srv.lfd, (struct sockaddr *)&a, &al), 0);
+	srv.port = ntohs(a.sin_port);
+	ck_assert_int_eq(pthread_create(&srv.th, NULL, serve, NULL), 0);
+}
+
+static void
+setup(void)
+{
+	const struct asstore_limits lim = {100, 100};
+	char path[256], why[256], priv[256], pub[256];
+	uint8_t ppub[32];
+
+	ck_assert_int_eq(asclient_global_init(), PS_OK);
+	dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/tokens", dir);
+	tu_write(path, TOKEN "\n", strlen(TOKEN) + 1, 0600);
+	ck_assert_int_eq(tokens_load(path, &toks, why, sizeof(why)), PS_OK);
+	snprintf(path, sizeof(path), "%s/as.db", dir);
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &store, why,
+	    sizeof(why)), PS_OK);
+	snprintf(priv, sizeof(priv), "%s/p.key", dir);
+	snprintf(pub, sizeof(pub), "%s/p.pub", dir);
+	ck_assert_int_eq(attest_sim_keygen(priv, pub), PS_OK);
+	ck_assert_int_eq(attest_sim_load_private(priv, ppriv, why, sizeof(why)),
+	    PS_OK);
+	ck_assert_int_eq(attest_sim_load_public(pub, ppub, why, sizeof(why)),
+	    PS_OK);
+	ck_assert_int_eq(attest_sim_verifier_new(&ppub, 1, &ver), PS_OK);
+	vers[0] = ver;
+	memset(&meas, 0x42, sizeof(meas));
+	meas.len = 48;
+	memset(&allow, 0, sizeof(allow));
+	ck_assert_int_eq(attest_allowlist_add(&allow, &meas), PS_OK);
+	cfg.prefix = "/as";
+	cfg.tokens = toks;
+	cfg.verifiers = vers;
+	cfg.n_verifiers = 1;
+	cfg.allow = &allow;
+	cfg.max_ttl = 86400;
+	cfg.challenge_ttl = 60;
+	srv.cfg = &cfg;
+	srv.store = store;
+	srv.mode = M_API;
+	start_server();
+}
+
+static void
+teardown(void)
+{
+	srv.stop = 1;
+	pthread_join(srv.th, NULL);
+	close(srv.lfd);
+	attest_allowlist_free(&allow);
+	attest_verifier_free(ver);
+	asstore_close(store);
+	tokens_free(toks);
+	tu_rmdir(dir);
+}
+
+static struct asclient *
+client(long timeout_ms)
+{
+	struct asclient_opts o;
+	struct asclient *c = NULL;
+	char url[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/as/", srv.port);
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.allow_http = 1;
+	o.timeout_ms = timeout_ms;
+	ck_assert_int_eq(asclient_new(&o, &c), PS_OK);
+	return c;
+}
+
+START_TEST(url_must_be_https)
+{
+	struct asclient_opts o;
+	struct asclient *c = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.url = "http://127.0.0.1/as";
+	ck_assert_int_eq(asclient_new(&o, &c), PS_ERR_ARG);
+	o.url = "ftp://127.0.0.1/as";
+	o.allow_http = 1;
+	ck_assert_int_eq(asclient_new(&o, &c), PS_ERR_ARG);
+	o.url = NULL;
+	ck_assert_int_eq(asclient_new(&o, &c), PS_ERR_ARG);
+	o.url = "https://as.example/as";
+	o.allow_http = 0;
+	ck_assert_int_eq(asclient_new(&o, &c), PS_OK);
+	asclient_free(c);
+}
+END_TEST
+
+START_TEST(upload)
+{
+	struct asclient *c = client(0);
+	uint8_t kid[16], sec[32];
+	int64_t exp = 0, before = (int64_t)time(NULL);
+	struct keycache_entry *l = NULL;
+	size_t n;
+
+	memset(kid, 0xab, sizeof(kid));
+	memset(sec, 0x01, sizeof(sec));
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp), PS_OK);
+	ck_assert_int_ge(exp, before + 600);
+	ck_assert_int_le(exp, (int64_t)time(NULL) + 600);
+	ck_assert_str_eq(asclient_error(c), "");
+	/* What went on the wire. */
+	ck_assert_ptr_nonnull(strstr(srv.last, "POST /as/v1/secrets HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(srv.last,
+	    "\r\nAuthorization: Bearer " TOKEN "\r\n"));
+	ck_assert_ptr_nonnull(strstr(srv.last,
+	    "\r\nContent-Type: application/json\r\n"));
+	ck_assert_ptr_nonnull(strstr(srv.last, "\r\n\r\n{\"kid\":\""
+	    "abababababababababababababababab\",\"secret\":\""
+	    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\",\"ttl\":600}"));
+	ck_assert_int_eq(asstore_list(store, before, &l, &n), PS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_mem_eq(l[0].secret, sec, 32);
+	asstore_entries_free(l, n);
+	/* Again: the kid exists. */
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp),
+	    PS_ERR_EXISTS);
+	ck_assert_str_eq(asclient_error(c),
+	    "HTTP 409 kid_exists: a secret with this kid exists");
+	/* A wrong token. */
+	kid[0] = 0;
+	ck_assert_int_eq(asclient_upload(c, TOKEN "x", kid, sec, 600, &exp),
+	    PS_ERR_AUTH);
+	ck_assert_str_eq(asclient_error(c), "HTTP 401 unauthorized: a valid "
+	    "bearer token is required");
+	/* A token that would inject a header is not sent at all. */
+	ck_assert_int_eq(asclient_upload(c, TOKEN "\r\nX-Evil: 1", kid, sec, 600,
+	    &exp), PS_ERR_ARG);
+	/* A ttl the AS refuses. */
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 86401, &exp),
+	    PS_ERR_ARG);
+	asclient_free(c);
+}
+END_TEST
+
+START_TEST(fetch_keys)
+{
+	struct asclient *c = client(0);
+	struct attest_producer *p = NULL;
+	struct attest_measurement bad = meas;
+	struct keycache_entry *keys = NULL;
+	uint8_t kid[16], sec[32];
+	size_t n = 99;
+
+	ck_assert_int_eq(attest_sim_producer_new(ppriv, &meas, &p), PS_OK);
+	/* Nothing uploaded yet: an empty set, not an error. */
+	ck_assert_int_eq(asclient_fetch_keys(c, p, &keys, &n), PS_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(keys);
+	memset(kid, 0x11, sizeof(kid));
+	memset(sec, 0x22, sizeof(sec));
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL), PS_OK);
+	ck_assert_int_eq(asclient_fetch_keys(c, p, &keys, &n), PS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_mem_eq(keys[0].kid, kid, 16);
+	ck_assert_mem_eq(keys[0].secret, sec, 32);
+	/* The secret never crossed the wire in the clear: the reply holds
+	 * neither its bytes nor its base64. */
+	ck_assert_uint_gt(srv.resp_len, 100);
+	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, sec, 32));
+	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, "IiIiIiIi", 8));
+	asstore_entries_free(keys, n);
+	attest_producer_free(p);
+	/* Evidence claiming a measurement the AS does not allow. */
+	bad.b[0] ^= 1;
+	ck_assert_int_eq(attest_sim_producer_new(ppriv, &bad, &p), PS_OK);
+	keys = NULL;
+	ck_assert_int_eq(asclient_fetch_keys(c, p, &keys, &n), PS_ERR_AUTH);
+	ck_assert_ptr_null(keys);
+	ck_assert_str_eq(asclient_error(c), "HTTP 403 attestation_failed: "
+	    "attestation failed: measurement not in the allowlist");
+	attest_producer_free(p);
+	asclient_free(c);
+}
+END_TEST
+
+START_TEST(bad_replies)
+{
+	struct asclient *c = client(0);
+	uint8_t ch[32], kid[16] = {0}, sec[32] = {0};
+
+	srv.mode = M_CANNED;
+	srv.canned_status = 500;
+	srv.canned_body = "{\"error\":{\"code\":\"internal_error\","
+	    "\"message\":\"bad\\nline\"}}";
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_UPSTREAM);
+	/* Control characters from the peer do not reach the log. */
+	ck_assert_str_eq(asclient_error(c),
+	    "HTTP 500 internal_error: bad?line");
+	srv.canned_status = 418;
+	srv.canned_body = "";
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_BAD_UPSTREAM);
+	ck_assert_str_eq(asclient_error(c), "HTTP 418");
+	srv.canned_status = 200;
+	srv.canned_body = "not json";
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_BAD_UPSTREAM);
+	srv.canned_body = "{\"challenge\":\"abc\",\"expires\":1}";
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_BAD_UPSTREAM);
+	ck_assert_str_eq(asclient_error(c),
+	    "the AS's challenge reply is malformed");
+	srv.canned_status = 201;
+	srv.canned_body = "{\"kid\":\"x\"}";
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 60, NULL),
+	    PS_ERR_BAD_UPSTREAM);
+	/* A reply past the cap. */
+	srv.mode = M_HUGE;
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_BAD_UPSTREAM);
+	ck_assert_str_eq(asclient_error(c), "reply larger than 65536 bytes");
+	asclient_free(c);
+}
+END_TEST
+
+START_TEST(timeout_and_refused)
+{
+	struct asclient *c = client(300);
+	struct asclient_opts o;
+	uint8_t ch[32];
+
+	srv.mode = M_SILENT;
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_TIMEOUT);
+	asclient_free(c);
+	/* Nobody listens on port 1 of the loopback. */
+	memset(&o, 0, sizeof(o));
+	o.url = "http://127.0.0.1:1/as";
+	o.allow_http = 1;
+	ck_assert_int_eq(asclient_new(&o, &c), PS_OK);
+	ck_assert_int_eq(asclient_challenge(c, ch, NULL), PS_ERR_UPSTREAM);
+	ck_assert_str_ne(asclient_error(c), "");
+	asclient_free(c);
+}
+END_TEST
+
+static Suite *
+asclient_suite(void)
+{
+	Suite *s = suite_create("asclient");
+	TCase *t = tcase_create("http");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 30);
+	tcase_add_test(t, url_must_be_https);
+	tcase_add_test(t, upload);
+	tcase_add_test(t, fetch_keys);
+	tcase_add_test(t, bad_replies);
+	tcase_add_test(t, timeout_and_refused);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *r = srunner_create(asclient_suite());
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

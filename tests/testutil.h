@@ -1,0 +1,74 @@
+/*
+ * Helpers shared by the Check suites of the attestation modules.
+ */
+#ifndef PROMPTSEAL_TESTUTIL_H
+#define PROMPTSEAL_TESTUTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+/* Decode lowercase hex into a malloc'd buffer; aborts the test on bad
+ * input.  *n gets the length. */
+static inline uint8_t *
+tu_hex(const char *h, size_t *n)
+{
+	size_t len = strlen(h), i;
+	uint8_t *p;
+
+	ck_assert_uint_eq(len % 2, 0);
+	p = malloc(len / 2 + 1);
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < len / 2; i++) {
+		unsigned v;
+
+		ck_assert_int_eq(sscanf(h + 2 * i, "%2x", &v), 1);
+		p[i] = (uint8_t)v;
+	}
+	*n = len / 2;
+	return p;
+}
+
+/* A fresh private directory for one test (mode 0700).  Returns a malloc'd
+ * path. */
+static inline char *
+tu_tmpdir(void)
+{
+	char *d = strdup("/tmp/ps-test-XXXXXX");
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	return d;
+}
+
+/* rm -r of a directory made by tu_tmpdir (one level deep). */
+static inline void
+tu_rmdir(char *d)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	ck_assert_int_eq(system(cmd), 0);
+	free(d);
+}
+
+/* Write n bytes to path with the given mode. */
+static inline void
+tu_write(const char *path, const void *p, size_t n, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+#endif
