@@ -4,6 +4,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <tmmintrin.h>
+#define CODEC_SSSE3 1
+#endif
 #include <string.h>
 
 #include "codec.h"
@@ -24,6 +28,7 @@ struct tables {
 	uint32_t dec[4][256];
 };
 static struct tables url_tab, std_tab;
+static int have_ssse3;
 
 #define BAD 0xff000000u
 
@@ -57,19 +62,128 @@ init_tables(void)
 	if (!done) {
 		build(&url_tab, b64url_alpha);
 		build(&std_tab, b64_alpha);
+#ifdef CODEC_SSSE3
+		have_ssse3 = __builtin_cpu_supports("ssse3");
+#endif
 		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&lock);
 }
+
+#ifdef CODEC_SSSE3
+/*
+ * base64url with SSSE3, after Wojciech Mula and Daniel Lemire ("Faster
+ * Base64 Encoding and Decoding Using AVX2 Instructions", 2018) in their
+ * 128-bit form: 12 bytes become 16 characters per step.  Returns the
+ * number of input bytes consumed (a multiple of 12; it reads 16 bytes per
+ * step, so it stops while at least 16 remain).
+ */
+__attribute__((target("ssse3")))
+static size_t
+url_encode_ssse3(const uint8_t *in, size_t n, char *out)
+{
+	const __m128i shuf = _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3,
+	    4, 1, 2, 0, 1);
+	/* Offsets to ASCII per class: A-Z, a-z, 0-9 (ten), '-', '_'. */
+	const __m128i lut = _mm_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4,
+	    -4, -4, -4, -17, 32, 0, 0);
+	size_t i = 0;
+
+	for (; n - i >= 16; i += 12, out += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+		__m128i t0, t1, t2, t3, idx, cls;
+
+		x = _mm_shuffle_epi8(x, shuf);
+		t0 = _mm_and_si128(x, _mm_set1_epi32(0x0fc0fc00));
+		t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
+		t2 = _mm_and_si128(x, _mm_set1_epi32(0x003f03f0));
+		t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
+		idx = _mm_or_si128(t1, t3);
+		cls = _mm_subs_epu8(idx, _mm_set1_epi8(51));
+		cls = _mm_sub_epi8(cls, _mm_cmpgt_epi8(idx, _mm_set1_epi8(25)));
+		x = _mm_add_epi8(idx, _mm_shuffle_epi8(lut, cls));
+		_mm_storeu_si128((__m128i *)(void *)out, x);
+	}
+	return i;
+}
+
+/*
+ * 16 base64url characters to 12 bytes per step while at least 16 remain
+ * and room holds 12 more bytes.  Each character is classed by its high
+ * nibble: a second lookup by its low nibble says whether it is in the
+ * alphabet (the two class bits never meet for a valid character), a
+ * third gives the offset from ASCII to its 6 bits ('_' alone shares its
+ * class with other letters).  Characters outside the alphabet set bits in
+ * *bad.  Returns the number of characters consumed (a multiple of 16).
+ */
+__attribute__((target("ssse3")))
+static size_t
+url_decode_ssse3(const uint8_t *s, size_t n, uint8_t *out, size_t room,
+    uint32_t *bad)
+{
+	/* Class bits: 1 '-' row, 2 digits, 4 letters A-O / a-o rows, 8 P-Z
+	 * and '_' row, 16 p-z row, 32 no valid character in the row. */
+	const __m128i hi_class = _mm_setr_epi8(32, 32, 1, 2, 4, 8, 4, 16, 32,
+	    32, 32, 32, 32, 32, 32, 32);
+	const __m128i lo_invalid = _mm_setr_epi8(
+	    32 | 1 | 4, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1,
+	    32 | 1, 32 | 1, 32 | 1 | 2, 32 | 1 | 2 | 8 | 16,
+	    32 | 1 | 2 | 8 | 16, 32 | 2 | 8 | 16, 32 | 1 | 2 | 8 | 16,
+	    32 | 1 | 2 | 16);
+	const __m128i hi_offset = _mm_setr_epi8(0, 0, 17, 4, -65, -65, -71,
+	    -71, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m128i pack = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13,
+	    12, -1, -1, -1, -1);
+	__m128i invalid = _mm_setzero_si128();
+	uint8_t tmp[16];
+	size_t i = 0;
+
+	for (; n - i >= 16 && room >= 12; i += 16, out += 12, room -= 12) {
+		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i hi = _mm_and_si128(_mm_srli_epi32(c, 4), _mm_set1_epi8(0x0f));
+		__m128i lo = _mm_and_si128(c, _mm_set1_epi8(0x0f));
+		__m128i us = _mm_cmpeq_epi8(c, _mm_set1_epi8('_'));
+		__m128i off = _mm_shuffle_epi8(hi_offset, hi);
+		__m128i v;
+
+		invalid = _mm_or_si128(invalid, _mm_and_si128(
+		    _mm_shuffle_epi8(hi_class, hi), _mm_shuffle_epi8(lo_invalid, lo)));
+		off = _mm_or_si128(_mm_andnot_si128(us, off),
+		    _mm_and_si128(us, _mm_set1_epi8(-32)));
+		v = _mm_add_epi8(c, off);
+		/* Pairs of 6 bits into 12, pairs of 12 into 24, then the three
+		 * bytes of each 32-bit lane in big-endian order. */
+		v = _mm_maddubs_epi16(v, _mm_set1_epi32(0x01400140));
+		v = _mm_madd_epi16(v, _mm_set1_epi32(0x00011000));
+		v = _mm_shuffle_epi8(v, pack);
+		if (room >= 16) {
+			_mm_storeu_si128((__m128i *)(void *)out, v);
+		} else {
+			_mm_storeu_si128((__m128i *)(void *)tmp, v);
+			memcpy(out, tmp, 12);
+		}
+	}
+	if (_mm_movemask_epi8(_mm_cmpeq_epi8(invalid, _mm_setzero_si128())) !=
+	    0xffff)
+		*bad |= BAD;
+	return i;
+}
+#endif
 
 static size_t
 encode(const struct tables *t, const char *alpha, int pad, const uint8_t *in,
     size_t n, char *out)
 {
 	char *o = out;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i + 3 <= n; i += 3) {
+#ifdef CODEC_SSSE3
+	if (t == &url_tab && have_ssse3) {
+		i = url_encode_ssse3(in, n, out);
+		o += i / 3 * 4;
+	}
+#endif
+	for (; i + 3 <= n; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
 		memcpy(o, &t->enc2[v >> 12], 2);
@@ -144,7 +258,17 @@ decode(const struct tables *t, const char *in, size_t n, uint8_t *out,
 		return PS_ERR_ARG;
 	/* No branch per group: a bad character is noted and decided at the
 	 * end (the output is not the caller's to use on failure). */
-	for (i = 0; i < full; i++, s += 4) {
+	i = 0;
+#ifdef CODEC_SSSE3
+	if (t == &url_tab && have_ssse3) {
+		size_t k = url_decode_ssse3(s, full * 4, o, outcap, &bad);
+
+		i = k / 4;
+		s += k;
+		o += k / 4 * 3;
+	}
+#endif
+	for (; i < full; i++, s += 4) {
 		v = t->dec[0][s[0]] | t->dec[1][s[1]] | t->dec[2][s[2]] |
 		    t->dec[3][s[3]];
 		bad |= v;

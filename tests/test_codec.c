@@ -300,6 +300,93 @@ START_TEST(test_decode_room)
 }
 END_TEST
 
+/*
+ * The vector paths of base64url (16 characters / 12 bytes per step) against
+ * a plain one-character-at-a-time reference, at every length up to 300,
+ * so every split between the vector loop and the tail is crossed.
+ */
+static size_t
+ref_b64url(const uint8_t *in, size_t n, char *out)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0;
+
+	for (i = 0; i < n; i++) {
+		acc = acc << 8 | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = a[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		out[o++] = a[(acc << (6 - bits)) & 63];
+	return o;
+}
+
+START_TEST(test_b64url_long_lengths)
+{
+	uint8_t in[300] = {0}, back[300];
+	char enc[400], ref[400];
+	size_t n, i, len, got;
+
+	for (n = 0; n <= sizeof(in); n++) {
+		for (i = 0; i < n; i++)
+			in[i] = (uint8_t)(i * 131 + n * 7 + 1);
+		len = codec_b64url_encode(in, n, enc);
+		ck_assert_uint_eq(len, ref_b64url(in, n, ref));
+		ck_assert_mem_eq(enc, ref, len);
+		ck_assert_uint_eq(len, CODEC_B64URL_LEN(n));
+		ck_assert_int_eq(codec_b64url_check(enc, len), PS_OK);
+		/* Exactly enough room, so the last vector step has no slack. */
+		ck_assert_int_eq(codec_b64url_decode(enc, len, back, n, &got), PS_OK);
+		ck_assert_uint_eq(got, n);
+		ck_assert_mem_eq(back, in, n);
+	}
+}
+END_TEST
+
+/* Every byte value at every position of a 64-character text: accepted
+ * exactly when it is in the alphabet, by decode and by check alike. */
+START_TEST(test_b64url_every_byte_everywhere)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t in[48], back[48];
+	char enc[64], t[64];
+	size_t pos, got, i;
+	int b;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 29 + 3);
+	ck_assert_uint_eq(codec_b64url_encode(in, sizeof(in), enc), 64);
+	for (pos = 0; pos < sizeof(enc); pos++) {
+		for (b = 0; b < 256; b++) {
+			int valid = b != 0 && memchr(a, b, 64) != NULL;
+
+			memcpy(t, enc, sizeof(t));
+			t[pos] = (char)b;
+			ck_assert_int_eq(codec_b64url_decode(t, sizeof(t), back,
+			    sizeof(back), &got), valid ? PS_OK : PS_ERR_CORRUPT);
+			ck_assert_int_eq(codec_b64url_check(t, sizeof(t)),
+			    valid ? PS_OK : PS_ERR_CORRUPT);
+			if (valid) {
+				/* The character's own 6 bits land in place. */
+				char re[64];
+
+				ck_assert_uint_eq(got, sizeof(back));
+				ck_assert_uint_eq(codec_b64url_encode(back,
+				    sizeof(back), re), 64);
+				ck_assert_mem_eq(re, t, 64);
+			}
+		}
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------ buf */
 
 START_TEST(test_buf_init)
@@ -817,6 +904,8 @@ codec_suite(void)
 	    (int)(sizeof(bad_hex) / sizeof(bad_hex[0])));
 	tcase_add_test(tc, test_hex_length);
 	tcase_add_test(tc, test_decode_room);
+	tcase_add_test(tc, test_b64url_long_lengths);
+	tcase_add_test(tc, test_b64url_every_byte_everywhere);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("buf");
