@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -35,6 +36,35 @@ aad_fixed(const struct envelope_ctx *c, uint8_t *a)
 	a[41] = c->final ? 1 : 0;
 }
 
+/*
+ * The cipher, fetched once: with OpenSSL 3 the implicit fetch behind
+ * EVP_aes_256_gcm() takes a lock on every init, and a stream seals
+ * several values per event.
+ */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+static EVP_CIPHER *gcm_cipher;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+
+static void
+gcm_fetch(void)
+{
+	gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *
+gcm(void)
+{
+	pthread_once(&gcm_once, gcm_fetch);
+	return gcm_cipher != NULL ? gcm_cipher : EVP_aes_256_gcm();
+}
+#else
+static const EVP_CIPHER *
+gcm(void)
+{
+	return EVP_aes_256_gcm();
+}
+#endif
+
 static int
 gcm_start(EVP_CIPHER_CTX *x, int enc, const struct envelope_ctx *c,
     const uint8_t *iv, const char *name, size_t name_len)
@@ -44,7 +74,7 @@ gcm_start(EVP_CIPHER_CTX *x, int enc, const struct envelope_ctx *c,
 
 	aad_fixed(c, aad);
 	/* The IV length is the default 12, so no ctrl call is needed. */
-	if (EVP_CipherInit_ex(x, EVP_aes_256_gcm(), NULL, c->key, iv, enc) != 1)
+	if (EVP_CipherInit_ex(x, gcm(), NULL, c->key, iv, enc) != 1)
 		return -1;
 	if (EVP_CipherUpdate(x, NULL, &outl, aad, AAD_FIXED) != 1)
 		return -1;
@@ -117,7 +147,7 @@ out:
 		secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 	}
-	secret_wipe(ct, sizeof(ct));
+	/* ct held only ciphertext, which is public: nothing to wipe. */
 	EVP_CIPHER_CTX_free(x);
 	return rc;
 }
@@ -238,7 +268,8 @@ out:
 		secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 	}
-	secret_wipe(raw, sizeof(raw));
+	/* raw held only ciphertext and the tag, which are public; the
+	 * plaintext went straight to out. */
 	EVP_CIPHER_CTX_free(x);
 	return rc;
 }
