@@ -1,0 +1,257 @@
+/*
+ * micro: how fast the library seals and opens one message body, measured
+ * beside raw AES-256-GCM through EVP in the same process.
+ *
+ *   bench/micro [--seconds S] [SIZE|event ...]   (SIZE: bytes, K or M suffix;
+ *                                                default: 1K 64K 1M event)
+ *
+ * For each SIZE a chat request body whose user message holds SIZE bytes of
+ * text (with a JSON escape every 80 characters, as real prompts have) is
+ * sealed with message_seal() and opened with message_open(), each in a
+ * loop for S seconds (default 1).  "event" does the same for one streamed
+ * response event (a chat.completion.chunk of a few words) in the response
+ * direction.  Output, one line per row, for bench/run.py:
+ *
+ *   MICRO kind=request size=N body=B seal_mbs=.. open_mbs=.. both_mbs=..
+ *         seal_us=.. open_us=.. aes_mbs=..
+ *
+ * MB is 10^6 bytes, as in `openssl speed`, counted over the plain body B;
+ * both_mbs is B / (seal time + open time), the rate at which one body is
+ * encrypted and decrypted again; aes_mbs is raw AES-256-GCM encryption of B
+ * bytes (fresh IV, whole buffer, tag) in this process.  A result that does
+ * not open to the exact original body is an error (exit status 1).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "envelope.h"
+#include "message.h"
+#include "pserr.h"
+#include "secret.h"
+
+#define BODY_MAX (64u << 20)
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A chat request whose last user message has n bytes of text. */
+static pserr
+make_request(size_t n, struct buf *out)
+{
+	static const char words[] =
+	    "The quick brown fox jumps over the lazy dog; pack my box with "
+	    "five dozen liquor jugs. ";
+	size_t i, col = 0;
+	pserr rc;
+
+	if ((rc = buf_puts(out, "{\"model\":\"test-model\",\"messages\":["
+	    "{\"role\":\"system\",\"content\":\"You are terse.\"},"
+	    "{\"role\":\"user\",\"content\":\"")) != PS_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (++col == 80 && i + 1 < n) {
+			/* An escaped newline: two bytes of the n. */
+			if ((rc = buf_puts(out, "\\n")) != PS_OK)
+				return rc;
+			col = 0;
+			i++;
+			continue;
+		}
+		if ((rc = buf_putc(out, words[i % (sizeof(words) - 1)])) != PS_OK)
+			return rc;
+	}
+	return buf_puts(out, "\"}],\"max_tokens\":64,\"stream\":false}");
+}
+
+static pserr
+make_event(struct buf *out)
+{
+	return buf_puts(out, "{\"id\":\"chatcmpl-test\",\"object\":"
+	    "\"chat.completion.chunk\",\"created\":1700000000,\"model\":"
+	    "\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+	    "\" over the lazy dog\"},\"finish_reason\":null}]}");
+}
+
+/* Raw AES-256-GCM encryption of n bytes, the way the library uses it. */
+static double
+aes_rate(const uint8_t *key, const char *in, size_t n, double secs)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	unsigned char *out = malloc(n + 16), iv[12] = { 0 }, tag[16];
+	double t0, t;
+	long iters = 0;
+	int len;
+	double rate = -1;
+
+	if (ctx == NULL || out == NULL)
+		goto out;
+	t0 = now();
+	do {
+		iv[0] = (unsigned char)iters;
+		if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) != 1 ||
+		    EVP_EncryptUpdate(ctx, out, &len, (const unsigned char *)in,
+		    (int)n) != 1 ||
+		    EVP_EncryptFinal_ex(ctx, out + len, &len) != 1 ||
+		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+			goto out;
+		iters++;
+		t = now() - t0;
+	} while (t < secs || iters < 3);
+	rate = (double)n * (double)iters / t / 1e6;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	free(out);
+	return rate;
+}
+
+/* Seal and open body in loops; print one MICRO line.  0 on success. */
+static int
+measure(const char *kind, size_t size, enum message_endpoint ep,
+    enum envelope_dir dir, const struct buf *body, double secs)
+{
+	uint8_t key[ENVELOPE_KEY_LEN];
+	struct envelope_ctx c, o;
+	struct buf sealed, opened;
+	long n_seal = 0, n_open = 0;
+	double t0, t_seal, t_open;
+	int ret = 1;
+	pserr rc;
+
+	buf_init(&sealed, BODY_MAX);
+	buf_init(&opened, BODY_MAX);
+	memset(&c, 0, sizeof(c));
+	if (secret_random(key, sizeof(key)) != PS_OK ||
+	    secret_random(c.kid, sizeof(c.kid)) != PS_OK ||
+	    secret_random(c.nonce, sizeof(c.nonce)) != PS_OK)
+		goto out;
+	c.key = key;
+	c.dir = dir;
+
+	/* Between iterations the output buffers are emptied without the wipe
+	 * buf_reset() does: the proxies wipe once per request, and that cost
+	 * (OPENSSL_cleanse) is not the library's encryption. */
+	t0 = now();
+	do {
+		sealed.len = 0;
+		if ((rc = message_seal(ep, &c, body->p, body->len, &sealed)) !=
+		    PS_OK) {
+			fprintf(stderr, "micro: message_seal: %s\n", pserr_str(rc));
+			goto out;
+		}
+		n_seal++;
+		t_seal = now() - t0;
+	} while (t_seal < secs || n_seal < 3);
+
+	t0 = now();
+	do {
+		o = c;
+		opened.len = 0;
+		if ((rc = message_open(ep, &o, NULL, NULL, sealed.p, sealed.len,
+		    &opened)) != PS_OK) {
+			fprintf(stderr, "micro: message_open: %s\n", pserr_str(rc));
+			goto out;
+		}
+		n_open++;
+		t_open = now() - t0;
+	} while (t_open < secs || n_open < 3);
+
+	if (opened.len != body->len ||
+	    memcmp(opened.p, body->p, body->len) != 0) {
+		fprintf(stderr, "micro: %s %zu: opened body differs\n", kind, size);
+		goto out;
+	}
+	t_seal /= (double)n_seal;
+	t_open /= (double)n_open;
+	printf("MICRO kind=%s size=%zu body=%zu sealed=%zu seal_mbs=%.1f "
+	    "open_mbs=%.1f both_mbs=%.1f seal_us=%.2f open_us=%.2f "
+	    "aes_mbs=%.1f\n", kind, size, body->len, sealed.len,
+	    (double)body->len / t_seal / 1e6, (double)body->len / t_open / 1e6,
+	    (double)body->len / (t_seal + t_open) / 1e6, t_seal * 1e6,
+	    t_open * 1e6, aes_rate(key, body->p, body->len, secs / 2));
+	fflush(stdout);
+	ret = 0;
+out:
+	secret_wipe(key, sizeof(key));
+	buf_free(&sealed);
+	buf_free(&opened);
+	return ret;
+}
+
+static int
+parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end != '\0' || v == 0 || v > (16ul << 20))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const defaults[] = { "1K", "64K", "1M", "event" };
+	const char *const *sizes = defaults;
+	int nsizes = 4, i, ret = 1;
+	double secs = 1.0;
+	struct buf body;
+	size_t size;
+
+	buf_init(&body, BODY_MAX);
+	if (argc >= 3 && strcmp(argv[1], "--seconds") == 0) {
+		secs = atof(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc > 1 && (argv[1][0] == '-' || secs <= 0)) {
+		fprintf(stderr, "usage: micro [--seconds S] [SIZE|event ...]\n");
+		return 2;
+	}
+	if (argc > 1) {
+		sizes = (const char *const *)argv + 1;
+		nsizes = argc - 1;
+	}
+	for (i = 0; i < nsizes; i++) {
+		buf_reset(&body);
+		if (strcmp(sizes[i], "event") == 0) {
+			if (make_event(&body) != PS_OK ||
+			    measure("event", body.len, MESSAGE_CHAT,
+			    ENVELOPE_RESPONSE, &body, secs) != 0)
+				goto out;
+			continue;
+		}
+		if (parse_size(sizes[i], &size) != 0) {
+			fprintf(stderr, "micro: bad size %s\n", sizes[i]);
+			goto out;
+		}
+		if (make_request(size, &body) != PS_OK ||
+		    measure("request", size, MESSAGE_CHAT, ENVELOPE_REQUEST, &body,
+		    secs) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&body);
+	return ret;
+}
