@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -199,13 +200,13 @@ start_server(void)
 static void
 setup(void)
 {
-	/* The test server writes to clients that hang up on purpose (the
-	 * oversized reply): that must not kill the test. */
-	signal(SIGPIPE, SIG_IGN);
 	const struct asstore_limits lim = {100, 100};
 	char path[256], why[256], priv[256], pub[256];
 	uint8_t ppub[32];
 
+	/* The test server writes to clients that hang up on purpose (the
+	 * oversized reply): that must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
 	ck_assert_int_eq(asclient_global_init(), PS_OK);
 	dir = tu_tmpdir();
 	snprintf(path, sizeof(path), "%s/tokens", dir);
