@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
