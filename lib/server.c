@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -185,6 +186,18 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	}
 	if ((p.fd = open_socket(o)) < 0)
 		goto out;
+	/* A connection that closes before its request makes FCGX_Accept_r
+	 * go back to accept(); on a blocking socket that thread would then
+	 * sleep there, deaf to the wake pipe, and hold up the stop until
+	 * the deadline.  Non-blocking, accept() fails with EAGAIN and the
+	 * thread returns to poll().  (Accepted sockets do not inherit the
+	 * flag on Linux.) */
+	if ((i = fcntl(p.fd, F_GETFL)) < 0 ||
+	    fcntl(p.fd, F_SETFL, i | O_NONBLOCK) != 0) {
+		log_error("cannot make the listening socket non-blocking: %s",
+		    strerror(errno));
+		goto out;
+	}
 	if ((tids = calloc((size_t)o->threads, sizeof(*tids))) == NULL)
 		goto out;
 	for (i = 0; i < o->threads; i++) {
