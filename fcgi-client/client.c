@@ -200,7 +200,7 @@ is_unknown_key(struct exchange *x)
 	int yes = 0;
 
 	if (x->streaming || x->status != 422 || x->encrypted != 0 ||
-	    (tok = json_tokener_new()) == NULL)
+	    x->t->reply.len == 0 || (tok = json_tokener_new()) == NULL)
 		return 0;
 	root = json_tokener_parse_ex(tok, x->t->reply.p, (int)x->t->reply.len);
 	if (root != NULL && json_object_is_type(root, json_type_object) &&

@@ -134,7 +134,7 @@ main(int argc, char **argv)
 	char base[1024];
 	size_t n;
 	long ttl = 3600;
-	int opt, r, ret = 1;
+	int opt, r, ttl_given = 0, ret = 1;
 
 	memset(&cl, 0, sizeof(cl));
 	memset(&ca, 0, sizeof(ca));
@@ -175,6 +175,7 @@ main(int argc, char **argv)
 				    CLIENTKEY_MIN_TTL, CLIENTKEY_MAX_TTL);
 				return 2;
 			}
+			ttl_given = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -194,7 +195,7 @@ main(int argc, char **argv)
 	if ((keyfile != NULL) == (ao.url != NULL) || (ao.url != NULL &&
 	    (token_file == NULL || kc.state_path == NULL)) ||
 	    (ao.url == NULL && (ao.ca_file != NULL || token_file != NULL ||
-	    kc.state_path != NULL))) {
+	    kc.state_path != NULL || ttl_given))) {
 		fprintf(stderr, "promptseal-client: give --key-file, or --as-url "
 		    "with --as-token-file and --key-state\n");
 		usage(stderr);

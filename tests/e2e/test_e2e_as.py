@@ -7,6 +7,7 @@ Nothing is pre-shared."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -162,9 +163,14 @@ class AsLighttpd(AsCase):
             ch.wait_for(lambda: ch.unix_open(sock), "client with a bad token", proc=p)
             st, body = fcgi_post(sock, CHAT, json.dumps(chat("no key")).encode())
             self.assertEqual((st, body["error"]["code"]), (503, "no_key"))
+            # Its rotation task, failing once a second, stops with it.
+            time.sleep(1.5)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(12), 0)
         finally:
             c.stop_proc("client-bad")
         self.assertFalse(os.path.exists(state))
+        self.assertIn("signal 15: stopping", c.log("client-bad.log"))
         self.assertIn("HTTP 401 unauthorized", c.log("client-bad.log"))
         self.assertNotIn("wrong-token-0123456789abcdef", c.all_logs())
 
