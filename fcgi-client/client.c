@@ -191,16 +191,22 @@ send_once(struct exchange *x, const char *uri, const char *const *headers)
 	    t->msg.len, on_head, on_data, x, &started);
 }
 
-/* 1 when the reply is the worker's own 422 unknown_key. */
+/*
+ * 1 when the reply is the worker's own 422 unknown_key, or its 503 no_key
+ * (it holds no key at all, so not ours either): both mean the key has not
+ * reached it.
+ */
 static int
-is_unknown_key(struct exchange *x)
+worker_lacks_key(struct exchange *x)
 {
 	struct json_tokener *tok;
 	struct json_object *root = NULL, *err, *code;
+	const char *want = x->status == 422 ? "unknown_key" : "no_key";
 	int yes = 0;
 
-	if (x->streaming || x->status != 422 || x->encrypted != 0 ||
-	    x->t->reply.len == 0 || (tok = json_tokener_new()) == NULL)
+	if (x->streaming || (x->status != 422 && x->status != 503) ||
+	    x->encrypted != 0 || x->t->reply.len == 0 ||
+	    (tok = json_tokener_new()) == NULL)
 		return 0;
 	root = json_tokener_parse_ex(tok, x->t->reply.p, (int)x->t->reply.len);
 	if (root != NULL && json_object_is_type(root, json_type_object) &&
@@ -208,7 +214,7 @@ is_unknown_key(struct exchange *x)
 	    json_object_is_type(err, json_type_object) &&
 	    json_object_object_get_ex(err, "code", &code) &&
 	    json_object_is_type(code, json_type_string) &&
-	    strcmp(json_object_get_string(code), "unknown_key") == 0)
+	    strcmp(json_object_get_string(code), want) == 0)
 		yes = 1;
 	json_object_put(root);
 	json_tokener_free(tok);
@@ -258,8 +264,8 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	rc = send_once(&x, uri, headers);
 	/* The AS may have lost the key, or the worker's keysync not have
 	 * fetched it yet: upload it again and retry once (protocol.md
-	 * section 6).  Otherwise the 422 goes to the user as it came. */
-	if (rc == PS_OK && cl->ck != NULL && is_unknown_key(&x)) {
+	 * section 6).  Then the answer goes to the user as it came. */
+	if (rc == PS_OK && cl->ck != NULL && worker_lacks_key(&x)) {
 		log_info("the worker does not know the key: uploading it again "
 		    "and retrying once");
 		if (clientkey_reupload(cl->ck, &x.key, (int64_t)time(NULL)) ==

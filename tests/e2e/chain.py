@@ -551,13 +551,29 @@ class Chain:
         self.as_port = free_port()
         self.as_url = "https://localhost:%d/as" % self.as_port
 
-    def start_as(self):
+    def start_as(self, web=True):
         argv = [self.as_bin, "--db", os.path.join(self.dir, "as.db"),
                 "--tokens", self.as_tokens, "--platform-key", self.platform_pub,
                 "--measurement", self.measurement, "--threads", "4",
                 "--max-ttl", "86400"] + self.as_args
         self._spawn("as", self.as_sock, argv)
-        self._web("as", self.as_web, self.as_port)
+        if web:
+            self._web("as", self.as_web, self.as_port)
+
+    def restart_as_empty(self):
+        """Restart promptseal-as with an empty store: it has lost every
+        secret."""
+        self.stop_proc("as")
+        for n in ("as.db", "as.db-wal", "as.db-shm"):
+            p = os.path.join(self.dir, n)
+            if os.path.exists(p):
+                os.unlink(p)
+        self.start_as(web=False)
+
+    def keysync_now(self):
+        """Ask keysync for a fetch, as a worker does."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"r", self.keysync_sock)
 
     def keysync_argv(self, cache=None, as_url=None, once=False, platform_key=None,
                      measurement=None):

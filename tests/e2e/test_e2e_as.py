@@ -268,6 +268,30 @@ class AsLighttpd(AsCase):
         fetch = json.loads(wire[3].split(b"\r\n\r\n", 1)[1])
         self.assertEqual(set(fetch), {"count", "keys"})
 
+    def test_8b_the_as_lost_the_key(self):
+        # The AS loses its store; the worker then holds another client's
+        # key but not ours, and answers unknown_key: the client uploads
+        # its key again and retries, and the request goes through.
+        c = self.chain
+        self.post(CHAT, chat("have a key"))
+        kid = self.state_keys()[0][0]
+        c.restart_as_empty()
+        other, secret = ps1.new_key()
+        self.secrets.append(secret)
+        st, j = self.api.upload(other, secret, token=c.as_token)
+        self.assertEqual(st, 201, j)
+        c.keysync_now()
+        ch.wait_for(lambda: [k for k, _, _ in self.worker_keys()] == [other],
+                    "keysync to fetch the AS's new content")
+        st, _, body = self.post(CHAT, chat("after the AS lost the key"))
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.state_keys()[0][0], kid)
+        self.assertIn("the worker does not know the key: uploading it again",
+                      c.log("client.log"))
+        after = c.log("as.log").rsplit("serving /as/v1 with", 1)[1]
+        self.assertEqual(after.count("POST /as/v1/secrets 201"), 2)
+        self.assertIn(kid, [k for k, _, _ in self.worker_keys()])
+
     def test_9_logs_hold_no_secret(self):
         c = self.chain
         time.sleep(0.3)
