@@ -7,7 +7,6 @@ tools can use the client's base URL."""
 
 import json
 import os
-import socket
 import sys
 import textwrap
 import time
@@ -35,8 +34,7 @@ def key_exchange(c):
     ch.wait_for(lambda: os.path.exists(c.key_state), "the client's first key")
     (kid, _, expires), = ps1.read_keyfile(c.key_state)
     # What a worker does when it meets a kid it does not know yet.
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-        s.sendto(b"r", c.keysync_sock)
+    c.keysync_now()
     ch.wait_for(lambda: kid in [k for k, _, _ in ps1.read_keyfile(c.worker_keys)],
                 "keysync to fetch the key")
     show("0. the key exchange (no key was shared beforehand)", "\n".join([
