@@ -274,6 +274,69 @@ write_state(struct clientkey *ck, const struct keycache_entry *fresh,
 }
 
 /*
+ * Open and lock "<state>.lock": *fd >= 0 with the lock held (closing it
+ * lets go), or *fd = -1 and PS_OK when !wait and another holds it.
+ */
+static pserr
+lock_state(struct clientkey *ck, int wait, int *fd, char *why, size_t whylen)
+{
+	int f, e;
+
+	*fd = -1;
+	f = open(ck->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", ck->lock_path,
+		    strerror(errno));
+		return PS_ERR_IO;
+	}
+	while (flock(f, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+		if ((e = errno) == EINTR)
+			continue;
+		close(f);
+		if (e == EWOULDBLOCK)
+			return PS_OK;   /* another process is rotating */
+		snprintf(why, whylen, "cannot lock %s: %s", ck->lock_path,
+		    strerror(e));
+		return PS_ERR_IO;
+	}
+	*fd = f;
+	return PS_OK;
+}
+
+/* Make a key that expires after the ttl and get it to the AS; fresh is
+ * wiped on failure. */
+static pserr
+new_key(struct clientkey *ck, int64_t now, struct keycache_entry *fresh,
+    char *why, size_t whylen)
+{
+	int64_t as_expires = 0;
+	pserr rc;
+
+	if ((rc = keycache_generate(fresh, now + ck->ttl)) != PS_OK) {
+		snprintf(why, whylen, "cannot make a key: %s", pserr_str(rc));
+		return rc;
+	}
+	why[0] = '\0';
+	rc = ck->upload(ck->upload_arg, fresh, ck->ttl, &as_expires, why,
+	    whylen);
+	if (rc == PS_ERR_EXISTS)
+		snprintf(why, whylen, "the AS holds the new kid already");
+	else if (rc != PS_OK && why[0] == '\0')
+		snprintf(why, whylen, "%s", pserr_str(rc));
+	/* The AS forgets the key at its own expiry; so do we. */
+	if (rc == PS_OK && as_expires < fresh->expires)
+		fresh->expires = as_expires;
+	if (rc == PS_OK && fresh->expires <= now) {
+		snprintf(why, whylen, "the AS gave the key an expiry in the "
+		    "past (are the clocks in step?)");
+		rc = PS_ERR_BAD_UPSTREAM;
+	}
+	if (rc != PS_OK)
+		secret_wipe(fresh, sizeof(*fresh));
+	return rc;
+}
+
+/*
  * One rotation, with ck->rot held by the caller: under the flock, re-read
  * the file and, when a rotation is still due, make, upload and write a new
  * key.  why gets the reason of a failure.  *rotated is 1 when this call
@@ -285,61 +348,19 @@ rotate(struct clientkey *ck, int64_t now, int wait, int *rotated,
 {
 	struct keycache_entry *keys = NULL, fresh;
 	size_t n = 0, written = 0;
-	int64_t as_expires = 0;
-	int fd;
+	int fd = -1;
 	pserr rc;
 
 	*rotated = 0;
 	memset(&fresh, 0, sizeof(fresh));
-	fd = open(ck->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot open %s: %s", ck->lock_path,
-		    strerror(errno));
-		rc = PS_ERR_IO;
+	if ((rc = lock_state(ck, wait, &fd, why, whylen)) != PS_OK || fd < 0)
 		goto out;
-	}
-	while (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK) {
-			rc = PS_OK;     /* another process is rotating */
-			goto out;
-		}
-		snprintf(why, whylen, "cannot lock %s: %s", ck->lock_path,
-		    strerror(errno));
-		rc = PS_ERR_IO;
-		goto out;
-	}
 	if ((rc = read_state(ck, &keys, &n, why, whylen)) != PS_OK)
 		goto out;
-	if (!clientkey_due(keys, n, ck->ttl, now)) {
-		rc = PS_OK;             /* another process rotated */
+	if (!clientkey_due(keys, n, ck->ttl, now))
+		goto out;               /* another process rotated */
+	if ((rc = new_key(ck, now, &fresh, why, whylen)) != PS_OK)
 		goto out;
-	}
-	if ((rc = keycache_generate(&fresh, now + ck->ttl)) != PS_OK) {
-		snprintf(why, whylen, "cannot make a key: %s", pserr_str(rc));
-		goto out;
-	}
-	why[0] = '\0';
-	rc = ck->upload(ck->upload_arg, &fresh, ck->ttl, &as_expires, why,
-	    whylen);
-	if (rc != PS_OK) {
-		if (rc == PS_ERR_EXISTS)
-			snprintf(why, whylen, "the AS holds the new kid already");
-		if (why[0] == '\0')
-			snprintf(why, whylen, "%s", pserr_str(rc));
-		goto out;
-	}
-	/* The AS forgets the key at its own expiry; so do we. */
-	if (as_expires < fresh.expires)
-		fresh.expires = as_expires;
-	if (fresh.expires <= now) {
-		snprintf(why, whylen, "the AS gave the key an expiry in the "
-		    "past (are the clocks in step?)");
-		rc = PS_ERR_BAD_UPSTREAM;
-		goto out;
-	}
 	if ((rc = write_state(ck, &fresh, keys, n, now, &written)) != PS_OK) {
 		snprintf(why, whylen, "cannot write the key state file: %s",
 		    pserr_str(rc));
