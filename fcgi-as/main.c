@@ -193,7 +193,7 @@ main(int argc, char **argv)
 	};
 	struct as a;
 	struct server_opts so = {NULL, 4, 128, 5};
-	struct server_app app = {handle, thread_init, thread_fini, &a};
+	struct server_app app = {handle, thread_init, thread_fini, &a, NULL};
 	struct attest_allowlist allow = {NULL, 0};
 	struct attest_measurement m;
 	struct attest_verifier *sim = NULL;

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -144,6 +146,81 @@ relay_reply(struct exchange *x)
 	return x->status == 504 ? PS_ERR_TIMEOUT : PS_ERR_UPSTREAM;
 }
 
+/* The key this request encrypts with, copied into x: it stays the same
+ * for the whole exchange, whatever rotates meanwhile. */
+static pserr
+get_key(struct exchange *x)
+{
+	struct client *cl = x->cl;
+	int64_t now = (int64_t)time(NULL);
+
+	if (cl->ck != NULL)
+		return clientkey_get(cl->ck, now, &x->key);
+	keycache_refresh(cl->keys);
+	return keycache_newest(cl->keys, now, &x->key);
+}
+
+/*
+ * Seal the request body under x's key with a fresh nonce and send it; the
+ * reply's head and body land in x (a stream is relayed as it comes).
+ */
+static pserr
+send_once(struct exchange *x, const char *uri, const char *const *headers)
+{
+	struct proxy_thread *t = x->t;
+	int started = 0;
+	pserr rc;
+
+	buf_reset(&t->msg);
+	buf_reset(&t->reply);
+	x->status = 0;
+	x->encrypted = -1;
+	x->streaming = 0;
+	x->c.key = x->key.secret;
+	memcpy(x->c.kid, x->key.kid, ENVELOPE_KID_LEN);
+	x->c.msg = 0;
+	x->c.final = 0;
+	if ((rc = secret_random(x->c.nonce, ENVELOPE_NONCE_LEN)) != PS_OK)
+		return rc;
+	x->c.dir = ENVELOPE_REQUEST;
+	if ((rc = message_seal(x->ep, &x->c, t->body.p, t->body.len,
+	    &t->msg)) != PS_OK)
+		return rc;
+	x->c.dir = ENVELOPE_RESPONSE;
+	return upstream_request(t->up, "POST", uri, headers, t->msg.p,
+	    t->msg.len, on_head, on_data, x, &started);
+}
+
+/*
+ * 1 when the reply is the worker's own 422 unknown_key, or its 503 no_key
+ * (it holds no key at all, so not ours either): both mean the key has not
+ * reached it.
+ */
+static int
+worker_lacks_key(struct exchange *x)
+{
+	struct json_tokener *tok;
+	struct json_object *root = NULL, *err, *code;
+	const char *want = x->status == 422 ? "unknown_key" : "no_key";
+	int yes = 0;
+
+	if (x->streaming || (x->status != 422 && x->status != 503) ||
+	    x->encrypted != 0 || x->t->reply.len == 0 ||
+	    (tok = json_tokener_new()) == NULL)
+		return 0;
+	root = json_tokener_parse_ex(tok, x->t->reply.p, (int)x->t->reply.len);
+	if (root != NULL && json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, "error", &err) &&
+	    json_object_is_type(err, json_type_object) &&
+	    json_object_object_get_ex(err, "code", &code) &&
+	    json_object_is_type(code, json_type_string) &&
+	    strcmp(json_object_get_string(code), want) == 0)
+		yes = 1;
+	json_object_put(root);
+	json_tokener_free(tok);
+	return yes;
+}
+
 void
 client_handle(void *app, void *ts, FCGX_Request *req)
 {
@@ -156,7 +233,6 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	char authline[4096];
 	struct exchange x;
 	pserr rc;
-	int started = 0;
 
 	memset(&x, 0, sizeof(x));
 	x.cl = cl;
@@ -174,16 +250,7 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	}
 	if ((rc = server_read_body(req, &t->body)) != PS_OK)
 		goto fail;
-
-	keycache_refresh(cl->keys);
-	if ((rc = keycache_newest(cl->keys, (int64_t)time(NULL), &x.key)) != PS_OK)
-		goto fail;
-	x.c.key = x.key.secret;
-	memcpy(x.c.kid, x.key.kid, ENVELOPE_KID_LEN);
-	if ((rc = secret_random(x.c.nonce, ENVELOPE_NONCE_LEN)) != PS_OK)
-		goto fail;
-	x.c.dir = ENVELOPE_REQUEST;
-	if ((rc = message_seal(x.ep, &x.c, t->body.p, t->body.len, &t->msg)) != PS_OK)
+	if ((rc = get_key(&x)) != PS_OK)
 		goto fail;
 	/* The service provider may bill by the user's API key. */
 	if (auth != NULL && *auth != '\0') {
@@ -194,9 +261,17 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 			headers[1] = authline;
 	}
 
-	x.c.dir = ENVELOPE_RESPONSE;
-	rc = upstream_request(t->up, "POST", uri, headers, t->msg.p, t->msg.len,
-	    on_head, on_data, &x, &started);
+	rc = send_once(&x, uri, headers);
+	/* The AS may have lost the key, or the worker's keysync not have
+	 * fetched it yet: upload it again and retry once (protocol.md
+	 * section 6).  Then the answer goes to the user as it came. */
+	if (rc == PS_OK && cl->ck != NULL && worker_lacks_key(&x)) {
+		log_info("the worker does not know the key: uploading it again "
+		    "and retrying once");
+		if (clientkey_reupload(cl->ck, &x.key, (int64_t)time(NULL)) ==
+		    PS_OK)
+			rc = send_once(&x, uri, headers);
+	}
 	if (x.streaming) {
 		if (rc == PS_ERR_IO)
 			log_debug("user went away during the stream");
@@ -228,4 +303,40 @@ out:
 	secret_wipe(&x.c, sizeof(x.c));
 	secret_wipe(authline, sizeof(authline));
 	proxy_thread_clean(t);
+}
+
+void
+client_background(void *app, int stop_fd)
+{
+	struct client *cl = app;
+	struct pollfd p;
+	int r;
+
+	if (cl->ck == NULL)
+		return;
+	for (;;) {
+		if (clientkey_tick(cl->ck, (int64_t)time(NULL), NULL) != PS_OK)
+			log_debug("key rotation not done; next check in a second");
+		p.fd = stop_fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		r = poll(&p, 1, 1000);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return;
+	}
+}
+
+pserr
+client_as_upload(void *arg, const struct keycache_entry *key, int64_t ttl,
+    int64_t *expires, char *why, size_t whylen)
+{
+	struct client_as *ca = arg;
+	pserr rc;
+
+	rc = asclient_upload(ca->as, ca->token, key->kid, key->secret, ttl,
+	    expires);
+	if (rc != PS_OK)
+		snprintf(why, whylen, "%s", asclient_error(ca->as)[0] ?
+		    asclient_error(ca->as) : pserr_str(rc));
+	return rc;
 }

@@ -10,17 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asclient.h"
 #include "client.h"
+#include "clientkey.h"
 #include "keycache.h"
 #include "log.h"
+#include "options.h"
+#include "privfile.h"
 #include "proxy.h"
+#include "secret.h"
 #include "server.h"
+
+/* The longest bearer token read from --as-token-file. */
+#define TOKEN_MAX 512
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 "usage: promptseal-client --upstream URL --key-file FILE [options]\n"
+"       promptseal-client --upstream URL --as-url URL --as-token-file FILE\n"
+"                         --key-state FILE [options]\n"
 "\n"
 "Encrypts OpenAI API requests for a promptseal worker and decrypts its\n"
 "replies (protocol.md).  Runs as a FastCGI responder.\n"
@@ -29,34 +39,107 @@ usage(FILE *f)
 "                           (https is always verified)\n"
 "  --ca-file FILE           CA certificates for the worker's TLS (default:\n"
 "                           the system's)\n"
-"  --key-file FILE          pre-shared keys in the key cache format (mode\n"
-"                           0600); the unexpired key that expires last is\n"
-"                           used, and the file is reloaded when it changes\n"
+"\n"
+"Keys from the attestation service (AS):\n"
+"  --as-url URL             the AS's API, https:// only, e.g.\n"
+"                           https://as.example/as; keys are made here and\n"
+"                           uploaded before their first use\n"
+"  --as-ca-file FILE        CA certificates for the AS's TLS (default: the\n"
+"                           system's)\n"
+"  --as-token-file FILE     the bearer token for uploads (mode 0600)\n"
+"  --key-state FILE         this installation's keys (mode 0600); every\n"
+"                           client process of the installation names the\n"
+"                           same file\n"
+"  --key-ttl SECS           time to live of a key (default 3600, at least\n"
+"                           %d); a new key takes over about ttl/3 before\n"
+"                           the old one expires\n"
+"\n"
+"Pre-shared keys, without an AS (air-gapped use):\n"
+"  --key-file FILE          keys in the key cache format (mode 0600); the\n"
+"                           unexpired key that expires last is used, and\n"
+"                           the file is reloaded when it changes\n"
+"\n"
 PROXY_HELP
-"  --help                   this text\n");
+"  --help                   this text\n", CLIENTKEY_MIN_TTL);
 }
+
+/* Read the token file: one token, blanks around it dropped. */
+static int
+read_token(const char *path, char **out)
+{
+	struct buf b;
+	char why[256] = "";
+	size_t i, start = 0, end;
+	char *tok = NULL;
+	int ret = -1;
+
+	buf_init(&b, TOKEN_MAX + 64);
+	if (privfile_read(path, &b, why, sizeof(why)) != PS_OK) {
+		log_error("%s: %s", path, why[0] ? why : "cannot read");
+		goto out;
+	}
+	end = b.len;
+	while (start < end && strchr(" \t\r\n", b.p[start]) != NULL)
+		start++;
+	while (end > start && strchr(" \t\r\n", b.p[end - 1]) != NULL)
+		end--;
+	for (i = start; i < end; i++)
+		if (b.p[i] < 0x21 || b.p[i] > 0x7e)
+			break;
+	if (end == start || i < end || end - start > TOKEN_MAX) {
+		log_error("%s: not one token of printable characters", path);
+		goto out;
+	}
+	if ((tok = malloc(end - start + 1)) == NULL)
+		goto out;
+	memcpy(tok, b.p + start, end - start);
+	tok[end - start] = '\0';
+	*out = tok;
+	ret = 0;
+out:
+	buf_free(&b);
+	return ret;
+}
+
+enum {
+	OPT_UPSTREAM = 0x200, OPT_CA_FILE, OPT_KEY_FILE, OPT_AS_URL,
+	OPT_AS_CA_FILE, OPT_AS_TOKEN_FILE, OPT_KEY_STATE, OPT_KEY_TTL,
+};
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		PROXY_LONG_OPTIONS,
-		{"upstream", required_argument, NULL, 'u'},
-		{"ca-file", required_argument, NULL, 'c'},
-		{"key-file", required_argument, NULL, 'k'},
+		{"upstream", required_argument, NULL, OPT_UPSTREAM},
+		{"ca-file", required_argument, NULL, OPT_CA_FILE},
+		{"key-file", required_argument, NULL, OPT_KEY_FILE},
+		{"as-url", required_argument, NULL, OPT_AS_URL},
+		{"as-ca-file", required_argument, NULL, OPT_AS_CA_FILE},
+		{"as-token-file", required_argument, NULL, OPT_AS_TOKEN_FILE},
+		{"key-state", required_argument, NULL, OPT_KEY_STATE},
+		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	struct client cl;
+	struct client_as ca;
 	struct server_app app = {
-		client_handle, client_thread_init, client_thread_fini, &cl
+		client_handle, client_thread_init, client_thread_fini, &cl,
+		client_background
 	};
-	const char *keyfile = NULL, *upstream = NULL;
+	struct asclient_opts ao;
+	struct clientkey_cfg kc;
+	const char *keyfile = NULL, *upstream = NULL, *token_file = NULL;
 	char base[1024];
 	size_t n;
-	int opt, r, ret = 1;
+	long ttl = 3600;
+	int opt, r, ttl_given = 0, ret = 1;
 
 	memset(&cl, 0, sizeof(cl));
+	memset(&ca, 0, sizeof(ca));
+	memset(&ao, 0, sizeof(ao));
+	memset(&kc, 0, sizeof(kc));
 	proxy_opts_init(&cl.opts);
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if ((r = proxy_opts_apply(&cl.opts, opt, optarg)) > 0)
@@ -64,14 +147,35 @@ main(int argc, char **argv)
 		if (r < 0)
 			return 2;
 		switch (opt) {
-		case 'u':
+		case OPT_UPSTREAM:
 			upstream = optarg;
 			break;
-		case 'c':
+		case OPT_CA_FILE:
 			cl.opts.upstream.ca_file = optarg;
 			break;
-		case 'k':
+		case OPT_KEY_FILE:
 			keyfile = optarg;
+			break;
+		case OPT_AS_URL:
+			ao.url = optarg;
+			break;
+		case OPT_AS_CA_FILE:
+			ao.ca_file = optarg;
+			break;
+		case OPT_AS_TOKEN_FILE:
+			token_file = optarg;
+			break;
+		case OPT_KEY_STATE:
+			kc.state_path = optarg;
+			break;
+		case OPT_KEY_TTL:
+			if (options_long(optarg, CLIENTKEY_MIN_TTL,
+			    CLIENTKEY_MAX_TTL, &ttl) != PS_OK) {
+				fprintf(stderr, "--key-ttl wants %d to %d seconds\n",
+				    CLIENTKEY_MIN_TTL, CLIENTKEY_MAX_TTL);
+				return 2;
+			}
+			ttl_given = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -81,10 +185,24 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || upstream == NULL || keyfile == NULL ||
+	if (optind != argc || upstream == NULL ||
 	    (strncmp(upstream, "http://", 7) != 0 &&
 	    strncmp(upstream, "https://", 8) != 0)) {
 		usage(stderr);
+		return 2;
+	}
+	/* Either pre-shared keys or the AS, never both. */
+	if ((keyfile != NULL) == (ao.url != NULL) || (ao.url != NULL &&
+	    (token_file == NULL || kc.state_path == NULL)) ||
+	    (ao.url == NULL && (ao.ca_file != NULL || token_file != NULL ||
+	    kc.state_path != NULL || ttl_given))) {
+		fprintf(stderr, "promptseal-client: give --key-file, or --as-url "
+		    "with --as-token-file and --key-state\n");
+		usage(stderr);
+		return 2;
+	}
+	if (ao.url != NULL && strncmp(ao.url, "https://", 8) != 0) {
+		fprintf(stderr, "promptseal-client: --as-url must be https://\n");
 		return 2;
 	}
 	/* The request path is appended as it came: drop a trailing slash. */
@@ -99,16 +217,41 @@ main(int argc, char **argv)
 	cl.opts.upstream.base_url = base;
 	log_setup("promptseal-client", (enum log_level)cl.opts.log_level);
 
-	if (upstream_global_init() != PS_OK) {
+	if (upstream_global_init() != PS_OK || asclient_global_init() != PS_OK) {
 		log_error("cannot initialise libcurl");
 		goto out;
 	}
-	if (keycache_open(keyfile, &cl.keys) != PS_OK) {
-		log_error("out of memory");
-		goto out;
+	if (keyfile != NULL) {
+		if (keycache_open(keyfile, &cl.keys) != PS_OK) {
+			log_error("out of memory");
+			goto out;
+		}
+	} else {
+		if (read_token(token_file, &ca.token) != 0)
+			goto out;
+		/* Below the stop deadline, so a stop never waits on the AS. */
+		ao.connect_timeout_ms = 5000;
+		ao.timeout_ms = 8000;
+		if (asclient_new(&ao, &ca.as) != PS_OK) {
+			log_error("cannot set up the AS client");
+			goto out;
+		}
+		kc.ttl = ttl;
+		kc.upload = client_as_upload;
+		kc.upload_arg = &ca;
+		if (clientkey_new(&kc, &cl.ck) != PS_OK) {
+			log_error("cannot set up the key state");
+			goto out;
+		}
+		log_info("keys from the AS, rotated every %ld s or so",
+		    ttl - (long)clientkey_lead(ttl) + 1);
 	}
 	ret = server_run(&cl.opts.server, &app);
 out:
 	keycache_close(cl.keys);
+	clientkey_free(cl.ck);
+	asclient_free(ca.as);
+	if (ca.token != NULL)
+		secret_free(ca.token, strlen(ca.token));
 	return ret;
 }

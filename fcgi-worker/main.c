@@ -12,6 +12,7 @@
 
 #include "keycache.h"
 #include "log.h"
+#include "options.h"
 #include "proxy.h"
 #include "server.h"
 #include "worker.h"
@@ -29,6 +30,10 @@ usage(FILE *f)
 "  --key-cache FILE         the key cache file (mode 0600, owned by this\n"
 "                           user), reloaded within a second when it changes\n"
 "  --upstream unix:PATH     the inference server's UNIX socket (HTTP/1.1)\n"
+"  --keysync-notify PATH    promptseal-keysync's notify socket: on a kid\n"
+"                           not in the cache, ask keysync for a fetch and\n"
+"                           wait for the key before answering unknown_key\n"
+"  --key-wait MS            how long to wait for it (default 2000)\n"
 PROXY_HELP
 "  --help                   this text\n");
 }
@@ -40,18 +45,21 @@ main(int argc, char **argv)
 		PROXY_LONG_OPTIONS,
 		{"key-cache", required_argument, NULL, 'k'},
 		{"upstream", required_argument, NULL, 'u'},
+		{"keysync-notify", required_argument, NULL, 'n'},
+		{"key-wait", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	struct worker w;
 	struct server_app app = {
-		worker_handle, worker_thread_init, worker_thread_fini, &w
+		worker_handle, worker_thread_init, worker_thread_fini, &w, NULL
 	};
 	const char *cache = NULL, *upstream = NULL;
 	int opt, r, ret = 1;
 
 	memset(&w, 0, sizeof(w));
 	proxy_opts_init(&w.opts);
+	w.key_wait_ms = 2000;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if ((r = proxy_opts_apply(&w.opts, opt, optarg)) > 0)
 			continue;
@@ -63,6 +71,16 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			upstream = optarg;
+			break;
+		case 'n':
+			w.keysync_notify = optarg;
+			break;
+		case 'w':
+			if (options_long(optarg, 0, 60000, &w.key_wait_ms) !=
+			    PS_OK) {
+				fprintf(stderr, "--key-wait wants 0 to 60000 ms\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

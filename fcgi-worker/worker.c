@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keysync.h"
 #include "log.h"
 #include "message.h"
 #include "secret.h"
@@ -17,6 +18,7 @@ struct exchange {
 	FCGX_Request *req;
 	enum message_endpoint ep;
 	uint8_t key[ENVELOPE_KEY_LEN];
+	uint8_t kid[ENVELOPE_KID_LEN];   /* the kid last looked up */
 	struct envelope_ctx c;
 	long status;
 	int streaming;
@@ -44,6 +46,7 @@ lookup(void *arg, const uint8_t kid[ENVELOPE_KID_LEN],
 	struct exchange *x = arg;
 	pserr rc;
 
+	memcpy(x->kid, kid, ENVELOPE_KID_LEN);
 	if ((rc = keycache_find(x->w->keys, kid, (int64_t)time(NULL), key)) != PS_OK)
 		return rc;
 	/* Kept for sealing the reply; wiped when the exchange ends. */
@@ -72,6 +75,52 @@ on_data(void *arg, const char *p, size_t n)
 	if (x->streaming)
 		return stream_seal_feed(&x->s, p, n);
 	return buf_append(&x->t->reply, p, n);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The request's kid is not in the cache (rc): ask keysync for a fetch and
+ * look again every 50 ms, up to --key-wait.  A client's new key reaches
+ * the worker this way when keysync has not fetched it yet.  Returns the
+ * lookup's last error, or PS_OK once the kid is there.
+ */
+static pserr
+wait_for_key(struct exchange *x, pserr rc)
+{
+	struct worker *w = x->w;
+	struct timespec pause = {0, 50 * 1000000L};
+	uint8_t key[ENVELOPE_KEY_LEN];
+	int64_t end = mono_ms() + w->key_wait_ms;
+
+	static int64_t last_warn = -1;
+	int64_t now = mono_ms(), prev;
+
+	if (keysync_request_refresh(w->keysync_notify) != PS_OK) {
+		/* Once in 10 s: a run of unknown kids must not flood the log. */
+		prev = __atomic_load_n(&last_warn, __ATOMIC_RELAXED);
+		if ((prev < 0 || now - prev >= 10000) &&
+		    __atomic_compare_exchange_n(&last_warn, &prev, now, 0,
+		    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			log_warn("cannot ask keysync for a fetch: nobody "
+			    "listens on %s", w->keysync_notify);
+	}
+	while (mono_ms() < end) {
+		nanosleep(&pause, NULL);
+		keycache_refresh(w->keys);
+		rc = keycache_find(w->keys, x->kid, (int64_t)time(NULL), key);
+		if (rc != PS_ERR_UNKNOWN_KEY && rc != PS_ERR_NO_KEY)
+			break;
+	}
+	secret_wipe(key, sizeof(key));
+	return rc;
 }
 
 /* The inference server's whole reply, sealed; its errors too. */
@@ -132,6 +181,12 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	keycache_refresh(w->keys);
 	x.c.dir = ENVELOPE_REQUEST;
 	rc = message_open(x.ep, &x.c, lookup, &x, t->body.p, t->body.len, &t->msg);
+	if ((rc == PS_ERR_UNKNOWN_KEY || rc == PS_ERR_NO_KEY) &&
+	    w->keysync_notify != NULL && wait_for_key(&x, rc) == PS_OK) {
+		log_debug("an unknown kid arrived through keysync in time");
+		rc = message_open(x.ep, &x.c, lookup, &x, t->body.p,
+		    t->body.len, &t->msg);
+	}
 	if (rc != PS_OK)
 		goto fail;
 
@@ -170,6 +225,7 @@ fail:
 	server_send_error(req, rc);
 out:
 	secret_wipe(x.key, sizeof(x.key));
+	secret_wipe(x.kid, sizeof(x.kid));
 	secret_wipe(&x.c, sizeof(x.c));
 	proxy_thread_clean(t);
 }

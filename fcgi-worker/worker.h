@@ -13,6 +13,8 @@
 struct worker {
 	struct proxy_opts opts;
 	struct keycache *keys;
+	const char *keysync_notify;  /* keysync's notify socket, or NULL */
+	long key_wait_ms;            /* how long to wait for an unknown kid */
 };
 
 void *worker_thread_init(void *app);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,6 +98,21 @@ out:
 	return NULL;
 }
 
+/* The app's background task; it counts as running, like a request, so
+ * the stop waits for it until the same deadline. */
+static void *
+background_thread(void *arg)
+{
+	struct pool *p = arg;
+
+	p->app->background(p->app->app, p->wake[0]);
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
 static int
 open_socket(const struct server_opts *o)
 {
@@ -137,10 +153,10 @@ int
 server_run(const struct server_opts *o, const struct server_app *a)
 {
 	struct pool p;
-	pthread_t *tids = NULL;
+	pthread_t *tids = NULL, bg;
 	struct timespec deadline;
 	sigset_t set;
-	int i, sig, started = 0, ret = 1;
+	int i, sig, started = 0, have_bg = 0, failed = 0, ret = 1;
 
 	memset(&p, 0, sizeof(p));
 	p.app = a;
@@ -170,6 +186,18 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	}
 	if ((p.fd = open_socket(o)) < 0)
 		goto out;
+	/* A connection that closes before its request makes FCGX_Accept_r
+	 * go back to accept(); on a blocking socket that thread would then
+	 * sleep there, deaf to the wake pipe, and hold up the stop until
+	 * the deadline.  Non-blocking, accept() fails with EAGAIN and the
+	 * thread returns to poll().  (Accepted sockets do not inherit the
+	 * flag on Linux.) */
+	if ((i = fcntl(p.fd, F_GETFL)) < 0 ||
+	    fcntl(p.fd, F_SETFL, i | O_NONBLOCK) != 0) {
+		log_error("cannot make the listening socket non-blocking: %s",
+		    strerror(errno));
+		goto out;
+	}
 	if ((tids = calloc((size_t)o->threads, sizeof(*tids))) == NULL)
 		goto out;
 	for (i = 0; i < o->threads; i++) {
@@ -187,13 +215,28 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	}
 	if (started == 0)
 		goto out;
-	log_info("serving with %d threads", started);
-
-	do {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGTERM;
-	} while (sig == SIGUSR1);   /* libfcgi's "stop accepting": ignore */
-	log_info("signal %d: stopping", sig);
+	if (a->background != NULL) {
+		pthread_mutex_lock(&p.lock);
+		p.running++;
+		pthread_mutex_unlock(&p.lock);
+		if (pthread_create(&bg, NULL, background_thread, &p) == 0) {
+			have_bg = 1;
+		} else {
+			log_error("cannot start the background thread");
+			pthread_mutex_lock(&p.lock);
+			p.running--;
+			pthread_mutex_unlock(&p.lock);
+			failed = 1;     /* stop the request threads again */
+		}
+	}
+	if (!failed) {
+		log_info("serving with %d threads", started);
+		do {
+			if (sigwait(&set, &sig) != 0)
+				sig = SIGTERM;
+		} while (sig == SIGUSR1); /* libfcgi's "stop accepting" */
+		log_info("signal %d: stopping", sig);
+	}
 	if (write(p.wake[1], "", 1) != 1)
 		log_error("cannot wake the request threads: %s", strerror(errno));
 
@@ -207,15 +250,17 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	i = p.running;
 	pthread_mutex_unlock(&p.lock);
 	if (i > 0) {
-		log_warn("%d requests still running at the stop deadline", i);
-		ret = 0;
+		log_warn("%d threads still running at the stop deadline", i);
+		ret = failed;
 		goto out;    /* the threads die with the process */
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	if (have_bg)
+		pthread_join(bg, NULL);
 	if (o->socket_path != NULL)
 		unlink(o->socket_path);
-	ret = 0;
+	ret = failed;
 out:
 	free(tids);
 	if (p.wake[0] >= 0) {

@@ -34,16 +34,28 @@ typedef void (*server_handler_fn)(void *app, void *thread_state,
 typedef void *(*server_thread_init_fn)(void *app);
 typedef void (*server_thread_fini_fn)(void *app, void *thread_state);
 
+/*
+ * A task beside the request threads (the client's key rotation, say), run
+ * once in a thread of its own, started after the request threads with the
+ * stop signals blocked.  stop_fd becomes readable at the stop and stays
+ * so: poll it, never read or close it.  The task must then return soon:
+ * like a running request, it has until the stop deadline (stop_seconds),
+ * after which the process exits without waiting for it.
+ */
+typedef void (*server_background_fn)(void *app, int stop_fd);
+
 struct server_app {
 	server_handler_fn handle;
 	server_thread_init_fn thread_init;  /* may be NULL */
 	server_thread_fini_fn thread_fini;  /* may be NULL */
 	void *app;
+	server_background_fn background;    /* may be NULL */
 };
 
 /*
- * Serve until SIGTERM, SIGINT or SIGHUP.  Returns 0 after a clean stop,
- * 1 when the socket could not be set up (logged).  Must be called from
+ * Serve until SIGTERM, SIGINT or SIGHUP, with a->background (when set)
+ * running beside the requests.  Returns 0 after a clean stop, 1 when the
+ * socket or a thread could not be set up (logged).  Must be called from
  * main() before any other thread is started.
  */
 int server_run(const struct server_opts *o, const struct server_app *a);

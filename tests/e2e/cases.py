@@ -441,3 +441,17 @@ class Lifecycle(ChainCase):
     def test_sigint(self):
         import signal as sg
         self.stop_within("client", sg.SIGINT)
+
+    def test_stop_after_a_connection_without_request(self):
+        # A connection that closes before sending a request used to leave
+        # a thread asleep in accept(), and the stop waited for the
+        # deadline.
+        import signal as sg
+        import socket
+        for _ in range(3):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(self.chain.worker_sock)
+        time.sleep(0.3)
+        self.stop_within("worker", sg.SIGTERM)
+        self.assertNotIn("still running at the stop deadline",
+                         self.chain.log("worker.log"))

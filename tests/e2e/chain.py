@@ -4,6 +4,13 @@
         -> [tamper proxy] -> worker web server -> promptseal-worker
         -> test inference server (UNIX socket)
 
+and, with as_web set, the key exchange of protocol.md section 8 instead of
+pre-shared keys:
+
+    promptseal-client --(TLS, token)--> AS web server -> promptseal-as
+    promptseal-keysync --(TLS, evidence)--^      |
+          +--> worker's key cache <--------------+
+
 Web servers are real lighttpd or Apache on loopback ports, the proxies run
 under spawn-fcgi (or the web server's own launcher), TLS is real.  When the
 tests run as root, every server process runs as an unprivileged user.
@@ -20,6 +27,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -336,14 +344,97 @@ class TamperProxy:
             return any(needle in b for b in self.requests + self.responses)
 
 
+class AsRelay:
+    """A TLS relay between promptseal-keysync and the AS's web server (it
+    has a certificate of the test CA, so keysync trusts it).  It records
+    every HTTP message that crosses, as it travels inside TLS, and in mode
+    "tamper_keys" flips a bit of the wrapped blob of each fetch reply."""
+
+    def __init__(self, target_port, cert_pem, ca_file):
+        self.target_port = target_port
+        self.mode = None
+        self.wire = []            # raw requests and replies, head and body
+        self.lock = threading.Lock()
+        self.up_ctx = ssl.create_default_context(cafile=ca_file)
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                relay._handle(self, self.rfile.read(n))
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert_pem)
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, h, body):
+        head = ("%s %s %s\r\n" % (h.command, h.path, h.request_version)).encode()
+        head += bytes(h.headers)
+        with self.lock:
+            self.wire.append(head + body)
+        c = http.client.HTTPSConnection("localhost", self.target_port,
+                                        context=self.up_ctx, timeout=30)
+        hdrs = {k: v for k, v in h.headers.items()
+                if k.lower() not in ("host", "content-length", "connection")}
+        try:
+            c.request("POST", h.path, body=body, headers=hdrs)
+            r = c.getresponse()
+            data = r.read()
+        finally:
+            c.close()
+        if self.mode == "tamper_keys" and h.path.endswith("/v1/fetch") and r.status == 200:
+            j = json.loads(data)
+            blob = bytearray(base64.urlsafe_b64decode(j["keys"] + "=" * (-len(j["keys"]) % 4)))
+            blob[-20] ^= 0x01            # inside the sealed records
+            j["keys"] = base64.urlsafe_b64encode(bytes(blob)).rstrip(b"=").decode()
+            data = json.dumps(j).encode()
+        reply = ("HTTP/1.1 %d %s\r\n" % (r.status, r.reason)).encode()
+        for k, v in r.getheaders():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                reply += ("%s: %s\r\n" % (k, v)).encode()
+        with self.lock:
+            self.wire.append(reply + b"\r\n" + data)
+        h.send_response(r.status)
+        h.send_header("Content-Type", r.getheader("Content-Type", "application/json"))
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def saw(self, needle):
+        with self.lock:
+            return any(needle in b for b in self.wire)
+
+
 class Chain:
     """One whole chain.  web: (client side, worker side), each "lighttpd",
     "lighttpd-binpath", "apache" or "apache-fcgid" (worker side only)."""
 
     def __init__(self, client_web="lighttpd", worker_web="lighttpd", tls=False,
                  tamper=True, worker_args=(), client_args=(), inference_args=(),
-                 worker_launch="spawn-fcgi"):
+                 worker_launch="spawn-fcgi", as_web=None, key_ttl=3600,
+                 keysync_args=(), as_args=()):
+        """as_web: None (pre-shared keys), "lighttpd" or "apache" in front
+        of promptseal-as, with keysync and the client's AS mode."""
         self.client_web, self.worker_web = client_web, worker_web
+        self.as_web, self.key_ttl = as_web, key_ttl
+        self.keysync_args, self.as_args = list(keysync_args), list(as_args)
         self.tls, self.use_tamper = tls, tamper
         self.worker_args, self.client_args = list(worker_args), list(client_args)
         self.inference_args = list(inference_args)
@@ -418,11 +509,97 @@ class Chain:
         p = self._start(name, [SPAWN_FCGI, "-n", "-s", sock, "-M", "0660", "--"] + argv)
         wait_for(lambda: unix_open(sock), name, proc=p)
 
+    def run(self, argv, timeout=60):
+        """Run a program to its end as the servers' user; returns the
+        CompletedProcess (stdout and stderr as text)."""
+        kw = {}
+        if self.user:
+            kw = dict(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, cwd=self.dir, timeout=timeout,
+                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                                   "HOME": self.dir}, **kw)
+
+    def private_file(self, name, text):
+        """Write a file of mode 0600 that belongs to the servers' user."""
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.own(path)
+        return path
+
+    # -- the attestation service --------------------------------------
+    def setup_as(self):
+        """Tokens, the sim platform key pair and the worker's measurement."""
+        d = self.dir
+        self.as_token = "e2e-token-" + os.urandom(16).hex()
+        self.as_tokens = self.private_file("as-tokens", "# clients\n" + self.as_token + "\n")
+        self.client_token = self.private_file("client-token", self.as_token + "\n")
+        self.platform_key = os.path.join(d, "platform.key")
+        self.platform_pub = os.path.join(d, "platform.pub")
+        subprocess.run([self.sim_bin, "keygen", self.platform_key, self.platform_pub],
+                       check=True, capture_output=True)
+        self.own(self.platform_key)
+        self.own(self.platform_pub)
+        out = subprocess.run([self.sim_bin, "measure", self.worker_bin], check=True,
+                             capture_output=True, text=True)
+        self.measurement = out.stdout.strip()
+        self.key_state = os.path.join(d, "client-state.json")
+        self.keysync_sock = os.path.join(d, "keysync.sock")
+        self.as_sock = os.path.join(d, "as.sock")
+        self.as_port = free_port()
+        self.as_url = "https://localhost:%d/as" % self.as_port
+
+    def start_as(self, web=True):
+        argv = [self.as_bin, "--db", os.path.join(self.dir, "as.db"),
+                "--tokens", self.as_tokens, "--platform-key", self.platform_pub,
+                "--measurement", self.measurement, "--threads", "4",
+                "--max-ttl", "86400"] + self.as_args
+        self._spawn("as", self.as_sock, argv)
+        if web:
+            self._web("as", self.as_web, self.as_port)
+
+    def restart_as_empty(self):
+        """Restart promptseal-as with an empty store: it has lost every
+        secret."""
+        self.stop_proc("as")
+        for n in ("as.db", "as.db-wal", "as.db-shm"):
+            p = os.path.join(self.dir, n)
+            if os.path.exists(p):
+                os.unlink(p)
+        self.start_as(web=False)
+
+    def keysync_now(self):
+        """Ask keysync for a fetch, as a worker does."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"r", self.keysync_sock)
+
+    def keysync_argv(self, cache=None, as_url=None, once=False, platform_key=None,
+                     measurement=None):
+        argv = [self.keysync_bin, "--as-url", as_url or self.as_url,
+                "--ca-file", self.ca, "--key-cache", cache or self.worker_keys,
+                "--platform-key", platform_key or self.platform_key, "--timeout", "5"]
+        argv += (["--measurement", measurement] if measurement else
+                 ["--measurement-of", self.worker_bin])
+        if once:
+            return argv + ["--once"]
+        return argv + ["--notify-socket", self.keysync_sock, "--max-backoff", "2",
+                       "--log-level", "debug"] + self.keysync_args
+
+    def start_keysync(self):
+        p = self._start("keysync", self.keysync_argv())
+        # Its first fetch writes the cache, empty or not.
+        wait_for(lambda: os.path.exists(self.keysync_sock) and
+                 os.path.exists(self.worker_keys), "keysync", proc=p)
+
     def start_worker(self):
         self.worker_sock = os.path.join(self.dir, "worker.sock")
         argv = [self.worker_bin, "--key-cache", self.worker_keys,
                 "--upstream", "unix:" + self.inference_sock, "--threads", "4",
                 "--max-body", "4M"] + self.worker_args
+        if self.as_web:
+            argv += ["--keysync-notify", self.keysync_sock]
         if self.worker_launch == "socket":
             # The worker binds the socket itself.
             p = self._start("worker", argv + ["--socket", self.worker_sock])
@@ -435,24 +612,48 @@ class Chain:
         up = "%s://%s:%d" % ("https" if self.tls else "http",
                              "localhost" if self.tls else "127.0.0.1", self.worker_hop_port)
         self.upstream_url = up
-        argv = [self.client_bin, "--upstream", up, "--key-file", self.client_keys,
+        argv = [self.client_bin, "--upstream", up] + self.client_key_args() + [
                 "--threads", "4", "--max-body", "2M"] + self.client_args
         if self.tls:
             argv += ["--ca-file", self.ca]
         if self.client_web in ("lighttpd", "apache"):
             self._spawn("client", self.client_sock, argv)
 
+    def client_key_args(self, token_file=None, key_state=None):
+        if not self.as_web:
+            return ["--key-file", self.client_keys]
+        return ["--as-url", self.as_url, "--as-ca-file", self.ca,
+                "--as-token-file", token_file or self.client_token,
+                "--key-state", key_state or self.key_state,
+                "--key-ttl", str(self.key_ttl)]
+
     def _web(self, role, kind, port):
         env = {"PS_PORT": str(port), "PS_DIR": self.dir, "PS_ROLE": role,
-               "PS_CONF_DIR": self.apache_conf, "PS_WORKER_SOCK": self.worker_sock,
+               "PS_CONF_DIR": self.apache_conf,
+               "PS_WORKER_SOCK": getattr(self, "worker_sock", ""),
                "PS_CLIENT_SOCK": self.client_sock if role == "client" else "",
                "PS_WORKER_BIN": self.worker_bin, "PS_CLIENT_BIN": self.client_bin,
                "PS_KEY_CACHE": self.worker_keys, "PS_KEY_FILE": self.client_keys,
-               "PS_INFERENCE_SOCK": self.inference_sock,
+               "PS_INFERENCE_SOCK": getattr(self, "inference_sock", ""),
                "PS_UPSTREAM": getattr(self, "upstream_url", ""),
                "PS_CA_FILE": getattr(self, "ca", "/dev/null"),
-               "PS_TLS_PEM": getattr(self, "tls_pem", "")}
-        if kind.startswith("lighttpd"):
+               "PS_TLS_PEM": getattr(self, "tls_pem", ""),
+               "PS_AS_SOCK": getattr(self, "as_sock", ""),
+               "PS_AS_URL": getattr(self, "as_url", ""),
+               "PS_AS_CA_FILE": getattr(self, "ca", ""),
+               "PS_AS_TOKEN_FILE": getattr(self, "client_token", ""),
+               "PS_KEY_STATE": getattr(self, "key_state", ""),
+               "PS_KEY_TTL": str(self.key_ttl)}
+        if role == "as":
+            server = LIGHTTPD if kind == "lighttpd" else APACHE
+            conf = os.path.join(self.lighttpd_conf if kind == "lighttpd" else
+                                self.apache_conf, "as-tls.conf")
+            self._start("web-as", [server, "-D", "-f", conf] if kind == "lighttpd" else
+                        [server, "-f", conf, "-DFOREGROUND"], env)
+        elif kind == "lighttpd-binpath" and role == "client" and self.as_web:
+            self._start("web-client", [LIGHTTPD, "-D", "-f", os.path.join(
+                self.lighttpd_conf, "client-as-binpath.conf")], env)
+        elif kind.startswith("lighttpd"):
             conf = role + ("-binpath" if kind == "lighttpd-binpath" else
                            "-tls" if (role == "worker" and self.tls) else "") + ".conf"
             self._start("web-" + role, [LIGHTTPD, "-D", "-f",
@@ -496,10 +697,15 @@ class Chain:
         # can run them whatever the permissions of the checkout.
         bindir = os.path.join(self.dir, "bin")
         os.mkdir(bindir)
-        for prog in ("fcgi-client/promptseal-client", "fcgi-worker/promptseal-worker"):
+        for prog in ("fcgi-client/promptseal-client", "fcgi-worker/promptseal-worker",
+                     "fcgi-as/promptseal-as", "keysync/promptseal-keysync",
+                     "keysync/promptseal-sim"):
             shutil.copy(os.path.join(BUILD, prog), bindir)
         self.client_bin = os.path.join(bindir, "promptseal-client")
         self.worker_bin = os.path.join(bindir, "promptseal-worker")
+        self.as_bin = os.path.join(bindir, "promptseal-as")
+        self.keysync_bin = os.path.join(bindir, "promptseal-keysync")
+        self.sim_bin = os.path.join(bindir, "promptseal-sim")
         self.lighttpd_conf = os.path.join(self.dir, "lighttpd-conf")
         self.apache_conf = os.path.join(self.dir, "apache-conf")
         shutil.copytree(os.path.join(SRC, "lighttpd-conf"), self.lighttpd_conf)
@@ -510,12 +716,20 @@ class Chain:
                 self.own(os.path.join(root, n))
         self.client_keys = os.path.join(self.dir, "client-keys.json")
         self.worker_keys = os.path.join(self.dir, "worker-keys.json")
-        kid, secret = ps1.new_key()
-        self.set_keys([(kid, secret, int(time.time()) + 3600)])
+        if not self.as_web:
+            kid, secret = ps1.new_key()
+            self.set_keys([(kid, secret, int(time.time()) + 3600)])
+        else:
+            self.keys = None          # nothing pre-shared
         try:
-            if self.tls:
+            if self.tls or self.as_web:
                 self.make_tls()
+            if self.as_web:
+                self.setup_as()
+                self.start_as()
             self.start_inference()
+            if self.as_web:
+                self.start_keysync()
             self.start_worker()
             self.worker_port = free_port()
             self._web("worker", self.worker_web, self.worker_port)

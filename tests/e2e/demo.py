@@ -1,13 +1,18 @@
-"""Start the whole promptseal chain on loopback and show one encrypted
-round trip: the plain prompt in, what the wire between the proxies
-carried, the plain reply out.  With --serve, keep it running until
-Ctrl-C so other tools can use the client's base URL."""
+"""Start the whole promptseal chain on loopback, attestation service
+included, and show the key exchange and one encrypted round trip: the
+client's secret going to the AS and, after attestation, to the worker;
+then the plain prompt in, what the wire between the proxies carried, the
+plain reply out.  With --serve, keep it running until Ctrl-C so other
+tools can use the client's base URL."""
 
 import json
+import os
 import sys
 import textwrap
+import time
 
 import chain as ch
+import ps1
 
 
 def show(title, obj):
@@ -17,22 +22,57 @@ def show(title, obj):
         print("   " + (line if len(line) <= 110 else line[:96] + " ...(%d chars)" % len(line)))
 
 
+def log_lines(c, name, needle):
+    """The messages (without time stamp and program) of a log that hold needle."""
+    return [l.split(": ", 1)[1] for l in c.log(name).splitlines()
+            if needle in l and ": " in l]
+
+
+def key_exchange(c):
+    """Wait for the client's first key, have keysync fetch it at once, and
+    show what went where."""
+    ch.wait_for(lambda: os.path.exists(c.key_state), "the client's first key")
+    (kid, _, expires), = ps1.read_keyfile(c.key_state)
+    # What a worker does when it meets a kid it does not know yet.
+    c.keysync_now()
+    ch.wait_for(lambda: kid in [k for k, _, _ in ps1.read_keyfile(c.worker_keys)],
+                "keysync to fetch the key")
+    show("0. the key exchange (no key was shared beforehand)", "\n".join([
+        "the client proxy made kid %s (expires in %d s) and uploaded it over"
+        % (kid.hex(), expires - time.time()),
+        "  verified TLS with its bearer token; the AS logged:",
+        "  " + log_lines(c, "as.log", "POST /as/v1/secrets")[-1],
+        "keysync attested with \"sim\" evidence of measurement",
+        "  %s..." % c.measurement[:48],
+        "  and got the secrets wrapped to a one-time X25519 key; the AS logged:",
+        "  " + log_lines(c, "as.log", "POST /as/v1/fetch 200")[-1],
+        "keysync: " + log_lines(c, "keysync.log", "key cache updated")[-1],
+        "the worker's key cache now holds kids: %s" % ", ".join(
+            k.hex() for k, _, _ in ps1.read_keyfile(c.worker_keys))]))
+    return kid
+
+
 def main():
     serve = "--serve" in sys.argv
-    c = ch.Chain(client_web="lighttpd", worker_web="lighttpd").start()
+    c = ch.Chain(client_web="lighttpd", worker_web="lighttpd", as_web="lighttpd").start()
     try:
         print(textwrap.dedent("""\
             promptseal demo: everything runs on loopback
               user application -> http://127.0.0.1:%d/v1   (lighttpd + promptseal-client)
               client proxy     -> http://127.0.0.1:%d      (recording relay)
               worker side      -> http://127.0.0.1:%d      (lighttpd + promptseal-worker)
-              inference server -> %s   (test stand-in)""" % (
-            c.client_port, c.tamper.port, c.worker_port, c.inference_sock)))
+              inference server -> %s   (test stand-in)
+              attestation svc  -> %s   (lighttpd with TLS + promptseal-as)
+              worker's keysync -> polls the AS, fills the worker's key cache""" % (
+            c.client_port, c.tamper.port, c.worker_port, c.inference_sock, c.as_url)))
+        kid = key_exchange(c)
         prompt = {"model": "test-model", "messages": [
             {"role": "user", "content": "What is the capital of France?"}]}
         show("1. the user's application sends (plain)", prompt)
         st, _, reply = c.user_http.json("POST", "/v1/chat/completions", prompt)
-        show("2. the wire from client to worker carried", json.loads(c.tamper.requests[-1]))
+        wire = json.loads(c.tamper.requests[-1])
+        show("2. the wire from client to worker carried (kid %s)"
+             % ps1.parse(wire["messages"])[0].hex(), wire)
         show("3. the inference server received (inside the worker)",
              json.loads(c.recorded()[-1]["body"]))
         show("4. the wire from worker to client carried", json.loads(c.tamper.responses[-1]))
@@ -45,10 +85,11 @@ def main():
              "\n".join(wire))
         show("7. the same stream as the user's application sees it",
              "\n".join(l for _, l in lines if l))
+        if ps1.parse(json.loads(c.tamper.requests[-1])["messages"])[0] != kid:
+            print("\n(the client has rotated its key since)")
         if serve:
             print("\nserving; the OpenAI base URL is http://127.0.0.1:%d/v1 - Ctrl-C stops"
                   % c.client_port)
-            import time
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

@@ -92,3 +92,19 @@ def write_keyfile(path, keys, mode=0o600):
 
 def new_key():
     return os.urandom(16), os.urandom(32)
+
+
+def read_keyfile(path):
+    """The keys of a key cache file: a list of (kid bytes, secret bytes,
+    expires int), in file order."""
+    with open(path) as f:
+        d = json.load(f)
+    return [(bytes.fromhex(k["kid"]), base64.b64decode(k["secret"]), k["expires"])
+            for k in d["keys"]]
+
+
+def secret_forms(secret):
+    """Every text form a secret could take on a wire or in a log."""
+    b64 = base64.b64encode(secret).decode()
+    return [secret.hex(), secret.hex().upper(), b64, b64.rstrip("="),
+            base64.urlsafe_b64encode(secret).decode().rstrip("=")]

@@ -1,0 +1,436 @@
+"""The key exchange of protocol.md section 8 end to end: the client proxy
+makes and uploads its secret to promptseal-as behind a real web server
+with real TLS (a private CA made at setup), promptseal-keysync attests and
+fetches it into the worker's key cache, and the worker decrypts with it.
+Nothing is pre-shared."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+import cases
+import chain as ch
+import ps1
+import simas
+
+CHAT = cases.CHAT
+chat = cases.chat
+CGI_FCGI = shutil.which("cgi-fcgi") or "/usr/bin/cgi-fcgi"
+
+
+def wire_kid(body):
+    """The kid of a request body as it crossed between the proxies."""
+    return ps1.parse(json.loads(body)["messages"])[0]
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def fcgi_post(sock, path, body):
+    """POST body to a FastCGI responder through cgi-fcgi (no web server)."""
+    env = {"REQUEST_METHOD": "POST", "REQUEST_URI": path, "SCRIPT_NAME": path,
+           "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+           "SERVER_PROTOCOL": "HTTP/1.1", "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([CGI_FCGI, "-bind", "-connect", sock], input=body, env=env,
+                       capture_output=True, timeout=60)
+    head, _, payload = r.stdout.partition(b"\r\n\r\n")
+    return int(head.split(b"\r\n")[0].split()[1]), json.loads(payload)
+
+
+class AsCase(cases.ChainCase):
+    """A chain whose keys go client -> AS -> keysync -> worker."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.api = simas.AsApi(cls.chain.as_port, cls.chain.ca)
+        cls.secrets = []          # every secret a test met, for the log check
+
+    def state_keys(self):
+        keys = ps1.read_keyfile(self.chain.key_state)
+        self.secrets.extend(s for _, s, _ in keys)
+        return keys
+
+    def worker_keys(self):
+        return ps1.read_keyfile(self.chain.worker_keys)
+
+    def assert_nowhere(self, secret, where, texts):
+        for form in ps1.secret_forms(secret):
+            for t in texts:
+                self.assertNotIn(form.encode() if isinstance(t, bytes) else form, t,
+                                 "a secret in " + where)
+
+    def assert_round_trip(self):
+        c = self.chain
+        # Nothing pre-shared: no key file was written for either proxy, and
+        # keysync made the worker's cache from what the AS released before
+        # the client proxy started.
+        self.assertFalse(os.path.exists(c.client_keys))
+        updates = [l for l in c.log("keysync.log").splitlines()
+                   if "key cache updated" in l]
+        self.assertIn("key cache updated: 0 key(s)", updates[0])
+
+        st, _, body = self.post(CHAT, chat("Hello through the AS"))
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["choices"][0]["message"]["content"],
+                         "echo: Hello through the AS")
+        st, lines = self.user.stream(CHAT, chat("and a stream", stream=True))
+        self.assertEqual(st, 200)
+        self.assertEqual(ch.data_events(lines)[-1], "[DONE]")
+
+        # One key, made by the client: its kid went on the wire, the AS
+        # stored it, keysync fetched it into the worker's cache.
+        state = self.state_keys()
+        self.assertEqual(len(state), 1)
+        kid, secret, expires = state[0]
+        self.assertEqual({wire_kid(b) for b in c.tamper.requests}, {kid})
+        self.assertIn((kid, secret), [(k, s) for k, s, _ in self.worker_keys()])
+        self.assertGreater(expires, time.time() + 3000)
+        self.assertIn("POST /as/v1/secrets 201", c.log("as.log"))
+        self.assertIn("POST /as/v1/fetch 200 released 1 secrets", c.log("as.log"))
+        self.assertIn("key cache updated: 1 key(s)", c.log("keysync.log"))
+        # The worker asked keysync for the new kid instead of refusing it.
+        self.assertIn("refresh request", c.log("keysync.log"))
+        # And nowhere else: not between the proxies, not in any log.
+        self.assert_nowhere(secret, "the wire between the proxies",
+                            c.tamper.requests + c.tamper.responses)
+        self.assert_nowhere(secret, "a log", [c.all_logs()])
+
+
+class AsLighttpd(AsCase):
+    """lighttpd terminates TLS for the AS."""
+
+    CHAIN = dict(as_web="lighttpd", client_web="lighttpd", worker_web="lighttpd")
+
+    def test_1_round_trip(self):
+        self.assert_round_trip()
+
+    def test_2_kid_squatting(self):
+        # Another client of the AS, with a valid token, knows the kid from
+        # the wire and uploads its own secret under it.
+        self.post(CHAT, chat("have a key"))
+        kid, secret, _ = self.state_keys()[0]
+        squat = os.urandom(32)
+        self.secrets.append(squat)
+        st, j = self.api.upload(kid, squat, token=self.chain.as_token)
+        self.assertEqual(st, 409, j)
+        self.assertEqual(j["error"]["code"], "kid_exists")
+        # The AS still releases the client's own secret under that kid.
+        platform = simas.load_platform(self.chain.platform_key)
+        st, j, recs = self.api.fetch(platform, bytes.fromhex(self.chain.measurement))
+        self.assertEqual(st, 200, j)
+        self.assertEqual([s for k, s, _ in recs if k == kid], [secret])
+        st, _, body = self.post(CHAT, chat("still mine"))
+        self.assertEqual(st, 200, body)
+
+    def test_3_bad_token(self):
+        kid, secret = ps1.new_key()
+        self.secrets.append(secret)
+        st, j = self.api.upload(kid, secret, token="not-the-token-" + "x" * 20)
+        self.assertEqual(st, 401, j)
+        self.assertEqual(j["error"]["code"], "unauthorized")
+        st, j = self.api.upload(kid, secret, token=None)
+        self.assertEqual(st, 401, j)
+        # Nothing was stored: the kid is free, and only now released.
+        platform = simas.load_platform(self.chain.platform_key)
+        m = bytes.fromhex(self.chain.measurement)
+        st, _, recs = self.api.fetch(platform, m)
+        self.assertNotIn(kid, [k for k, _, _ in recs])
+        st, j = self.api.upload(kid, secret, ttl=60, token=self.chain.as_token)
+        self.assertEqual(st, 201, j)
+        st, _, recs = self.api.fetch(platform, m)
+        self.assertIn((kid, secret), [(k, s) for k, s, _ in recs])
+
+    @unittest.skipUnless(os.path.exists(CGI_FCGI), "cgi-fcgi is not installed")
+    def test_3_bad_token_client(self):
+        # A client proxy with a token the AS refuses has no key to use:
+        # 503 no_key, and no state file.
+        c = self.chain
+        bad = c.private_file("bad-token", "wrong-token-0123456789abcdef\n")
+        state = os.path.join(c.dir, "bad-state.json")
+        sock = os.path.join(c.dir, "client-bad.sock")
+        p = c._start("client-bad", [c.client_bin, "--upstream", c.upstream_url]
+                     + c.client_key_args(token_file=bad, key_state=state)
+                     + ["--socket", sock, "--threads", "2"])
+        try:
+            ch.wait_for(lambda: ch.unix_open(sock), "client with a bad token", proc=p)
+            st, body = fcgi_post(sock, CHAT, json.dumps(chat("no key")).encode())
+            self.assertEqual((st, body["error"]["code"]), (503, "no_key"))
+            # Its rotation task, failing once a second, stops with it.
+            time.sleep(1.5)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(12), 0)
+        finally:
+            c.stop_proc("client-bad")
+        self.assertFalse(os.path.exists(state))
+        self.assertIn("signal 15: stopping", c.log("client-bad.log"))
+        self.assertIn("HTTP 401 unauthorized", c.log("client-bad.log"))
+        self.assertNotIn("wrong-token-0123456789abcdef", c.all_logs())
+
+    def test_4_replayed_challenge(self):
+        ch_ = self.api.challenge()
+        priv = simas.new_x25519()
+        body = self.api.fetch_body(ch_, priv, simas.load_platform(self.chain.platform_key),
+                                   bytes.fromhex(self.chain.measurement))
+        st, j = self.api.post("/v1/fetch", body)
+        self.assertEqual(st, 200, j)
+        # The same evidence again, word for word.
+        st, j = self.api.post("/v1/fetch", body)
+        self.assertEqual(st, 403, j)
+        self.assertEqual(j, {"error": {
+            "message": "attestation failed: challenge unknown or already used",
+            "type": "invalid_request_error", "code": "attestation_failed"}})
+
+    def refused_keysync(self, why, **kw):
+        """keysync --once with wrong settings: refused, nothing written."""
+        c = self.chain
+        cache = os.path.join(c.dir, "refused-keys.json")
+        r = c.run(c.keysync_argv(cache=cache, once=True, **kw))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("HTTP 403 attestation_failed: attestation failed: " + why, r.stderr)
+        self.assertFalse(os.path.exists(cache))
+
+    def test_5_untrusted_platform_key(self):
+        c = self.chain
+        other = os.path.join(c.dir, "other.key")
+        subprocess.run([c.sim_bin, "keygen", other, other + ".pub"], check=True)
+        c.own(other)
+        self.refused_keysync("evidence from an untrusted platform key", platform_key=other)
+        st, j = self.api.fetch(simas.load_platform(other),
+                               bytes.fromhex(self.chain.measurement))[:2]
+        self.assertEqual(st, 403, j)
+        self.assertNotIn("keys", j)
+        self.assertIn("attestation refused: evidence from an untrusted platform key",
+                      c.log("as.log"))
+
+    def test_6_wrong_measurement(self):
+        self.refused_keysync("measurement not in the allowlist", measurement="00" * 48)
+        st, j = self.api.fetch(simas.load_platform(self.chain.platform_key),
+                               os.urandom(48))[:2]
+        self.assertEqual(st, 403, j)
+        self.assertNotIn("keys", j)
+
+    def with_relay(self):
+        c = self.chain
+        return ch.AsRelay(c.as_port, c.tls_pem, c.ca)
+
+    def test_7_tampered_wrapped_secret(self):
+        # keysync through a relay that changes one bit of the wrapped keys:
+        # it refuses them and keeps the cache as it was.
+        c = self.chain
+        self.post(CHAT, chat("have a key"))
+        cache = os.path.join(c.dir, "tampered-keys.json")
+        shutil.copy(c.worker_keys, cache)
+        c.own(cache)
+        before = read_bytes(cache), os.stat(cache).st_mtime_ns
+        relay = self.with_relay()
+        try:
+            relay.mode = "tamper_keys"
+            url = "https://localhost:%d/as" % relay.port
+            r = c.run(c.keysync_argv(cache=cache, as_url=url, once=True))
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("the AS's wrapped keys do not open or parse", r.stderr)
+            self.assertEqual((read_bytes(cache), os.stat(cache).st_mtime_ns), before)
+            # The same relay without tampering: the exchange works.
+            relay.mode = None
+            r = c.run(c.keysync_argv(cache=cache, as_url=url, once=True))
+            self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            relay.close()
+
+    def test_8_no_secret_between_as_and_keysync(self):
+        # Every byte between keysync and the AS, as it travels inside TLS:
+        # the secrets are in it only wrapped.
+        c = self.chain
+        self.post(CHAT, chat("have a key"))
+        secrets = [s for _, s, _ in self.state_keys()]
+        cache = os.path.join(c.dir, "recorded-keys.json")
+        relay = self.with_relay()
+        try:
+            url = "https://localhost:%d/as" % relay.port
+            r = c.run(c.keysync_argv(cache=cache, as_url=url, once=True))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wire = list(relay.wire)
+        finally:
+            relay.close()
+        self.assertEqual(len(wire), 4)      # challenge and fetch, each way
+        got = {k: s for k, s, _ in ps1.read_keyfile(cache)}
+        for s in secrets:
+            self.assertIn(s, got.values())
+            self.assert_nowhere(s, "the wire between keysync and the AS", wire)
+        fetch = json.loads(wire[3].split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(set(fetch), {"count", "keys"})
+
+    def test_8b_the_as_lost_the_key(self):
+        # The AS loses its store; the worker then holds another client's
+        # key but not ours, and answers unknown_key: the client uploads
+        # its key again and retries, and the request goes through.
+        c = self.chain
+        self.post(CHAT, chat("have a key"))
+        kid = self.state_keys()[0][0]
+        c.restart_as_empty()
+        other, secret = ps1.new_key()
+        self.secrets.append(secret)
+        st, j = self.api.upload(other, secret, token=c.as_token)
+        self.assertEqual(st, 201, j)
+        c.keysync_now()
+        ch.wait_for(lambda: [k for k, _, _ in self.worker_keys()] == [other],
+                    "keysync to fetch the AS's new content")
+        st, _, body = self.post(CHAT, chat("after the AS lost the key"))
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.state_keys()[0][0], kid)
+        self.assertIn("the worker does not know the key: uploading it again",
+                      c.log("client.log"))
+        after = c.log("as.log").rsplit("serving /as/v1 with", 1)[1]
+        self.assertEqual(after.count("POST /as/v1/secrets 201"), 2)
+        self.assertIn(kid, [k for k, _, _ in self.worker_keys()])
+
+    def test_9_logs_hold_no_secret(self):
+        c = self.chain
+        time.sleep(0.3)
+        logs = c.all_logs()
+        self.assertTrue(self.secrets)
+        for s in self.secrets + [s for _, s, _ in self.state_keys()]:
+            self.assert_nowhere(s, "a log", [logs])
+        self.assertNotIn(c.as_token, logs)
+
+
+class AsApache(AsCase):
+    """Apache terminates TLS for the AS (and fronts the client)."""
+
+    CHAIN = dict(as_web="apache", client_web="apache", worker_web="lighttpd")
+
+    def test_round_trip(self):
+        self.assert_round_trip()
+
+
+class Rotation(AsCase):
+    """Keys rotate every few seconds under continuous load, in two client
+    processes that share one key state file: not one request fails."""
+
+    # lighttpd starts two client processes (client-as-binpath.conf).
+    CHAIN = dict(as_web="lighttpd", client_web="lighttpd-binpath",
+                 worker_web="lighttpd", key_ttl=9)
+
+    def test_rotation_under_load(self):
+        c = self.chain
+        end = time.monotonic() + 18
+        failures, done = [], []
+        seen = {}                  # kid -> secret, from the state file
+
+        def load(i):
+            n = 0
+            while time.monotonic() < end:
+                n += 1
+                text = "load %d %d" % (i, n)
+                try:
+                    if n % 2:
+                        st, _, body = self.post(CHAT, chat(text))
+                        ok = st == 200 and \
+                            body["choices"][0]["message"]["content"] == "echo: " + text
+                        what = (st, body)
+                    else:
+                        st, lines = self.user.stream(CHAT, chat(text, stream=True,
+                                                                x_events=3))
+                        ev = ch.data_events(lines)
+                        got = "".join(json.loads(e)["choices"][0]["delta"].get("content")
+                                      or "" for e in ev[:-1] if json.loads(e)["choices"])
+                        ok = st == 200 and ev[-1] == "[DONE]" and got == "echo: " + text
+                        what = (st, ev[-2:])
+                except Exception as e:      # a broken connection is a failure too
+                    ok, what = False, repr(e)
+                (done if ok else failures).append(what)
+
+        def watch():
+            while time.monotonic() < end:
+                try:
+                    for k, s, _ in self.state_keys():
+                        seen[k] = s
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.2)
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
+        threads.append(threading.Thread(target=watch))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+        self.assertGreater(len(done), 40)
+        kids = {wire_kid(b) for b in c.tamper.requests}
+        self.assertGreaterEqual(len(kids), 3, kids)
+        # Each kid on the wire is a key of the shared state file.
+        self.assertLessEqual(kids, set(seen))
+        # The two processes rotated together, not each on its own: every
+        # upload is a key that went into use (the last may not have yet).
+        # lighttpd hands its own stderr to the processes it starts.
+        client_logs = c.log("web-client.log")
+        pids = {l.split("promptseal-client[")[1].split("]")[0]
+                for l in client_logs.splitlines() if "serving with" in l}
+        self.assertEqual(len(pids), 2, client_logs[-2000:])
+        uploads = c.log("as.log").count("POST /as/v1/secrets 201")
+        self.assertLessEqual(uploads, len(kids) + 1)
+        # The worker asked keysync for the new kids as they came.
+        self.assertIn("refresh request", c.log("keysync.log"))
+        logs = c.all_logs()
+        for s in seen.values():
+            self.assert_nowhere(s, "a log", [logs])
+            self.assert_nowhere(s, "the wire between the proxies",
+                                c.tamper.requests + c.tamper.responses)
+
+
+class AsDown(AsCase):
+    """The AS's web server stops: workers keep serving with their cached
+    keys and clients with their current key until it expires; then the
+    client answers no_key.  When the AS is back, so is the service."""
+
+    CHAIN = dict(as_web="lighttpd", key_ttl=8, keysync_args=["--interval", "1"])
+
+    def test_as_down(self):
+        c = self.chain
+        st, _, body = self.post(CHAT, chat("before the outage"))
+        self.assertEqual(st, 200, body)
+        c.stop_proc("web-as")
+        cache = read_bytes(c.worker_keys)
+        (kid, _, expires), = self.state_keys()
+        results = []
+        while time.time() < expires + 4:
+            t0 = time.time()
+            r = self.post(CHAT, chat("during the outage"))
+            results.append((t0, time.time(), r))
+            time.sleep(0.2)
+        for t0, t1, r in results:
+            if t1 < expires:
+                self.assertEqual(r[0], 200, r)
+            elif t0 >= expires + 1:
+                self.assertError(503, "no_key", r)
+        self.assertGreater(len([r for r in results if r[1] < expires]), 3)
+        self.assertGreater(len([r for r in results if r[0] >= expires + 1]), 3)
+        # The client tried to rotate and kept its key; keysync kept the cache.
+        self.assertEqual(self.state_keys()[0][0], kid)
+        self.assertEqual(read_bytes(c.worker_keys), cache)
+        self.assertIn("key rotation failed", c.log("client.log"))
+        self.assertIn("the key cache stays as it is", c.log("keysync.log"))
+
+        c._web("as", c.as_web, c.as_port)
+        deadline = time.monotonic() + 30
+        while True:
+            st, _, body = self.post(CHAT, chat("after the outage"))
+            if st == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(st, 200, body)
+        self.assertNotEqual(self.state_keys()[0][0], kid)
+        self.assertIn("key rotation works again", c.log("client.log"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
