@@ -28,6 +28,7 @@ struct exchange {
 	int encrypted;
 	int streaming;
 	struct stream s;
+	struct proxy_sink sink;
 };
 
 void *
@@ -57,7 +58,7 @@ on_head(void *arg, const struct upstream_reply *r)
 	    r->encrypted == 0)
 		return PS_OK;
 	x->streaming = 1;
-	return proxy_stream_begin(x->req, NULL, &x->s, x->ep, &x->c,
+	return proxy_stream_begin(&x->sink, x->req, NULL, &x->s, x->ep, &x->c,
 	    x->cl->opts.max_line);
 }
 
@@ -65,9 +66,13 @@ static pserr
 on_data(void *arg, const char *p, size_t n)
 {
 	struct exchange *x = arg;
+	pserr rc;
 
-	if (x->streaming)
-		return stream_open_feed(&x->s, p, n);
+	if (x->streaming) {
+		if ((rc = stream_open_feed(&x->s, p, n)) != PS_OK)
+			return rc;
+		return proxy_stream_flush(&x->sink);
+	}
 	return buf_append(&x->t->reply, p, n);
 }
 

@@ -23,6 +23,7 @@ struct exchange {
 	long status;
 	int streaming;
 	struct stream s;
+	struct proxy_sink sink;
 };
 
 void *
@@ -63,17 +64,22 @@ on_head(void *arg, const struct upstream_reply *r)
 	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type))
 		return PS_OK;
 	x->streaming = 1;
-	return proxy_stream_begin(x->req, "Promptseal-Encrypted: true\r\n",
-	    &x->s, x->ep, &x->c, x->w->opts.max_line);
+	return proxy_stream_begin(&x->sink, x->req,
+	    "Promptseal-Encrypted: true\r\n", &x->s, x->ep, &x->c,
+	    x->w->opts.max_line);
 }
 
 static pserr
 on_data(void *arg, const char *p, size_t n)
 {
 	struct exchange *x = arg;
+	pserr rc;
 
-	if (x->streaming)
-		return stream_seal_feed(&x->s, p, n);
+	if (x->streaming) {
+		if ((rc = stream_seal_feed(&x->s, p, n)) != PS_OK)
+			return rc;
+		return proxy_stream_flush(&x->sink);
+	}
 	return buf_append(&x->t->reply, p, n);
 }
 

@@ -1,8 +1,11 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "codec.h"
@@ -65,23 +68,118 @@ gcm(void)
 }
 #endif
 
-static int
-gcm_start(EVP_CIPHER_CTX *x, int enc, const struct envelope_ctx *c,
+/*
+ * Per thread: one cipher context per direction with the key it was last
+ * set up with, and a reserve of random bytes for IVs.  A message or a
+ * stream seals and opens many values under one key, and OpenSSL 3 makes
+ * both a fresh context with its key schedule and each RAND_bytes() call
+ * cost far more than sealing a short value.  IVs are public; the reserve
+ * is refilled after a fork, so parent and child never share one.
+ */
+struct gcm_cache {
+	EVP_CIPHER_CTX *x[2];                 /* [0] decrypt, [1] encrypt */
+	uint8_t key[2][ENVELOPE_KEY_LEN];
+	int keyed[2];
+	uint8_t rnd[4080];
+	size_t rnd_left;
+	pid_t pid;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_ok;
+
+static void
+cache_free(void *p)
+{
+	struct gcm_cache *g = p;
+
+	EVP_CIPHER_CTX_free(g->x[0]);
+	EVP_CIPHER_CTX_free(g->x[1]);
+	secret_free(g, sizeof(*g));
+}
+
+static void
+cache_init(void)
+{
+	cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+static struct gcm_cache *
+cache_get(void)
+{
+	struct gcm_cache *g;
+
+	pthread_once(&cache_once, cache_init);
+	if (!cache_ok)
+		return NULL;
+	if ((g = pthread_getspecific(cache_key)) != NULL)
+		return g;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	g->x[0] = EVP_CIPHER_CTX_new();
+	g->x[1] = EVP_CIPHER_CTX_new();
+	if (g->x[0] == NULL || g->x[1] == NULL ||
+	    pthread_setspecific(cache_key, g) != 0) {
+		cache_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static pserr
+fresh_iv(struct gcm_cache *g, uint8_t iv[ENVELOPE_IV_LEN])
+{
+	pserr rc;
+
+	if (g->rnd_left < ENVELOPE_IV_LEN || g->pid != getpid()) {
+		if ((rc = secret_random(g->rnd, sizeof(g->rnd))) != PS_OK)
+			return rc;
+		g->rnd_left = sizeof(g->rnd);
+		g->pid = getpid();
+	}
+	g->rnd_left -= ENVELOPE_IV_LEN;
+	memcpy(iv, g->rnd + g->rnd_left, ENVELOPE_IV_LEN);
+	/* Each IV is handed out once. */
+	memset(g->rnd + g->rnd_left, 0, ENVELOPE_IV_LEN);
+	return PS_OK;
+}
+
+/* The thread's context for direction enc, set up for c's key and iv, with
+ * the AAD fed in; NULL on failure. */
+static EVP_CIPHER_CTX *
+gcm_start(struct gcm_cache *g, int enc, const struct envelope_ctx *c,
     const uint8_t *iv, const char *name, size_t name_len)
 {
+	EVP_CIPHER_CTX *x = g->x[enc];
 	uint8_t aad[AAD_FIXED];
 	int outl;
 
 	aad_fixed(c, aad);
-	/* The IV length is the default 12, so no ctrl call is needed. */
-	if (EVP_CipherInit_ex(x, gcm(), NULL, c->key, iv, enc) != 1)
-		return -1;
+	/* The IV length is the default 12, so no ctrl call is needed.  The
+	 * same key keeps its schedule: only the IV is set anew, which resets
+	 * the GCM state. */
+	if (g->keyed[enc] && CRYPTO_memcmp(g->key[enc], c->key,
+	    ENVELOPE_KEY_LEN) == 0) {
+		if (EVP_CipherInit_ex(x, NULL, NULL, NULL, iv, enc) != 1)
+			goto fail;
+	} else {
+		g->keyed[enc] = 0;
+		if (EVP_CipherInit_ex(x, gcm(), NULL, c->key, iv, enc) != 1)
+			goto fail;
+		memcpy(g->key[enc], c->key, ENVELOPE_KEY_LEN);
+		g->keyed[enc] = 1;
+	}
 	if (EVP_CipherUpdate(x, NULL, &outl, aad, AAD_FIXED) != 1)
-		return -1;
+		goto fail;
 	if (name_len > 0 && EVP_CipherUpdate(x, NULL, &outl,
 	    (const uint8_t *)name, (int)name_len) != 1)
-		return -1;
-	return 0;
+		goto fail;
+	return x;
+fail:
+	/* Set up from scratch next time. */
+	g->keyed[enc] = 0;
+	return NULL;
 }
 
 pserr
@@ -90,6 +188,7 @@ envelope_seal(const struct envelope_ctx *c, const char *name, size_t name_len,
 {
 	uint8_t iv[ENVELOPE_IV_LEN], ct[SLICE_BYTES + ENVELOPE_TAG_LEN];
 	const uint8_t *p = pt;
+	struct gcm_cache *g;
 	EVP_CIPHER_CTX *x = NULL;
 	size_t start = out->len, left = pt_len;
 	char *o;
@@ -100,12 +199,12 @@ envelope_seal(const struct envelope_ctx *c, const char *name, size_t name_len,
 		return PS_ERR_ARG;
 	if ((rc = buf_reserve(out, envelope_text_len(pt_len))) != PS_OK)
 		return rc;
-	if ((rc = secret_random(iv, sizeof(iv))) != PS_OK)
+	if ((g = cache_get()) == NULL)
+		return PS_ERR_NOMEM;
+	if ((rc = fresh_iv(g, iv)) != PS_OK)
 		return rc;
 	rc = PS_ERR_CRYPTO;
-	if ((x = EVP_CIPHER_CTX_new()) == NULL)
-		goto out;
-	if (gcm_start(x, 1, c, iv, name, name_len) != 0)
+	if ((x = gcm_start(g, 1, c, iv, name, name_len)) == NULL)
 		goto out;
 
 	o = out->p + out->len;
@@ -148,7 +247,8 @@ out:
 		out->len = start;
 	}
 	/* ct held only ciphertext, which is public: nothing to wipe. */
-	EVP_CIPHER_CTX_free(x);
+	if (rc != PS_OK && x != NULL)
+		g->keyed[1] = 0;
 	return rc;
 }
 
@@ -208,6 +308,7 @@ envelope_open(const struct envelope_ctx *c, const char *name, size_t name_len,
 {
 	uint8_t kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
 	uint8_t iv[ENVELOPE_IV_LEN], tag[ENVELOPE_TAG_LEN], raw[SLICE_BYTES];
+	struct gcm_cache *g;
 	EVP_CIPHER_CTX *x = NULL;
 	size_t start = out->len, ctlen, total, pos = 0, tagpos = 0, got;
 	const char *ct;
@@ -226,10 +327,10 @@ envelope_open(const struct envelope_ctx *c, const char *name, size_t name_len,
 		return PS_ERR_INVALID_ENVELOPE;
 	if ((rc = buf_reserve(out, total - ENVELOPE_TAG_LEN)) != PS_OK)
 		return rc;
+	if ((g = cache_get()) == NULL)
+		return PS_ERR_NOMEM;
 	rc = PS_ERR_CRYPTO;
-	if ((x = EVP_CIPHER_CTX_new()) == NULL)
-		goto out;
-	if (gcm_start(x, 0, c, iv, name, name_len) != 0)
+	if ((x = gcm_start(g, 0, c, iv, name, name_len)) == NULL)
 		goto out;
 
 	while (ctlen > 0) {
@@ -269,7 +370,9 @@ out:
 		out->len = start;
 	}
 	/* raw held only ciphertext and the tag, which are public; the
-	 * plaintext went straight to out. */
-	EVP_CIPHER_CTX_free(x);
+	 * plaintext went straight to out.  A context that failed for any
+	 * other reason than the tag is set up from scratch next time. */
+	if (rc != PS_OK && rc != PS_ERR_DECRYPT && x != NULL)
+		g->keyed[0] = 0;
 	return rc;
 }

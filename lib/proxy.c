@@ -124,18 +124,28 @@ proxy_thread_free(struct proxy_thread *t)
 static pserr
 emit(void *arg, const char *p, size_t n, int flush)
 {
-	FCGX_Request *req = arg;
+	struct proxy_sink *k = arg;
 
-	if (n > 0 && FCGX_PutStr(p, (int)n, req->out) != (int)n)
+	if (n > 0 && FCGX_PutStr(p, (int)n, k->req->out) != (int)n)
 		return PS_ERR_IO;
-	if (flush && FCGX_FFlush(req->out) != 0)
-		return PS_ERR_IO;
+	if (flush)
+		k->pending = 1;
 	return PS_OK;
 }
 
 pserr
-proxy_stream_begin(FCGX_Request *req, const char *headers, struct stream *s,
-    enum message_endpoint ep, const struct envelope_ctx *c, size_t max_line)
+proxy_stream_flush(struct proxy_sink *k)
+{
+	if (!k->pending)
+		return PS_OK;
+	k->pending = 0;
+	return FCGX_FFlush(k->req->out) == 0 ? PS_OK : PS_ERR_IO;
+}
+
+pserr
+proxy_stream_begin(struct proxy_sink *k, FCGX_Request *req,
+    const char *headers, struct stream *s, enum message_endpoint ep,
+    const struct envelope_ctx *c, size_t max_line)
 {
 	char h[256];
 
@@ -144,7 +154,9 @@ proxy_stream_begin(FCGX_Request *req, const char *headers, struct stream *s,
 	server_head(req, 200, "text/event-stream", h);
 	if (FCGX_FFlush(req->out) != 0)
 		return PS_ERR_IO;
-	stream_init(s, ep, c, max_line, emit, req);
+	k->req = req;
+	k->pending = 0;
+	stream_init(s, ep, c, max_line, emit, k);
 	return PS_OK;
 }
 

@@ -75,14 +75,27 @@ void proxy_thread_clean(struct proxy_thread *t);
 /* Relay GET /v1/models to the next hop and its reply back as it is. */
 void proxy_relay_models(struct proxy_thread *t, FCGX_Request *req);
 
+/* Where a relayed stream's events go. */
+struct proxy_sink {
+	FCGX_Request *req;
+	int pending;          /* events written since the last flush */
+};
+
 /*
  * Answer req with a 200 event stream: write the head (headers: extra
- * header lines or NULL), flush it, and set s up to write each event into
- * req as soon as it is complete.  PS_ERR_IO when the web server is gone.
+ * header lines or NULL), flush it, and set s up to write each complete
+ * event through k into req.  PS_ERR_IO when the web server is gone.
  */
-pserr proxy_stream_begin(FCGX_Request *req, const char *headers,
-    struct stream *s, enum message_endpoint ep, const struct envelope_ctx *c,
-    size_t max_line) PS_WARN_UNUSED;
+pserr proxy_stream_begin(struct proxy_sink *k, FCGX_Request *req,
+    const char *headers, struct stream *s, enum message_endpoint ep,
+    const struct envelope_ctx *c, size_t max_line) PS_WARN_UNUSED;
+
+/*
+ * Flush the events written since the last call.  Called after each chunk
+ * of upstream input: events that arrived together leave together, in one
+ * write, and none waits for input that has not come yet.
+ */
+pserr proxy_stream_flush(struct proxy_sink *k) PS_WARN_UNUSED;
 
 /* 1 when content_type is text/event-stream (parameters allowed). */
 int proxy_is_sse(const char *content_type);
