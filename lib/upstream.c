@@ -107,10 +107,11 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 /*
  * Acknowledge at once what arrived.  A web server that does not set
- * TCP_NODELAY (lighttpd) holds a stream's last small write until the
- * previous one is acknowledged, and a delayed ACK then stalls the end of
- * a reply by up to 200 ms.  Linux clears TCP_QUICKACK by itself, so it is
- * set again per chunk; on a UNIX socket there is nothing to do.
+ * TCP_NODELAY (lighttpd) holds a small write until the previous one is
+ * acknowledged, and a delayed ACK then stalls a stream for up to 200 ms.
+ * Linux clears TCP_QUICKACK by itself, so it is set again per chunk; this
+ * makes such stalls rarer, not impossible (docs/performance.md).  On a
+ * UNIX socket there is nothing to do.
  */
 static void
 quick_ack(struct upstream *u)
