@@ -188,6 +188,12 @@ scan_utf8(const char *p, const char *end)
 
 /* p is just past the opening quote.  Returns the position just past the
  * closing quote, or NULL; sets *esc when an escape was seen. */
+/* The characters that may follow a backslash, but for 'u'. */
+static const uint8_t simple_escape[256] = {
+	['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
+	['r'] = 1, ['t'] = 1,
+};
+
 static const char *
 scan_string(const char *p, const char *end, int *esc)
 {
@@ -203,8 +209,13 @@ scan_string(const char *p, const char *end, int *esc)
 		if (c == '"')
 			return p + 1;
 		if (c == '\\') {
-			if ((p = scan_escape(p + 1, end, &cp)) == NULL)
+			/* The two-character escapes (a newline every line of a
+			 * prompt) stay in this loop; only \u goes out. */
+			if (end - p >= 2 && simple_escape[(uint8_t)p[1]]) {
+				p += 2;
+			} else if ((p = scan_escape(p + 1, end, &cp)) == NULL) {
 				return NULL;
+			}
 			*esc = 1;
 		} else if (c < 0x20) {
 			return NULL;
