@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -167,12 +166,6 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.cond, NULL);
 
-#ifdef M_MMAP_THRESHOLD
-	/* Request bodies of a MiB and more are freed after each request;
-	 * served from mmap they go back to the system then, instead of
-	 * staying in one malloc arena per thread. */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
 	if (FCGX_Init() != 0) {
 		log_error("cannot initialise libfcgi");
 		goto out;

@@ -5,9 +5,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -105,38 +102,11 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/*
- * Acknowledge at once what arrived.  A web server that does not set
- * TCP_NODELAY (lighttpd) holds a small write until the previous one is
- * acknowledged, and a delayed ACK then stalls a stream for up to 200 ms.
- * Linux clears TCP_QUICKACK by itself, so it is set again per chunk; this
- * makes such stalls rarer, not impossible (docs/performance.md).  On a
- * UNIX socket there is nothing to do.
- */
-static void
-quick_ack(struct upstream *u)
-{
-#ifdef TCP_QUICKACK
-	curl_socket_t fd;
-	int one = 1;
-
-	if (u->cfg->unix_path != NULL ||
-	    curl_easy_getinfo(u->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
-	    fd == CURL_SOCKET_BAD)
-		return;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-#else
-	(void)u;
-#endif
-}
-
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct upstream *u = arg;
 	size_t len = size * n;
-
-	quick_ack(u);
 
 	if (!u->head_done && (u->cb_rc = run_head(u)) != PS_OK)
 		return 0;
