@@ -455,3 +455,14 @@ class Lifecycle(ChainCase):
         self.stop_within("worker", sg.SIGTERM)
         self.assertNotIn("still running at the stop deadline",
                          self.chain.log("worker.log"))
+
+
+def full_suite(**chain):
+    """The cases above, each on its own chain of the given Chain() arguments,
+    as classes for a test module's namespace."""
+    out = {}
+    for base in (RoundTrips, Wire, Tampering, Errors, KeyFiles):
+        out[base.__name__] = type(base.__name__, (base,), {"CHAIN": chain})
+    out["Outages"] = type("Outages", (Outages,), {
+        "CHAIN": dict(chain, worker_args=["--upstream-timeout", "2"])})
+    return out
