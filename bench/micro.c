@@ -30,11 +30,11 @@
 
 #include <openssl/evp.h>
 
-#include "buf.h"
-#include "envelope.h"
-#include "message.h"
-#include "pserr.h"
-#include "secret.h"
+#include "core/buf.h"
+#include "core/pserr.h"
+#include "core/secret.h"
+#include "seal/envelope.h"
+#include "seal/message.h"
 
 #define BODY_MAX (64u << 20)
 

@@ -14,13 +14,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "asapi.h"
-#include "asstore.h"
-#include "attest.h"
-#include "attest_sim.h"
-#include "log.h"
-#include "server.h"
-#include "tokens.h"
+#include "as/asapi.h"
+#include "as/asstore.h"
+#include "as/tokens.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
+#include "core/log.h"
+#include "net/server.h"
 
 struct as {
 	struct asapi_cfg cfg;

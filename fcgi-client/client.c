@@ -8,11 +8,11 @@
 
 #include <json-c/json.h>
 
-#include "log.h"
-#include "message.h"
-#include "secret.h"
-#include "server.h"
-#include "stream.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "net/server.h"
+#include "seal/message.h"
+#include "seal/stream.h"
 #include "client.h"
 
 /* One exchange: the reply must authenticate under this request's kid and

@@ -10,10 +10,10 @@
 
 #include <fcgiapp.h>
 
-#include "asclient.h"
-#include "clientkey.h"
-#include "keycache.h"
-#include "proxy.h"
+#include "asclient/asclient.h"
+#include "keys/clientkey.h"
+#include "keys/keycache.h"
+#include "net/proxy.h"
 
 /* Exactly one of keys and ck is set. */
 struct client {

@@ -10,16 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asclient.h"
+#include "asclient/asclient.h"
 #include "client.h"
-#include "clientkey.h"
-#include "keycache.h"
-#include "log.h"
-#include "options.h"
-#include "privfile.h"
-#include "proxy.h"
-#include "secret.h"
-#include "server.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "core/privfile.h"
+#include "core/secret.h"
+#include "keys/clientkey.h"
+#include "keys/keycache.h"
+#include "net/proxy.h"
+#include "net/server.h"
 
 /* The longest bearer token read from --as-token-file. */
 #define TOKEN_MAX 512

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keycache.h"
-#include "log.h"
-#include "options.h"
-#include "proxy.h"
-#include "server.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "keys/keycache.h"
+#include "net/proxy.h"
+#include "net/server.h"
 #include "worker.h"
 
 static void

@@ -3,12 +3,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "keysync.h"
-#include "log.h"
-#include "message.h"
-#include "secret.h"
-#include "server.h"
-#include "stream.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "keys/keysync.h"
+#include "net/server.h"
+#include "seal/message.h"
+#include "seal/stream.h"
 #include "worker.h"
 
 /* One exchange: the request's kid and nonce answer the reply. */

@@ -7,8 +7,8 @@
 
 #include <fcgiapp.h>
 
-#include "keycache.h"
-#include "proxy.h"
+#include "keys/keycache.h"
+#include "net/proxy.h"
 
 struct worker {
 	struct proxy_opts opts;

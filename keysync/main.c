@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asclient.h"
-#include "asstore.h"
-#include "attest.h"
-#include "attest_sim.h"
-#include "keysync.h"
-#include "log.h"
-#include "secret.h"
+#include "as/asstore.h"
+#include "asclient/asclient.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "keys/keysync.h"
 
 /* The least time between two fetches a worker's request can cause. */
 #define NOTIFY_MIN_GAP_MS 1000

@@ -1,5 +1,5 @@
 /*
- * promptseal-sim: the tools of the "sim" platform (lib/attest_sim.h):
+ * promptseal-sim: the tools of the "sim" platform (lib/attest/attest_sim.h):
  * make a platform key pair, compute the measurement of a set of files.
  * The sim platform proves nothing about hardware: docs/attestation.md.
  */
@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attest.h"
-#include "attest_sim.h"
-#include "pserr.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
+#include "core/pserr.h"
 
 static void
 usage(FILE *f)

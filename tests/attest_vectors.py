@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Known-answer vectors for lib/attest.c and lib/attest_sim.c from an
+"""Known-answer vectors for lib/attest/attest.c and lib/attest/attest_sim.c from an
 independent implementation (python3-cryptography, hashlib).  Prints the
 vectors that tests/test_attest.c embeds:
     /usr/bin/python3 tests/attest_vectors.py

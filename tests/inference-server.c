@@ -101,7 +101,7 @@
 
 #include <json.h>
 
-#include "pserr.h"
+#include "core/pserr.h"
 
 #define PROG "inference-server"
 

@@ -7,15 +7,15 @@
 #include <check.h>
 #include <json-c/json.h>
 
-#include "asapi.h"
-#include "asstore.h"
-#include "attest.h"
-#include "attest_sim.h"
-#include "codec.h"
-#include "secret.h"
+#include "as/asapi.h"
+#include "as/asstore.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
+#include "core/codec.h"
+#include "core/secret.h"
 #include "testutil.h"
-#include "tokens.h"
-#include "wrap.h"
+#include "as/tokens.h"
+#include "attest/wrap.h"
 
 #define TOKEN "test-token-0123456789"
 #define AUTH "Bearer " TOKEN

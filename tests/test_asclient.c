@@ -20,14 +20,14 @@
 
 #include <check.h>
 
-#include "asapi.h"
-#include "asclient.h"
-#include "asstore.h"
-#include "attest.h"
-#include "attest_sim.h"
-#include "secret.h"
+#include "as/asapi.h"
+#include "as/asstore.h"
+#include "asclient/asclient.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
+#include "core/secret.h"
 #include "testutil.h"
-#include "tokens.h"
+#include "as/tokens.h"
 
 #define TOKEN "client-token-0123456789"
 

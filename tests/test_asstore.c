@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "asstore.h"
+#include "as/asstore.h"
 #include "testutil.h"
 
 static char *dir;

@@ -8,12 +8,12 @@
 
 #include <check.h>
 
-#include "attest.h"
-#include "attest_sim.h"
-#include "buf.h"
-#include "secret.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
+#include "core/buf.h"
+#include "core/secret.h"
 #include "testutil.h"
-#include "wrap.h"
+#include "attest/wrap.h"
 
 /* From tests/attest_vectors.py (python3-cryptography, hashlib). */
 #define CHALLENGE "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"

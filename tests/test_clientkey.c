@@ -9,8 +9,8 @@
 
 #include <check.h>
 
-#include "clientkey.h"
-#include "keycache.h"
+#include "keys/clientkey.h"
+#include "keys/keycache.h"
 #include "testutil.h"
 
 static char *dir;

@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/codec.c, lib/secret.c, lib/buf.c and lib/pserr.c.
+ * Unit tests of lib/core/codec.c, lib/core/secret.c, lib/core/buf.c and lib/core/pserr.c.
  */
 #include "config.h"
 
@@ -12,10 +12,10 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "buf.h"
-#include "codec.h"
-#include "pserr.h"
-#include "secret.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/pserr.h"
+#include "core/secret.h"
 
 /* ------------------------------------------------------------ codec */
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/envelope.c (protocol.md sections 2 and 3).
+ * Unit tests of lib/seal/envelope.c (protocol.md sections 2 and 3).
  *
  * - AES-256-GCM itself is checked through OpenSSL EVP against a subset of
  *   the NIST CAVP vectors (vectors/gcm_nist.txt).
@@ -21,10 +21,10 @@
 #include <check.h>
 #include <openssl/evp.h>
 
-#include "buf.h"
-#include "codec.h"
-#include "envelope.h"
-#include "pserr.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/pserr.h"
+#include "seal/envelope.h"
 
 #define SENTINEL "\x01sentinel\xff"
 #define SENTINEL_LEN (sizeof(SENTINEL) - 1)
@@ -79,7 +79,7 @@ static size_t n_nist;
 
 /* ------------------------------------------------------------ helpers */
 
-/* Hex decoding kept separate from lib/codec.c so the vectors do not
+/* Hex decoding kept separate from lib/core/codec.c so the vectors do not
  * depend on the code under test.  "-" is the empty string. */
 static int
 unhex_nibble(char c)
@@ -138,7 +138,7 @@ sha256(const void *p, size_t n, uint8_t md[32])
 }
 
 /* base64url without padding through OpenSSL's encoder, independent of
- * lib/codec.c. */
+ * lib/core/codec.c. */
 static char *
 ref_b64url(const uint8_t *p, size_t n)
 {

@@ -5,7 +5,7 @@
 
 #include <check.h>
 
-#include "jscan.h"
+#include "seal/jscan.h"
 
 /* Every text is scanned from a heap copy of exactly its length, so a read
  * past the end shows up under AddressSanitizer. */

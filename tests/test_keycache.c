@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "keycache.h"
-#include "log.h"
+#include "core/log.h"
+#include "keys/keycache.h"
 
 static char dir[PATH_MAX];
 static char cache[PATH_MAX];

@@ -9,8 +9,8 @@
 
 #include <check.h>
 
-#include "keycache.h"
-#include "keysync.h"
+#include "keys/keycache.h"
+#include "keys/keysync.h"
 #include "testutil.h"
 
 static char *dir;

@@ -7,10 +7,10 @@
 #include <check.h>
 #include <json.h>
 
-#include "codec.h"
-#include "envelope.h"
-#include "jscan.h"
-#include "message.h"
+#include "core/codec.h"
+#include "seal/envelope.h"
+#include "seal/jscan.h"
+#include "seal/message.h"
 
 static const uint8_t KEY[ENVELOPE_KEY_LEN] = {
 	0x8c, 0x1f, 0x02, 0x73, 0x5a, 0x94, 0xe1, 0x3d, 0x60, 0x2b, 0xc7,

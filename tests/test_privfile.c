@@ -7,8 +7,8 @@
 
 #include <check.h>
 
-#include "buf.h"
-#include "privfile.h"
+#include "core/buf.h"
+#include "core/privfile.h"
 #include "testutil.h"
 
 START_TEST(read_private)

@@ -4,8 +4,8 @@
 
 #include <check.h>
 
-#include "buf.h"
-#include "sse.h"
+#include "core/buf.h"
+#include "seal/sse.h"
 
 /* Lines seen by the callback, each written as "<line>|". */
 struct seen {

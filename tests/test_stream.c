@@ -9,11 +9,11 @@
 
 #include <check.h>
 
-#include "buf.h"
-#include "envelope.h"
-#include "message.h"
-#include "pserr.h"
-#include "stream.h"
+#include "core/buf.h"
+#include "core/pserr.h"
+#include "seal/envelope.h"
+#include "seal/message.h"
+#include "seal/stream.h"
 
 #define MAX_LINE 4096
 #define MAX_CHUNKS 64

@@ -6,7 +6,7 @@
 #include <check.h>
 
 #include "testutil.h"
-#include "tokens.h"
+#include "as/tokens.h"
 
 #define T1 "tok-0123456789abcdef"
 #define T2 "another-token-with-more-characters-XYZ"

@@ -6,10 +6,10 @@
 
 #include <check.h>
 
-#include "buf.h"
-#include "secret.h"
+#include "core/buf.h"
+#include "core/secret.h"
 #include "testutil.h"
-#include "wrap.h"
+#include "attest/wrap.h"
 
 /* From tests/wrap_vectors.py (python3-cryptography). */
 #define RCPT_PRIV "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"

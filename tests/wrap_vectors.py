@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Known-answer vectors for lib/wrap.c from an independent implementation
+"""Known-answer vectors for lib/attest/wrap.c from an independent implementation
 (python3-cryptography).  Prints the vectors that tests/test_wrap.c embeds:
     /usr/bin/python3 tests/wrap_vectors.py
 """

@@ -8,7 +8,7 @@ outdir/gcm_nist.txt.  The output is deterministic: running it again gives
 the same files.
 
 envelope.txt holds envelopes built by an implementation independent of
-lib/envelope.c (pyca/cryptography's AESGCM, which wraps OpenSSL) from
+lib/seal/envelope.c (pyca/cryptography's AESGCM, which wraps OpenSSL) from
 protocol.md sections 2 and 3, with fixed keys, kids, nonces and IVs.
 
 gcm_nist.txt is a subset of the NIST CAVP AES-256-GCM vectors with a 96-bit
@@ -127,7 +127,7 @@ SMALL = [
     ("ct-rem-2", REQ, 0, 0, "n", "123"),
 ]
 
-# Plaintext lengths around the 12288-byte slices of lib/envelope.c, where
+# Plaintext lengths around the 12288-byte slices of lib/seal/envelope.c, where
 # the tag may straddle two slices, and the 1 MiB value.
 GENERATED = [
     ("gen-12270", REQ, 0, 0, "prompt", 12270),

@@ -1,0 +1,21 @@
+# `make bench` measures what the encryption costs beside a plain mod_proxy
+# chain and prints a table (docs/performance.md).  Never part of `make check`.
+EXTRA_PROGRAMS += bench/micro
+bench_micro_SOURCES = bench/micro.c
+bench_micro_LDADD = $(PS_SEAL_LIBS)
+# An LD_PRELOAD shim that lets wrk reach the inference server's UNIX socket.
+# Built without the project's flags: a sanitizer runtime must not be
+# preloaded into wrk.
+bench/unix-connect.so: $(srcdir)/bench/unix-connect.c
+	@$(MKDIR_P) bench
+	$(CC) -O2 -shared -fPIC -o $@ $(srcdir)/bench/unix-connect.c -ldl
+BENCH_ARGS =
+bench: all tests/inference-server bench/micro bench/unix-connect.so
+	PS_BUILDDIR='$(abs_top_builddir)' PS_SRCDIR='$(abs_top_srcdir)' \
+	LIGHTTPD='$(LIGHTTPD)' SPAWN_FCGI='$(SPAWN_FCGI)' \
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON3) $(srcdir)/bench/run.py $(BENCH_ARGS)
+.PHONY: bench
+CLEANFILES += bench/micro bench/unix-connect.so bench-results.md \
+	bench-results.json perf-client.data perf-worker.data
+EXTRA_DIST += bench/run.py bench/post.lua bench/micro.c bench/unix-connect.c \
+	bench/lighttpd-plain-client.conf bench/lighttpd-plain-worker.conf

@@ -1,0 +1,91 @@
+/*
+ * asapi: the HTTP API of the attestation service (docs/as-api.md), apart
+ * from the FastCGI wiring, so that every answer can be tested without a
+ * web server.
+ *
+ *   POST <prefix>/v1/secrets    upload a secret (bearer token)
+ *   POST <prefix>/v1/challenge  a single-use challenge for a worker
+ *   POST <prefix>/v1/fetch      evidence in, wrapped secrets out
+ *
+ * The wrapped secrets (wrap.h, aad = the 32 challenge bytes) are a
+ * sequence of records, one per secret, ordered by kid:
+ *
+ *     kid (16) | secret (32) | expires (8, signed, big-endian Unix seconds)
+ */
+#ifndef PROMPTSEAL_ASAPI_H
+#define PROMPTSEAL_ASAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "as/asstore.h"
+#include "as/tokens.h"
+#include "attest/attest.h"
+#include "core/buf.h"
+#include "core/pserr.h"
+#include "keys/keycache.h"
+
+#define ASAPI_RECORD_LEN 56
+#define ASAPI_CHALLENGE_LEN 32
+#define ASAPI_BODY_MAX (64 * 1024)
+/* The most a fetch reply may carry; asclient refuses larger replies. */
+#define ASAPI_REPLY_MAX (4 * 1024 * 1024)
+/* The most secrets one fetch releases: the key cache file a worker reads
+ * holds at most KEYCACHE_MAX_FILE bytes, about 7500 keys. */
+#define ASAPI_MAX_SECRETS 7000
+
+struct asapi_cfg {
+	const char *prefix;            /* where the API is mounted: "/as" */
+	const struct tokens *tokens;   /* who may upload */
+	const struct attest_verifier *const *verifiers;
+	size_t n_verifiers;
+	const struct attest_allowlist *allow;
+	int64_t max_ttl;               /* longest time to live of a secret */
+	int64_t challenge_ttl;         /* how long a challenge stays valid */
+};
+
+/* What the API needs of a request; NULL for an absent header. */
+struct asapi_request {
+	const char *method;            /* REQUEST_METHOD */
+	const char *uri;               /* REQUEST_URI */
+	const char *authorization;     /* HTTP_AUTHORIZATION */
+	const char *content_type;      /* CONTENT_TYPE */
+	const char *body;
+	size_t body_len;
+};
+
+struct asapi_reply {
+	int status;
+	const char *headers;           /* static extra header lines, or NULL */
+	struct buf body;               /* JSON; set up by asapi_reply_init */
+	char note[160];                /* for the log: never a secret */
+};
+
+void asapi_reply_init(struct asapi_reply *r);
+void asapi_reply_free(struct asapi_reply *r);
+
+/*
+ * Answer one request at time now.  Always fills r (status, JSON body,
+ * note), including for errors; never fails.  s is the caller's store
+ * handle (one per thread).
+ */
+void asapi_handle(const struct asapi_cfg *c, struct asstore *s,
+    const struct asapi_request *q, int64_t now, struct asapi_reply *r);
+
+/* The error reply with status, code and message (all static text). */
+void asapi_error(struct asapi_reply *r, int status, const char *code,
+    const char *message);
+
+/* Append the records of n secrets to out. */
+pserr asapi_keys_encode(const struct keycache_entry *k, size_t n,
+    struct buf *out) PS_WARN_UNUSED;
+
+/*
+ * Parse len bytes of records into a new array ordered by kid (free with
+ * asstore_entries_free; NULL when *n is 0).  PS_ERR_CORRUPT when len is
+ * not a multiple of the record length or kids repeat.
+ */
+pserr asapi_keys_decode(const uint8_t *p, size_t len,
+    struct keycache_entry **k, size_t *n) PS_WARN_UNUSED;
+
+#endif

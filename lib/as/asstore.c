@@ -1,0 +1,52 @@
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "as/asstore.h"
+#include "core/secret.h"
+
+pserr
+asstore_put(struct asstore *s, const struct keycache_entry *e, int64_t now)
+{
+	return s->ops->put(s, e, now);
+}
+
+pserr
+asstore_list(struct asstore *s, int64_t now, struct keycache_entry **keys,
+    size_t *n)
+{
+	return s->ops->list(s, now, keys, n);
+}
+
+pserr
+asstore_purge(struct asstore *s, int64_t now)
+{
+	return s->ops->purge(s, now);
+}
+
+pserr
+asstore_challenge_put(struct asstore *s,
+    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t expires, int64_t now)
+{
+	return s->ops->challenge_put(s, c, expires, now);
+}
+
+pserr
+asstore_challenge_take(struct asstore *s,
+    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t now)
+{
+	return s->ops->challenge_take(s, c, now);
+}
+
+void
+asstore_close(struct asstore *s)
+{
+	if (s != NULL)
+		s->ops->close(s);
+}
+
+void
+asstore_entries_free(struct keycache_entry *keys, size_t n)
+{
+	secret_free(keys, n * sizeof(*keys));
+}

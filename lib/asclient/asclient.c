@@ -1,0 +1,491 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "as/asapi.h"
+#include "as/asstore.h"
+#include "asclient/asclient.h"
+#include "attest/wrap.h"
+#include "core/codec.h"
+#include "core/secret.h"
+
+#define SMALL_REPLY_MAX (64 * 1024)
+
+struct asclient {
+	CURL *h;
+	char *url;
+	char *ca_file;
+	char *pin;
+	char *unix_socket;
+	long connect_timeout_ms;
+	long timeout_ms;
+	int allow_http;
+	char err[256];
+};
+
+pserr
+asclient_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? PS_OK :
+	    PS_ERR_NOMEM;
+}
+
+static char *
+dup_or_null(const char *s, int *fail)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*fail = 1;
+	return d;
+}
+
+pserr
+asclient_new(const struct asclient_opts *o, struct asclient **out)
+{
+	struct asclient *c;
+	int fail = 0;
+
+	if (o->url == NULL || (strncasecmp(o->url, "https://", 8) != 0 &&
+	    !(o->allow_http && strncasecmp(o->url, "http://", 7) == 0)))
+		return PS_ERR_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PS_ERR_NOMEM;
+	c->url = dup_or_null(o->url, &fail);
+	c->ca_file = dup_or_null(o->ca_file, &fail);
+	c->pin = dup_or_null(o->pin, &fail);
+	c->unix_socket = dup_or_null(o->unix_socket, &fail);
+	c->connect_timeout_ms = o->connect_timeout_ms > 0 ?
+	    o->connect_timeout_ms : 5000;
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 15000;
+	c->allow_http = o->allow_http;
+	/* A trailing slash on the base would double the one of each path. */
+	if (c->url != NULL) {
+		size_t n = strlen(c->url);
+
+		while (n > 0 && c->url[n - 1] == '/')
+			c->url[--n] = '\0';
+	}
+	if (fail || (c->h = curl_easy_init()) == NULL) {
+		asclient_free(c);
+		return PS_ERR_NOMEM;
+	}
+	*out = c;
+	return PS_OK;
+}
+
+void
+asclient_free(struct asclient *c)
+{
+	if (c == NULL)
+		return;
+	if (c->h != NULL)
+		curl_easy_cleanup(c->h);
+	free(c->url);
+	free(c->ca_file);
+	free(c->pin);
+	free(c->unix_socket);
+	free(c);
+}
+
+const char *
+asclient_error(const struct asclient *c)
+{
+	return c->err;
+}
+
+static size_t
+on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct buf *b = ud;
+	size_t n = size * nmemb;
+
+	/* Returning less than n makes curl stop with CURLE_WRITE_ERROR. */
+	return buf_append(b, p, n) == PS_OK ? n : 0;
+}
+
+/* Copy at most n bytes of s into the error, printable ASCII only: the
+ * text comes from the peer. */
+static void
+err_append_clean(struct asclient *c, const char *s)
+{
+	size_t at = strlen(c->err);
+
+	for (; *s && at + 1 < sizeof(c->err); s++)
+		c->err[at++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	c->err[at] = '\0';
+}
+
+/* Map an error reply of the AS to a code and the error text. */
+static pserr
+status_error(struct asclient *c, long status, struct buf *reply)
+{
+	json_object *o = NULL, *e, *v;
+	const char *s;
+
+	snprintf(c->err, sizeof(c->err), "HTTP %ld", status);
+	if ((s = buf_cstr(reply)) != NULL &&
+	    (o = json_tokener_parse(s)) != NULL &&
+	    json_object_object_get_ex(o, "error", &e)) {
+		if (json_object_object_get_ex(e, "code", &v) &&
+		    json_object_is_type(v, json_type_string)) {
+			err_append_clean(c, " ");
+			err_append_clean(c, json_object_get_string(v));
+		}
+		if (json_object_object_get_ex(e, "message", &v) &&
+		    json_object_is_type(v, json_type_string)) {
+			err_append_clean(c, ": ");
+			err_append_clean(c, json_object_get_string(v));
+		}
+	}
+	json_object_put(o);
+	switch (status) {
+	case 401:
+	case 403:
+		return PS_ERR_AUTH;
+	case 409:
+		return PS_ERR_EXISTS;
+	case 400:
+	case 415:
+		return PS_ERR_ARG;
+	default:
+		return status >= 500 && status < 600 ? PS_ERR_UPSTREAM :
+		    PS_ERR_BAD_UPSTREAM;
+	}
+}
+
+/*
+ * POST body to <url><path>, the reply into reply (capped by its max).
+ * PS_OK when the status is want; otherwise the mapped error.
+ */
+static pserr
+post(struct asclient *c, const char *path, const char *auth_header,
+    const char *body, size_t len, long want, struct buf *reply)
+{
+	struct curl_slist *hdr = NULL, *h;
+	char url[1024];
+	CURLcode cc;
+	long status = 0;
+	pserr rc = PS_ERR_NOMEM;
+
+	c->err[0] = '\0';
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >=
+	    sizeof(url)) {
+		snprintf(c->err, sizeof(c->err), "AS url too long");
+		return PS_ERR_ARG;
+	}
+	if ((h = curl_slist_append(hdr, "Content-Type: application/json")) ==
+	    NULL)
+		goto out;
+	hdr = h;
+	/* Ask for no "100 Continue" round trip. */
+	if ((h = curl_slist_append(hdr, "Expect:")) == NULL)
+		goto out;
+	hdr = h;
+	if (auth_header != NULL) {
+		if ((h = curl_slist_append(hdr, auth_header)) == NULL)
+			goto out;
+		hdr = h;
+	}
+	curl_easy_reset(c->h);
+	curl_easy_setopt(c->h, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR,
+	    c->allow_http ? "https,http" : "https");
+#else
+	curl_easy_setopt(c->h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS |
+	    (c->allow_http ? CURLPROTO_HTTP : 0)));
+#endif
+	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c->h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (c->ca_file != NULL)
+		curl_easy_setopt(c->h, CURLOPT_CAINFO, c->ca_file);
+	if (c->pin != NULL)
+		curl_easy_setopt(c->h, CURLOPT_PINNEDPUBLICKEY, c->pin);
+	if (c->unix_socket != NULL)
+		curl_easy_setopt(c->h, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
+	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c->h, CURLOPT_POST, 1L);
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, reply);
+	curl_easy_setopt(c->h, CURLOPT_USERAGENT, "promptseal/" PACKAGE_VERSION);
+
+	cc = curl_easy_perform(c->h);
+	/* The body may hold a secret: curl must not keep a pointer to it. */
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+	if (cc == CURLE_WRITE_ERROR) {
+		snprintf(c->err, sizeof(c->err), "reply larger than %zu bytes",
+		    reply->max);
+		rc = PS_ERR_BAD_UPSTREAM;
+		goto out;
+	}
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(c->err, sizeof(c->err), "%s", curl_easy_strerror(cc));
+		rc = PS_ERR_TIMEOUT;
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", curl_easy_strerror(cc));
+		rc = PS_ERR_UPSTREAM;
+		goto out;
+	}
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	rc = status == want ? PS_OK : status_error(c, status, reply);
+out:
+	/* The token sits in a copy curl made of the header line. */
+	for (h = hdr; h != NULL; h = h->next)
+		secret_wipe(h->data, strlen(h->data));
+	curl_slist_free_all(hdr);
+	return rc;
+}
+
+/* The reply as a JSON object, or NULL (and the error set). */
+static json_object *
+reply_object(struct asclient *c, struct buf *reply)
+{
+	const char *s = buf_cstr(reply);
+	json_object *o = s != NULL ? json_tokener_parse(s) : NULL;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		snprintf(c->err, sizeof(c->err), "the AS's reply is not a "
+		    "JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+static int
+get_int(json_object *o, const char *name, int64_t *v)
+{
+	json_object *x;
+
+	if (!json_object_object_get_ex(o, name, &x) ||
+	    !json_object_is_type(x, json_type_int))
+		return -1;
+	*v = json_object_get_int64(x);
+	return 0;
+}
+
+static const char *
+get_str(json_object *o, const char *name, size_t *len)
+{
+	json_object *x;
+
+	if (!json_object_object_get_ex(o, name, &x) ||
+	    !json_object_is_type(x, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(x);
+	return json_object_get_string(x);
+}
+
+pserr
+asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
+    const uint8_t secret[32], int64_t ttl, int64_t *expires)
+{
+	char kidhex[33], sec64[CODEC_B64_LEN(32) + 1];
+	struct buf body, reply, auth;
+	json_object *o = NULL;
+	const char *p;
+	int64_t exp;
+	pserr rc;
+
+	for (p = token; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return PS_ERR_ARG;
+	buf_init(&body, 1024);
+	buf_init(&reply, SMALL_REPLY_MAX);
+	buf_init(&auth, 1024);
+	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
+	sec64[codec_b64_encode(secret, 32, sec64)] = '\0';
+	if ((rc = buf_puts(&auth, "Authorization: Bearer ")) != PS_OK ||
+	    (rc = buf_puts(&auth, token)) != PS_OK ||
+	    buf_cstr(&auth) == NULL)
+		goto out;
+	{
+		char ttls[32];
+
+		snprintf(ttls, sizeof(ttls), "%" PRId64, ttl);
+		if ((rc = buf_puts(&body, "{\"kid\":\"")) != PS_OK ||
+		    (rc = buf_puts(&body, kidhex)) != PS_OK ||
+		    (rc = buf_puts(&body, "\",\"secret\":\"")) != PS_OK ||
+		    (rc = buf_puts(&body, sec64)) != PS_OK ||
+		    (rc = buf_puts(&body, "\",\"ttl\":")) != PS_OK ||
+		    (rc = buf_puts(&body, ttls)) != PS_OK ||
+		    (rc = buf_putc(&body, '}')) != PS_OK)
+			goto out;
+	}
+	if ((rc = post(c, "/v1/secrets", auth.p, body.p, body.len, 201,
+	    &reply)) != PS_OK)
+		goto out;
+	rc = PS_ERR_BAD_UPSTREAM;
+	if ((o = reply_object(c, &reply)) == NULL)
+		goto out;
+	if (get_int(o, "expires", &exp) != 0) {
+		snprintf(c->err, sizeof(c->err), "the AS's reply has no expiry");
+		goto out;
+	}
+	if (expires != NULL)
+		*expires = exp;
+	rc = PS_OK;
+out:
+	json_object_put(o);
+	secret_wipe(sec64, sizeof(sec64));
+	buf_free(&body);
+	buf_free(&auth);
+	buf_free(&reply);
+	return rc;
+}
+
+pserr
+asclient_challenge(struct asclient *c, uint8_t challenge[32],
+    int64_t *expires)
+{
+	struct buf reply;
+	json_object *o = NULL;
+	const char *s;
+	size_t len, got;
+	int64_t exp;
+	pserr rc;
+
+	buf_init(&reply, SMALL_REPLY_MAX);
+	if ((rc = post(c, "/v1/challenge", NULL, "", 0, 200, &reply)) != PS_OK)
+		goto out;
+	rc = PS_ERR_BAD_UPSTREAM;
+	if ((o = reply_object(c, &reply)) == NULL)
+		goto out;
+	if ((s = get_str(o, "challenge", &len)) == NULL ||
+	    codec_b64url_decode(s, len, challenge, 32, &got) != PS_OK ||
+	    got != 32 || get_int(o, "expires", &exp) != 0) {
+		snprintf(c->err, sizeof(c->err), "the AS's challenge reply is "
+		    "malformed");
+		goto out;
+	}
+	if (expires != NULL)
+		*expires = exp;
+	rc = PS_OK;
+out:
+	json_object_put(o);
+	buf_free(&reply);
+	return rc;
+}
+
+pserr
+asclient_fetch(struct asclient *c, const uint8_t challenge[32],
+    const char *format, const uint8_t *evidence, size_t n,
+    const uint8_t pubkey[32], struct buf *wrapped)
+{
+	struct buf body, reply;
+	json_object *o = NULL;
+	const char *s;
+	size_t len, got, start = wrapped->len;
+	char *p;
+	pserr rc;
+
+	if (n > ATTEST_EVIDENCE_MAX || strlen(format) > 31 ||
+	    strpbrk(format, "\"\\") != NULL)
+		return PS_ERR_ARG;
+	buf_init(&body, ASAPI_BODY_MAX);
+	buf_init(&reply, ASAPI_REPLY_MAX);
+	if ((rc = buf_reserve(&body, 256 + CODEC_B64URL_LEN(n))) != PS_OK)
+		goto out;
+	p = body.p;
+	p += sprintf(p, "{\"challenge\":\"");
+	p += codec_b64url_encode(challenge, 32, p);
+	p += sprintf(p, "\",\"format\":\"%s\",\"evidence\":\"", format);
+	p += codec_b64url_encode(evidence, n, p);
+	p += sprintf(p, "\",\"pubkey\":\"");
+	p += codec_b64url_encode(pubkey, 32, p);
+	p += sprintf(p, "\"}");
+	body.len = (size_t)(p - body.p);
+	if ((rc = post(c, "/v1/fetch", NULL, body.p, body.len, 200, &reply)) !=
+	    PS_OK)
+		goto out;
+	rc = PS_ERR_BAD_UPSTREAM;
+	if ((o = reply_object(c, &reply)) == NULL)
+		goto out;
+	if ((s = get_str(o, "keys", &len)) == NULL) {
+		snprintf(c->err, sizeof(c->err), "the AS's reply has no keys");
+		goto out;
+	}
+	if ((rc = buf_reserve(wrapped, len)) != PS_OK)
+		goto out;
+	if (codec_b64url_decode(s, len, (uint8_t *)wrapped->p + wrapped->len,
+	    wrapped->max - wrapped->len, &got) != PS_OK) {
+		snprintf(c->err, sizeof(c->err), "the AS's keys are not "
+		    "base64url");
+		rc = PS_ERR_BAD_UPSTREAM;
+		goto out;
+	}
+	wrapped->len += got;
+	rc = PS_OK;
+out:
+	if (rc != PS_OK)
+		wrapped->len = start;
+	json_object_put(o);
+	buf_free(&body);
+	buf_free(&reply);
+	return rc;
+}
+
+pserr
+asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
+    struct keycache_entry **keys, size_t *n)
+{
+	uint8_t ch[32], priv[WRAP_KEY_LEN], pub[WRAP_KEY_LEN];
+	uint8_t rd[ATTEST_REPORT_DATA_LEN];
+	struct buf ev, wrapped, plain;
+	pserr rc;
+
+	buf_init(&ev, ATTEST_EVIDENCE_MAX);
+	buf_init(&wrapped, ASAPI_REPLY_MAX);
+	buf_init(&plain, ASAPI_REPLY_MAX);
+	if ((rc = asclient_challenge(c, ch, NULL)) != PS_OK)
+		goto out;
+	/* A fresh key pair per exchange: the private key lives only for the
+	 * length of this call. */
+	if ((rc = wrap_keypair(priv, pub)) != PS_OK)
+		goto out;
+	if ((rc = attest_report_data(ch, sizeof(ch), pub, rd)) != PS_OK ||
+	    (rc = p->produce(p, rd, &ev)) != PS_OK) {
+		snprintf(c->err, sizeof(c->err), "cannot produce %s evidence: "
+		    "%s", p->format, pserr_str(rc));
+		goto out;
+	}
+	if ((rc = asclient_fetch(c, ch, p->format, (uint8_t *)ev.p, ev.len,
+	    pub, &wrapped)) != PS_OK)
+		goto out;
+	if ((rc = wrap_open(priv, ch, sizeof(ch), wrapped.p, wrapped.len,
+	    &plain)) != PS_OK ||
+	    (rc = asapi_keys_decode((uint8_t *)plain.p, plain.len, keys, n)) !=
+	    PS_OK) {
+		snprintf(c->err, sizeof(c->err), "the AS's wrapped keys do not "
+		    "open or parse");
+		rc = PS_ERR_BAD_UPSTREAM;
+		goto out;
+	}
+	rc = PS_OK;
+out:
+	secret_wipe(priv, sizeof(priv));
+	buf_free(&ev);
+	buf_free(&wrapped);
+	buf_free(&plain);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/*
+ * asclient: the client side of the attestation service's HTTP API
+ * (docs/as-api.md), over libcurl.  The client proxy uploads its secret
+ * with it; the worker's polling helper (promptseal-keysync) attests and
+ * fetches with it.
+ *
+ * The AS is reached over HTTPS only, verified against a CA file or a
+ * pinned public key (or the system's CAs when neither is given); redirects
+ * are not followed; every reply is capped and every call has a timeout.
+ * One handle serves one thread at a time and keeps its connection alive
+ * between calls.
+ */
+#ifndef PROMPTSEAL_ASCLIENT_H
+#define PROMPTSEAL_ASCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest/attest.h"
+#include "core/buf.h"
+#include "core/pserr.h"
+#include "keys/keycache.h"
+
+struct asclient_opts {
+	const char *url;          /* the API's base: "https://as.example/as" */
+	const char *ca_file;      /* PEM CA bundle to verify the AS, or NULL */
+	const char *pin;          /* CURLOPT_PINNEDPUBLICKEY value
+	                           * ("sha256//<base64>" or a key file), or NULL */
+	long connect_timeout_ms;  /* 0: 5000 */
+	long timeout_ms;          /* whole call; 0: 15000 */
+	const char *unix_socket;  /* talk HTTP over this socket, or NULL */
+	int allow_http;           /* accept an http:// url (tests only: the
+	                           * AS would not be authenticated) */
+};
+
+struct asclient;
+
+/* Call once from main() before any thread starts (curl_global_init). */
+pserr asclient_global_init(void) PS_WARN_UNUSED;
+
+/*
+ * A handle for o (the strings are copied).  PS_ERR_ARG for a url that is
+ * not https:// (or http:// with allow_http), PS_ERR_NOMEM.
+ */
+pserr asclient_new(const struct asclient_opts *o, struct asclient **out)
+    PS_WARN_UNUSED;
+
+/* c may be NULL. */
+void asclient_free(struct asclient *c);
+
+/*
+ * Why the last call failed, for a log line: the transport error, or the
+ * HTTP status with the AS's error code and message.  Never holds a secret
+ * or a token.  "" after a success.
+ */
+const char *asclient_error(const struct asclient *c);
+
+/*
+ * Upload a secret (POST <url>/v1/secrets) with bearer token.  Returns
+ *   PS_OK             stored; *expires (may be NULL) gets the AS's expiry
+ *   PS_ERR_EXISTS     409: the kid exists at the AS
+ *   PS_ERR_AUTH       401: the token was refused
+ *   PS_ERR_ARG        400 or 415: the AS refused the request
+ *   PS_ERR_UPSTREAM   no connection, TLS verification failed, or 5xx
+ *   PS_ERR_TIMEOUT    no answer in time
+ *   PS_ERR_BAD_UPSTREAM  any other status, or a reply that does not parse
+ */
+pserr asclient_upload(struct asclient *c, const char *token,
+    const uint8_t kid[16], const uint8_t secret[32], int64_t ttl,
+    int64_t *expires) PS_WARN_UNUSED;
+
+/* Get a challenge (POST <url>/v1/challenge); codes as asclient_upload. */
+pserr asclient_challenge(struct asclient *c, uint8_t challenge[32],
+    int64_t *expires) PS_WARN_UNUSED;
+
+/*
+ * Send evidence (POST <url>/v1/fetch) and append the wrapped blob to
+ * wrapped.  PS_ERR_AUTH when the AS refused the evidence (403); other
+ * codes as asclient_upload.
+ */
+pserr asclient_fetch(struct asclient *c, const uint8_t challenge[32],
+    const char *format, const uint8_t *evidence, size_t n,
+    const uint8_t pubkey[32], struct buf *wrapped) PS_WARN_UNUSED;
+
+/*
+ * The whole exchange of a worker: a challenge, a fresh X25519 key pair,
+ * evidence from p binding both, the fetch, and the unwrap.  On success
+ * *keys (free with asstore_entries_free; NULL when *n is 0) holds the
+ * unexpired secrets the AS released.  PS_ERR_BAD_UPSTREAM when the
+ * wrapped reply does not open; other codes as the calls above.
+ */
+pserr asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
+    struct keycache_entry **keys, size_t *n) PS_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,106 @@
+#include "config.h"
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/pserr.h"
+
+static const struct {
+	int status;
+	const char *code;
+	const char *type;
+	const char *str;
+} table[PS_ERR__COUNT] = {
+	[PS_OK] = {200, "ok", "ok", "success"},
+	[PS_ERR_INVALID_JSON] = {400, "invalid_json", "invalid_request_error",
+	    "request body is not a JSON object"},
+	[PS_ERR_INVALID_ENVELOPE] = {400, "invalid_envelope", "invalid_request_error",
+	    "malformed encrypted value, or members mix key IDs or nonces"},
+	[PS_ERR_PLAINTEXT_MEMBER] = {400, "plaintext_member", "invalid_request_error",
+	    "a member that must be encrypted arrived in plain text"},
+	[PS_ERR_DECRYPT] = {400, "decrypt_failed", "invalid_request_error",
+	    "decryption failed"},
+	[PS_ERR_UNKNOWN_ENDPOINT] = {404, "unknown_endpoint", "invalid_request_error",
+	    "unknown endpoint"},
+	[PS_ERR_METHOD] = {405, "method_not_allowed", "invalid_request_error",
+	    "method not allowed"},
+	[PS_ERR_TOO_LARGE] = {413, "body_too_large", "invalid_request_error",
+	    "body too large"},
+	[PS_ERR_MEDIA_TYPE] = {415, "unsupported_media_type", "invalid_request_error",
+	    "request body must be application/json"},
+	[PS_ERR_UNKNOWN_KEY] = {422, "unknown_key", "invalid_request_error",
+	    "no secret is known for this key ID"},
+	[PS_ERR_UPSTREAM] = {502, "upstream_unavailable", "api_error",
+	    "the next hop refused or broke the connection"},
+	[PS_ERR_BAD_UPSTREAM] = {502, "bad_upstream_response", "api_error",
+	    "the next hop sent a reply that could not be authenticated or parsed"},
+	[PS_ERR_NO_KEY] = {503, "no_key", "api_error",
+	    "no usable secret is available"},
+	[PS_ERR_TIMEOUT] = {504, "upstream_timeout", "api_error",
+	    "the next hop did not answer in time"},
+	[PS_ERR_STREAM_TRUNCATED] = {502, "stream_truncated", "api_error",
+	    "the stream ended without a valid end-of-stream record"},
+	[PS_ERR_NOMEM] = {500, "internal_error", "api_error", "out of memory"},
+	[PS_ERR_ARG] = {500, "internal_error", "api_error", "invalid argument"},
+	[PS_ERR_CRYPTO] = {500, "internal_error", "api_error",
+	    "cryptographic library failure"},
+	[PS_ERR_IO] = {500, "internal_error", "api_error", "input/output error"},
+	[PS_ERR_PERM] = {500, "internal_error", "api_error",
+	    "file permissions or owner refused"},
+	[PS_ERR_CORRUPT] = {500, "internal_error", "api_error",
+	    "file content is corrupt"},
+	[PS_ERR_EXPIRED] = {500, "internal_error", "api_error", "key expired"},
+	[PS_ERR_NOT_FOUND] = {404, "not_found", "invalid_request_error", "not found"},
+	[PS_ERR_EXISTS] = {409, "conflict", "invalid_request_error",
+	    "already exists"},
+	[PS_ERR_AUTH] = {401, "unauthorized", "invalid_request_error",
+	    "authentication failed"},
+};
+
+static int
+valid(pserr rc)
+{
+	return (int)rc >= 0 && rc < PS_ERR__COUNT && table[rc].code != NULL;
+}
+
+const char *
+pserr_str(pserr rc)
+{
+	return valid(rc) ? table[rc].str : "unknown error";
+}
+
+int
+pserr_status(pserr rc)
+{
+	return valid(rc) ? table[rc].status : 500;
+}
+
+const char *
+pserr_code(pserr rc)
+{
+	return valid(rc) ? table[rc].code : "internal_error";
+}
+
+const char *
+pserr_type(pserr rc)
+{
+	return valid(rc) ? table[rc].type : "api_error";
+}
+
+pserr
+pserr_json(pserr rc, struct buf *out)
+{
+	size_t start = out->len;
+	pserr e;
+
+	/* The table's strings hold no character that JSON needs escaped. */
+	if ((e = buf_puts(out, "{\"error\":{\"message\":\"")) != PS_OK ||
+	    (e = buf_puts(out, pserr_str(rc))) != PS_OK ||
+	    (e = buf_puts(out, "\",\"type\":\"")) != PS_OK ||
+	    (e = buf_puts(out, pserr_type(rc))) != PS_OK ||
+	    (e = buf_puts(out, "\",\"code\":\"")) != PS_OK ||
+	    (e = buf_puts(out, pserr_code(rc))) != PS_OK ||
+	    (e = buf_puts(out, "\"}}")) != PS_OK)
+		out->len = start;
+	return e;
+}

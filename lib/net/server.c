@@ -1,0 +1,422 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "core/log.h"
+#include "net/server.h"
+
+struct pool {
+	const struct server_app *app;
+	int fd;
+	int wake[2];               /* written once at stop; never read */
+	pthread_mutex_t accept_lock;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int running;               /* threads not yet finished */
+};
+
+/*
+ * Wait for the next request, or for the stop.  One thread at a time polls
+ * and accepts (as libfcgi's own threaded example does), so a stop is seen
+ * by every idle thread through the wake pipe and no thread is ever woken
+ * by a signal in the middle of a request.  Returns 0 with a request, -1 at
+ * the stop.
+ */
+static int
+next_request(struct pool *p, FCGX_Request *req)
+{
+	struct pollfd fds[2];
+	int rc = -1;
+
+	pthread_mutex_lock(&p->accept_lock);
+	for (;;) {
+		fds[0].fd = p->fd;
+		fds[0].events = POLLIN;
+		fds[1].fd = p->wake[0];
+		fds[1].events = POLLIN;
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[1].revents != 0)
+			break;
+		if (FCGX_Accept_r(req) == 0) {
+			rc = 0;
+			break;
+		}
+		/* A connection that went away before its request came, or a
+		 * transient EMFILE: go on waiting. */
+	}
+	pthread_mutex_unlock(&p->accept_lock);
+	return rc;
+}
+
+static void *
+pool_thread(void *arg)
+{
+	struct pool *p = arg;
+	const struct server_app *a = p->app;
+	void *state = NULL;
+	FCGX_Request req;
+
+	if (a->thread_init != NULL && (state = a->thread_init(a->app)) == NULL) {
+		log_error("cannot set up a request thread");
+		goto out;
+	}
+	if (FCGX_InitRequest(&req, p->fd, 0) != 0) {
+		log_error("cannot set up a FastCGI request");
+		goto out;
+	}
+	while (next_request(p, &req) == 0) {
+		a->handle(a->app, state, &req);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 0);
+out:
+	if (a->thread_fini != NULL && state != NULL)
+		a->thread_fini(a->app, state);
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* The app's background task; it counts as running, like a request, so
+ * the stop waits for it until the same deadline. */
+static void *
+background_thread(void *arg)
+{
+	struct pool *p = arg;
+
+	p->app->background(p->app->app, p->wake[0]);
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int
+open_socket(const struct server_opts *o)
+{
+	int fd;
+
+	if (o->socket_path == NULL) {
+		/* spawn-fcgi, lighttpd's bin-path and mod_fcgid pass the
+		 * listening socket as fd 0. */
+		if (FCGX_IsCGI()) {
+			log_error("fd 0 is not a FastCGI socket: pass --socket PATH "
+			    "or start under spawn-fcgi or a web server");
+			return -1;
+		}
+		return 0;
+	}
+	if (strlen(o->socket_path) >= 100) {
+		log_error("socket path too long");
+		return -1;
+	}
+	/* A stale socket from an earlier run would make bind() fail. */
+	if (unlink(o->socket_path) != 0 && errno != ENOENT) {
+		log_error("cannot remove %s: %s", o->socket_path, strerror(errno));
+		return -1;
+	}
+	if ((fd = FCGX_OpenSocket(o->socket_path, o->backlog)) < 0) {
+		log_error("cannot listen on %s", o->socket_path);
+		return -1;
+	}
+	if (chmod(o->socket_path, 0660) != 0) {
+		log_error("cannot chmod %s: %s", o->socket_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+server_run(const struct server_opts *o, const struct server_app *a)
+{
+	struct pool p;
+	pthread_t *tids = NULL, bg;
+	struct timespec deadline;
+	sigset_t set;
+	int i, sig, started = 0, have_bg = 0, failed = 0, ret = 1;
+
+	memset(&p, 0, sizeof(p));
+	p.app = a;
+	p.fd = -1;
+	p.wake[0] = p.wake[1] = -1;
+	pthread_mutex_init(&p.accept_lock, NULL);
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+
+	if (FCGX_Init() != 0) {
+		log_error("cannot initialise libfcgi");
+		goto out;
+	}
+	/* After FCGX_Init, which installs handlers of its own: every thread
+	 * blocks the stop signals and the main thread takes them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (pipe(p.wake) != 0) {
+		log_error("pipe: %s", strerror(errno));
+		goto out;
+	}
+	if ((p.fd = open_socket(o)) < 0)
+		goto out;
+	/* A connection that closes before its request makes FCGX_Accept_r
+	 * go back to accept(); on a blocking socket that thread would then
+	 * sleep there, deaf to the wake pipe, and hold up the stop until
+	 * the deadline.  Non-blocking, accept() fails with EAGAIN and the
+	 * thread returns to poll().  (Accepted sockets do not inherit the
+	 * flag on Linux.) */
+	if ((i = fcntl(p.fd, F_GETFL)) < 0 ||
+	    fcntl(p.fd, F_SETFL, i | O_NONBLOCK) != 0) {
+		log_error("cannot make the listening socket non-blocking: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((tids = calloc((size_t)o->threads, sizeof(*tids))) == NULL)
+		goto out;
+	for (i = 0; i < o->threads; i++) {
+		pthread_mutex_lock(&p.lock);
+		p.running++;
+		pthread_mutex_unlock(&p.lock);
+		if (pthread_create(&tids[i], NULL, pool_thread, &p) != 0) {
+			log_error("cannot start thread %d", i);
+			pthread_mutex_lock(&p.lock);
+			p.running--;
+			pthread_mutex_unlock(&p.lock);
+			break;
+		}
+		started++;
+	}
+	if (started == 0)
+		goto out;
+	if (a->background != NULL) {
+		pthread_mutex_lock(&p.lock);
+		p.running++;
+		pthread_mutex_unlock(&p.lock);
+		if (pthread_create(&bg, NULL, background_thread, &p) == 0) {
+			have_bg = 1;
+		} else {
+			log_error("cannot start the background thread");
+			pthread_mutex_lock(&p.lock);
+			p.running--;
+			pthread_mutex_unlock(&p.lock);
+			failed = 1;     /* stop the request threads again */
+		}
+	}
+	if (!failed) {
+		log_info("serving with %d threads", started);
+		do {
+			if (sigwait(&set, &sig) != 0)
+				sig = SIGTERM;
+		} while (sig == SIGUSR1); /* libfcgi's "stop accepting" */
+		log_info("signal %d: stopping", sig);
+	}
+	if (write(p.wake[1], "", 1) != 1)
+		log_error("cannot wake the request threads: %s", strerror(errno));
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += o->stop_seconds > 0 ? o->stop_seconds : 5;
+	pthread_mutex_lock(&p.lock);
+	/* Requests in progress may finish until the deadline. */
+	while (p.running > 0)
+		if (pthread_cond_timedwait(&p.cond, &p.lock, &deadline) == ETIMEDOUT)
+			break;
+	i = p.running;
+	pthread_mutex_unlock(&p.lock);
+	if (i > 0) {
+		log_warn("%d threads still running at the stop deadline", i);
+		ret = failed;
+		goto out;    /* the threads die with the process */
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (have_bg)
+		pthread_join(bg, NULL);
+	if (o->socket_path != NULL)
+		unlink(o->socket_path);
+	ret = failed;
+out:
+	free(tids);
+	if (p.wake[0] >= 0) {
+		close(p.wake[0]);
+		close(p.wake[1]);
+	}
+	return ret;
+}
+
+const char *
+server_param(FCGX_Request *req, const char *name)
+{
+	return FCGX_GetParam(name, req->envp);
+}
+
+pserr
+server_read_body(FCGX_Request *req, struct buf *out)
+{
+	const char *cl = server_param(req, "CONTENT_LENGTH");
+	pserr rc;
+	int n;
+
+	if (cl != NULL && *cl != '\0') {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || v > out->max)
+			return PS_ERR_TOO_LARGE;
+		if ((rc = buf_reserve(out, (size_t)v)) != PS_OK)
+			return rc;
+	}
+	for (;;) {
+		size_t room = out->max - out->len;
+		size_t k = room < 16384 ? room : 16384;
+
+		if (k == 0) {
+			char c;
+
+			/* At the cap: one more byte means the body is too large. */
+			if (FCGX_GetStr(&c, 1, req->in) > 0)
+				return PS_ERR_TOO_LARGE;
+			break;
+		}
+		if ((rc = buf_reserve(out, k)) != PS_OK)
+			return rc;
+		/* FCGX_GetStr returns short only at the end of the body. */
+		n = FCGX_GetStr(out->p + out->len, (int)k, req->in);
+		if (n < 0)
+			return PS_ERR_IO;
+		out->len += (size_t)n;
+		if ((size_t)n < k)
+			break;
+	}
+	if (FCGX_GetError(req->in) != 0)
+		return PS_ERR_IO;
+	return PS_OK;
+}
+
+int
+server_is_json(FCGX_Request *req)
+{
+	const char *ct = server_param(req, "CONTENT_TYPE");
+	size_t n = sizeof("application/json") - 1;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Status";
+	}
+}
+
+void
+server_head(FCGX_Request *req, int status, const char *content_type,
+    const char *headers)
+{
+	char line[256];
+	int n;
+
+	/* snprintf, not FCGX_FPrintF: libfcgi's formatter is not printf's. */
+	n = snprintf(line, sizeof(line), "Status: %d %s\r\nContent-Type: %s\r\n",
+	    status, reason(status), content_type);
+	if (n > 0 && (size_t)n < sizeof(line))
+		FCGX_PutStr(line, n, req->out);
+	if (headers != NULL)
+		FCGX_PutS(headers, req->out);
+	FCGX_PutStr("\r\n", 2, req->out);
+}
+
+void
+server_send(FCGX_Request *req, int status, const char *content_type,
+    const char *headers, const char *body, size_t len)
+{
+	char line[64];
+	int n;
+
+	n = snprintf(line, sizeof(line), "Content-Length: %zu\r\n", len);
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		char all[1024];
+		int m = snprintf(all, sizeof(all), "%s%s", line,
+		    headers != NULL ? headers : "");
+
+		server_head(req, status, content_type,
+		    m > 0 && (size_t)m < sizeof(all) ? all : line);
+	}
+	/* FCGX_PutStr takes an int: write large bodies in pieces. */
+	while (len > 0) {
+		int k = len > (1u << 30) ? 1 << 30 : (int)len;
+
+		if (FCGX_PutStr(body, k, req->out) != k)
+			break;
+		body += k;
+		len -= (size_t)k;
+	}
+}
+
+void
+server_send_error(FCGX_Request *req, pserr rc)
+{
+	char text[512];
+	struct buf b;
+
+	buf_init(&b, sizeof(text));
+	if (pserr_json(rc, &b) == PS_OK) {
+		memcpy(text, b.p, b.len);
+		server_send(req, pserr_status(rc), "application/json",
+		    "Promptseal-Encrypted: false\r\n", text, b.len);
+	} else {
+		server_send(req, 500, "application/json",
+		    "Promptseal-Encrypted: false\r\n", "{}", 2);
+	}
+	buf_free(&b);
+}

@@ -1,0 +1,243 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "core/log.h"
+#include "net/upstream.h"
+
+struct upstream {
+	const struct upstream_cfg *cfg;
+	CURL *curl;
+	char url[2048];
+	/* per exchange */
+	upstream_head_fn head;
+	upstream_data_fn data;
+	void *arg;
+	int encrypted;
+	int head_done;
+	pserr cb_rc;
+	curl_off_t last_dl, last_ul;  /* progress seen last */
+	struct timespec last_move;    /* when a byte last moved */
+	int idle_expired;
+};
+
+pserr
+upstream_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? PS_OK :
+	    PS_ERR_NOMEM;
+}
+
+static pserr
+run_head(struct upstream *u)
+{
+	struct upstream_reply r;
+	char *ct = NULL;
+
+	u->head_done = 1;
+	memset(&r, 0, sizeof(r));
+	curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &r.status);
+	curl_easy_getinfo(u->curl, CURLINFO_CONTENT_TYPE, &ct);
+	r.content_type = ct != NULL ? ct : "";
+	r.encrypted = u->encrypted;
+	return u->head(u->arg, &r);
+}
+
+static double
+since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	    (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* curl's own low-speed check averages over several seconds, so a request
+ * upload would hide a silent server: watch for silence here instead. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct upstream *u = arg;
+
+	(void)dltotal;
+	(void)ultotal;
+	if (dlnow != u->last_dl || ulnow != u->last_ul) {
+		u->last_dl = dlnow;
+		u->last_ul = ulnow;
+		clock_gettime(CLOCK_MONOTONIC, &u->last_move);
+		return 0;
+	}
+	if (since(&u->last_move) >= (double)u->cfg->idle_timeout_s) {
+		u->idle_expired = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	static const char name[] = "promptseal-encrypted:";
+	struct upstream *u = arg;
+	size_t len = size * n, k = sizeof(name) - 1;
+
+	/* A new status line (after 100 Continue, say) starts a new reply. */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		u->encrypted = -1;
+	else if (len > k && strncasecmp(p, name, k) == 0) {
+		const char *v = p + k, *end = p + len;
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		u->encrypted = (end - v >= 4 && strncasecmp(v, "true", 4) == 0);
+	}
+	return len;
+}
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct upstream *u = arg;
+	size_t len = size * n;
+
+	if (!u->head_done && (u->cb_rc = run_head(u)) != PS_OK)
+		return 0;
+	if (len > 0 && (u->cb_rc = u->data(u->arg, p, len)) != PS_OK)
+		return 0;
+	return len;
+}
+
+pserr
+upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
+{
+	struct upstream *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return PS_ERR_NOMEM;
+	if ((u->curl = curl_easy_init()) == NULL) {
+		free(u);
+		return PS_ERR_NOMEM;
+	}
+	u->cfg = cfg;
+	curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(u->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(u->curl, CURLOPT_HEADERDATA, u);
+	curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(u->curl, CURLOPT_WRITEDATA, u);
+	curl_easy_setopt(u->curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
+	/* Silence, not total time, is what times out: a stream may run long. */
+	curl_easy_setopt(u->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(u->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(u->curl, CURLOPT_XFERINFODATA, u);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(u->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(u->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(u->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* The proxies relay bodies as they are: no content decoding. */
+	curl_easy_setopt(u->curl, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	if (cfg->ca_file != NULL)
+		curl_easy_setopt(u->curl, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->unix_path != NULL)
+		curl_easy_setopt(u->curl, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_path);
+	*out = u;
+	return PS_OK;
+}
+
+void
+upstream_free(struct upstream *u)
+{
+	if (u == NULL)
+		return;
+	curl_easy_cleanup(u->curl);
+	free(u);
+}
+
+pserr
+upstream_request(struct upstream *u, const char *method, const char *path,
+    const char *const *headers, const char *body, size_t len,
+    upstream_head_fn head, upstream_data_fn data, void *arg, int *started)
+{
+	struct curl_slist *hl = NULL, *t;
+	CURLcode cc;
+	pserr rc = PS_ERR_NOMEM;
+	int n;
+
+	*started = 0;
+	n = snprintf(u->url, sizeof(u->url), "%s%s", u->cfg->base_url, path);
+	if (n < 0 || (size_t)n >= sizeof(u->url))
+		return PS_ERR_ARG;
+	/* No "Expect: 100-continue" round trip before large bodies. */
+	if ((hl = curl_slist_append(NULL, "Expect:")) == NULL)
+		goto out;
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if ((t = curl_slist_append(hl, *headers)) == NULL)
+			goto out;
+		hl = t;
+	}
+	u->head = head;
+	u->data = data;
+	u->arg = arg;
+	u->encrypted = -1;
+	u->head_done = 0;
+	u->cb_rc = PS_OK;
+	u->last_dl = u->last_ul = 0;
+	u->idle_expired = 0;
+	clock_gettime(CLOCK_MONOTONIC, &u->last_move);
+	curl_easy_setopt(u->curl, CURLOPT_URL, u->url);
+	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, hl);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	} else {
+		curl_easy_setopt(u->curl, CURLOPT_HTTPGET, 1L);
+	}
+	cc = curl_easy_perform(u->curl);
+	*started = u->head_done;
+	switch (cc) {
+	case CURLE_OK:
+		rc = u->head_done ? PS_OK : run_head(u);
+		*started = 1;
+		break;
+	case CURLE_WRITE_ERROR:
+		rc = u->cb_rc != PS_OK ? u->cb_rc : PS_ERR_UPSTREAM;
+		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (!u->idle_expired) {
+			rc = PS_ERR_UPSTREAM;
+			break;
+		}
+		log_warn("next hop silent for %ld s",
+		    u->cfg->idle_timeout_s);
+		rc = PS_ERR_TIMEOUT;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		log_warn("next hop: %s", curl_easy_strerror(cc));
+		rc = PS_ERR_TIMEOUT;
+		break;
+	default:
+		log_warn("next hop: %s", curl_easy_strerror(cc));
+		rc = PS_ERR_UPSTREAM;
+		break;
+	}
+out:
+	/* The handle must not keep pointers to this request's data. */
+	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_slist_free_all(hl);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * upstream: the next hop over HTTP/1.1 with libcurl: the worker proxy on
+ * the client side (http or verified https), the inference server on a UNIX
+ * socket on the worker side.
+ *
+ * One struct upstream per thread holds one curl handle, so connections are
+ * kept alive across requests.  Replies are handed over as they arrive,
+ * chunk by chunk, so a stream is relayed without being buffered.
+ */
+#ifndef PROMPTSEAL_UPSTREAM_H
+#define PROMPTSEAL_UPSTREAM_H
+
+#include <stddef.h>
+
+#include "core/pserr.h"
+
+struct upstream_cfg {
+	const char *base_url;     /* "http://host:port", "https://...", or
+	                             "http://localhost" with unix_path */
+	const char *unix_path;    /* UNIX socket to connect to, or NULL */
+	const char *ca_file;      /* CA bundle for https, NULL: system CAs */
+	long connect_timeout_ms;
+	long idle_timeout_s;      /* give up when no byte came for this long */
+};
+
+/* What the head callback learns about the reply. */
+struct upstream_reply {
+	long status;
+	const char *content_type; /* "" when absent */
+	int encrypted;            /* Promptseal-Encrypted: -1 absent, 0 false, 1 true */
+};
+
+/* Called once, before the first body byte (or at the end for an empty
+ * body).  A non-zero return aborts the exchange and is returned. */
+typedef pserr (*upstream_head_fn)(void *arg, const struct upstream_reply *r);
+/* Called per received chunk of the body. */
+typedef pserr (*upstream_data_fn)(void *arg, const char *p, size_t n);
+
+struct upstream;
+
+/* Call once from main() before any thread starts. */
+pserr upstream_global_init(void) PS_WARN_UNUSED;
+
+/* A handle for cfg (the strings are not copied and must outlive it). */
+pserr upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
+    PS_WARN_UNUSED;
+
+void upstream_free(struct upstream *u);
+
+/*
+ * Send one request: method "GET" or "POST", path appended to base_url,
+ * headers a NULL-terminated list of "Name: value" lines (or NULL), body of
+ * len bytes (POST).  Returns PS_OK when a whole reply was received (any
+ * status), PS_ERR_UPSTREAM when the connection failed or broke off,
+ * PS_ERR_TIMEOUT when the next hop fell silent, or a callback's error.
+ * *started is set to 1 once the head callback has run (a failure after it
+ * must be reported inside the reply, e.g. as a stream error event).
+ */
+pserr upstream_request(struct upstream *u, const char *method,
+    const char *path, const char *const *headers, const char *body,
+    size_t len, upstream_head_fn head, upstream_data_fn data, void *arg,
+    int *started) PS_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,509 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "core/secret.h"
+#include "seal/jscan.h"
+
+/*
+ * A 1 MiB prompt is mostly the inside of one string, so the string loop
+ * decides the speed: it looks at 16 (SSE2) or 8 (portable) bytes at a time
+ * and stops only at a quote, a backslash, a control byte or a non-ASCII
+ * byte.  Everything else is a byte loop over short tokens.
+ */
+
+#define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+
+enum { OBJ_FIRST = 0, OBJ_NEXT, OBJ_DONE, OBJ_FAILED };
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && IS_WS(*p))
+		p++;
+	return p;
+}
+
+/* Skip plain string bytes; stop at the first byte that needs a look. */
+static const char *
+skip_plain(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* A signed compare: bytes >= 0x80 are negative, so one
+		 * compare catches control bytes and non-ASCII bytes alike. */
+		__m128i hit = _mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+		    _mm_cmplt_epi8(v, space));
+		int mask = _mm_movemask_epi8(hit);
+
+		if (mask != 0)
+			return p + __builtin_ctz((unsigned)mask);
+		p += 16;
+	}
+#else
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+
+	while (end - p >= 8) {
+		uint64_t w, q, b, hit;
+
+		memcpy(&w, p, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		/* Zero-byte and less-than tests from "Bit Twiddling Hacks";
+		 * their lowest flag is exact, later ones may be spurious. */
+		hit = ((q - ones) & ~q) | ((b - ones) & ~b) |
+		    ((w - ones * 0x20) & ~w) | w;
+		hit &= highs;
+		if (hit != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(hit) >> 3);
+#else
+			return p;
+#endif
+		}
+		p += 8;
+	}
+#endif
+	while (p < end) {
+		uint8_t c = (uint8_t)*p;
+
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+			break;
+		p++;
+	}
+	return p;
+}
+
+static int
+hex4(const char *p, unsigned *v)
+{
+	unsigned r = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		r <<= 4;
+		if (c >= '0' && c <= '9')
+			r |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			r |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			r |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*v = r;
+	return 0;
+}
+
+/*
+ * p is just past a backslash.  Returns the end of the escape, or NULL.
+ * *cp receives the code point (a surrogate pair combined).
+ */
+static const char *
+scan_escape(const char *p, const char *end, unsigned *cp)
+{
+	unsigned u, lo;
+
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '"': *cp = '"'; return p + 1;
+	case '\\': *cp = '\\'; return p + 1;
+	case '/': *cp = '/'; return p + 1;
+	case 'b': *cp = '\b'; return p + 1;
+	case 'f': *cp = '\f'; return p + 1;
+	case 'n': *cp = '\n'; return p + 1;
+	case 'r': *cp = '\r'; return p + 1;
+	case 't': *cp = '\t'; return p + 1;
+	case 'u': break;
+	default: return NULL;
+	}
+	if (end - p < 5 || hex4(p + 1, &u) != 0)
+		return NULL;
+	p += 5;
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return NULL;
+	if (u >= 0xd800 && u <= 0xdbff) {
+		if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+		    hex4(p + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+			return NULL;
+		u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+		p += 6;
+	}
+	*cp = u;
+	return p;
+}
+
+/* p is at a byte >= 0x80.  Returns the end of one well-formed UTF-8
+ * sequence (Unicode table 3-7), or NULL. */
+static inline const char *
+scan_utf8(const char *p, const char *end)
+{
+	const uint8_t *u = (const uint8_t *)p;
+	size_t left = (size_t)(end - p);
+	uint8_t lo = 0x80, hi = 0xbf;
+
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		if (left < 2 || (u[1] & 0xc0) != 0x80)
+			return NULL;
+		return p + 2;
+	}
+	if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		if (u[0] == 0xe0)
+			lo = 0xa0;
+		else if (u[0] == 0xed)
+			hi = 0x9f;
+		if (left < 3 || u[1] < lo || u[1] > hi ||
+		    (u[2] & 0xc0) != 0x80)
+			return NULL;
+		return p + 3;
+	}
+	if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		if (u[0] == 0xf0)
+			lo = 0x90;
+		else if (u[0] == 0xf4)
+			hi = 0x8f;
+		if (left < 4 || u[1] < lo || u[1] > hi ||
+		    (u[2] & 0xc0) != 0x80 || (u[3] & 0xc0) != 0x80)
+			return NULL;
+		return p + 4;
+	}
+	return NULL;
+}
+
+/* p is just past the opening quote.  Returns the position just past the
+ * closing quote, or NULL; sets *esc when an escape was seen. */
+/* The characters that may follow a backslash, but for 'u'. */
+static const uint8_t simple_escape[256] = {
+	['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
+	['r'] = 1, ['t'] = 1,
+};
+
+static const char *
+scan_string(const char *p, const char *end, int *esc)
+{
+	unsigned cp;
+
+	for (;;) {
+		uint8_t c;
+
+		p = skip_plain(p, end);
+		if (p >= end)
+			return NULL;
+		c = (uint8_t)*p;
+		if (c == '"')
+			return p + 1;
+		if (c == '\\') {
+			/* The two-character escapes (a newline every line of a
+			 * prompt) stay in this loop; only \u goes out. */
+			if (end - p >= 2 && simple_escape[(uint8_t)p[1]]) {
+				p += 2;
+			} else if ((p = scan_escape(p + 1, end, &cp)) == NULL) {
+				return NULL;
+			}
+			*esc = 1;
+		} else if (c < 0x20) {
+			return NULL;
+		} else {
+			/* Text in most scripts is runs of multi-byte
+			 * sequences: stay here for the whole run. */
+			do {
+				if ((p = scan_utf8(p, end)) == NULL)
+					return NULL;
+			} while (p < end && (uint8_t)*p >= 0x80);
+		}
+	}
+}
+
+static const char *
+scan_number(const char *p, const char *end)
+{
+	if (*p == '-')
+		p++;
+	if (p >= end)
+		return NULL;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (++p < end && IS_DIGIT(*p))
+			;
+	else
+		return NULL;
+	if (p < end && *p == '.') {
+		if (++p >= end || !IS_DIGIT(*p))
+			return NULL;
+		while (++p < end && IS_DIGIT(*p))
+			;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || !IS_DIGIT(*p))
+			return NULL;
+		while (++p < end && IS_DIGIT(*p))
+			;
+	}
+	/* What may follow (a delimiter) is checked by the caller. */
+	return p;
+}
+
+static const char *
+scan_literal(const char *p, const char *end, const char *lit, size_t n)
+{
+	if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/*
+ * Scan one value starting exactly at p.  Returns the position just past
+ * it, or NULL.  Iterative: a bit per open container (1 = object) keeps the
+ * stack at 64 bytes whatever the input.
+ */
+static const char *
+scan_value(const char *p, const char *end, unsigned max_depth)
+{
+	uint64_t stack[JSCAN_MAX_DEPTH / 64];
+	unsigned depth = 0;
+	int esc;
+
+	if (max_depth > JSCAN_MAX_DEPTH)
+		max_depth = JSCAN_MAX_DEPTH;
+	for (;;) {
+		/* Here p is where a value must start. */
+		if (p >= end)
+			return NULL;
+		switch (*p) {
+		case '{':
+			if (depth == max_depth)
+				return NULL;
+			stack[depth / 64] |= (uint64_t)1 << (depth % 64);
+			depth++;
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == '}') {
+				p++;
+				depth--;
+				break;
+			}
+			goto member;
+		case '[':
+			if (depth == max_depth)
+				return NULL;
+			stack[depth / 64] &= ~((uint64_t)1 << (depth % 64));
+			depth++;
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == ']') {
+				p++;
+				depth--;
+				break;
+			}
+			continue;
+		case '"':
+			if ((p = scan_string(p + 1, end, &esc)) == NULL)
+				return NULL;
+			break;
+		case 't':
+			if ((p = scan_literal(p, end, "true", 4)) == NULL)
+				return NULL;
+			break;
+		case 'f':
+			if ((p = scan_literal(p, end, "false", 5)) == NULL)
+				return NULL;
+			break;
+		case 'n':
+			if ((p = scan_literal(p, end, "null", 4)) == NULL)
+				return NULL;
+			break;
+		case '-': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			if ((p = scan_number(p, end)) == NULL)
+				return NULL;
+			break;
+		default:
+			return NULL;
+		}
+
+		/* A value has ended: close containers until one goes on. */
+		for (;;) {
+			int obj;
+
+			if (depth == 0)
+				return p;
+			obj = stack[(depth - 1) / 64] >> ((depth - 1) % 64) & 1;
+			p = skip_ws(p, end);
+			if (p >= end)
+				return NULL;
+			if (*p == ',') {
+				p = skip_ws(p + 1, end);
+				if (obj)
+					goto member;
+				break;
+			}
+			if (*p != (obj ? '}' : ']'))
+				return NULL;
+			p++;
+			depth--;
+		}
+		continue;
+member:
+		/* Here p is where a member name must start. */
+		if (p >= end || *p != '"')
+			return NULL;
+		if ((p = scan_string(p + 1, end, &esc)) == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+}
+
+pserr
+jscan_value(const char *s, size_t n, unsigned max_depth)
+{
+	const char *end = s + n, *p;
+
+	p = skip_ws(s, end);
+	if ((p = scan_value(p, end, max_depth)) == NULL)
+		return PS_ERR_INVALID_JSON;
+	if (skip_ws(p, end) != end)
+		return PS_ERR_INVALID_JSON;
+	return PS_OK;
+}
+
+pserr
+jscan_object_begin(struct jscan_object *it, const char *s, size_t n)
+{
+	const char *p = skip_ws(s, s + n);
+
+	it->s = s;
+	it->n = n;
+	it->pos = 0;
+	it->state = OBJ_FAILED;
+	if (p == s + n || *p != '{')
+		return PS_ERR_INVALID_JSON;
+	it->pos = (size_t)(p + 1 - s);
+	it->state = OBJ_FIRST;
+	return PS_OK;
+}
+
+pserr
+jscan_object_next(struct jscan_object *it, struct jscan_member *m, int *more)
+{
+	const char *end = it->s + it->n, *p = it->s + it->pos, *q;
+	int first = it->state == OBJ_FIRST, esc = 0;
+
+	*more = 0;
+	if (it->state == OBJ_DONE)
+		return PS_OK;
+	if (it->state == OBJ_FAILED)
+		return PS_ERR_INVALID_JSON;
+	/* Stays failed unless a whole member or the end is scanned. */
+	it->state = OBJ_FAILED;
+	p = skip_ws(p, end);
+	if (p >= end)
+		return PS_ERR_INVALID_JSON;
+	if (*p == '}') {
+		if (skip_ws(p + 1, end) != end)
+			return PS_ERR_INVALID_JSON;
+		it->pos = it->n;
+		it->state = OBJ_DONE;
+		return PS_OK;
+	}
+	if (!first) {
+		if (*p != ',')
+			return PS_ERR_INVALID_JSON;
+		p = skip_ws(p + 1, end);
+	}
+	if (p >= end || *p != '"')
+		return PS_ERR_INVALID_JSON;
+	if ((q = scan_string(p + 1, end, &esc)) == NULL)
+		return PS_ERR_INVALID_JSON;
+	m->name = p + 1;
+	m->name_len = (size_t)(q - 1 - (p + 1));
+	m->name_escaped = esc;
+	p = skip_ws(q, end);
+	if (p >= end || *p != ':')
+		return PS_ERR_INVALID_JSON;
+	p = skip_ws(p + 1, end);
+	if ((q = scan_value(p, end, JSCAN_MAX_DEPTH - 1)) == NULL)
+		return PS_ERR_INVALID_JSON;
+	m->value = p;
+	m->value_len = (size_t)(q - p);
+	it->pos = (size_t)(q - it->s);
+	it->state = OBJ_NEXT;
+	*more = 1;
+	return PS_OK;
+}
+
+/* Encode a scalar value (never a surrogate) as UTF-8. */
+static size_t
+utf8_put(unsigned cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+pserr
+jscan_unescape(const char *s, size_t n, struct buf *out)
+{
+	const char *p = s, *end = s + n, *bs;
+	size_t start = out->len;
+	unsigned cp;
+	char *o;
+	pserr rc;
+
+	/* Each escape is at least as long as the UTF-8 it stands for. */
+	if ((rc = buf_reserve(out, n)) != PS_OK)
+		return rc;
+	o = out->p + out->len;
+	while (p < end) {
+		if ((bs = memchr(p, '\\', (size_t)(end - p))) == NULL)
+			bs = end;
+		memcpy(o, p, (size_t)(bs - p));
+		o += bs - p;
+		if (bs == end)
+			break;
+		if ((p = scan_escape(bs + 1, end, &cp)) == NULL) {
+			secret_wipe(out->p + start,
+			    (size_t)(o - (out->p + start)));
+			return PS_ERR_INVALID_JSON;
+		}
+		o += utf8_put(cp, o);
+	}
+	out->len = (size_t)(o - out->p);
+	return PS_OK;
+}

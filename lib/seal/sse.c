@@ -1,0 +1,123 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "seal/sse.h"
+
+void
+sse_reader_init(struct sse_reader *r, size_t max_line)
+{
+	buf_init(&r->line, max_line);
+	r->after_cr = 0;
+}
+
+/* The offset of the first CR or LF in p[i..n), or n. */
+static size_t
+line_end(const char *p, size_t i, size_t n)
+{
+	while (i < n && p[i] != '\n' && p[i] != '\r')
+		i++;
+	return i;
+}
+
+pserr
+sse_reader_feed(struct sse_reader *r, const char *p, size_t n,
+    sse_line_fn fn, void *arg)
+{
+	size_t i = 0, start, end;
+	pserr rc;
+
+	if (n == 0)
+		return PS_OK;
+	/* A CR that ended the previous chunk already ended its line; an LF
+	 * right after it belongs to the same line end. */
+	if (r->after_cr) {
+		r->after_cr = 0;
+		if (p[0] == '\n')
+			i = 1;
+	}
+	while (i < n) {
+		start = i;
+		end = line_end(p, i, n);
+		if (end == n)
+			/* A partial line: keep it, within the cap, for the next
+			 * chunk.  buf_append refuses to pass max_line. */
+			return buf_append(&r->line, p + start, n - start);
+
+		/* Consume the line end before calling fn, so the state is
+		 * right whatever fn returns. */
+		i = end + 1;
+		if (p[end] == '\r') {
+			if (i < n) {
+				if (p[i] == '\n')
+					i++;
+			} else {
+				r->after_cr = 1;
+			}
+		}
+		if (r->line.len == 0) {
+			/* The whole line is in this chunk: no copy. */
+			if (end - start > r->line.max)
+				return PS_ERR_TOO_LARGE;
+			rc = fn(arg, p + start, end - start);
+		} else {
+			if ((rc = buf_append(&r->line, p + start, end - start)) !=
+			    PS_OK)
+				return rc;
+			rc = fn(arg, r->line.p, r->line.len);
+			buf_reset(&r->line);
+		}
+		if (rc != PS_OK)
+			return rc;
+	}
+	return PS_OK;
+}
+
+pserr
+sse_reader_finish(struct sse_reader *r, sse_line_fn fn, void *arg)
+{
+	pserr rc = PS_OK;
+
+	r->after_cr = 0;
+	if (r->line.len > 0) {
+		rc = fn(arg, r->line.p, r->line.len);
+		buf_reset(&r->line);
+	}
+	return rc;
+}
+
+int
+sse_reader_idle(const struct sse_reader *r)
+{
+	return r->line.len == 0;
+}
+
+void
+sse_reader_free(struct sse_reader *r)
+{
+	buf_free(&r->line);
+	r->after_cr = 0;
+}
+
+int
+sse_data_value(const char *line, size_t len, const char **val, size_t *vlen)
+{
+	size_t off;
+
+	/* A field line without a colon has the whole line as its name and
+	 * an empty value: "data" alone is a data line too.  Treating it as
+	 * anything else would let it pass unchecked as a comment would. */
+	if (len == 4 && memcmp(line, "data", 4) == 0) {
+		*val = line + 4;
+		*vlen = 0;
+		return 1;
+	}
+	if (len < 5 || memcmp(line, "data:", 5) != 0)
+		return 0;
+	off = 5;
+	if (len > 5 && line[5] == ' ')
+		off = 6;
+	*val = line + off;
+	*vlen = len - off;
+	return 1;
+}

@@ -1,0 +1,54 @@
+/*
+ * sse: an incremental Server-Sent-Events line reader (protocol.md
+ * section 5).  Input may be split at any byte; lines end in LF, CRLF or CR
+ * (a CR at the end of one chunk and an LF at the start of the next are one
+ * line end).  Each complete line is handed to a callback without its line
+ * end; an empty line ends an event.
+ */
+#ifndef PROMPTSEAL_SSE_H
+#define PROMPTSEAL_SSE_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/pserr.h"
+
+/* Called per complete line; a non-zero return stops the reader and is
+ * returned by sse_reader_feed(). */
+typedef pserr (*sse_line_fn)(void *arg, const char *line, size_t len);
+
+struct sse_reader {
+	struct buf line;   /* the partial line carried between chunks */
+	int after_cr;      /* the last byte seen was a CR */
+};
+
+/* Set r up; no line may be longer than max_line bytes, not counting its
+ * line end (PS_ERR_TOO_LARGE).  Allocates nothing until a line must be
+ * carried over; the memory then held never exceeds max_line + 1 bytes. */
+void sse_reader_init(struct sse_reader *r, size_t max_line);
+
+/* Feed n bytes of p (p may be NULL when n is 0); calls fn for each line
+ * completed by them, as soon as its line end is seen (a CR ends a line at
+ * once, without waiting for a possible LF).  Returns PS_ERR_TOO_LARGE for
+ * a line over max_line, PS_ERR_NOMEM, or fn's error.  After an error the
+ * reader may only be freed. */
+pserr sse_reader_feed(struct sse_reader *r, const char *p, size_t n,
+    sse_line_fn fn, void *arg) PS_WARN_UNUSED;
+
+/* End of input: a partial last line (no line end) is handed to fn. */
+pserr sse_reader_finish(struct sse_reader *r, sse_line_fn fn, void *arg)
+    PS_WARN_UNUSED;
+
+/* 1 when r holds no partial line. */
+int sse_reader_idle(const struct sse_reader *r);
+
+/* Wipe and free r's memory. */
+void sse_reader_free(struct sse_reader *r);
+
+/* When line is a data line ("data:" with an optional single space after
+ * it, or the bare field name "data", whose value is empty), set *val and
+ * *vlen to its value and return 1; else return 0. */
+int sse_data_value(const char *line, size_t len, const char **val,
+    size_t *vlen);
+
+#endif

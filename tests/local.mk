@@ -1,0 +1,52 @@
+# Unit tests: one Check suite per library module, linked against the whole
+# library (the default LDADD).  Each is tests/test_<module>.c.
+LDADD = $(PS_ALL_LIBS) $(CHECK_LIBS)
+AM_CPPFLAGS += -DTEST_SRCDIR='"$(abs_top_srcdir)/tests"'
+AM_CFLAGS += $(CHECK_CFLAGS)
+
+UNIT_TESTS = \
+	tests/test_codec tests/test_privfile \
+	tests/test_envelope tests/test_jscan tests/test_message \
+	tests/test_sse tests/test_stream \
+	tests/test_keycache tests/test_clientkey tests/test_keysync \
+	tests/test_attest tests/test_wrap \
+	tests/test_tokens tests/test_asstore tests/test_asapi \
+	tests/test_asclient
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+noinst_HEADERS = tests/testutil.h
+EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
+	tests/vectors/gcm_nist.txt tests/vectors/message.json \
+	tests/vectors/gen_message.py tests/wrap_vectors.py \
+	tests/attest_vectors.py
+
+# promptseal-as through cgi-fcgi, checked by python3-cryptography.
+TESTS += tests/test_as_fcgi.py
+EXTRA_DIST += tests/test_as_fcgi.py
+
+# The stand-in for the model, and its own test.
+check_PROGRAMS += tests/inference-server
+tests_inference_server_LDADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
+TESTS += tests/test_inference_server.sh
+EXTRA_DIST += tests/test_inference_server.sh
+
+# The real programs through real lighttpd and Apache on loopback.
+TEST_EXTENSIONS = .py .sh
+PY_LOG_COMPILER = $(PYTHON3)
+AM_TESTS_ENVIRONMENT = PS_BUILDDIR='$(abs_top_builddir)' \
+	PS_SRCDIR='$(abs_top_srcdir)' PYTHONPATH='$(abs_top_srcdir)/tests/e2e' \
+	LIGHTTPD='$(LIGHTTPD)' APACHE2='$(APACHE2)' SPAWN_FCGI='$(SPAWN_FCGI)' \
+	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1; \
+	export PS_BUILDDIR PS_SRCDIR PYTHONPATH LIGHTTPD APACHE2 SPAWN_FCGI \
+	PS_SDK_DIR PYTHONDONTWRITEBYTECODE;
+# The dist tree has no node_modules: distcheck uses the source tree's.
+AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
+	--enable-werror
+E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
+	tests/e2e/test_e2e_mixed.py tests/e2e/test_e2e_sdk.py \
+	tests/e2e/test_e2e_as.py
+TESTS += $(E2E_TESTS)
+EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py \
+	tests/e2e/ps1.py tests/e2e/demo.py tests/e2e/simas.py \
+	tests/e2e/sdk/package.json tests/e2e/sdk/package-lock.json \
+	tests/e2e/sdk/check.mjs
