@@ -19,6 +19,7 @@
 #include "as/tokens.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "core/caps.h"
 #include "core/log.h"
 #include "net/server.h"
 
@@ -69,7 +70,7 @@ usage(FILE *f)
 "  --help                 this text\n"
 "\n"
 "The \"sim\" platform proves nothing about hardware: see docs/attestation.md.\n",
-	    ASAPI_MAX_SECRETS);
+	    PS_CAP_AS_SECRETS);
 }
 
 static void *
@@ -87,7 +88,7 @@ thread_init(void *app)
 		free(t);
 		return NULL;
 	}
-	buf_init(&t->body, ASAPI_BODY_MAX);
+	buf_init(&t->body, PS_CAP_AS_BODY);
 	asapi_reply_init(&t->reply);
 	return t;
 }
@@ -269,7 +270,7 @@ main(int argc, char **argv)
 			a.cfg.challenge_ttl = v;
 			break;
 		case OPT_MAX_SECRETS:
-			if (number("--max-secrets", optarg, 1, ASAPI_MAX_SECRETS,
+			if (number("--max-secrets", optarg, 1, PS_CAP_AS_SECRETS,
 			    &v) != 0) {
 				ret = 2;
 				goto out;

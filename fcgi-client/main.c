@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "asclient/asclient.h"
+#include "core/caps.h"
 #include "client.h"
 #include "core/log.h"
 #include "core/options.h"
@@ -20,9 +21,6 @@
 #include "keys/keycache.h"
 #include "net/proxy.h"
 #include "net/server.h"
-
-/* The longest bearer token read from --as-token-file. */
-#define TOKEN_MAX 512
 
 static void
 usage(FILE *f)
@@ -73,7 +71,7 @@ read_token(const char *path, char **out)
 	char *tok = NULL;
 	int ret = -1;
 
-	buf_init(&b, TOKEN_MAX + 64);
+	buf_init(&b, PS_CAP_TOKEN + 64);
 	if (privfile_read(path, &b, why, sizeof(why)) != PS_OK) {
 		log_error("%s: %s", path, why[0] ? why : "cannot read");
 		goto out;
@@ -86,7 +84,7 @@ read_token(const char *path, char **out)
 	for (i = start; i < end; i++)
 		if (b.p[i] < 0x21 || b.p[i] > 0x7e)
 			break;
-	if (end == start || i < end || end - start > TOKEN_MAX) {
+	if (end == start || i < end || end - start > PS_CAP_TOKEN) {
 		log_error("%s: not one token of printable characters", path);
 		goto out;
 	}

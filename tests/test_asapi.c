@@ -11,6 +11,7 @@
 #include "as/asstore.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "core/caps.h"
 #include "core/codec.h"
 #include "core/secret.h"
 #include "testutil.h"
@@ -314,7 +315,7 @@ fetch_body(const uint8_t ch[32], const uint8_t pub[32], const uint8_t *pk,
 	size_t n;
 
 	ck_assert_int_eq(attest_report_data(ch, 32, pub, rd), PS_OK);
-	buf_init(&ev, ATTEST_EVIDENCE_MAX);
+	buf_init(&ev, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(attest_sim_report(pk, m, rd, &ev), PS_OK);
 	c64[codec_b64url_encode(ch, 32, c64)] = 0;
 	p64[codec_b64url_encode(pub, 32, p64)] = 0;

@@ -11,6 +11,7 @@
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
 #include "core/buf.h"
+#include "core/caps.h"
 #include "core/secret.h"
 #include "testutil.h"
 #include "attest/wrap.h"
@@ -80,7 +81,7 @@ make_report(size_t *n)
 	struct buf b;
 
 	ck_assert_int_eq(attest_report_data(challenge, 32, pubkey, rd), PS_OK);
-	buf_init(&b, ATTEST_EVIDENCE_MAX);
+	buf_init(&b, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(attest_sim_report(ppriv, &meas, rd, &b), PS_OK);
 	r = malloc(b.len);
 	memcpy(r, b.p, b.len);
@@ -210,7 +211,7 @@ START_TEST(other_platform_refused)
 	/* A report signed by a platform key the AS does not trust. */
 	ck_assert_int_eq(secret_random(opriv, 32), PS_OK);
 	ck_assert_int_eq(attest_report_data(challenge, 32, pubkey, rd), PS_OK);
-	buf_init(&b, ATTEST_EVIDENCE_MAX);
+	buf_init(&b, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(attest_sim_report(opriv, &m, rd, &b), PS_OK);
 	ck_assert_int_eq(check((uint8_t *)b.p, b.len, &why), PS_ERR_AUTH);
 	ck_assert_int_eq(why, ATTEST_FAIL_UNTRUSTED_PLATFORM);
@@ -231,7 +232,7 @@ START_TEST(wrong_measurement_refused)
 
 	m.b[47] ^= 1;
 	ck_assert_int_eq(attest_report_data(challenge, 32, pubkey, rd), PS_OK);
-	buf_init(&b, ATTEST_EVIDENCE_MAX);
+	buf_init(&b, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(attest_sim_report(ppriv, &m, rd, &b), PS_OK);
 	ck_assert_int_eq(check((uint8_t *)b.p, b.len, &why), PS_ERR_AUTH);
 	ck_assert_int_eq(why, ATTEST_FAIL_MEASUREMENT);
@@ -320,7 +321,7 @@ START_TEST(producer_round_trip)
 	ck_assert_int_eq(attest_sim_producer_new(ppriv, &meas, &p), PS_OK);
 	ck_assert_str_eq(p->format, "sim");
 	ck_assert_int_eq(attest_report_data(challenge, 32, wpub, rd), PS_OK);
-	buf_init(&ev, ATTEST_EVIDENCE_MAX);
+	buf_init(&ev, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(p->produce(p, rd, &ev), PS_OK);
 	ck_assert_int_eq(attest_check(vs, 1, &allow, p->format,
 	    (uint8_t *)ev.p, ev.len, challenge, 32, wpub, NULL, &why), PS_OK);
@@ -352,7 +353,7 @@ START_TEST(keygen_and_load)
 	/* The two files are one pair. */
 	ck_assert_int_eq(attest_sim_verifier_new(&pk, 1, &v), PS_OK);
 	ck_assert_int_eq(attest_report_data(challenge, 32, pubkey, rd), PS_OK);
-	buf_init(&ev, ATTEST_EVIDENCE_MAX);
+	buf_init(&ev, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(attest_sim_report(k1, &meas, rd, &ev), PS_OK);
 	ck_assert_int_eq(v->verify(v, (uint8_t *)ev.p, ev.len, rd, &meas, &f),
 	    PS_OK);

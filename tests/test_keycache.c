@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/caps.h"
 #include "core/log.h"
 #include "keys/keycache.h"
 
@@ -468,11 +469,11 @@ START_TEST(size_cap)
 	char why[256];
 	size_t i;
 
-	put_padded(KEYCACHE_MAX_FILE);
+	put_padded(PS_CAP_KEYFILE);
 	kat_entry(&e, 1700000000);
 	assert_holds(cache, &e, 1);
 
-	put_padded(KEYCACHE_MAX_FILE + 1);
+	put_padded(PS_CAP_KEYFILE + 1);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_CORRUPT);
 	ck_assert_str_eq(why, "is larger than 1048576 bytes");
 

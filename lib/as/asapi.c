@@ -8,11 +8,12 @@
 
 #include "as/asapi.h"
 #include "attest/wrap.h"
+#include "core/caps.h"
 #include "core/codec.h"
 #include "core/secret.h"
 
 #define REPLY_HEADERS "Cache-Control: no-store\r\n"
-#define EVIDENCE_B64_MAX CODEC_B64URL_LEN(ATTEST_EVIDENCE_MAX)
+#define EVIDENCE_B64_MAX CODEC_B64URL_LEN(PS_CAP_EVIDENCE)
 #define KEY_B64URL_LEN CODEC_B64URL_LEN(32)
 
 /* ------------------------------------------------------------ replies */
@@ -22,7 +23,7 @@ asapi_reply_init(struct asapi_reply *r)
 {
 	r->status = 500;
 	r->headers = REPLY_HEADERS;
-	buf_init(&r->body, ASAPI_REPLY_MAX);
+	buf_init(&r->body, PS_CAP_AS_REPLY);
 	r->note[0] = '\0';
 }
 
@@ -622,8 +623,8 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 	pserr rc;
 	int n;
 
-	buf_init(&plain, (size_t)ASAPI_MAX_SECRETS * ASAPI_RECORD_LEN);
-	buf_init(&blob, (size_t)ASAPI_MAX_SECRETS * ASAPI_RECORD_LEN +
+	buf_init(&plain, (size_t)PS_CAP_AS_SECRETS * ASAPI_RECORD_LEN);
+	buf_init(&blob, (size_t)PS_CAP_AS_SECRETS * ASAPI_RECORD_LEN +
 	    WRAP_OVERHEAD);
 	if (!is_json(q->content_type)) {
 		asapi_error(r, 415, "unsupported_media_type",
@@ -631,7 +632,7 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 		goto out;
 	}
 	if ((ev64 = malloc(EVIDENCE_B64_MAX)) == NULL ||
-	    (ev = malloc(ATTEST_EVIDENCE_MAX)) == NULL) {
+	    (ev = malloc(PS_CAP_EVIDENCE)) == NULL) {
 		internal(r, "fetch", PS_ERR_NOMEM);
 		goto out;
 	}
@@ -654,7 +655,7 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 		bad_request(r, "pubkey must be the base64url of 32 bytes");
 		goto out;
 	}
-	if (codec_b64url_decode(ev64, f[2].len, ev, ATTEST_EVIDENCE_MAX,
+	if (codec_b64url_decode(ev64, f[2].len, ev, PS_CAP_EVIDENCE,
 	    &evlen) != PS_OK) {
 		bad_request(r, "evidence must be base64url");
 		goto out;

@@ -27,12 +27,6 @@
 
 #define ASAPI_RECORD_LEN 56
 #define ASAPI_CHALLENGE_LEN 32
-#define ASAPI_BODY_MAX (64 * 1024)
-/* The most a fetch reply may carry; asclient refuses larger replies. */
-#define ASAPI_REPLY_MAX (4 * 1024 * 1024)
-/* The most secrets one fetch releases: the key cache file a worker reads
- * holds at most KEYCACHE_MAX_FILE bytes, about 7500 keys. */
-#define ASAPI_MAX_SECRETS 7000
 
 struct asapi_cfg {
 	const char *prefix;            /* where the API is mounted: "/as" */

@@ -9,11 +9,11 @@
 
 #include "as/tokens.h"
 #include "core/buf.h"
+#include "core/caps.h"
 #include "core/privfile.h"
 #include "core/secret.h"
 
 #define DIGEST_LEN 32
-#define FILE_MAX (1024 * 1024)
 
 struct tokens {
 	size_t n;
@@ -34,7 +34,7 @@ valid_token(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n < TOKENS_MIN_LEN || n > TOKENS_MAX_LEN)
+	if (n < TOKENS_MIN_LEN || n > PS_CAP_TOKEN)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (s[i] < 0x21 || s[i] > 0x7e)
@@ -51,7 +51,7 @@ tokens_load(const char *path, struct tokens **out, char *why, size_t whylen)
 	size_t line = 0, lines = 1, i;
 	pserr rc;
 
-	buf_init(&b, FILE_MAX);
+	buf_init(&b, PS_CAP_TOKENS_FILE);
 	if ((rc = privfile_read(path, &b, why, whylen)) != PS_OK)
 		goto out;
 	for (i = 0; i < b.len; i++)
@@ -77,7 +77,7 @@ tokens_load(const char *path, struct tokens **out, char *why, size_t whylen)
 		if (!valid_token(s, (size_t)(e - s))) {
 			snprintf(why, whylen, "line %zu: a token is %d to %d "
 			    "printable characters without blanks", line,
-			    TOKENS_MIN_LEN, TOKENS_MAX_LEN);
+			    TOKENS_MIN_LEN, PS_CAP_TOKEN);
 			rc = PS_ERR_CORRUPT;
 			goto out;
 		}

@@ -16,7 +16,6 @@
 #include "core/pserr.h"
 
 #define TOKENS_MIN_LEN 16
-#define TOKENS_MAX_LEN 512
 
 struct tokens;
 

@@ -13,10 +13,9 @@
 #include "as/asstore.h"
 #include "asclient/asclient.h"
 #include "attest/wrap.h"
+#include "core/caps.h"
 #include "core/codec.h"
 #include "core/secret.h"
-
-#define SMALL_REPLY_MAX (64 * 1024)
 
 struct asclient {
 	CURL *h;
@@ -311,7 +310,7 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 		if (*p < 0x21 || *p > 0x7e)
 			return PS_ERR_ARG;
 	buf_init(&body, 1024);
-	buf_init(&reply, SMALL_REPLY_MAX);
+	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
 	buf_init(&auth, 1024);
 	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
 	sec64[codec_b64_encode(secret, 32, sec64)] = '\0';
@@ -365,7 +364,7 @@ asclient_challenge(struct asclient *c, uint8_t challenge[32],
 	int64_t exp;
 	pserr rc;
 
-	buf_init(&reply, SMALL_REPLY_MAX);
+	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
 	if ((rc = post(c, "/v1/challenge", NULL, "", 0, 200, &reply)) != PS_OK)
 		goto out;
 	rc = PS_ERR_BAD_UPSTREAM;
@@ -399,11 +398,11 @@ asclient_fetch(struct asclient *c, const uint8_t challenge[32],
 	char *p;
 	pserr rc;
 
-	if (n > ATTEST_EVIDENCE_MAX || strlen(format) > 31 ||
+	if (n > PS_CAP_EVIDENCE || strlen(format) > 31 ||
 	    strpbrk(format, "\"\\") != NULL)
 		return PS_ERR_ARG;
-	buf_init(&body, ASAPI_BODY_MAX);
-	buf_init(&reply, ASAPI_REPLY_MAX);
+	buf_init(&body, PS_CAP_AS_BODY);
+	buf_init(&reply, PS_CAP_AS_REPLY);
 	if ((rc = buf_reserve(&body, 256 + CODEC_B64URL_LEN(n))) != PS_OK)
 		goto out;
 	p = body.p;
@@ -454,9 +453,9 @@ asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
 	struct buf ev, wrapped, plain;
 	pserr rc;
 
-	buf_init(&ev, ATTEST_EVIDENCE_MAX);
-	buf_init(&wrapped, ASAPI_REPLY_MAX);
-	buf_init(&plain, ASAPI_REPLY_MAX);
+	buf_init(&ev, PS_CAP_EVIDENCE);
+	buf_init(&wrapped, PS_CAP_AS_REPLY);
+	buf_init(&plain, PS_CAP_AS_REPLY);
 	if ((rc = asclient_challenge(c, ch, NULL)) != PS_OK)
 		goto out;
 	/* A fresh key pair per exchange: the private key lives only for the

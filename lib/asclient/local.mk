@@ -1,5 +1,5 @@
 # asclient: the client side of the attestation service's API.
-noinst_LIBRARIES += lib/asclient/libasclient.a
-lib_asclient_libasclient_a_SOURCES = \
+noinst_LTLIBRARIES += lib/asclient/libasclient.la
+lib_asclient_libasclient_la_SOURCES = \
 	lib/asclient/asclient.c lib/asclient/asclient.h
-PS_ASCLIENT_LIBS = lib/asclient/libasclient.a $(PS_AS_LIBS) $(CURL_LIBS)
+PS_ASCLIENT_LIBS = lib/asclient/libasclient.la $(PS_AS_LIBS) $(CURL_LIBS)

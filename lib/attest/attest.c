@@ -8,10 +8,10 @@
 #include <openssl/evp.h>
 
 #include "attest/attest.h"
+#include "core/caps.h"
 #include "core/codec.h"
 
 /* An allowlist file is short: one line per build that may run. */
-#define ALLOWLIST_FILE_MAX (256 * 1024)
 
 const char *
 attest_fail_str(enum attest_fail f)
@@ -128,7 +128,7 @@ attest_allowlist_load(struct attest_allowlist *al, const char *path,
 	int c;
 
 	/* Measurements are public: an ordinary readable file will do. */
-	buf_init(&b, ALLOWLIST_FILE_MAX);
+	buf_init(&b, PS_CAP_ALLOWLIST_FILE);
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(why, whylen, "cannot open the measurements file");
 		return PS_ERR_IO;
@@ -224,7 +224,7 @@ attest_check(const struct attest_verifier *const *vs, size_t nv,
 		*why = ATTEST_FAIL_FORMAT;
 		return PS_ERR_AUTH;
 	}
-	if (n > ATTEST_EVIDENCE_MAX) {
+	if (n > PS_CAP_EVIDENCE) {
 		*why = ATTEST_FAIL_MALFORMED;
 		return PS_ERR_AUTH;
 	}

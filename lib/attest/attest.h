@@ -28,7 +28,6 @@
 #define ATTEST_PUBKEY_LEN 32          /* the worker's X25519 key */
 #define ATTEST_MEASUREMENT_MIN 32
 #define ATTEST_MEASUREMENT_MAX 48
-#define ATTEST_EVIDENCE_MAX 16384     /* the most any format may need */
 
 /* Why evidence was refused: for the log and the AS's error message. */
 enum attest_fail {

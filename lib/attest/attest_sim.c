@@ -14,12 +14,12 @@
 #include <openssl/pem.h>
 
 #include "attest/attest_sim.h"
+#include "core/caps.h"
 #include "core/privfile.h"
 #include "core/secret.h"
 
 #define SIM_MAGIC "PSIM"
 #define SIM_VERSION 1
-#define PEM_MAX 8192
 
 static void
 say(char *why, size_t whylen, const char *s)
@@ -129,7 +129,7 @@ attest_sim_load_private(const char *path, uint8_t priv[ATTEST_SIM_KEY_LEN],
 	size_t len = ATTEST_SIM_KEY_LEN;
 	pserr rc;
 
-	buf_init(&pem, PEM_MAX);
+	buf_init(&pem, PS_CAP_PEM);
 	if ((rc = privfile_read(path, &pem, why, whylen)) != PS_OK)
 		goto out;
 	rc = PS_ERR_CORRUPT;

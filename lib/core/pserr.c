@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/buf.h"
 #include "core/pserr.h"
@@ -103,4 +105,16 @@ pserr_json(pserr rc, struct buf *out)
 	    (e = buf_puts(out, "\"}}")) != PS_OK)
 		out->len = start;
 	return e;
+}
+
+void
+pserr_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 }

@@ -8,6 +8,16 @@
 #ifndef PROMPTSEAL_PSERR_H
 #define PROMPTSEAL_PSERR_H
 
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#define PS_WARN_UNUSED __attribute__((warn_unused_result))
+#define PS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PS_WARN_UNUSED
+#define PS_PRINTF(a, b)
+#endif
+
 typedef enum {
 	PS_OK = 0,
 	/* protocol.md section 6 */
@@ -62,12 +72,11 @@ pserr pserr_json(pserr rc, struct buf *out);
 /* The OpenAI error "type" for rc ("invalid_request_error", ...). */
 const char *pserr_type(pserr rc);
 
-#if defined(__GNUC__)
-#define PS_WARN_UNUSED __attribute__((warn_unused_result))
-#define PS_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define PS_WARN_UNUSED
-#define PS_PRINTF(a, b)
-#endif
+/*
+ * Write a reason for a log line to why (whylen bytes, always NUL
+ * terminated, cut when longer).  Does nothing when why is NULL or whylen
+ * is 0.  The reason names no secret and no request content.
+ */
+void pserr_why(char *why, size_t whylen, const char *fmt, ...) PS_PRINTF(3, 4);
 
 #endif

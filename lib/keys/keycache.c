@@ -14,6 +14,7 @@
 #include <json.h>
 
 #include "core/buf.h"
+#include "core/caps.h"
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -260,7 +261,7 @@ keycache_write(const char *path, const struct keycache_entry *keys, size_t n)
 	size_t i;
 	pserr rc;
 
-	buf_init(&text, KEYCACHE_MAX_FILE);
+	buf_init(&text, PS_CAP_KEYFILE);
 	if (path == NULL || *path == '\0' || path[strlen(path) - 1] == '/' ||
 	    (keys == NULL && n > 0)) {
 		rc = PS_ERR_ARG;
@@ -374,9 +375,9 @@ read_text(const char *path, struct buf *text, char *why, size_t whylen)
 		rc = PS_ERR_PERM;
 		goto out;
 	}
-	if (st.st_size > KEYCACHE_MAX_FILE) {
+	if (st.st_size > PS_CAP_KEYFILE) {
 		set_why(why, whylen, "is larger than %d bytes",
-		    KEYCACHE_MAX_FILE);
+		    PS_CAP_KEYFILE);
 		rc = PS_ERR_CORRUPT;
 		goto out;
 	}
@@ -395,7 +396,7 @@ read_text(const char *path, struct buf *text, char *why, size_t whylen)
 			secret_wipe(&c, 1);
 			if (r > 0) {
 				set_why(why, whylen, "is larger than %d bytes",
-				    KEYCACHE_MAX_FILE);
+				    PS_CAP_KEYFILE);
 				rc = PS_ERR_CORRUPT;
 				goto out;
 			}
@@ -552,7 +553,7 @@ parse_text(const char *s, size_t len, struct keycache_entry **keys, size_t *n,
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
-	/* len <= KEYCACHE_MAX_FILE, so it fits in an int. */
+	/* len <= PS_CAP_KEYFILE, so it fits in an int. */
 	root = json_tokener_parse_ex(tok, s, (int)len);
 	if (root == NULL) {
 		enum json_tokener_error err = json_tokener_get_error(tok);
@@ -641,7 +642,7 @@ keycache_read(const char *path, struct keycache_entry **keys, size_t *n,
 	set_why(why, whylen, "%s", "");
 	if (path == NULL || keys == NULL || n == NULL)
 		return PS_ERR_ARG;
-	buf_init(&text, KEYCACHE_MAX_FILE);
+	buf_init(&text, PS_CAP_KEYFILE);
 	if ((rc = read_text(path, &text, why, whylen)) != PS_OK)
 		goto out;
 	rc = parse_text(text.p, text.len, keys, n, why, whylen);

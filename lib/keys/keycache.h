@@ -13,7 +13,7 @@
  * "not before", say), and a reader that does not know it must not use the
  * key.  Two members of the same name inside one object cannot be told
  * apart from one (the JSON parser keeps the last).  A file larger than
- * KEYCACHE_MAX_FILE bytes is refused as corrupt.
+ * PS_CAP_KEYFILE bytes is refused as corrupt.
  */
 #ifndef PROMPTSEAL_KEYCACHE_H
 #define PROMPTSEAL_KEYCACHE_H
@@ -21,12 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/caps.h"
 #include "core/pserr.h"
 #include "seal/envelope.h"
 
-/* The largest file a reader accepts and a writer produces (about 8000
- * keys). */
-#define KEYCACHE_MAX_FILE (1024 * 1024)
 
 struct keycache_entry {
 	uint8_t kid[ENVELOPE_KID_LEN];
@@ -50,7 +48,7 @@ pserr keycache_generate(struct keycache_entry *e, int64_t expires)
  *
  * keys may be NULL when n is 0 (an empty key set).  Returns PS_ERR_ARG for
  * a bad argument, an expiry out of range, two entries with the same kid or
- * a set that would not fit in KEYCACHE_MAX_FILE (a reader would refuse
+ * a set that would not fit in PS_CAP_KEYFILE (a reader would refuse
  * such a file); PS_ERR_IO when the file cannot be written (the reason is
  * logged), and then no temporary file is left behind.  PS_ERR_IO is also
  * returned, after the new file is in place, when only the fsync of the

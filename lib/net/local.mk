@@ -1,7 +1,7 @@
 # net: the FastCGI server, libcurl to the next hop, what both proxies share.
-noinst_LIBRARIES += lib/net/libnet.a
-lib_net_libnet_a_SOURCES = \
+noinst_LTLIBRARIES += lib/net/libnet.la
+lib_net_libnet_la_SOURCES = \
 	lib/net/server.c lib/net/server.h \
 	lib/net/upstream.c lib/net/upstream.h \
 	lib/net/proxy.c lib/net/proxy.h
-PS_NET_LIBS = lib/net/libnet.a $(PS_SEAL_LIBS) $(FCGI_LIBS) $(CURL_LIBS)
+PS_NET_LIBS = lib/net/libnet.la $(PS_SEAL_LIBS) $(FCGI_LIBS) $(CURL_LIBS)

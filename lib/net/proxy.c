@@ -5,12 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/caps.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "net/proxy.h"
-
-/* Buffers larger than this are freed after a request, not kept. */
-#define KEEP_BYTES (256 * 1024)
 
 void
 proxy_opts_init(struct proxy_opts *o)
@@ -21,9 +19,9 @@ proxy_opts_init(struct proxy_opts *o)
 	o->server.stop_seconds = 10;
 	o->upstream.connect_timeout_ms = 5000;
 	o->upstream.idle_timeout_s = 300;
-	o->max_body = 10u << 20;
-	o->max_reply = 32u << 20;
-	o->max_line = 4u << 20;
+	o->max_body = PS_CAP_BODY_DEFAULT;
+	o->max_reply = PS_CAP_REPLY_DEFAULT;
+	o->max_line = PS_CAP_LINE_DEFAULT;
 	o->log_level = LOG_INFO;
 }
 
@@ -42,7 +40,7 @@ proxy_opts_apply(struct proxy_opts *o, int opt, const char *arg)
 		o->server.threads = (int)v;
 		return 1;
 	case 0x102:
-		if (options_size(arg, (size_t)1 << 30, &o->max_body) != PS_OK)
+		if (options_size(arg, PS_CAP_BODY_LIMIT, &o->max_body) != PS_OK)
 			goto bad;
 		return 1;
 	case 0x103:
@@ -93,7 +91,7 @@ proxy_thread_new(const struct proxy_opts *o)
 static void
 clean(struct buf *b)
 {
-	if (b->cap > KEEP_BYTES)
+	if (b->cap > PS_CAP_KEEP)
 		buf_free(b);
 	else
 		buf_reset(b);

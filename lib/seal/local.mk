@@ -1,9 +1,9 @@
 # seal: the wire format (docs/protocol.md sections 2-5).
-noinst_LIBRARIES += lib/seal/libseal.a
-lib_seal_libseal_a_SOURCES = \
+noinst_LTLIBRARIES += lib/seal/libseal.la
+lib_seal_libseal_la_SOURCES = \
 	lib/seal/envelope.c lib/seal/envelope.h \
 	lib/seal/jscan.c lib/seal/jscan.h \
 	lib/seal/message.c lib/seal/message.h \
 	lib/seal/sse.c lib/seal/sse.h \
 	lib/seal/stream.c lib/seal/stream.h
-PS_SEAL_LIBS = lib/seal/libseal.a $(PS_CORE_LIBS)
+PS_SEAL_LIBS = lib/seal/libseal.la $(PS_CORE_LIBS)
