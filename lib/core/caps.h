@@ -13,6 +13,8 @@
 #define PS_CAP_BODY_DEFAULT       (10u << 20)   /* a request body */
 #define PS_CAP_BODY_LIMIT         (1u << 30)    /* the most --max-body takes */
 #define PS_CAP_REPLY_DEFAULT      (32u << 20)   /* a non-streamed reply */
+#define PS_CAP_REPLY_LIMIT        ((size_t)1 << 32) /* the most --max-reply
+                                                 * takes */
 #define PS_CAP_LINE_DEFAULT       (4u << 20)    /* one SSE line */
 #define PS_CAP_KEEP               (256u << 10)  /* per-thread buffers larger
                                                  * than this are freed after
