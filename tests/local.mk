@@ -1,6 +1,8 @@
 # Unit tests: one Check suite per library module, linked against the whole
 # library (the default LDADD).  Each is tests/test_<module>.c.
-LDADD = $(PS_ALL_LIBS) $(CHECK_LIBS)
+# The fuzz targets take their main() from FUZZ_MAIN (tests/fuzz/local.mk);
+# the suites have their own, so the archive's is never linked into them.
+LDADD = $(FUZZ_MAIN) $(PS_ALL_LIBS) $(CHECK_LIBS)
 AM_CPPFLAGS += -DTEST_SRCDIR='"$(abs_top_srcdir)/tests"'
 AM_CFLAGS += $(CHECK_CFLAGS)
 
@@ -31,6 +33,8 @@ check_PROGRAMS += tests/inference-server
 tests_inference_server_LDADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
 TESTS += tests/test_inference_server.sh
 EXTRA_DIST += tests/test_inference_server.sh
+
+include tests/fuzz/local.mk
 
 # The real programs through real lighttpd and Apache on loopback.
 TEST_EXTENSIONS = .py .sh
