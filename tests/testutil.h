@@ -1,9 +1,12 @@
 /*
- * Helpers shared by the Check suites of the attestation modules.
+ * Fixtures shared by the Check suites: hex, private temporary
+ * directories, files.
  */
 #ifndef PROMPTSEAL_TESTUTIL_H
 #define PROMPTSEAL_TESTUTIL_H
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "core/privfile.h"
 
 /* Decode lowercase hex into a malloc'd buffer; aborts the test on bad
  * input.  *n gets the length. */
@@ -46,15 +51,40 @@ tu_tmpdir(void)
 	return d;
 }
 
-/* rm -r of a directory made by tu_tmpdir (one level deep). */
+/* rm -r of a directory made by tu_tmpdir, also after a test that took
+ * its write permission away. */
 static inline void
 tu_rmdir(char *d)
 {
 	char cmd[512];
 
+	chmod(d, 0700);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
 	ck_assert_int_eq(system(cmd), 0);
 	free(d);
+}
+
+/* "<dir>/<name>" into out (cap bytes); aborts the test when it is cut. */
+static inline void
+tu_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	ck_assert_int_lt(snprintf(out, cap, "%s/%s", dir, name), (int)cap);
+}
+
+/* The number of entries in directory d, "." and ".." not counted. */
+static inline int
+tu_dir_entries(const char *d)
+{
+	DIR *dp = opendir(d);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(dp);
+	return n;
 }
 
 /* Write n bytes to path with the given mode. */
@@ -69,6 +99,53 @@ tu_write(const char *path, const void *p, size_t n, mode_t mode)
 	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Replace path by a new file (a new inode, so a reader that stamps the
+ * file sees the change) that holds n bytes of p, then give it mode. */
+static inline void
+tu_put(const char *path, const void *p, size_t n, mode_t mode)
+{
+	char why[256];
+	pserr rc = privfile_replace(path, p, n, why, sizeof(why));
+
+	ck_assert_msg(rc == PS_OK, "replace %s: %s (%s)", path, pserr_str(rc),
+	    why);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Read a whole file into a NUL-terminated malloc'd string; *len (may be
+ * NULL) gets its length. */
+static inline char *
+tu_slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	char *p;
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	p = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(read(fd, p, (size_t)st.st_size), st.st_size);
+	p[st.st_size] = 0;
+	close(fd);
+	if (len != NULL)
+		*len = (size_t)st.st_size;
+	return p;
+}
+
+/* Run every test of s; the exit status of a suite's main(). */
+static inline int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif
