@@ -3,13 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <check.h>
 
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 #include "keys/keysync.h"
 #include "testutil.h"
 
@@ -30,26 +29,12 @@ teardown(void)
 	tu_rmdir(dir);
 }
 
-static struct keycache_entry
-entry(uint8_t k, int64_t expires)
-{
-	struct keycache_entry e;
-
-	memset(e.kid, k, sizeof(e.kid));
-	memset(e.secret, 0x80 | k, sizeof(e.secret));
-	e.expires = expires;
-	return e;
-}
-
 static void
 assert_file_holds(const struct keycache_entry *want, size_t n)
 {
 	struct keycache_entry *got = NULL;
-	char why[256] = "";
-	size_t gn = 99, i, j;
+	size_t gn = tu_read_keys(cache, &got), i, j;
 
-	ck_assert_msg(keycache_read(cache, &got, &gn, why, sizeof(why)) ==
-	    PS_OK, "read: %s", why);
 	ck_assert_uint_eq(gn, n);
 	for (i = 0; i < n; i++) {
 		int found = 0;
@@ -58,7 +43,7 @@ assert_file_holds(const struct keycache_entry *want, size_t n)
 			found |= memcmp(&got[j], &want[i], sizeof(*want)) == 0;
 		ck_assert_msg(found, "key %zu missing", i);
 	}
-	keycache_entries_free(got, gn);
+	keyfile_entries_free(got, gn);
 }
 
 static ino_t
@@ -77,9 +62,9 @@ START_TEST(writes_only_on_change)
 	ino_t ino;
 	int changed = -1;
 
-	a[0] = entry(3, 2000);
-	a[1] = entry(1, 3000);
-	a[2] = entry(2, 4000);
+	a[0] = tu_entry(3, 2000);
+	a[1] = tu_entry(1, 3000);
+	a[2] = tu_entry(2, 4000);
 	memcpy(b, a, sizeof(a));
 	ck_assert_int_eq(keysync_new(cache, &ks), PS_OK);
 	/* No file yet: the first set is written. */
@@ -89,9 +74,9 @@ START_TEST(writes_only_on_change)
 	ino = inode();
 	/* The same keys in another order: nothing written (a write
 	 * replaces the file, so its inode would change). */
-	b[0] = entry(2, 4000);
-	b[1] = entry(3, 2000);
-	b[2] = entry(1, 3000);
+	b[0] = tu_entry(2, 4000);
+	b[1] = tu_entry(3, 2000);
+	b[2] = tu_entry(1, 3000);
 	ck_assert_int_eq(keysync_apply(ks, b, 3, &changed), PS_OK);
 	ck_assert_int_eq(changed, 0);
 	ck_assert_uint_eq(inode(), ino);
@@ -120,8 +105,8 @@ START_TEST(restart_does_not_rewrite)
 	ino_t ino;
 	int changed = -1;
 
-	a[0] = entry(1, 2000);
-	a[1] = entry(2, 3000);
+	a[0] = tu_entry(1, 2000);
+	a[1] = tu_entry(2, 3000);
 	ck_assert_int_eq(keysync_new(cache, &ks), PS_OK);
 	ck_assert_int_eq(keysync_apply(ks, a, 2, &changed), PS_OK);
 	ck_assert_int_eq(changed, 1);
@@ -150,7 +135,7 @@ START_TEST(write_failure_keeps_trying)
 	char sub[300];
 	int changed = -1;
 
-	a[0] = entry(1, 2000);
+	a[0] = tu_entry(1, 2000);
 	snprintf(sub, sizeof(sub), "%s/later", dir);
 	snprintf(cache, sizeof(cache), "%s/later/keys.json", dir);
 	ck_assert_int_eq(keysync_new(cache, &ks), PS_OK);
@@ -244,11 +229,5 @@ keysync_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(keysync_suite());
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(keysync_suite());
 }

@@ -1,6 +1,6 @@
 /*
  * Fixtures shared by the Check suites: hex, private temporary
- * directories, files.
+ * directories, files, and keys and key cache files.
  */
 #ifndef PROMPTSEAL_TESTUTIL_H
 #define PROMPTSEAL_TESTUTIL_H
@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "core/privfile.h"
+#include "keys/keyfile.h"
 
 /* Decode lowercase hex into a malloc'd buffer; aborts the test on bad
  * input.  *n gets the length. */
@@ -146,6 +147,75 @@ tu_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------------- keys */
+
+/* A key whose every kid byte is k and every secret byte 0x80 | k. */
+static inline struct keycache_entry
+tu_entry(uint8_t k, int64_t expires)
+{
+	struct keycache_entry e;
+
+	memset(e.kid, k, sizeof(e.kid));
+	memset(e.secret, 0x80 | k, sizeof(e.secret));
+	e.expires = expires;
+	return e;
+}
+
+/* A key of distinct bytes: tag selects the kid and the secret. */
+static inline void
+tu_mk(struct keycache_entry *e, uint8_t tag, int64_t expires)
+{
+	int i;
+
+	for (i = 0; i < ENVELOPE_KID_LEN; i++)
+		e->kid[i] = (uint8_t)(tag + i);
+	for (i = 0; i < ENVELOPE_KEY_LEN; i++)
+		e->secret[i] = (uint8_t)(tag * 7 + i * 3 + 1);
+	e->expires = expires;
+}
+
+/* The keys of the key cache file at path, in file order; the test fails
+ * when it cannot be read.  Free with keyfile_entries_free. */
+static inline size_t
+tu_read_keys(const char *path, struct keycache_entry **keys)
+{
+	char why[256] = "";
+	size_t n = 0;
+	pserr rc;
+
+	*keys = NULL;
+	rc = keyfile_read(path, keys, &n, why, sizeof(why));
+	ck_assert_msg(rc == PS_OK, "read %s: %s (%s)", path, pserr_str(rc),
+	    why);
+	return n;
+}
+
+/*
+ * A key cache file of one key: kid 00 01 .. 0f, secret 00 01 .. 1f,
+ * expires 1700000000.  TU_SECRET_B64_STEM is that secret in base64
+ * without its '=': where this text shows up in a reason or a log line,
+ * secret content has leaked.
+ */
+#define TU_SECRET_B64_STEM "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+#define TU_KID "\"kid\": \"000102030405060708090a0b0c0d0e0f\""
+#define TU_SEC "\"secret\": \"" TU_SECRET_B64_STEM "=\""
+#define TU_EXP "\"expires\": 1700000000"
+#define TU_WRAP(k) "{\"version\": 1, \"keys\": [" k "]}"
+#define TU_ONE TU_WRAP("{" TU_KID ", " TU_SEC ", " TU_EXP "}")
+
+/* The key of TU_ONE, with another expiry. */
+static inline void
+tu_kat_entry(struct keycache_entry *e, int64_t expires)
+{
+	int i;
+
+	for (i = 0; i < ENVELOPE_KID_LEN; i++)
+		e->kid[i] = (uint8_t)i;
+	for (i = 0; i < ENVELOPE_KEY_LEN; i++)
+		e->secret[i] = (uint8_t)i;
+	e->expires = expires;
 }
 
 #endif

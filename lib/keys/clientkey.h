@@ -4,7 +4,7 @@
  *
  * Every client process of one installation shares one key state file in
  * the key cache format (protocol.md section 7; mode 0600, written whole
- * with keycache_write): the newest key and the older ones that have not
+ * with keyfile_write): the newest key and the older ones that have not
  * expired.  A rotation runs under an exclusive flock() of "<state>.lock":
  * the process that holds the lock re-reads the file, and does nothing when
  * another process has rotated already; otherwise it makes a key with a
@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 #define CLIENTKEY_MIN_TTL 8
 #define CLIENTKEY_MAX_TTL (30 * 86400)

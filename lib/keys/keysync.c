@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/secret.h"
+#include "keys/keyfile.h"
 #include "keys/keysync.h"
 
 static int
@@ -121,11 +122,11 @@ keysync_new(const char *path, struct keysync **out)
 		return PS_ERR_NOMEM;
 	}
 	why[0] = '\0';
-	rc = keycache_read(path, &keys, &n, why, sizeof(why));
+	rc = keyfile_read(path, &keys, &n, why, sizeof(why));
 	if (rc == PS_OK) {
 		/* Our own copy, so every array k holds is freed one way. */
 		if (n > 0 && (k->last = malloc(n * sizeof(*keys))) == NULL) {
-			keycache_entries_free(keys, n);
+			keyfile_entries_free(keys, n);
 			keysync_free(k);
 			return PS_ERR_NOMEM;
 		}
@@ -133,7 +134,7 @@ keysync_new(const char *path, struct keysync **out)
 			memcpy(k->last, keys, n * sizeof(*keys));
 			qsort(k->last, n, sizeof(*keys), by_kid);
 		}
-		keycache_entries_free(keys, n);
+		keyfile_entries_free(keys, n);
 		k->n = n;
 		k->known = 1;
 	} else {
@@ -173,7 +174,7 @@ keysync_apply(struct keysync *k, struct keycache_entry *keys, size_t n,
 			return PS_ERR_NOMEM;
 		memcpy(copy, keys, n * sizeof(*copy));
 	}
-	if ((rc = keycache_write(k->path, keys, n)) != PS_OK) {
+	if ((rc = keyfile_write(k->path, keys, n)) != PS_OK) {
 		secret_free(copy, n * sizeof(*copy));
 		return rc;
 	}

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 /*
  * Worker side: ask the keysync listening on notify_socket_path for an
@@ -50,7 +50,7 @@ void keysync_free(struct keysync *k);
 
 /*
  * Make the cache file hold exactly the n keys (sorted here by kid; the
- * array is reordered): keycache_write() when they differ from the last
+ * array is reordered): keyfile_write() when they differ from the last
  * content, nothing otherwise.  *changed (may be NULL) says whether the
  * file was written.  On a write failure the file is as before.
  */
