@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "core/caps.h"
 #include "core/log.h"
 #include "core/privfile.h"
 #include "core/secret.h"
@@ -212,7 +213,7 @@ by_expiry_desc(const void *a, const void *b)
 
 /*
  * Write the state file: fresh first, then the unexpired keys of old (at
- * most CLIENTKEY_MAX_KEYS in all, the ones that expire last).
+ * most PS_CAP_CLIENT_KEYS in all, the ones that expire last).
  */
 static pserr
 write_state(struct clientkey *ck, const struct keycache_entry *fresh,
@@ -227,7 +228,7 @@ write_state(struct clientkey *ck, const struct keycache_entry *fresh,
 	all[m++] = *fresh;
 	if (n > 0)
 		qsort(old, n, sizeof(*old), by_expiry_desc);
-	for (i = 0; i < n && m < CLIENTKEY_MAX_KEYS; i++)
+	for (i = 0; i < n && m < PS_CAP_CLIENT_KEYS; i++)
 		if (old[i].expires > now)
 			all[m++] = old[i];
 	rc = keyfile_write(ck->path, all, m);

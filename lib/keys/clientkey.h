@@ -9,8 +9,9 @@
  * the process that holds the lock re-reads the file, and does nothing when
  * another process has rotated already; otherwise it makes a key with a
  * fresh kid that expires after ttl seconds, uploads it, and only after the
- * upload writes the file: the new key and every unexpired old one.  A key
- * that is in the file is therefore always at the AS as well.
+ * upload writes the file: the new key and the unexpired old ones (at most
+ * PS_CAP_CLIENT_KEYS in all, the ones that expire last).  A key that is
+ * in the file is therefore always at the AS as well.
  *
  * With a time to live ttl (seconds, at least CLIENTKEY_MIN_TTL):
  *   grace  = 1 s, or 2 s from a ttl of 20 s: how long a new key waits
@@ -37,8 +38,6 @@
 
 #define CLIENTKEY_MIN_TTL 8
 #define CLIENTKEY_MAX_TTL (30 * 86400)
-/* The most keys a state file keeps (the newest ones). */
-#define CLIENTKEY_MAX_KEYS 16
 
 /*
  * Get key to the AS for ttl seconds.  PS_OK when stored, with the AS's
