@@ -9,7 +9,7 @@ UNIT_TESTS = \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
-	tests/test_keysync \
+	tests/test_notify tests/test_keysync \
 	tests/test_attest tests/test_wrap \
 	tests/test_tokens tests/test_asstore tests/test_asapi \
 	tests/test_asclient

@@ -13,14 +13,13 @@
 #include "testutil.h"
 
 static char *dir;
-static char cache[256], sock[256];
+static char cache[256];
 
 static void
 setup(void)
 {
 	dir = tu_tmpdir();
 	snprintf(cache, sizeof(cache), "%s/keys.json", dir);
-	snprintf(sock, sizeof(sock), "%s/notify.sock", dir);
 }
 
 static void
@@ -150,44 +149,6 @@ START_TEST(write_failure_keeps_trying)
 }
 END_TEST
 
-START_TEST(notify)
-{
-	struct stat st;
-	char longp[200];
-	int fd = -1, i;
-
-	/* Nobody listens yet. */
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_ERR_IO);
-	ck_assert_int_eq(keysync_notify_open(sock, &fd), PS_OK);
-	ck_assert_int_eq(stat(sock, &st), 0);
-	ck_assert(S_ISSOCK(st.st_mode));
-	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(keysync_notify_drain(fd), 0);
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_eq(keysync_notify_drain(fd), 2);
-	ck_assert_int_eq(keysync_notify_drain(fd), 0);
-	/* A full queue does not block the worker, nor fail it. */
-	for (i = 0; i < 5000; i++)
-		ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_gt(keysync_notify_drain(fd), 0);
-	close(fd);
-	/* The socket file left behind is replaced by the next keysync. */
-	ck_assert_int_eq(keysync_notify_open(sock, &fd), PS_OK);
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_eq(keysync_notify_drain(fd), 1);
-	close(fd);
-	/* But no other kind of file is. */
-	unlink(sock);
-	tu_write(sock, "x", 1, 0600);
-	ck_assert_int_eq(keysync_notify_open(sock, &fd), PS_ERR_EXISTS);
-	memset(longp, 'a', sizeof(longp) - 1);
-	longp[sizeof(longp) - 1] = '\0';
-	ck_assert_int_eq(keysync_request_refresh(longp), PS_ERR_ARG);
-	ck_assert_int_eq(keysync_request_refresh(NULL), PS_ERR_ARG);
-}
-END_TEST
-
 START_TEST(backoff)
 {
 	struct keysync_backoff b;
@@ -220,7 +181,6 @@ keysync_suite(void)
 	tcase_add_test(t, writes_only_on_change);
 	tcase_add_test(t, restart_does_not_rewrite);
 	tcase_add_test(t, write_failure_keeps_trying);
-	tcase_add_test(t, notify);
 	tcase_add_test(t, backoff);
 	suite_add_tcase(s, t);
 	return s;
