@@ -36,12 +36,6 @@ teardown(void)
 	tu_rmdir(dir);
 }
 
-static void
-put_text(const char *path, const char *text, mode_t mode)
-{
-	tu_put(path, text, strlen(text), mode);
-}
-
 /* ------------------------------------------------------ the live cache */
 
 START_TEST(live_refresh_picks_up_rewrite)
@@ -99,10 +93,10 @@ START_TEST(live_keeps_keys_on_bad_file)
 		    PS_ERR_UNKNOWN_KEY); \
 	} while (0)
 
-	put_text(cache, "{\"version\": 1, \"keys\": [", 0600);
+	tu_put_text(cache, "{\"version\": 1, \"keys\": [", 0600);
 	keycache_refresh(kc);
 	STILL_A();
-	put_text(cache, "{\"version\": 2, \"keys\": []}", 0600);
+	tu_put_text(cache, "{\"version\": 2, \"keys\": []}", 0600);
 	keycache_refresh(kc);
 	STILL_A();
 	/* A valid file with b, but group-readable. */
@@ -110,7 +104,7 @@ START_TEST(live_keeps_keys_on_bad_file)
 	{
 		char *text = tu_slurp(cache, NULL);
 
-		put_text(cache, text, 0640);
+		tu_put_text(cache, text, 0640);
 		free(text);
 	}
 	keycache_refresh(kc);
@@ -269,11 +263,11 @@ START_TEST(live_logs_once_per_change)
 	capture_log_begin(&saved);
 	ck_assert_int_eq(keycache_open(cache, &kc), PS_OK);
 	/* A corrupt file that holds a secret: the reason must not show it. */
-	put_text(cache, TU_WRAP("{" TU_KID ", " TU_SEC ", \"expires\": 1.5}"),
+	tu_put_text(cache, TU_WRAP("{" TU_KID ", " TU_SEC ", \"expires\": 1.5}"),
 	    0600);
 	for (i = 0; i < 5; i++)
 		keycache_refresh(kc);
-	put_text(cache, TU_ONE, 0644);
+	tu_put_text(cache, TU_ONE, 0644);
 	for (i = 0; i < 5; i++)
 		keycache_refresh(kc);
 	ck_assert_int_eq(unlink(cache), 0);

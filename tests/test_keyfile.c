@@ -69,18 +69,6 @@ same_set(const struct keycache_entry *a, size_t na,
 	return 1;
 }
 
-static void
-put_file(const char *path, const char *text, size_t len, mode_t mode)
-{
-	tu_put(path, text, len, mode);
-}
-
-static void
-put_text(const char *path, const char *text, mode_t mode)
-{
-	tu_put(path, text, strlen(text), mode);
-}
-
 /* Read path and require that it holds exactly want[0..nwant). */
 static void
 assert_holds(const char *path, const struct keycache_entry *want,
@@ -240,13 +228,13 @@ START_TEST(parse_hand_written)
 	memset(want[0].secret, 0xff, ENVELOPE_KEY_LEN);
 	want[0].expires = 4102444800;
 	tu_kat_entry(&want[1], 0);
-	put_text(cache, text, 0600);
+	tu_put_text(cache, text, 0600);
 	assert_holds(cache, want, 2);
 
-	put_text(cache, "{\"keys\":[],\"version\":1}", 0600);
+	tu_put_text(cache, "{\"keys\":[],\"version\":1}", 0600);
 	assert_holds(cache, NULL, 0);
 	/* The reference member list the corrupt cases below start from. */
-	put_text(cache, ONE, 0600);
+	tu_put_text(cache, ONE, 0600);
 	tu_kat_entry(&want[0], 1700000000);
 	assert_holds(cache, want, 1);
 }
@@ -356,7 +344,7 @@ START_TEST(refuses_corrupt)
 
 	for (i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
 		memset(why, 'x', sizeof(why));
-		put_text(cache, corrupt[i].text, 0600);
+		tu_put_text(cache, corrupt[i].text, 0600);
 		rc = read_rc(cache, why, sizeof(why));
 		ck_assert_msg(rc == PS_ERR_CORRUPT, "%s: got %s", corrupt[i].what,
 		    pserr_str(rc));
@@ -385,16 +373,16 @@ START_TEST(refuses_duplicate_names)
 
 	/* A reader that kept the first and one that kept the last would
 	 * use different keys: neither may take the file. */
-	put_text(cache, "{\"version\": 1, \"keys\": [], \"version\": 1}",
+	tu_put_text(cache, "{\"version\": 1, \"keys\": [], \"version\": 1}",
 	    0600);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_CORRUPT);
 	ck_assert_str_eq(why, "has the member version twice");
-	put_text(cache, WRAP("{" KID ", " SEC ", " EXP "}, {" KID ", " SEC ", "
+	tu_put_text(cache, WRAP("{" KID ", " SEC ", " EXP "}, {" KID ", " SEC ", "
 	    SEC ", " EXP "}"), 0600);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_CORRUPT);
 	ck_assert_str_eq(why, "key 1 has the member secret twice");
 	/* The same name escaped is the same name. */
-	put_text(cache, WRAP("{\"\\u0065xpires\": 5, " KID ", " SEC ", " EXP
+	tu_put_text(cache, WRAP("{\"\\u0065xpires\": 5, " KID ", " SEC ", " EXP
 	    "}"), 0600);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_CORRUPT);
 	ck_assert_str_eq(why, "key 0 has the member expires twice");
@@ -416,7 +404,7 @@ START_TEST(parse_escaped_names_and_edges)
 	tu_kat_entry(&want[1], INT64_MAX - 1);
 	memcpy(want[1].kid, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
 	    "\x0c\x0d\x0e\x0f\x10", ENVELOPE_KID_LEN);
-	put_text(cache, text, 0600);
+	tu_put_text(cache, text, 0600);
 	assert_holds(cache, want, 2);
 }
 END_TEST
@@ -426,7 +414,7 @@ START_TEST(refuses_nul_byte)
 	static const char text[] = ONE "\0";
 	char why[256];
 
-	put_file(cache, text, sizeof(text), 0600);
+	tu_put(cache, text, sizeof(text), 0600);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_CORRUPT);
 	ck_assert_str_eq(why, "contains a NUL byte");
 }
@@ -442,7 +430,7 @@ put_padded(size_t size)
 	ck_assert_ptr_nonnull(text);
 	memcpy(text, ONE, n);
 	memset(text + n, ' ', size - n);
-	put_file(cache, text, size, 0600);
+	tu_put(cache, text, size, 0600);
 	free(text);
 }
 
@@ -483,18 +471,18 @@ START_TEST(refuses_loose_modes)
 
 	tu_kat_entry(&e, 1700000000);
 	for (i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
-		put_text(cache, ONE, loose[i]);
+		tu_put_text(cache, ONE, loose[i]);
 		ck_assert_msg(read_rc(cache, why, sizeof(why)) == PS_ERR_PERM,
 		    "mode %04o was accepted", (unsigned)loose[i]);
 		snprintf(want, sizeof(want), "mode %04o is group/world "
 		    "accessible; chmod 600", (unsigned)loose[i]);
 		ck_assert_str_eq(why, want);
 	}
-	put_text(cache, ONE, 0600);
+	tu_put_text(cache, ONE, 0600);
 	assert_holds(cache, &e, 1);
-	put_text(cache, ONE, 0400);
+	tu_put_text(cache, ONE, 0400);
 	assert_holds(cache, &e, 1);
-	put_text(cache, ONE, 0700);
+	tu_put_text(cache, ONE, 0700);
 	assert_holds(cache, &e, 1);
 }
 END_TEST
@@ -509,7 +497,7 @@ START_TEST(refuses_other_owner)
 		    "file owned by another user: chown needs root\n");
 		return;
 	}
-	put_text(cache, ONE, 0600);
+	tu_put_text(cache, ONE, 0600);
 	ck_assert_int_eq(chown(cache, 65534, 65534), 0);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_PERM);
 	ck_assert_str_eq(why, "is owned by uid 65534, not by uid 0 that reads "
@@ -526,7 +514,7 @@ START_TEST(refuses_non_regular)
 	char real[PATH_MAX], why[256];
 
 	tu_path(real, sizeof(real), dir, "real.json");
-	put_text(real, ONE, 0600);
+	tu_put_text(real, ONE, 0600);
 	ck_assert_int_eq(symlink("real.json", cache), 0);
 	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_PERM);
 	ck_assert_str_eq(why, "is a symbolic link; refused");
@@ -597,7 +585,7 @@ START_TEST(failed_rename_cleans_up)
 	ck_assert_int_eq(mkdir(cache, 0700), 0);
 	ck_assert_int_lt(snprintf(inner, sizeof(inner), "%s/x", cache),
 	    (int)sizeof(inner));
-	put_text(inner, "x", 0600);
+	tu_put_text(inner, "x", 0600);
 	tu_mk(&e, 1, 100);
 	ck_assert_int_eq(keyfile_write(cache, &e, 1), PS_ERR_IO);
 	ck_assert_int_eq(stat(cache, &st), 0);
@@ -840,21 +828,21 @@ START_TEST(secret_copies_are_wiped)
 
 	/* A file read, and one whose secret is escaped character by
 	 * character (it is unescaped into a scratch buffer first). */
-	put_text(cache, ONE, 0600);
+	tu_put_text(cache, ONE, 0600);
 	ck_assert_uint_eq(tu_read_keys(cache, &k), 1);
 	keyfile_entries_free(k, 1);
 	for (i = 0; b64[i] != '\0'; i++)
 		snprintf(escaped + 6 * i, 7, "\\u%04x", (unsigned char)b64[i]);
 	snprintf(text, sizeof(text), WRAP("{" KID ", \"secret\": \"%s\", " EXP
 	    "}"), escaped);
-	put_text(cache, text, 0600);
+	tu_put_text(cache, text, 0600);
 	ck_assert_uint_eq(tu_read_keys(cache, &k), 1);
 	ck_assert_mem_eq(k[0].secret, e.secret, ENVELOPE_KEY_LEN);
 	keyfile_entries_free(k, 1);
 	/* The same, refused after the secret was decoded (a kid twice). */
 	snprintf(text, sizeof(text), WRAP("{" KID ", \"secret\": \"%s\", " EXP
 	    "}, {" KID ", " SEC ", " EXP "}"), escaped);
-	put_text(cache, text, 0600);
+	tu_put_text(cache, text, 0600);
 	ck_assert_int_eq(read_rc(cache, NULL, 0), PS_ERR_CORRUPT);
 	/* The writer's text. */
 	ck_assert_int_eq(keyfile_write(cache, &e, 1), PS_OK);

@@ -115,6 +115,13 @@ tu_put(const char *path, const void *p, size_t n, mode_t mode)
 	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
+/* tu_put of a NUL-terminated text, without its NUL. */
+static inline void
+tu_put_text(const char *path, const char *text, mode_t mode)
+{
+	tu_put(path, text, strlen(text), mode);
+}
+
 /* Read a whole file into a NUL-terminated malloc'd string; *len (may be
  * NULL) gets its length. */
 static inline char *

@@ -226,8 +226,9 @@ read_object(const char *s, size_t len, const char *const *names,
 	if (jscan_object_begin(&it, s, len) != PS_OK)
 		return OBJ_NOT_OBJECT;
 	for (;;) {
+		/* Not reached on valid text. */
 		if (jscan_object_next(&it, &m, &more) != PS_OK)
-			return OBJ_NOT_OBJECT;      /* not reached: valid text */
+			return OBJ_NOT_OBJECT;
 		if (!more)
 			break;
 		name = m.name;
@@ -426,7 +427,8 @@ keyfile_parse(const char *s, size_t len, struct keycache_entry **keys,
 	/* Every expiry is in range by now: a refusal is a kid twice. */
 	if ((rc = keyfile_check(e, count)) != PS_OK) {
 		if (rc == PS_ERR_ARG) {
-			pserr_why(why, whylen, "has two keys with the same kid");
+			pserr_why(why, whylen, "has two keys with the same "
+			    "kid");
 			rc = PS_ERR_CORRUPT;
 		}
 		goto out;
