@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "keys/keysync.h"
+#include "keys/notify.h"
 
 /* The least time between two fetches a worker's request can cause. */
 #define NOTIFY_MIN_GAP_MS 1000
@@ -314,7 +315,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (notify != NULL && (rc = keysync_notify_open(notify, &nfd)) !=
+	if (notify != NULL && (rc = notify_open(notify, &nfd)) !=
 	    PS_OK) {
 		log_error("cannot listen on %s: %s", notify, rc == PS_ERR_EXISTS ?
 		    "another kind of file is there" : pserr_str(rc));
@@ -357,7 +358,7 @@ main(int argc, char **argv)
 		ts.tv_nsec = (long)(wait % 1000) * 1000000;
 		if (ppoll(nfd >= 0 ? &pfd : NULL, nfd >= 0 ? 1 : 0, &ts,
 		    &waitmask) > 0 && (pfd.revents & POLLIN)) {
-			int asked = keysync_notify_drain(nfd);
+			int asked = notify_drain(nfd);
 
 			/* While the AS fails, the backoff decides; otherwise
 			 * fetch now, but not more than once a second. */

@@ -12,12 +12,16 @@ UNIT_TESTS = \
 	tests/test_upstream tests/test_proxy \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream \
-	tests/test_keycache tests/test_clientkey tests/test_keysync \
+	tests/test_keyfile tests/test_keycache tests/test_clientkey \
+	tests/test_notify tests/test_keysync \
 	tests/test_attest tests/test_wrap \
 	tests/test_tokens tests/test_asstore tests/test_asapi \
 	tests/test_asclient
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
+# test_keyfile looks into every block the key file code frees, for a
+# secret that was not wiped.
+tests_test_keyfile_LDFLAGS = -Wl,--wrap=free
 noinst_HEADERS = tests/testutil.h
 EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \

@@ -23,6 +23,8 @@
 /* Files. */
 #define PS_CAP_KEYFILE            (1u << 20)    /* the key cache file, about
                                                  * 8000 keys */
+#define PS_CAP_CLIENT_KEYS        16            /* keys in the client's key
+                                                 * state file (the newest) */
 #define PS_CAP_TOKENS_FILE        (1u << 20)    /* the AS's token file */
 #define PS_CAP_TOKEN              512           /* one bearer token */
 #define PS_CAP_ALLOWLIST_FILE     (256u << 10)  /* a measurements file */

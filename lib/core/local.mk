@@ -7,5 +7,5 @@ lib_core_libcore_la_SOURCES = \
 	lib/core/buf.c lib/core/buf.h \
 	lib/core/log.c lib/core/log.h \
 	lib/core/options.c lib/core/options.h \
-	lib/core/privfile.c lib/core/privfile.h
+	lib/core/privfile.c lib/core/privfile_write.c lib/core/privfile.h
 PS_CORE_LIBS = lib/core/libcore.la $(CRYPTO_LIBS)

@@ -6,4 +6,4 @@ lib_seal_libseal_la_SOURCES = \
 	lib/seal/message.c lib/seal/message.h \
 	lib/seal/sse.c lib/seal/sse.h \
 	lib/seal/stream.c lib/seal/stream.h
-PS_SEAL_LIBS = lib/seal/libseal.la $(PS_CORE_LIBS)
+PS_SEAL_LIBS = lib/seal/libseal.la $(PS_CORE_LIBS) $(JSONC_LIBS)
