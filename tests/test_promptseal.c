@@ -54,7 +54,15 @@ static const char PLAIN_STREAM[] =
  * replaced for the whole process, the library's calls included; not under
  * AddressSanitizer, which owns the allocator.
  */
-#if !defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#if !defined(UNDER_ASAN)
 #include <dlfcn.h>
 #include <malloc.h>
 #define WATCH_FREES 1
