@@ -16,17 +16,28 @@ UNIT_TESTS = \
 	tests/test_notify tests/test_keysync \
 	tests/test_attest tests/test_wrap \
 	tests/test_tokens tests/test_asstore tests/test_asapi \
-	tests/test_asclient
+	tests/test_asclient tests/test_promptseal
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 # test_keyfile looks into every block the key file code frees, for a
 # secret that was not wiped.
 tests_test_keyfile_LDFLAGS = -Wl,--wrap=free
+# The public library through its interface alone: the shared library and
+# its header, nothing of lib/ besides.
+tests_test_promptseal_CPPFLAGS = -I$(top_srcdir)/lib/promptseal
+tests_test_promptseal_CFLAGS = $(WARN_CFLAGS) $(CHECK_CFLAGS)
+tests_test_promptseal_LDADD = lib/promptseal/libpromptseal.la $(CHECK_LIBS)
 noinst_HEADERS = tests/testutil.h
 EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
 	tests/vectors/gen_message.py tests/wrap_vectors.py \
 	tests/attest_vectors.py
+
+# The installed library: make install into a scratch DESTDIR, then the
+# example built and run against that copy through pkg-config.  The
+# compiler flags above (sanitizers included) reach the example this way.
+TESTS += tests/test_installed.sh
+EXTRA_DIST += tests/test_installed.sh
 
 # promptseal-as through cgi-fcgi, checked by python3-cryptography.
 TESTS += tests/test_as_fcgi.py
@@ -46,9 +57,13 @@ PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = PS_BUILDDIR='$(abs_top_builddir)' \
 	PS_SRCDIR='$(abs_top_srcdir)' PYTHONPATH='$(abs_top_srcdir)/tests/e2e' \
 	LIGHTTPD='$(LIGHTTPD)' APACHE2='$(APACHE2)' SPAWN_FCGI='$(SPAWN_FCGI)' \
-	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1; \
+	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1 \
+	PS_CC='$(CC)' PS_CFLAGS='$(CFLAGS)' PS_LDFLAGS='$(LDFLAGS)' \
+	PS_LIBDIR='$(libdir)' PS_INCLUDEDIR='$(includedir)' \
+	PS_MAN3DIR='$(man3dir)' PKG_CONFIG='$(PKG_CONFIG)'; \
 	export PS_BUILDDIR PS_SRCDIR PYTHONPATH LIGHTTPD APACHE2 SPAWN_FCGI \
-	PS_SDK_DIR PYTHONDONTWRITEBYTECODE;
+	PS_SDK_DIR PYTHONDONTWRITEBYTECODE PS_CC PS_CFLAGS PS_LDFLAGS \
+	PS_LIBDIR PS_INCLUDEDIR PS_MAN3DIR PKG_CONFIG;
 # The dist tree has no node_modules: distcheck uses the source tree's.
 AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 	--enable-werror

@@ -20,6 +20,12 @@
                                                  * than this are freed after
                                                  * a request, not kept */
 
+/* The public library (lib/promptseal/); its streams take lines up to
+ * PS_CAP_LINE_DEFAULT. */
+#define PS_CAP_API_MESSAGE        (1u << 30)    /* a body or value it seals
+                                                 * or opens, and the output
+                                                 * of one call */
+
 /* Files. */
 #define PS_CAP_KEYFILE            (1u << 20)    /* the key cache file, about
                                                  * 8000 keys */
