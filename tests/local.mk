@@ -7,7 +7,7 @@ AM_CFLAGS += $(CHECK_CFLAGS)
 UNIT_TESTS = \
 	tests/test_codec tests/test_privfile \
 	tests/test_envelope tests/test_jscan tests/test_message \
-	tests/test_sse tests/test_stream \
+	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keycache tests/test_clientkey tests/test_keysync \
 	tests/test_attest tests/test_wrap \
 	tests/test_tokens tests/test_asstore tests/test_asapi \
@@ -15,9 +15,11 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 noinst_HEADERS = tests/testutil.h
-EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
+EXTRA_DIST += tests/pswire.py \
+	tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
-	tests/vectors/gen_message.py tests/wrap_vectors.py \
+	tests/vectors/gen_message.py tests/vectors/stream.json \
+	tests/vectors/gen_stream.py tests/wrap_vectors.py \
 	tests/attest_vectors.py
 
 # promptseal-as through cgi-fcgi, checked by python3-cryptography.
@@ -34,7 +36,8 @@ EXTRA_DIST += tests/test_inference_server.sh
 TEST_EXTENSIONS = .py .sh
 PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = PS_BUILDDIR='$(abs_top_builddir)' \
-	PS_SRCDIR='$(abs_top_srcdir)' PYTHONPATH='$(abs_top_srcdir)/tests/e2e' \
+	PS_SRCDIR='$(abs_top_srcdir)' \
+	PYTHONPATH='$(abs_top_srcdir)/tests/e2e:$(abs_top_srcdir)/tests' \
 	LIGHTTPD='$(LIGHTTPD)' APACHE2='$(APACHE2)' SPAWN_FCGI='$(SPAWN_FCGI)' \
 	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1; \
 	export PS_BUILDDIR PS_SRCDIR PYTHONPATH LIGHTTPD APACHE2 SPAWN_FCGI \
@@ -47,6 +50,6 @@ E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
 	tests/e2e/test_e2e_as.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py \
-	tests/e2e/ps1.py tests/e2e/demo.py tests/e2e/simas.py \
+	tests/e2e/demo.py tests/e2e/simas.py \
 	tests/e2e/sdk/package.json tests/e2e/sdk/package-lock.json \
 	tests/e2e/sdk/check.mjs

@@ -5,5 +5,6 @@ lib_seal_libseal_a_SOURCES = \
 	lib/seal/jscan.c lib/seal/jscan.h \
 	lib/seal/message.c lib/seal/message.h \
 	lib/seal/sse.c lib/seal/sse.h \
-	lib/seal/stream.c lib/seal/stream.h
+	lib/seal/stream.c lib/seal/stream.h \
+	lib/seal/replay.c lib/seal/replay.h
 PS_SEAL_LIBS = lib/seal/libseal.a $(PS_CORE_LIBS)
