@@ -154,19 +154,14 @@ static pserr
 check_fresh(struct exchange *x)
 {
 	struct worker *w = x->w;
-	int64_t now = (int64_t)time(NULL);
-	uint64_t ts = x->mr.ts;
 	pserr rc;
 
-	if (now < 0 || ts > (uint64_t)now + WORKER_CLOCK_SKEW ||
-	    ts + (uint64_t)w->replay_window < (uint64_t)now)
-		return PS_ERR_STALE;
-	rc = replay_check(w->replay, x->q.kid, x->q.nonce,
-	    (int64_t)ts + w->replay_window, now);
+	rc = replay_admit(w->replay, x->q.kid, x->q.nonce, x->mr.ts,
+	    (int64_t)time(NULL), w->replay_window);
 	if (rc == PS_ERR_REPLAY_FULL)
 		log_error("the replay table is full: requests are refused until "
 		    "records expire (raise --replay-slots)");
-	else if (rc != PS_OK && rc != PS_ERR_REPLAYED) {
+	else if (rc != PS_OK && rc != PS_ERR_REPLAYED && rc != PS_ERR_STALE) {
 		log_error("the replay table cannot be used: %s", pserr_str(rc));
 		rc = PS_ERR_REPLAY_FULL;
 	}

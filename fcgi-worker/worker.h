@@ -12,10 +12,6 @@
 #include "net/proxy.h"
 #include "seal/replay.h"
 
-/* How far ahead of the worker's clock a request's ts may be (protocol.md
- * section 4). */
-#define WORKER_CLOCK_SKEW 60
-
 struct worker {
 	struct proxy_opts opts;
 	struct keycache *keys;

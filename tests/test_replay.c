@@ -296,6 +296,48 @@ START_TEST(test_refused_files)
 }
 END_TEST
 
+/* The timestamp bounds the window: [now - W, now + 60]. */
+START_TEST(test_admit)
+{
+	struct replay *r = open_ok("l", 1024);
+	uint8_t kid[16], nonce[16];
+	unsigned i = 0;
+
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1000, 1000, 300), PS_OK);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1000, 1000, 300),
+	    PS_ERR_REPLAYED);
+	/* Until ts + W the record stands. */
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1000, 1300, 300),
+	    PS_ERR_REPLAYED);
+	/* After that the ts check refuses it, not the record. */
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1000, 1301, 300),
+	    PS_ERR_STALE);
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 700, 1000, 300), PS_OK);
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 699, 1000, 300),
+	    PS_ERR_STALE);
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1060, 1000, 300), PS_OK);
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1061, 1000, 300),
+	    PS_ERR_STALE);
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, UINT64_MAX, 1000, 300),
+	    PS_ERR_STALE);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 0, 1000, 300),
+	    PS_ERR_STALE);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 0, -1, 300), PS_ERR_STALE);
+	/* A future ts is remembered until ts + W, past now + W. */
+	pair(i++, kid, nonce);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1050, 1000, 300), PS_OK);
+	ck_assert_int_eq(replay_admit(r, kid, nonce, 1050, 1349, 300),
+	    PS_ERR_REPLAYED);
+	replay_close(r);
+}
+END_TEST
+
 static Suite *
 replay_suite(void)
 {
@@ -309,6 +351,7 @@ replay_suite(void)
 	tcase_add_test(tc, test_two_processes);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_refused_files);
+	tcase_add_test(tc, test_admit);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

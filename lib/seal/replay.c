@@ -271,3 +271,18 @@ out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
+
+pserr
+replay_admit(struct replay *r, const uint8_t kid[ENVELOPE_KID_LEN],
+    const uint8_t nonce[ENVELOPE_NONCE_LEN], uint64_t ts, int64_t now,
+    long window)
+{
+	/* The clock before 1970 or a window past reason: refuse, do not
+	 * wrap. */
+	if (now < 0 || window < 0 || window > 86400 * 365)
+		return PS_ERR_STALE;
+	if (ts > (uint64_t)now + REPLAY_SKEW ||
+	    ts + (uint64_t)window < (uint64_t)now)
+		return PS_ERR_STALE;
+	return replay_check(r, kid, nonce, (int64_t)ts + window, now);
+}

@@ -26,6 +26,8 @@
 #define REPLAY_SLOTS_DEFAULT ((size_t)1 << 20)
 #define REPLAY_SLOTS_MIN ((size_t)64)
 #define REPLAY_SLOTS_MAX ((size_t)1 << 26)
+/* How far ahead of the worker's clock a request's ts may be. */
+#define REPLAY_SKEW 60
 
 struct replay;
 
@@ -51,6 +53,16 @@ pserr replay_open(const char *path, size_t slots, struct replay **out,
 pserr replay_check(struct replay *r, const uint8_t kid[ENVELOPE_KID_LEN],
     const uint8_t nonce[ENVELOPE_NONCE_LEN], int64_t expires, int64_t now)
     PS_WARN_UNUSED;
+
+/*
+ * Admit a request sealed at ts (Unix seconds) as of now, with a window
+ * of window seconds (protocol.md section 4): PS_ERR_STALE when ts is
+ * outside [now - window, now + REPLAY_SKEW], else replay_check() with a
+ * record that lives until ts + window.
+ */
+pserr replay_admit(struct replay *r, const uint8_t kid[ENVELOPE_KID_LEN],
+    const uint8_t nonce[ENVELOPE_NONCE_LEN], uint64_t ts, int64_t now,
+    long window) PS_WARN_UNUSED;
 
 /* The number of slots of r. */
 size_t replay_slots(const struct replay *r);
