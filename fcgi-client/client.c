@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "core/log.h"
 #include "core/secret.h"
 #include "net/server.h"
@@ -119,31 +117,6 @@ on_data(void *arg, const char *p, size_t n)
 	return buf_append(&x->t->reply, p, n);
 }
 
-/* The code of a plain {"error": {"code": "..."}} reply, as one of ours,
- * or PS_OK when it is none. */
-static pserr
-plain_error_code(const struct buf *reply)
-{
-	struct json_tokener *tok;
-	struct json_object *root = NULL, *err, *code;
-	pserr rc = PS_OK;
-
-	if (reply->len == 0 || reply->len > 65536 ||
-	    (tok = json_tokener_new()) == NULL)
-		return PS_OK;
-	root = json_tokener_parse_ex(tok, reply->p, (int)reply->len);
-	if (root != NULL && json_object_is_type(root, json_type_object) &&
-	    json_object_object_get_ex(root, "error", &err) &&
-	    json_object_is_type(err, json_type_object) &&
-	    json_object_object_get_ex(err, "code", &code) &&
-	    json_object_is_type(code, json_type_string))
-		rc = pserr_from_code(json_object_get_string(code),
-		    (size_t)json_object_get_string_len(code));
-	json_object_put(root);
-	json_tokener_free(tok);
-	return rc;
-}
-
 /*
  * A reply marked as the worker side's own plain error.  Nothing in it is
  * authenticated, so none of its text reaches the user: only its code,
@@ -153,7 +126,7 @@ plain_error_code(const struct buf *reply)
 static pserr
 relay_plain_error(struct exchange *x)
 {
-	pserr code = plain_error_code(&x->t->reply);
+	pserr code = proxy_plain_error_code(x->t->reply.p, x->t->reply.len);
 
 	if (code == PS_OK) {
 		log_warn("the worker side answered %ld with an unauthenticated "
@@ -263,7 +236,7 @@ worker_lacks_key(struct exchange *x)
 	if (x->streaming || x->encrypted != 0 ||
 	    (x->status != 422 && x->status != 503))
 		return 0;
-	code = plain_error_code(&x->t->reply);
+	code = proxy_plain_error_code(x->t->reply.p, x->t->reply.len);
 	return (x->status == 422 && code == PS_ERR_UNKNOWN_KEY) ||
 	    (x->status == 503 && code == PS_ERR_NO_KEY);
 }

@@ -7,7 +7,7 @@ AM_CFLAGS += $(CHECK_CFLAGS)
 UNIT_TESTS = \
 	tests/test_codec tests/test_privfile \
 	tests/test_envelope tests/test_jscan tests/test_message \
-	tests/test_sse tests/test_stream tests/test_replay \
+	tests/test_sse tests/test_stream tests/test_replay tests/test_proxy \
 	tests/test_keycache tests/test_clientkey tests/test_keysync \
 	tests/test_attest tests/test_wrap \
 	tests/test_tokens tests/test_asstore tests/test_asapi \

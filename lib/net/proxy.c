@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/options.h"
 #include "net/proxy.h"
+#include "seal/jscan.h"
 
 /* Buffers larger than this are freed after a request, not kept. */
 #define KEEP_BYTES (256 * 1024)
@@ -233,4 +234,45 @@ proxy_media_type(const char *ct, char *out, size_t outlen)
 	}
 	out[n] = '\0';
 	return (int)n;
+}
+
+/* The value of the last member called name (plain, unescaped) of the
+ * object json, or NULL. */
+static const char *
+member(const char *json, size_t len, const char *name, size_t *vlen)
+{
+	struct jscan_object it;
+	struct jscan_member m;
+	const char *v = NULL;
+	int more;
+
+	if (jscan_object_begin(&it, json, len) != PS_OK)
+		return NULL;
+	for (;;) {
+		if (jscan_object_next(&it, &m, &more) != PS_OK)
+			return NULL;
+		if (!more)
+			return v;
+		if (!m.name_escaped && m.name_len == strlen(name) &&
+		    memcmp(m.name, name, m.name_len) == 0) {
+			v = m.value;
+			*vlen = m.value_len;
+		}
+	}
+}
+
+pserr
+proxy_plain_error_code(const char *body, size_t len)
+{
+	const char *err, *code;
+	size_t elen = 0, clen = 0;
+
+	if (body == NULL || len > 65536 ||
+	    (err = member(body, len, "error", &elen)) == NULL ||
+	    (code = member(err, elen, "code", &clen)) == NULL)
+		return PS_OK;
+	/* A code is a plain ASCII string: an escape in it is not ours. */
+	if (clen < 2 || code[0] != '"' || memchr(code, '\\', clen) != NULL)
+		return PS_OK;
+	return pserr_from_code(code + 1, clen - 2);
 }

@@ -125,6 +125,15 @@ int proxy_is_sse(const char *content_type);
  */
 int proxy_media_type(const char *content_type, char *out, size_t outlen);
 
+/*
+ * The code of a peer's plain error body {"error": {"code": "...", ...}}
+ * (len bytes), as one of protocol.md section 6 that a proxy may send
+ * (pserr_from_code), or PS_OK when the body is not that shape, is over
+ * 64 KiB, or names another code.  Nothing else of the body is looked at:
+ * its text never reaches the user (protocol.md section 6).
+ */
+pserr proxy_plain_error_code(const char *body, size_t len);
+
 /* 1 when status is 2xx. */
 #define PROXY_OK_STATUS(s) ((s) >= 200 && (s) < 300)
 
