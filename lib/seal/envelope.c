@@ -537,7 +537,8 @@ envelope_open(const struct envelope_ctx *c, uint32_t msg, int final,
 	if (EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, ENVELOPE_TAG_LEN,
 	    tag) != 1)
 		goto out;
-	if (EVP_DecryptFinal_ex(x, (uint8_t *)out->p + out->len, &outl) != 1) {
+	/* GCM holds nothing back: Final writes no plaintext. */
+	if (EVP_DecryptFinal_ex(x, raw, &outl) != 1 || outl != 0) {
 		rc = PS_ERR_DECRYPT;
 		goto out;
 	}
@@ -555,7 +556,8 @@ envelope_open(const struct envelope_ctx *c, uint32_t msg, int final,
 	rc = PS_OK;
 out:
 	if (rc != PS_OK) {
-		secret_wipe(out->p + start, out->len - start);
+		if (out->len > start)
+			secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 	}
 	secret_wipe(lenb, sizeof(lenb));

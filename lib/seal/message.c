@@ -625,10 +625,10 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		goto out;
 
 	rc = PS_ERR_DECRYPT;
-	content = out->p + start;
 	clen = out->len - start;
 	if (clen < REQUEST_HEAD)
 		goto out;
+	content = out->p + start;
 	for (i = 0; i < 8; i++)
 		ts = ts << 8 | (uint8_t)content[i];
 	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
@@ -656,7 +656,8 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = PS_ERR_DECRYPT;
 out:
 	if (rc != PS_OK) {
-		secret_wipe(out->p + start, out->len - start);
+		if (out->len > start)
+			secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 		secret_wipe(c->key, sizeof(c->key));
 		c->keyed = 0;
@@ -702,7 +703,7 @@ open_reply(enum message_endpoint ep, struct envelope_ctx *c,
 {
 	struct members ms;
 	struct buf scratch;
-	const char *env;
+	const char *env, *content;
 	size_t start = out->len, envlen, plen;
 	int was_keyed = c->keyed, have = 0;
 	pserr rc;
@@ -720,13 +721,15 @@ open_reply(enum message_endpoint ep, struct envelope_ctx *c,
 	if ((rc = message_key_reply(c, lookup, arg, env, envlen)) != PS_OK ||
 	    (rc = envelope_open(c, msg, 0, env, envlen, out)) != PS_OK)
 		goto out;
+	/* An empty content may have left out without memory. */
+	content = out->len > start ? out->p + start : "";
 	if (event) {
 		buf_init(&scratch, out->len - start);
-		rc = event_members(ep, out->p + start, out->len - start,
-		    &scratch, &ms, &have);
+		rc = event_members(ep, content, out->len - start, &scratch, &ms,
+		    &have);
 	} else {
-		rc = members_scan(ep, c->dir, out->p + start, out->len - start,
-		    1, &ms);
+		rc = members_scan(ep, c->dir, content, out->len - start, 1,
+		    &ms);
 		have = 1;
 		if (rc == PS_ERR_INVALID_JSON)
 			rc = PS_ERR_DECRYPT;
@@ -735,7 +738,8 @@ open_reply(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = check_prefix(have ? &ms : NULL, wire, plen);
 out:
 	if (rc != PS_OK) {
-		secret_wipe(out->p + start, out->len - start);
+		if (out->len > start)
+			secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 		if (!was_keyed && c->keyed) {
 			secret_wipe(c->key, sizeof(c->key));
