@@ -419,6 +419,12 @@ class Attacks(ChainCase):
                          self.post(CHAT + "?q=" + "x" * 4200, chat("long")))
         st, _, body = self.post(CHAT + "?q=" + "x" * 4000, chat("long enough"))
         self.assertEqual(st, 200, body)
+        # A bodyless request carries it in its envelope header, which the
+        # worker's web server still takes.
+        st, _, body = self.user.json("GET", "/v1/models?q=" + "x" * 4000)
+        self.assertEqual(st, 200, body)
+        self.assertError(414, "query_too_long",
+                         self.user.json("GET", "/v1/models?q=" + "x" * 4200))
 
     def test_relay_error_text(self):
         for (status, code), want in (((502, "upstream_unavailable"),
