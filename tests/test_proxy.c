@@ -97,7 +97,7 @@ END_TEST
 
 START_TEST(test_media_type_fits)
 {
-	char out[17];
+	char out[18];
 
 	ck_assert_int_eq(proxy_media_type("text/event-stream", out, 18), 17);
 	ck_assert_int_eq(proxy_media_type("text/event-stream", out, 17), -1);

@@ -659,6 +659,14 @@ class Lifecycle(ChainCase):
     def stop_within(self, name, sig, bound=12):
         import signal as sg
         p = self.chain.procs[name]
+        # Its socket exists before it blocks the stop signals (spawn-fcgi
+        # makes it): wait until it serves, or the signal's default action
+        # may kill it first.
+        def serving():
+            log = self.chain.log(name + ".log")
+            # The log holds the lines of earlier processes too.
+            return log.count("serving with") > log.count(": stopping")
+        ch.wait_for(serving, name + " to serve", timeout=30, proc=p)
         t0 = time.monotonic()
         os.kill(p.pid, sig)
         p.wait(bound)
