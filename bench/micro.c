@@ -7,10 +7,13 @@
  *
  * For each SIZE a chat request body whose user message holds SIZE bytes of
  * text (with a JSON escape every 80 characters, as real prompts have) is
- * sealed with message_seal() and opened with message_open(), each in a
- * loop for S seconds (default 1).  "event" does the same for one streamed
- * response event (a chat.completion.chunk of a few words) in the response
- * direction.  Output, one line per row, for bench/run.py:
+ * sealed with message_seal_request() and opened with
+ * message_open_request(), each in a loop for S seconds (default 1), the
+ * key derivation of each exchange included (wire format v2).  "event"
+ * does the same with message_seal_event() and message_open_event() for
+ * one streamed event (a chat.completion.chunk of a few words), padded to
+ * the worker's default bucket of 256 bytes, under a key derived once per
+ * stream.  Output, one line per row, for bench/run.py:
  *
  *   MICRO kind=request size=N body=B seal_mbs=.. open_mbs=.. both_mbs=..
  *         seal_us=.. open_us=.. aes_mbs=..
@@ -79,10 +82,10 @@ make_request(size_t n, struct buf *out)
 static pserr
 make_event(struct buf *out)
 {
-	return buf_puts(out, "{\"id\":\"chatcmpl-test\",\"object\":"
+	return buf_puts(out, "data: {\"id\":\"chatcmpl-test\",\"object\":"
 	    "\"chat.completion.chunk\",\"created\":1700000000,\"model\":"
 	    "\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-	    "\" over the lazy dog\"},\"finish_reason\":null}]}");
+	    "\" over the lazy dog\"},\"finish_reason\":null}]}\n\n");
 }
 
 /* Raw AES-256-GCM encryption of n bytes, the way the library uses it. */
@@ -117,28 +120,84 @@ out:
 	return rate;
 }
 
+static uint8_t secret[ENVELOPE_SECRET_LEN];
+
+static pserr
+lookup(void *arg, const uint8_t kid[ENVELOPE_KID_LEN],
+    uint8_t out[ENVELOPE_SECRET_LEN])
+{
+	(void)arg;
+	(void)kid;
+	memcpy(out, secret, ENVELOPE_SECRET_LEN);
+	return PS_OK;
+}
+
+static pserr
+seal_one(enum message_endpoint ep, struct envelope_ctx *c,
+    const struct buf *body, struct buf *sealed)
+{
+	pserr rc;
+
+	if (c->dir == ENVELOPE_RESPONSE)
+		return message_seal_event(ep, c, 0, body->p, body->len, 256,
+		    sealed);
+	/* A request derives its key once per exchange. */
+	if ((rc = envelope_derive(c, secret)) != PS_OK)
+		return rc;
+	return message_seal_request(ep, c, 1700000000, "", 0, body->p,
+	    body->len, 0, sealed);
+}
+
+static pserr
+open_one(enum message_endpoint ep, const struct envelope_ctx *c,
+    const struct buf *sealed, struct buf *opened, const char **p, size_t *n)
+{
+	struct message_request r;
+	struct envelope_ctx o = *c;
+	pserr rc;
+
+	if (c->dir == ENVELOPE_RESPONSE) {
+		rc = message_open_event(ep, &o, lookup, NULL, 0, sealed->p,
+		    sealed->len, opened);
+		*p = opened->p;
+		*n = opened->len;
+		return rc;
+	}
+	o.keyed = 0;
+	rc = message_open_request(ep, &o, lookup, NULL, sealed->p, sealed->len,
+	    opened, &r);
+	*p = r.body;
+	*n = r.len;
+	return rc;
+}
+
 /* Seal and open body in loops; print one MICRO line.  0 on success. */
 static int
 measure(const char *kind, size_t size, enum message_endpoint ep,
     enum envelope_dir dir, const struct buf *body, double secs)
 {
-	uint8_t key[ENVELOPE_KEY_LEN];
-	struct envelope_ctx c, o;
+	struct envelope_ctx c;
 	struct buf sealed, opened;
 	long n_seal = 0, n_open = 0;
 	double t0, t_seal, t_open;
+	const char *got = NULL;
+	size_t got_len = 0;
 	int ret = 1;
 	pserr rc;
 
 	buf_init(&sealed, BODY_MAX);
 	buf_init(&opened, BODY_MAX);
-	memset(&c, 0, sizeof(c));
-	if (secret_random(key, sizeof(key)) != PS_OK ||
+	envelope_init(&c, dir);
+	if (secret_random(secret, sizeof(secret)) != PS_OK ||
 	    secret_random(c.kid, sizeof(c.kid)) != PS_OK ||
-	    secret_random(c.nonce, sizeof(c.nonce)) != PS_OK)
+	    secret_random(c.nonce, sizeof(c.nonce)) != PS_OK ||
+	    secret_random(c.reply, sizeof(c.reply)) != PS_OK)
 		goto out;
-	c.key = key;
-	c.dir = dir;
+	if ((dir == ENVELOPE_REQUEST ? envelope_bind_request(&c, "POST",
+	    "/v1/chat/completions", 20) : envelope_bind_reply(&c, 200,
+	    "text/event-stream", 17)) != PS_OK ||
+	    envelope_derive(&c, secret) != PS_OK)
+		goto out;
 
 	/* Between iterations the output buffers are emptied without the wipe
 	 * buf_reset() does: the proxies wipe once per request, and that cost
@@ -146,9 +205,8 @@ measure(const char *kind, size_t size, enum message_endpoint ep,
 	t0 = now();
 	do {
 		sealed.len = 0;
-		if ((rc = message_seal(ep, &c, body->p, body->len, &sealed)) !=
-		    PS_OK) {
-			fprintf(stderr, "micro: message_seal: %s\n", pserr_str(rc));
+		if ((rc = seal_one(ep, &c, body, &sealed)) != PS_OK) {
+			fprintf(stderr, "micro: seal: %s\n", pserr_str(rc));
 			goto out;
 		}
 		n_seal++;
@@ -157,19 +215,17 @@ measure(const char *kind, size_t size, enum message_endpoint ep,
 
 	t0 = now();
 	do {
-		o = c;
 		opened.len = 0;
-		if ((rc = message_open(ep, &o, NULL, NULL, sealed.p, sealed.len,
-		    &opened)) != PS_OK) {
-			fprintf(stderr, "micro: message_open: %s\n", pserr_str(rc));
+		if ((rc = open_one(ep, &c, &sealed, &opened, &got, &got_len)) !=
+		    PS_OK) {
+			fprintf(stderr, "micro: open: %s\n", pserr_str(rc));
 			goto out;
 		}
 		n_open++;
 		t_open = now() - t0;
 	} while (t_open < secs || n_open < 3);
 
-	if (opened.len != body->len ||
-	    memcmp(opened.p, body->p, body->len) != 0) {
+	if (got_len != body->len || memcmp(got, body->p, body->len) != 0) {
 		fprintf(stderr, "micro: %s %zu: opened body differs\n", kind, size);
 		goto out;
 	}
@@ -180,11 +236,12 @@ measure(const char *kind, size_t size, enum message_endpoint ep,
 	    "aes_mbs=%.1f\n", kind, size, body->len, sealed.len,
 	    (double)body->len / t_seal / 1e6, (double)body->len / t_open / 1e6,
 	    (double)body->len / (t_seal + t_open) / 1e6, t_seal * 1e6,
-	    t_open * 1e6, aes_rate(key, body->p, body->len, secs / 2));
+	    t_open * 1e6, aes_rate(c.key, body->p, body->len, secs / 2));
 	fflush(stdout);
 	ret = 0;
 out:
-	secret_wipe(key, sizeof(key));
+	envelope_wipe(&c);
+	secret_wipe(secret, sizeof(secret));
 	buf_free(&sealed);
 	buf_free(&opened);
 	return ret;

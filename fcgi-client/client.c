@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "core/log.h"
 #include "core/secret.h"
 #include "net/server.h"
@@ -15,17 +13,26 @@
 #include "seal/stream.h"
 #include "client.h"
 
+#define MEDIA_MAX 128
+
 /* One exchange: the reply must authenticate under this request's kid and
- * nonce, in the response direction. */
+ * nonce, in the reply direction, bound to the status and media type that
+ * arrived. */
 struct exchange {
 	struct client *cl;
 	struct proxy_thread *t;
 	FCGX_Request *req;
 	enum message_endpoint ep;
+	const char *method;
+	const char *query;
+	size_t qlen;
 	struct keycache_entry key;
-	struct envelope_ctx c;
+	struct envelope_ctx q;        /* the request */
+	struct envelope_ctx r;        /* the reply */
 	long status;
 	int encrypted;
+	char media[MEDIA_MAX];
+	int media_ok;
 	int streaming;
 	struct stream s;
 	struct proxy_sink sink;
@@ -45,21 +52,55 @@ client_thread_fini(void *app, void *ts)
 	proxy_thread_free(ts);
 }
 
+/* The reply is keyed with this request's secret, whatever kid it names:
+ * another kid is another exchange. */
+static pserr
+lookup(void *arg, const uint8_t kid[ENVELOPE_KID_LEN],
+    uint8_t secret[ENVELOPE_SECRET_LEN])
+{
+	struct exchange *x = arg;
+
+	if (memcmp(kid, x->key.kid, ENVELOPE_KID_LEN) != 0)
+		return PS_ERR_UNKNOWN_KEY;
+	memcpy(secret, x->key.secret, ENVELOPE_SECRET_LEN);
+	return PS_OK;
+}
+
+/* The reply direction of this exchange, bound to what arrived; not keyed
+ * until its first message names the reply value. */
+static pserr
+reply_ctx(struct exchange *x)
+{
+	envelope_init(&x->r, ENVELOPE_RESPONSE);
+	memcpy(x->r.kid, x->q.kid, ENVELOPE_KID_LEN);
+	memcpy(x->r.nonce, x->q.nonce, ENVELOPE_NONCE_LEN);
+	if (!x->media_ok || x->status < 100 || x->status > 999)
+		return PS_ERR_BAD_UPSTREAM;
+	return envelope_bind_reply(&x->r, (int)x->status, x->media,
+	    strlen(x->media)) == PS_OK ? PS_OK : PS_ERR_BAD_UPSTREAM;
+}
+
 static pserr
 on_head(void *arg, const struct upstream_reply *r)
 {
 	struct exchange *x = arg;
+	pserr rc;
 
 	x->status = r->status;
 	x->encrypted = r->encrypted;
-	/* Only an encrypted 2xx stream is relayed as a stream; every event
-	 * of it is checked before the user sees it. */
+	x->media_ok = proxy_media_type(r->content_type, x->media,
+	    sizeof(x->media)) >= 0;
+	/* Only a 2xx stream not marked plain is relayed as a stream; every
+	 * event of it is checked before the user sees it. */
 	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type) ||
-	    r->encrypted == 0)
+	    r->encrypted == 0 || reply_ctx(x) != PS_OK)
 		return PS_OK;
 	x->streaming = 1;
-	return proxy_stream_begin(&x->sink, x->req, NULL, &x->s, x->ep, &x->c,
-	    x->cl->opts.max_line);
+	if ((rc = proxy_stream_begin(&x->sink, x->req, NULL)) != PS_OK)
+		return rc;
+	stream_open_init(&x->s, x->ep, &x->r, lookup, x, x->cl->opts.max_line,
+	    proxy_sink_emit, &x->sink);
+	return PS_OK;
 }
 
 static pserr
@@ -77,57 +118,28 @@ on_data(void *arg, const char *p, size_t n)
 }
 
 /*
- * A reply the worker marked as its own plain error: shown to the user as
- * an error, never as output.  Only the OpenAI error shape with a non-2xx
- * status is accepted; its strings are re-serialized, not copied.
+ * A reply marked as the worker side's own plain error.  Nothing in it is
+ * authenticated, so none of its text reaches the user: only its code,
+ * answered with the client's own message and status for that code
+ * (protocol.md section 6).
  */
 static pserr
 relay_plain_error(struct exchange *x)
 {
-	struct json_tokener *tok = NULL;
-	struct json_object *root = NULL, *err, *v, *out = NULL, *e2;
-	const char *text;
-	pserr rc = PS_ERR_BAD_UPSTREAM;
+	pserr code = proxy_plain_error_code(x->t->reply.p, x->t->reply.len);
 
-	if (PROXY_OK_STATUS(x->status) || x->status < 400 || x->status > 599)
-		goto out;
-	if ((tok = json_tokener_new()) == NULL)
-		goto out;
-	root = json_tokener_parse_ex(tok, x->t->reply.p, (int)x->t->reply.len);
-	if (root == NULL || !json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "error", &err) ||
-	    !json_object_is_type(err, json_type_object))
-		goto out;
-	if ((out = json_object_new_object()) == NULL ||
-	    (e2 = json_object_new_object()) == NULL)
-		goto out;
-	json_object_object_add(out, "error", e2);
-	json_object_object_foreach(err, name, val) {
-		(void)val;
-		if (strcmp(name, "message") != 0 && strcmp(name, "type") != 0 &&
-		    strcmp(name, "code") != 0)
-			continue;
-		if (!json_object_object_get_ex(err, name, &v) ||
-		    !json_object_is_type(v, json_type_string))
-			continue;
-		json_object_object_add(e2, name,
-		    json_object_new_string(json_object_get_string(v)));
+	if (code == PS_OK) {
+		log_warn("the worker side answered %ld with an unauthenticated "
+		    "body that is not one of the protocol's errors", x->status);
+		return PS_ERR_BAD_UPSTREAM;
 	}
-	text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	server_send(x->req, (int)x->status, "application/json",
-	    "Promptseal-Encrypted: false\r\n", text, strlen(text));
-	rc = PS_OK;
-out:
-	json_object_put(out);
-	json_object_put(root);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	return rc;
+	log_info("the worker side refused the request: %s", pserr_code(code));
+	proxy_send_error(x->req, code);
+	return PS_OK;
 }
 
-/* A whole reply: decrypted when it authenticates for this very request,
- * else an error; never passed on unchecked. */
+/* A whole reply: the original body when it authenticates for this very
+ * request, else an error; never passed on unchecked. */
 static pserr
 relay_reply(struct exchange *x)
 {
@@ -136,23 +148,25 @@ relay_reply(struct exchange *x)
 
 	if (x->encrypted == 0)
 		return relay_plain_error(x);
-	rc = message_open(x->ep, &x->c, NULL, NULL, t->reply.p, t->reply.len,
-	    &t->out);
+	if ((rc = reply_ctx(x)) == PS_OK)
+		rc = message_open_reply(x->ep, &x->r, lookup, x, t->reply.p,
+		    t->reply.len, &t->out);
 	if (rc == PS_OK) {
 		server_send(x->req, (int)x->status, "application/json", NULL,
 		    t->out.p, t->out.len);
 		return PS_OK;
 	}
-	if (PROXY_OK_STATUS(x->status) || rc == PS_ERR_DECRYPT)
-		return PS_ERR_BAD_UPSTREAM;
-	/* A non-2xx page that is not ours (the worker's web server answered
-	 * for it): the next hop is not there. */
-	log_warn("worker side answered %ld without an encrypted body", x->status);
-	return x->status == 504 ? PS_ERR_TIMEOUT : PS_ERR_UPSTREAM;
+	if (rc == PS_ERR_VERSION)
+		log_warn("the worker answered in wire format version 1; this "
+		    "client speaks version 2");
+	else
+		log_warn("the worker side's %ld reply did not authenticate: %s",
+		    x->status, pserr_code(rc));
+	return PS_ERR_BAD_UPSTREAM;
 }
 
-/* The key this request encrypts with, copied into x: it stays the same
- * for the whole exchange, whatever rotates meanwhile. */
+/* The key this request seals with, copied into x: it stays the same for
+ * the whole exchange, whatever rotates meanwhile. */
 static pserr
 get_key(struct exchange *x)
 {
@@ -166,14 +180,18 @@ get_key(struct exchange *x)
 }
 
 /*
- * Seal the request body under x's key with a fresh nonce and send it; the
- * reply's head and body land in x (a stream is relayed as it comes).
+ * Seal the request (its query, and its body or, bodyless, an empty one)
+ * under x's key with a fresh nonce and send it; the reply's head and body
+ * land in x (a stream is relayed as it comes).  headers has room for one
+ * more line at index nh.
  */
 static pserr
-send_once(struct exchange *x, const char *uri, const char *const *headers)
+send_once(struct exchange *x, const char **headers, size_t nh)
 {
+	static const char hdr[] = "Promptseal-Request: ";
 	struct proxy_thread *t = x->t;
-	int started = 0;
+	const char *path = message_path(x->ep);
+	int started = 0, body = !message_bodyless(x->ep);
 	pserr rc;
 
 	buf_reset(&t->msg);
@@ -181,19 +199,28 @@ send_once(struct exchange *x, const char *uri, const char *const *headers)
 	x->status = 0;
 	x->encrypted = -1;
 	x->streaming = 0;
-	x->c.key = x->key.secret;
-	memcpy(x->c.kid, x->key.kid, ENVELOPE_KID_LEN);
-	x->c.msg = 0;
-	x->c.final = 0;
-	if ((rc = secret_random(x->c.nonce, ENVELOPE_NONCE_LEN)) != PS_OK)
+	envelope_init(&x->q, ENVELOPE_REQUEST);
+	memcpy(x->q.kid, x->key.kid, ENVELOPE_KID_LEN);
+	if ((rc = secret_random(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
+	    (rc = envelope_bind_request(&x->q, x->method, path,
+	    strlen(path))) != PS_OK ||
+	    (rc = envelope_derive(&x->q, x->key.secret)) != PS_OK)
 		return rc;
-	x->c.dir = ENVELOPE_REQUEST;
-	if ((rc = message_seal(x->ep, &x->c, t->body.p, t->body.len,
-	    &t->msg)) != PS_OK)
+	if (!body && (rc = buf_puts(&t->msg, hdr)) != PS_OK)
 		return rc;
-	x->c.dir = ENVELOPE_RESPONSE;
-	return upstream_request(t->up, "POST", uri, headers, t->msg.p,
-	    t->msg.len, on_head, on_data, x, &started);
+	if ((rc = message_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
+	    x->query, x->qlen, body ? t->body.p : NULL, body ? t->body.len : 0,
+	    x->cl->opts.pad_body, &t->msg)) != PS_OK)
+		return rc;
+	headers[nh] = NULL;
+	if (!body) {
+		if ((headers[nh] = buf_cstr(&t->msg)) == NULL)
+			return PS_ERR_NOMEM;
+		headers[nh + 1] = NULL;
+	}
+	return upstream_request(t->up, x->method, path, headers,
+	    body ? t->msg.p : NULL, body ? t->msg.len : 0, on_head, on_data, x,
+	    &started);
 }
 
 /*
@@ -204,26 +231,14 @@ send_once(struct exchange *x, const char *uri, const char *const *headers)
 static int
 worker_lacks_key(struct exchange *x)
 {
-	struct json_tokener *tok;
-	struct json_object *root = NULL, *err, *code;
-	const char *want = x->status == 422 ? "unknown_key" : "no_key";
-	int yes = 0;
+	pserr code;
 
-	if (x->streaming || (x->status != 422 && x->status != 503) ||
-	    x->encrypted != 0 || x->t->reply.len == 0 ||
-	    (tok = json_tokener_new()) == NULL)
+	if (x->streaming || x->encrypted != 0 ||
+	    (x->status != 422 && x->status != 503))
 		return 0;
-	root = json_tokener_parse_ex(tok, x->t->reply.p, (int)x->t->reply.len);
-	if (root != NULL && json_object_is_type(root, json_type_object) &&
-	    json_object_object_get_ex(root, "error", &err) &&
-	    json_object_is_type(err, json_type_object) &&
-	    json_object_object_get_ex(err, "code", &code) &&
-	    json_object_is_type(code, json_type_string) &&
-	    strcmp(json_object_get_string(code), want) == 0)
-		yes = 1;
-	json_object_put(root);
-	json_tokener_free(tok);
-	return yes;
+	code = proxy_plain_error_code(x->t->reply.p, x->t->reply.len);
+	return (x->status == 422 && code == PS_ERR_UNKNOWN_KEY) ||
+	    (x->status == 503 && code == PS_ERR_NO_KEY);
 }
 
 void
@@ -234,8 +249,9 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	const char *method = server_param(req, "REQUEST_METHOD");
 	const char *uri = server_param(req, "REQUEST_URI");
 	const char *auth = server_param(req, "HTTP_AUTHORIZATION");
-	const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+	const char *headers[5];
 	char authline[4096];
+	size_t nh = 0, plen;
 	struct exchange x;
 	pserr rc;
 
@@ -243,46 +259,57 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	x.cl = cl;
 	x.t = t;
 	x.req = req;
-	if ((rc = message_route(method ? method : "", uri ? uri : "", &x.ep)) != PS_OK)
+	x.method = method != NULL ? method : "";
+	message_target(uri != NULL ? uri : "", &plen, &x.query, &x.qlen);
+	if ((rc = message_route(x.method, uri != NULL ? uri : "", plen,
+	    &x.ep)) != PS_OK)
 		goto fail;
-	if (x.ep == MESSAGE_MODELS) {
-		proxy_relay_models(t, req);
-		goto out;
+	/* The query goes inside the seal: check it before anything is read. */
+	if (x.qlen > MESSAGE_QUERY_MAX) {
+		rc = PS_ERR_QUERY_TOO_LONG;
+		goto fail;
 	}
-	if (!server_is_json(req)) {
-		rc = PS_ERR_MEDIA_TYPE;
-		goto fail;
+	if (x.query == NULL)
+		x.query = "";
+	if (!message_bodyless(x.ep)) {
+		if (!server_is_json(req)) {
+			rc = PS_ERR_MEDIA_TYPE;
+			goto fail;
+		}
+		if ((rc = server_read_body(req, &t->body)) != PS_OK)
+			goto fail;
+		headers[nh++] = "Content-Type: application/json";
 	}
-	if ((rc = server_read_body(req, &t->body)) != PS_OK)
-		goto fail;
 	if ((rc = get_key(&x)) != PS_OK)
 		goto fail;
+	headers[nh++] = "Promptseal-Version: 2";
 	/* The service provider may bill by the user's API key. */
 	if (auth != NULL && *auth != '\0') {
 		int n = snprintf(authline, sizeof(authline), "Authorization: %s", auth);
 
 		if (n > 0 && (size_t)n < sizeof(authline) &&
 		    strpbrk(auth, "\r\n") == NULL)
-			headers[1] = authline;
+			headers[nh++] = authline;
 	}
 
-	rc = send_once(&x, uri, headers);
+	rc = send_once(&x, headers, nh);
 	/* The AS may have lost the key, or the worker's keysync not have
 	 * fetched it yet: upload it again and retry once (protocol.md
-	 * section 6).  Then the answer goes to the user as it came. */
+	 * section 6), with a fresh nonce.  Then the answer goes to the user
+	 * as it came. */
 	if (rc == PS_OK && cl->ck != NULL && worker_lacks_key(&x)) {
 		log_info("the worker does not know the key: uploading it again "
 		    "and retrying once");
 		if (clientkey_reupload(cl->ck, &x.key, (int64_t)time(NULL)) ==
 		    PS_OK)
-			rc = send_once(&x, uri, headers);
+			rc = send_once(&x, headers, nh);
 	}
 	if (x.streaming) {
 		if (rc == PS_ERR_IO)
 			log_debug("user went away during the stream");
 		else if (rc != PS_OK) {
-			if (!x.s.failed && !x.s.done &&
-			    stream_error(&x.s, PS_ERR_UPSTREAM) != PS_OK)
+			if (stream_error(&x.s, rc == PS_ERR_TIMEOUT ?
+			    PS_ERR_TIMEOUT : PS_ERR_UPSTREAM) != PS_OK)
 				log_debug("user went away during the stream");
 		} else if (stream_open_finish(&x.s) != PS_OK)
 			log_debug("user went away during the stream");
@@ -302,10 +329,11 @@ fail:
 		goto out;
 	}
 	log_info("request refused: %d %s", pserr_status(rc), pserr_code(rc));
-	server_send_error(req, rc);
+	proxy_send_error(req, rc);
 out:
 	secret_wipe(&x.key, sizeof(x.key));
-	secret_wipe(&x.c, sizeof(x.c));
+	envelope_wipe(&x.q);
+	envelope_wipe(&x.r);
 	secret_wipe(authline, sizeof(authline));
 	proxy_thread_clean(t);
 }

@@ -1,7 +1,8 @@
 /*
  * promptseal-worker: the FastCGI proxy inside the attested environment.
- * It decrypts each request with the key its kid names, forwards the plain
- * request to the inference server over a UNIX socket and encrypts the reply.
+ * It opens each request with the key its kid names, refuses a replay,
+ * forwards the original request to the inference server over a UNIX
+ * socket and seals the reply (protocol.md, wire format version 2).
  */
 #include "config.h"
 
@@ -24,8 +25,9 @@ usage(FILE *f)
 "usage: promptseal-worker --key-cache FILE --upstream unix:/path/inference.sock\n"
 "                         [options]\n"
 "\n"
-"Decrypts promptseal requests, forwards them to the inference server and\n"
-"encrypts its replies (protocol.md).  Runs as a FastCGI responder.\n"
+"Opens promptseal requests (wire format version 2), forwards them to the\n"
+"inference server and seals its replies (protocol.md).  Runs as a FastCGI\n"
+"responder.\n"
 "\n"
 "  --key-cache FILE         the key cache file (mode 0600, owned by this\n"
 "                           user), reloaded within a second when it changes\n"
@@ -34,8 +36,17 @@ usage(FILE *f)
 "                           not in the cache, ask keysync for a fetch and\n"
 "                           wait for the key before answering unknown_key\n"
 "  --key-wait MS            how long to wait for it (default 2000)\n"
+"  --pad-stream BYTES       pad each stream event to multiples of BYTES, at\n"
+"                           most 64K (default 256; 0: no padding)\n"
+"  --replay-window SECS     how old a request may be, and how long its nonce\n"
+"                           is remembered (default 300)\n"
+"  --replay-file PATH       the record of accepted requests, shared by every\n"
+"                           worker process of the node (default: the key\n"
+"                           cache's path with \".replay\" appended)\n"
+"  --replay-slots N         its size in records (default %zu): at least the\n"
+"                           requests a node accepts in one window\n"
 PROXY_HELP
-"  --help                   this text\n");
+"  --help                   this text\n", REPLAY_SLOTS_DEFAULT);
 }
 
 int
@@ -47,6 +58,10 @@ main(int argc, char **argv)
 		{"upstream", required_argument, NULL, 'u'},
 		{"keysync-notify", required_argument, NULL, 'n'},
 		{"key-wait", required_argument, NULL, 'w'},
+		{"pad-stream", required_argument, NULL, 'p'},
+		{"replay-window", required_argument, NULL, 'W'},
+		{"replay-file", required_argument, NULL, 'f'},
+		{"replay-slots", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -54,12 +69,17 @@ main(int argc, char **argv)
 	struct server_app app = {
 		worker_handle, worker_thread_init, worker_thread_fini, &w, NULL
 	};
-	const char *cache = NULL, *upstream = NULL;
+	const char *cache = NULL, *upstream = NULL, *replay_file = NULL;
+	char replay_path[4096], why[256];
+	size_t slots = REPLAY_SLOTS_DEFAULT;
+	long v;
 	int opt, r, ret = 1;
 
 	memset(&w, 0, sizeof(w));
 	proxy_opts_init(&w.opts);
 	w.key_wait_ms = 2000;
+	w.pad_stream = 256;
+	w.replay_window = 300;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if ((r = proxy_opts_apply(&w.opts, opt, optarg)) > 0)
 			continue;
@@ -81,6 +101,36 @@ main(int argc, char **argv)
 				fprintf(stderr, "--key-wait wants 0 to 60000 ms\n");
 				return 2;
 			}
+			break;
+		case 'p':
+			if (strcmp(optarg, "0") == 0)
+				w.pad_stream = 0;
+			else if (options_size(optarg, STREAM_BUCKET_MAX,
+			    &w.pad_stream) != PS_OK) {
+				fprintf(stderr, "--pad-stream wants 0 to 64K\n");
+				return 2;
+			}
+			break;
+		case 'W':
+			if (options_long(optarg, 1, 86400, &w.replay_window) !=
+			    PS_OK) {
+				fprintf(stderr, "--replay-window wants 1 to 86400 "
+				    "seconds\n");
+				return 2;
+			}
+			break;
+		case 'f':
+			replay_file = optarg;
+			break;
+		case 'S':
+			if (options_long(optarg, (long)REPLAY_SLOTS_MIN,
+			    (long)REPLAY_SLOTS_MAX, &v) != PS_OK || v % 8 != 0) {
+				fprintf(stderr, "--replay-slots wants a multiple of 8 "
+				    "from %zu to %zu\n", REPLAY_SLOTS_MIN,
+				    REPLAY_SLOTS_MAX);
+				return 2;
+			}
+			slots = (size_t)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -107,8 +157,24 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
+	/* Every worker process of the node names the same key cache, so the
+	 * default puts them all on one replay table. */
+	if (replay_file == NULL) {
+		r = snprintf(replay_path, sizeof(replay_path), "%s.replay", cache);
+		if (r < 0 || (size_t)r >= sizeof(replay_path)) {
+			log_error("--key-cache path too long");
+			goto out;
+		}
+		replay_file = replay_path;
+	}
+	if (replay_open(replay_file, slots, &w.replay, why, sizeof(why)) !=
+	    PS_OK) {
+		log_error("%s: %s", replay_file, why[0] ? why : "cannot open");
+		goto out;
+	}
 	ret = server_run(&w.opts.server, &app);
 out:
+	replay_close(w.replay);
 	keycache_close(w.keys);
 	return ret;
 }

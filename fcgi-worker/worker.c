@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,15 +12,20 @@
 #include "seal/stream.h"
 #include "worker.h"
 
-/* One exchange: the request's kid and nonce answer the reply. */
+#define SEALED_HEADERS "Promptseal-Encrypted: true\r\n" PROXY_VERSION_HEADER
+
+/* One exchange: the request's kid and nonce, and a reply value of our
+ * own, key the reply. */
 struct exchange {
 	struct worker *w;
 	struct proxy_thread *t;
 	FCGX_Request *req;
 	enum message_endpoint ep;
-	uint8_t key[ENVELOPE_KEY_LEN];
-	uint8_t kid[ENVELOPE_KID_LEN];   /* the kid last looked up */
-	struct envelope_ctx c;
+	uint8_t secret[ENVELOPE_SECRET_LEN]; /* the request's, for the reply */
+	uint8_t kid[ENVELOPE_KID_LEN];       /* the kid last looked up */
+	struct envelope_ctx q;               /* the request */
+	struct envelope_ctx r;               /* the reply */
+	struct message_request mr;
 	long status;
 	int streaming;
 	struct stream s;
@@ -42,31 +48,41 @@ worker_thread_fini(void *app, void *ts)
 
 static pserr
 lookup(void *arg, const uint8_t kid[ENVELOPE_KID_LEN],
-    uint8_t key[ENVELOPE_KEY_LEN])
+    uint8_t secret[ENVELOPE_SECRET_LEN])
 {
 	struct exchange *x = arg;
 	pserr rc;
 
 	memcpy(x->kid, kid, ENVELOPE_KID_LEN);
-	if ((rc = keycache_find(x->w->keys, kid, (int64_t)time(NULL), key)) != PS_OK)
+	if ((rc = keycache_find(x->w->keys, kid, (int64_t)time(NULL),
+	    secret)) != PS_OK)
 		return rc;
-	/* Kept for sealing the reply; wiped when the exchange ends. */
-	memcpy(x->key, key, ENVELOPE_KEY_LEN);
+	/* Kept for keying the reply; wiped when the exchange ends. */
+	memcpy(x->secret, secret, ENVELOPE_SECRET_LEN);
 	return PS_OK;
 }
 
 static pserr
 on_head(void *arg, const struct upstream_reply *r)
 {
+	static const char sse[] = "text/event-stream";
 	struct exchange *x = arg;
+	pserr rc;
 
 	x->status = r->status;
 	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type))
 		return PS_OK;
+	/* A stream always goes out as 200, so it is bound to 200. */
+	if ((rc = envelope_bind_reply(&x->r, 200, sse, sizeof(sse) - 1)) !=
+	    PS_OK)
+		return rc;
 	x->streaming = 1;
-	return proxy_stream_begin(&x->sink, x->req,
-	    "Promptseal-Encrypted: true\r\n", &x->s, x->ep, &x->c,
-	    x->w->opts.max_line);
+	if ((rc = proxy_stream_begin(&x->sink, x->req, SEALED_HEADERS)) !=
+	    PS_OK)
+		return rc;
+	stream_seal_init(&x->s, x->ep, &x->r, x->w->pad_stream,
+	    x->w->opts.max_line, proxy_sink_emit, &x->sink);
+	return PS_OK;
 }
 
 static pserr
@@ -103,7 +119,7 @@ wait_for_key(struct exchange *x, pserr rc)
 {
 	struct worker *w = x->w;
 	struct timespec pause = {0, 50 * 1000000L};
-	uint8_t key[ENVELOPE_KEY_LEN];
+	uint8_t key[ENVELOPE_SECRET_LEN];
 	int64_t end = mono_ms() + w->key_wait_ms;
 
 	static int64_t last_warn = -1;
@@ -129,86 +145,174 @@ wait_for_key(struct exchange *x, pserr rc)
 	return rc;
 }
 
-/* The inference server's whole reply, sealed; its errors too. */
+/*
+ * Only a fresh request goes on (protocol.md section 4): its ts within
+ * [now - W, now + skew], its (kid, nonce) not accepted before.  Checked
+ * after authentication, so nobody without the key can fill the record.
+ */
+static pserr
+check_fresh(struct exchange *x)
+{
+	struct worker *w = x->w;
+	pserr rc;
+
+	rc = replay_admit(w->replay, x->q.kid, x->q.nonce, x->mr.ts,
+	    (int64_t)time(NULL), w->replay_window);
+	if (rc == PS_ERR_REPLAY_FULL)
+		log_error("the replay table is full: requests are refused until "
+		    "records expire (raise --replay-slots)");
+	else if (rc != PS_OK && rc != PS_ERR_REPLAYED && rc != PS_ERR_STALE) {
+		log_error("the replay table cannot be used: %s", pserr_str(rc));
+		rc = PS_ERR_REPLAY_FULL;
+	}
+	return rc;
+}
+
+/* The reply direction: the request's kid and nonce, a fresh reply value,
+ * so that no two replies to one request are ever keyed alike. */
+static pserr
+key_reply(struct exchange *x)
+{
+	pserr rc;
+
+	envelope_init(&x->r, ENVELOPE_RESPONSE);
+	memcpy(x->r.kid, x->q.kid, ENVELOPE_KID_LEN);
+	memcpy(x->r.nonce, x->q.nonce, ENVELOPE_NONCE_LEN);
+	if ((rc = secret_random(x->r.reply, ENVELOPE_REPLY_LEN)) != PS_OK)
+		return rc;
+	return envelope_derive(&x->r, x->secret);
+}
+
+/* The inference server's whole reply, sealed with its status; its errors
+ * too. */
 static void
 send_sealed(struct exchange *x)
 {
+	static const char json[] = "application/json";
 	struct proxy_thread *t = x->t;
 	pserr rc;
 
 	if (x->status < 200 || x->status > 599) {
-		server_send_error(x->req, PS_ERR_BAD_UPSTREAM);
+		proxy_send_error(x->req, PS_ERR_BAD_UPSTREAM);
 		return;
 	}
-	rc = message_seal(x->ep, &x->c, t->reply.p, t->reply.len, &t->out);
+	if ((rc = envelope_bind_reply(&x->r, (int)x->status, json,
+	    sizeof(json) - 1)) == PS_OK)
+		rc = message_seal_reply(x->ep, &x->r, t->reply.p, t->reply.len,
+		    x->w->opts.pad_body, &t->out);
 	if (rc != PS_OK) {
 		if (rc == PS_ERR_INVALID_JSON)
 			log_warn("inference server answered %ld with a body that "
 			    "is not a JSON object", x->status);
-		server_send_error(x->req, rc == PS_ERR_INVALID_JSON ?
+		proxy_send_error(x->req, rc == PS_ERR_INVALID_JSON ?
 		    PS_ERR_BAD_UPSTREAM : rc);
 		return;
 	}
-	server_send(x->req, (int)x->status, "application/json",
-	    "Promptseal-Encrypted: true\r\n", t->out.p, t->out.len);
+	server_send(x->req, (int)x->status, json, SEALED_HEADERS, t->out.p,
+	    t->out.len);
+}
+
+/* The request, opened: its original body in t->msg, x->mr pointing into
+ * it. */
+static pserr
+open_request(struct exchange *x, const char *method)
+{
+	struct proxy_thread *t = x->t;
+	struct worker *w = x->w;
+	const char *path = message_path(x->ep), *wire;
+	size_t wlen;
+	pserr rc;
+
+	envelope_init(&x->q, ENVELOPE_REQUEST);
+	if ((rc = envelope_bind_request(&x->q, method, path, strlen(path))) !=
+	    PS_OK)
+		return rc;
+	if (message_bodyless(x->ep)) {
+		/* Its envelope is in a header; a body is not read. */
+		wire = server_param(x->req, "HTTP_PROMPTSEAL_REQUEST");
+		if (wire == NULL || *wire == '\0')
+			return PS_ERR_INVALID_ENVELOPE;
+		wlen = strlen(wire);
+	} else {
+		if (!server_is_json(x->req))
+			return PS_ERR_MEDIA_TYPE;
+		if ((rc = server_read_body(x->req, &t->body)) != PS_OK)
+			return rc;
+		wire = t->body.p != NULL ? t->body.p : "";
+		wlen = t->body.len;
+	}
+	keycache_refresh(w->keys);
+	rc = message_open_request(x->ep, &x->q, lookup, x, wire, wlen, &t->msg,
+	    &x->mr);
+	if ((rc == PS_ERR_UNKNOWN_KEY || rc == PS_ERR_NO_KEY) &&
+	    w->keysync_notify != NULL && wait_for_key(x, rc) == PS_OK) {
+		log_debug("an unknown kid arrived through keysync in time");
+		rc = message_open_request(x->ep, &x->q, lookup, x, wire, wlen,
+		    &t->msg, &x->mr);
+	}
+	if (rc == PS_ERR_VERSION)
+		log_info("a request in wire format version 1: this worker "
+		    "speaks version 2");
+	return rc;
 }
 
 void
 worker_handle(void *app, void *ts, FCGX_Request *req)
 {
-	static const char *const headers[] = {
+	static const char *const json_headers[] = {
 		"Content-Type: application/json", NULL
 	};
 	struct worker *w = app;
 	struct proxy_thread *t = ts;
 	const char *method = server_param(req, "REQUEST_METHOD");
 	const char *uri = server_param(req, "REQUEST_URI");
+	const char *query;
+	char target[64 + MESSAGE_QUERY_MAX];
+	size_t plen, qlen;
 	struct exchange x;
 	pserr rc;
-	int started = 0;
+	int started = 0, n;
 
 	memset(&x, 0, sizeof(x));
 	x.w = w;
 	x.t = t;
 	x.req = req;
-	if ((rc = message_route(method ? method : "", uri ? uri : "", &x.ep)) != PS_OK)
+	if (method == NULL)
+		method = "";
+	if (uri == NULL)
+		uri = "";
+	message_target(uri, &plen, &query, &qlen);
+	/* Version 2 seals the query: one in clear is refused, never
+	 * forwarded. */
+	if (query != NULL) {
+		rc = PS_ERR_PLAIN_QUERY;
 		goto fail;
-	if (x.ep == MESSAGE_MODELS) {
-		proxy_relay_models(t, req);
-		goto out;
 	}
-	if (!server_is_json(req)) {
-		rc = PS_ERR_MEDIA_TYPE;
-		goto fail;
-	}
-	if ((rc = server_read_body(req, &t->body)) != PS_OK)
+	if ((rc = message_route(method, uri, plen, &x.ep)) != PS_OK ||
+	    (rc = open_request(&x, method)) != PS_OK ||
+	    (rc = check_fresh(&x)) != PS_OK ||
+	    (rc = key_reply(&x)) != PS_OK)
 		goto fail;
 
-	keycache_refresh(w->keys);
-	x.c.dir = ENVELOPE_REQUEST;
-	rc = message_open(x.ep, &x.c, lookup, &x, t->body.p, t->body.len, &t->msg);
-	if ((rc == PS_ERR_UNKNOWN_KEY || rc == PS_ERR_NO_KEY) &&
-	    w->keysync_notify != NULL && wait_for_key(&x, rc) == PS_OK) {
-		log_debug("an unknown kid arrived through keysync in time");
-		rc = message_open(x.ep, &x.c, lookup, &x, t->body.p,
-		    t->body.len, &t->msg);
-	}
-	if (rc != PS_OK)
+	n = snprintf(target, sizeof(target), "%s%s%.*s", message_path(x.ep),
+	    x.mr.qlen > 0 ? "?" : "", (int)x.mr.qlen, x.mr.query);
+	if (n < 0 || (size_t)n >= sizeof(target)) {
+		rc = PS_ERR_BAD_QUERY;
 		goto fail;
-
-	/* From here the reply is sealed under the request's kid and nonce. */
-	x.c.key = x.key;
-	x.c.dir = ENVELOPE_RESPONSE;
-	x.c.msg = 0;
-	rc = upstream_request(t->up, "POST", uri, headers, t->msg.p, t->msg.len,
+	}
+	rc = upstream_request(t->up, message_method(x.ep), target,
+	    message_bodyless(x.ep) ? NULL : json_headers, x.mr.body, x.mr.len,
 	    on_head, on_data, &x, &started);
+	secret_wipe(target, sizeof(target));
 	if (x.streaming) {
 		/* The head is out: a failure can only be told in the stream,
-		 * and stream_seal_finish says it when no [DONE] came. */
+		 * as a sealed error event before the final record. */
 		if (rc != PS_OK && rc != PS_ERR_IO)
 			log_warn("stream from the inference server broke off: %s",
 			    pserr_str(rc));
-		if (rc != PS_ERR_IO && stream_seal_finish(&x.s) != PS_OK)
+		if (rc != PS_ERR_IO && stream_seal_finish(&x.s, rc == PS_OK ?
+		    PS_OK : rc == PS_ERR_TIMEOUT ? PS_ERR_TIMEOUT :
+		    PS_ERR_UPSTREAM) != PS_OK)
 			log_debug("client went away during the stream");
 		stream_free(&x.s);
 		goto out;
@@ -228,10 +332,12 @@ fail:
 	}
 	/* The path is not logged: it is the peer's text. */
 	log_info("request refused: %d %s", pserr_status(rc), pserr_code(rc));
-	server_send_error(req, rc);
+	proxy_send_error(req, rc);
 out:
-	secret_wipe(x.key, sizeof(x.key));
+	secret_wipe(x.secret, sizeof(x.secret));
 	secret_wipe(x.kid, sizeof(x.kid));
-	secret_wipe(&x.c, sizeof(x.c));
+	envelope_wipe(&x.q);
+	envelope_wipe(&x.r);
+	secret_wipe(&x.mr, sizeof(x.mr));
 	proxy_thread_clean(t);
 }

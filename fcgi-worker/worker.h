@@ -1,6 +1,7 @@
 /*
- * The worker proxy's request handling: decrypt, forward to the inference
- * server, encrypt the reply.
+ * The worker proxy's request handling: open the sealed request, check that
+ * it is fresh, forward the original to the inference server, seal the
+ * reply.
  */
 #ifndef PROMPTSEAL_WORKER_H
 #define PROMPTSEAL_WORKER_H
@@ -9,12 +10,16 @@
 
 #include "keys/keycache.h"
 #include "net/proxy.h"
+#include "seal/replay.h"
 
 struct worker {
 	struct proxy_opts opts;
 	struct keycache *keys;
 	const char *keysync_notify;  /* keysync's notify socket, or NULL */
 	long key_wait_ms;            /* how long to wait for an unknown kid */
+	size_t pad_stream;           /* padding bucket of stream events */
+	struct replay *replay;       /* the node's record of accepted requests */
+	long replay_window;          /* W, seconds */
 };
 
 void *worker_thread_init(void *app);

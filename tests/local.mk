@@ -11,7 +11,7 @@ UNIT_TESTS = \
 	tests/test_log tests/test_privfile tests/test_server \
 	tests/test_upstream tests/test_proxy \
 	tests/test_envelope tests/test_jscan tests/test_message \
-	tests/test_sse tests/test_stream \
+	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
 	tests/test_notify tests/test_keysync \
 	tests/test_attest tests/test_wrap \
@@ -28,9 +28,11 @@ tests_test_promptseal_CPPFLAGS = -I$(top_srcdir)/lib/promptseal
 tests_test_promptseal_CFLAGS = $(WARN_CFLAGS) $(CHECK_CFLAGS)
 tests_test_promptseal_LDADD = lib/promptseal/libpromptseal.la $(CHECK_LIBS)
 noinst_HEADERS = tests/testutil.h
-EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
+EXTRA_DIST += tests/pswire.py \
+	tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
-	tests/vectors/gen_message.py tests/wrap_vectors.py \
+	tests/vectors/gen_message.py tests/vectors/stream.json \
+	tests/vectors/gen_stream.py tests/wrap_vectors.py \
 	tests/attest_vectors.py
 
 # The installed library: make install into a scratch DESTDIR, then the
@@ -55,7 +57,8 @@ include tests/fuzz/local.mk
 TEST_EXTENSIONS = .py .sh
 PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = PS_BUILDDIR='$(abs_top_builddir)' \
-	PS_SRCDIR='$(abs_top_srcdir)' PYTHONPATH='$(abs_top_srcdir)/tests/e2e' \
+	PS_SRCDIR='$(abs_top_srcdir)' \
+	PYTHONPATH='$(abs_top_srcdir)/tests/e2e:$(abs_top_srcdir)/tests' \
 	LIGHTTPD='$(LIGHTTPD)' APACHE2='$(APACHE2)' SPAWN_FCGI='$(SPAWN_FCGI)' \
 	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1 \
 	PS_CC='$(CC)' PS_CFLAGS='$(CFLAGS)' PS_LDFLAGS='$(LDFLAGS)' \
@@ -72,6 +75,6 @@ E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
 	tests/e2e/test_e2e_as.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py \
-	tests/e2e/ps1.py tests/e2e/demo.py tests/e2e/simas.py \
+	tests/e2e/demo.py tests/e2e/simas.py \
 	tests/e2e/sdk/package.json tests/e2e/sdk/package-lock.json \
 	tests/e2e/sdk/check.mjs

@@ -446,7 +446,57 @@ static const struct {
 	    "{\"error\":{\"message\":\"the stream ended without a valid "
 	    "end-of-stream record\",\"type\":\"api_error\","
 	    "\"code\":\"stream_truncated\"}}"},
+	{PS_ERR_VERSION, 400, "unsupported_version",
+	    "{\"error\":{\"message\":\"wire format version 1 is not "
+	    "supported: both proxies must speak version 2\","
+	    "\"type\":\"invalid_request_error\","
+	    "\"code\":\"unsupported_version\"}}"},
+	{PS_ERR_STALE, 400, "stale_request",
+	    "{\"error\":{\"message\":\"the request's timestamp is outside "
+	    "the replay window (check the clocks)\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"stale_request\"}}"},
+	{PS_ERR_PLAIN_QUERY, 400, "plain_query",
+	    "{\"error\":{\"message\":\"a query string arrived in clear; "
+	    "version 2 seals it\",\"type\":\"invalid_request_error\","
+	    "\"code\":\"plain_query\"}}"},
+	{PS_ERR_BAD_QUERY, 400, "invalid_query",
+	    "{\"error\":{\"message\":\"the query string holds a byte the "
+	    "wire format does not carry\",\"type\":\"invalid_request_error\","
+	    "\"code\":\"invalid_query\"}}"},
+	{PS_ERR_REPLAYED, 409, "replayed",
+	    "{\"error\":{\"message\":\"this request was seen before\","
+	    "\"type\":\"invalid_request_error\",\"code\":\"replayed\"}}"},
+	{PS_ERR_QUERY_TOO_LONG, 414, "query_too_long",
+	    "{\"error\":{\"message\":\"the query string is longer than 4096 "
+	    "bytes\",\"type\":\"invalid_request_error\","
+	    "\"code\":\"query_too_long\"}}"},
+	{PS_ERR_REPLAY_FULL, 503, "replay_table_full",
+	    "{\"error\":{\"message\":\"the worker's replay record is full; "
+	    "try again later\",\"type\":\"api_error\","
+	    "\"code\":\"replay_table_full\"}}"},
 };
+
+/* A peer's plain error maps onto our own code only for section 6 codes a
+ * proxy sends. */
+START_TEST(test_pserr_from_code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(section6) / sizeof(section6[0]); i++)
+		ck_assert_int_eq(pserr_from_code(section6[i].code,
+		    strlen(section6[i].code)), section6[i].rc);
+	ck_assert_int_eq(pserr_from_code("internal_error", 14), PS_OK);
+	ck_assert_int_eq(pserr_from_code("ok", 2), PS_OK);
+	ck_assert_int_eq(pserr_from_code("conflict", 8), PS_OK);
+	ck_assert_int_eq(pserr_from_code("not_found", 9), PS_OK);
+	ck_assert_int_eq(pserr_from_code("unauthorized", 12), PS_OK);
+	ck_assert_int_eq(pserr_from_code("", 0), PS_OK);
+	ck_assert_int_eq(pserr_from_code("no_key_", 7), PS_OK);
+	ck_assert_int_eq(pserr_from_code("no_ke", 5), PS_OK);
+	ck_assert_int_eq(pserr_from_code("no_key\0", 7), PS_OK);
+	ck_assert_int_eq(pserr_from_code("visit http://evil", 17), PS_OK);
+}
+END_TEST
 
 START_TEST(test_pserr_section6)
 {
@@ -611,6 +661,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_pserr_local);
 	/* -1 .. PS_ERR__COUNT: every code and one out of range each side. */
 	tcase_add_loop_test(tc, test_pserr_json_all, 0, PS_ERR__COUNT + 2);
+	tcase_add_test(tc, test_pserr_from_code);
 	tcase_add_test(tc, test_pserr_json_cap);
 	tcase_add_test(tc, test_pserr_why);
 	suite_add_tcase(s, tc);

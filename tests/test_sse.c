@@ -286,6 +286,213 @@ START_TEST(test_data_value)
 }
 END_TEST
 
+
+/* ------------------------------------------------------ event splitter */
+
+/* Events seen, each written as "<event>|". */
+struct evs {
+	struct buf text;
+	int n;
+	int stop_at;
+};
+
+static pserr
+collect_event(void *arg, const char *ev, size_t len)
+{
+	struct evs *e = arg;
+
+	e->n++;
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(buf_append(&e->text, ev, len), PS_OK);
+	ck_assert_int_eq(buf_putc(&e->text, '|'), PS_OK);
+	return e->stop_at == e->n ? PS_ERR_IO : PS_OK;
+}
+
+/* Split in (n bytes) fed in pieces of step bytes (0: whole); returns what
+ * the callback saw and whether a partial event is left. */
+static const char *
+split(const char *in, size_t step, size_t max, int *pending, pserr *rc)
+{
+	static struct evs e;
+	struct sse_events r;
+	size_t n = strlen(in), at = 0;
+
+	buf_free(&e.text);
+	buf_init(&e.text, 1 << 20);
+	e.n = 0;
+	e.stop_at = 0;
+	sse_events_init(&r, max);
+	*rc = PS_OK;
+	while (at < n && *rc == PS_OK) {
+		size_t k = step == 0 || n - at < step ? n - at : step;
+
+		*rc = sse_events_feed(&r, in + at, k, collect_event, &e);
+		at += k;
+	}
+	*pending = sse_events_pending(&r);
+	sse_events_free(&r);
+	return buf_cstr(&e.text) != NULL ? buf_cstr(&e.text) : "";
+}
+
+static const struct {
+	const char *in;
+	const char *out;      /* events, each followed by '|' */
+	int pending;
+} splits[] = {
+	{ "data: a\n\n", "data: a\n\n|", 0 },
+	{ "data: a\n\ndata: b\n\n", "data: a\n\n|data: b\n\n|", 0 },
+	{ "event: x\nid: 1\ndata: a\n\n", "event: x\nid: 1\ndata: a\n\n|", 0 },
+	{ ": c\n\nretry: 5\n\n", ": c\n\n|retry: 5\n\n|", 0 },
+	{ "data: a\r\n\r\n", "data: a\r\n\r\n|", 0 },
+	{ "data: a\r\rdata: b\r\r", "data: a\r\r|data: b\r\r|", 0 },
+	{ "\n\r\n\rdata: a\n\n", "data: a\n\n|", 0 },
+	{ "data: a\n\n\n\ndata: b\n\n", "data: a\n\n|data: b\n\n|", 0 },
+	{ "data: a\ndata: b\n", "", 1 },
+	{ "data: a\n\ndata: b", "data: a\n\n|", 1 },
+	{ "", "", 0 },
+	{ "\n\n", "", 0 },
+	{ "data\n\n", "data\n\n|", 0 },
+	{ "data: a\r\ndata: b\n\r\n", "data: a\r\ndata: b\n\r\n|", 0 },
+};
+
+/* Whole, and byte by byte, the same events (no CR at a cut in these). */
+START_TEST(test_events_split)
+{
+	const char *got;
+	int pending;
+	pserr rc;
+
+	got = split(splits[_i].in, 0, 1 << 20, &pending, &rc);
+	ck_assert_int_eq(rc, PS_OK);
+	ck_assert_str_eq(got, splits[_i].out);
+	ck_assert_int_eq(pending, splits[_i].pending);
+	if (strchr(splits[_i].in, '\r') != NULL)
+		return;
+	got = split(splits[_i].in, 1, 1 << 20, &pending, &rc);
+	ck_assert_int_eq(rc, PS_OK);
+	ck_assert_str_eq(got, splits[_i].out);
+	ck_assert_int_eq(pending, splits[_i].pending);
+	got = split(splits[_i].in, 3, 1 << 20, &pending, &rc);
+	ck_assert_str_eq(got, splits[_i].out);
+}
+END_TEST
+
+/* A CR that ends an event at the end of a chunk: the event goes out at
+ * once; an LF at the start of the next chunk belongs to its line end and
+ * is dropped.  In the same chunk it is part of the event. */
+START_TEST(test_events_cr_at_cut)
+{
+	struct sse_events r;
+	struct evs e;
+
+	buf_init(&e.text, 1 << 20);
+	e.n = 0;
+	e.stop_at = 0;
+	sse_events_init(&r, 1024);
+	ck_assert_int_eq(sse_events_feed(&r, "data: a\r\n\r", 10, collect_event,
+	    &e), PS_OK);
+	ck_assert_int_eq(e.n, 1);
+	ck_assert_int_eq(sse_events_feed(&r, "\ndata: b\r", 9, collect_event,
+	    &e), PS_OK);
+	ck_assert_int_eq(e.n, 1);
+	/* The CR that ended "data: b": an LF after it in the next chunk is
+	 * kept, as the rest of that line end. */
+	ck_assert_int_eq(sse_events_feed(&r, "\n\r\n", 3, collect_event, &e),
+	    PS_OK);
+	ck_assert_int_eq(e.n, 2);
+	ck_assert_str_eq(buf_cstr(&e.text), "data: a\r\n\r|data: b\r\n\r\n|");
+	ck_assert(!sse_events_pending(&r));
+	/* An empty line before any event, cut after its CR. */
+	ck_assert_int_eq(sse_events_feed(&r, "\r", 1, collect_event, &e),
+	    PS_OK);
+	ck_assert_int_eq(sse_events_feed(&r, "\ndata: c\n\n", 10, collect_event,
+	    &e), PS_OK);
+	ck_assert_int_eq(e.n, 3);
+	ck_assert_str_eq(buf_cstr(&e.text),
+	    "data: a\r\n\r|data: b\r\n\r\n|data: c\n\n|");
+	sse_events_free(&r);
+	buf_free(&e.text);
+}
+END_TEST
+
+START_TEST(test_events_cap)
+{
+	const char *got;
+	int pending;
+	pserr rc;
+
+	/* "data: a\n\n" is 9 bytes: 9 fits, 8 does not. */
+	got = split("data: a\n\ndata: b\n\n", 0, 9, &pending, &rc);
+	ck_assert_int_eq(rc, PS_OK);
+	ck_assert_str_eq(got, "data: a\n\n|data: b\n\n|");
+	got = split("data: a\n\n", 0, 8, &pending, &rc);
+	ck_assert_int_eq(rc, PS_ERR_TOO_LARGE);
+	got = split("data: a\n\n", 1, 8, &pending, &rc);
+	ck_assert_int_eq(rc, PS_ERR_TOO_LARGE);
+	got = split("data: aaaaaaaaaaaa", 5, 8, &pending, &rc);
+	ck_assert_int_eq(rc, PS_ERR_TOO_LARGE);
+}
+END_TEST
+
+START_TEST(test_events_callback_error)
+{
+	struct sse_events r;
+	struct evs e;
+
+	buf_init(&e.text, 1 << 20);
+	e.n = 0;
+	e.stop_at = 1;
+	sse_events_init(&r, 1024);
+	ck_assert_int_eq(sse_events_feed(&r, "data: a\n\ndata: b\n\n", 18,
+	    collect_event, &e), PS_ERR_IO);
+	ck_assert_int_eq(e.n, 1);
+	sse_events_free(&r);
+	buf_free(&e.text);
+}
+END_TEST
+
+static const struct {
+	const char *ev;
+	const char *data;     /* NULL: no data line */
+} datas[] = {
+	{ "data: a\n\n", "a" },
+	{ "data:a\n\n", "a" },
+	{ "data:  a\n\n", " a" },
+	{ "data\n\n", "" },
+	{ "data: a\ndata: b\n\n", "a\nb" },
+	{ "data: a\r\ndata:b\r\n\r\n", "a\nb" },
+	{ "data: a\rdata: b\r\r", "a\nb" },
+	{ "event: x\ndata: {}\nid: 1\n\n", "{}" },
+	{ "event: x\n\n", NULL },
+	{ ": data: x\n\n", NULL },
+	{ " data: x\n\n", NULL },
+	{ "data: a\ndata\ndata: c\n\n", "a\n\nc" },
+	{ "Data: x\n\n", NULL },
+};
+
+START_TEST(test_event_data)
+{
+	const char *ev = datas[_i].ev, *d;
+	struct buf scratch;
+	size_t n;
+
+	buf_init(&scratch, strlen(ev));
+	ck_assert_int_eq(sse_event_data(ev, strlen(ev), &scratch, &d, &n),
+	    PS_OK);
+	if (datas[_i].data == NULL) {
+		ck_assert_ptr_null(d);
+	} else {
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(n, strlen(datas[_i].data));
+		ck_assert_mem_eq(d, datas[_i].data, n);
+		/* One data line is not copied. */
+		if (strstr(datas[_i].data, "\n") == NULL)
+			ck_assert(d >= ev && d < ev + strlen(ev));
+	}
+	buf_free(&scratch);
+}
+END_TEST
+
 static Suite *
 sse_suite(void)
 {
@@ -303,6 +510,16 @@ sse_suite(void)
 	tcase_add_test(tc, test_buffer_stays_small);
 	tcase_add_test(tc, test_callback_error_stops);
 	tcase_add_test(tc, test_data_value);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("events");
+	tcase_add_loop_test(tc, test_events_split, 0,
+	    (int)(sizeof(splits) / sizeof(splits[0])));
+	tcase_add_test(tc, test_events_cr_at_cut);
+	tcase_add_test(tc, test_events_cap);
+	tcase_add_test(tc, test_events_callback_error);
+	tcase_add_loop_test(tc, test_event_data, 0,
+	    (int)(sizeof(datas) / sizeof(datas[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

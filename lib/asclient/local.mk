@@ -2,4 +2,5 @@
 noinst_LTLIBRARIES += lib/asclient/libasclient.la
 lib_asclient_libasclient_la_SOURCES = \
 	lib/asclient/asclient.c lib/asclient/asclient.h
-PS_ASCLIENT_LIBS = lib/asclient/libasclient.la $(PS_AS_LIBS) $(CURL_LIBS)
+PS_ASCLIENT_LIBS = lib/asclient/libasclient.la $(PS_AS_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "core/pserr.h"
@@ -42,6 +43,22 @@ static const struct {
 	    "the next hop did not answer in time"},
 	[PS_ERR_STREAM_TRUNCATED] = {502, "stream_truncated", "api_error",
 	    "the stream ended without a valid end-of-stream record"},
+	[PS_ERR_VERSION] = {400, "unsupported_version", "invalid_request_error",
+	    "wire format version 1 is not supported: both proxies must speak "
+	    "version 2"},
+	[PS_ERR_STALE] = {400, "stale_request", "invalid_request_error",
+	    "the request's timestamp is outside the replay window (check the "
+	    "clocks)"},
+	[PS_ERR_PLAIN_QUERY] = {400, "plain_query", "invalid_request_error",
+	    "a query string arrived in clear; version 2 seals it"},
+	[PS_ERR_BAD_QUERY] = {400, "invalid_query", "invalid_request_error",
+	    "the query string holds a byte the wire format does not carry"},
+	[PS_ERR_REPLAYED] = {409, "replayed", "invalid_request_error",
+	    "this request was seen before"},
+	[PS_ERR_QUERY_TOO_LONG] = {414, "query_too_long", "invalid_request_error",
+	    "the query string is longer than 4096 bytes"},
+	[PS_ERR_REPLAY_FULL] = {503, "replay_table_full", "api_error",
+	    "the worker's replay record is full; try again later"},
 	[PS_ERR_NOMEM] = {500, "internal_error", "api_error", "out of memory"},
 	[PS_ERR_ARG] = {500, "internal_error", "api_error", "invalid argument"},
 	[PS_ERR_CRYPTO] = {500, "internal_error", "api_error",
@@ -105,6 +122,21 @@ pserr_json(pserr rc, struct buf *out)
 	    (e = buf_puts(out, "\"}}")) != PS_OK)
 		out->len = start;
 	return e;
+}
+
+pserr
+pserr_from_code(const char *code, size_t n)
+{
+	int i;
+
+	/* Only what protocol.md section 6 lets a proxy send: not "ok", not
+	 * the local failures' shared "internal_error", not the attestation
+	 * service's answers. */
+	for (i = PS_ERR_INVALID_JSON; i < PS_ERR_NOMEM; i++)
+		if (strlen(table[i].code) == n && memcmp(table[i].code, code,
+		    n) == 0)
+			return (pserr)i;
+	return PS_OK;
 }
 
 void

@@ -35,6 +35,13 @@ typedef enum {
 	PS_ERR_NO_KEY,            /* 503 no_key */
 	PS_ERR_TIMEOUT,           /* 504 upstream_timeout */
 	PS_ERR_STREAM_TRUNCATED,  /* stream error event stream_truncated */
+	PS_ERR_VERSION,           /* 400 unsupported_version */
+	PS_ERR_STALE,             /* 400 stale_request */
+	PS_ERR_PLAIN_QUERY,       /* 400 plain_query */
+	PS_ERR_BAD_QUERY,         /* 400 invalid_query */
+	PS_ERR_REPLAYED,          /* 409 replayed */
+	PS_ERR_QUERY_TOO_LONG,    /* 414 query_too_long */
+	PS_ERR_REPLAY_FULL,       /* 503 replay_table_full */
 	/* local failures: 500 internal_error if they reach a peer */
 	PS_ERR_NOMEM,
 	PS_ERR_ARG,
@@ -71,6 +78,15 @@ pserr pserr_json(pserr rc, struct buf *out);
 
 /* The OpenAI error "type" for rc ("invalid_request_error", ...). */
 const char *pserr_type(pserr rc);
+
+/*
+ * The code of protocol.md section 6 named code (n bytes, not
+ * NUL-terminated), for a proxy that maps a peer's plain error onto its
+ * own: one of the section 6 codes a proxy may send, or PS_OK when code
+ * is none of them ("internal_error", "ok", the attestation service's
+ * codes and anything unknown give PS_OK).
+ */
+pserr pserr_from_code(const char *code, size_t n);
 
 /*
  * Write a reason for a log line to why (whylen bytes, always NUL

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/log.h"
 #include "core/options.h"
 #include "net/proxy.h"
+#include "seal/jscan.h"
 
 void
 proxy_opts_init(struct proxy_opts *o)
@@ -62,12 +64,32 @@ proxy_opts_apply(struct proxy_opts *o, int opt, const char *arg)
 			goto bad;
 		o->log_level = (int)v;
 		return 1;
+	case PROXY_OPT_PAD_BODY:
+		/* 0 is allowed here: no padding. */
+		if (strcmp(arg, "0") == 0) {
+			o->pad_body = 0;
+			return 1;
+		}
+		if (options_size(arg, ENVELOPE_BUCKET_MAX, &o->pad_body) !=
+		    PS_OK)
+			goto bad;
+		return 1;
 	default:
 		return 0;
 	}
 bad:
 	fprintf(stderr, "bad option value: %s\n", arg);
 	return -1;
+}
+
+static size_t
+sealed_max(size_t n, size_t bucket)
+{
+	size_t slack = 2 * bucket + (1u << 20);
+
+	if (n > (SIZE_MAX - slack) / 7 * 3)
+		return SIZE_MAX;
+	return n / 3 * 7 + slack;
 }
 
 struct proxy_thread *
@@ -81,11 +103,12 @@ proxy_thread_new(const struct proxy_opts *o)
 		free(t);
 		return NULL;
 	}
-	/* An encrypted body is about 4/3 of the plain one plus headers. */
+	/* A sealed body is 4/3 of the padded original, plus the copies of
+	 * its plain members (never more than the original) and a header. */
 	buf_init(&t->body, o->max_body);
-	buf_init(&t->msg, o->max_body / 3 * 4 + (1u << 20));
+	buf_init(&t->msg, sealed_max(o->max_body, o->pad_body));
 	buf_init(&t->reply, o->max_reply);
-	buf_init(&t->out, o->max_reply / 3 * 4 + (1u << 20));
+	buf_init(&t->out, sealed_max(o->max_reply, o->pad_body));
 	return t;
 }
 
@@ -105,6 +128,27 @@ proxy_thread_clean(struct proxy_thread *t)
 	clean(&t->msg);
 	clean(&t->reply);
 	clean(&t->out);
+	envelope_thread_wipe();
+}
+
+void
+proxy_send_error(FCGX_Request *req, pserr rc)
+{
+	char text[512];
+	struct buf b;
+
+	buf_init(&b, sizeof(text));
+	if (pserr_json(rc, &b) == PS_OK) {
+		memcpy(text, b.p, b.len);
+		server_send(req, pserr_status(rc), "application/json",
+		    "Promptseal-Encrypted: false\r\n" PROXY_VERSION_HEADER, text,
+		    b.len);
+	} else {
+		server_send(req, 500, "application/json",
+		    "Promptseal-Encrypted: false\r\n" PROXY_VERSION_HEADER, "{}",
+		    2);
+	}
+	buf_free(&b);
 }
 
 void
@@ -120,8 +164,8 @@ proxy_thread_free(struct proxy_thread *t)
 	free(t);
 }
 
-static pserr
-emit(void *arg, const char *p, size_t n, int flush)
+pserr
+proxy_sink_emit(void *arg, const char *p, size_t n, int flush)
 {
 	struct proxy_sink *k = arg;
 
@@ -143,19 +187,17 @@ proxy_stream_flush(struct proxy_sink *k)
 
 pserr
 proxy_stream_begin(struct proxy_sink *k, FCGX_Request *req,
-    const char *headers, struct stream *s, enum message_endpoint ep,
-    const struct envelope_ctx *c, size_t max_line)
+    const char *headers)
 {
 	char h[256];
 
 	snprintf(h, sizeof(h), "Cache-Control: no-cache\r\n%s",
 	    headers != NULL ? headers : "");
 	server_head(req, 200, "text/event-stream", h);
-	if (FCGX_FFlush(req->out) != 0)
-		return PS_ERR_IO;
 	k->req = req;
 	k->pending = 0;
-	stream_init(s, ep, c, max_line, emit, k);
+	if (FCGX_FFlush(req->out) != 0)
+		return PS_ERR_IO;
 	return PS_OK;
 }
 
@@ -168,51 +210,68 @@ proxy_is_sse(const char *ct)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-struct models {
-	struct proxy_thread *t;
-	long status;
-	char ctype[128];
-};
-
-static pserr
-models_head(void *arg, const struct upstream_reply *r)
+int
+proxy_media_type(const char *ct, char *out, size_t outlen)
 {
-	struct models *m = arg;
+	size_t n = 0;
+	const char *e;
 
-	m->status = r->status;
-	snprintf(m->ctype, sizeof(m->ctype), "%s",
-	    *r->content_type ? r->content_type : "application/json");
-	return PS_OK;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	for (e = ct; *e != '\0' && *e != ';'; e++)
+		;
+	while (e > ct && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if ((size_t)(e - ct) >= outlen)
+		return -1;
+	for (; ct < e; ct++) {
+		unsigned char c = (unsigned char)*ct;
+
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	out[n] = '\0';
+	return (int)n;
 }
 
-static pserr
-models_data(void *arg, const char *p, size_t n)
+/* The value of the last member called name (plain, unescaped) of the
+ * object json, or NULL. */
+static const char *
+member(const char *json, size_t len, const char *name, size_t *vlen)
 {
-	struct models *m = arg;
+	struct jscan_object it;
+	struct jscan_member m;
+	const char *v = NULL;
+	int more;
 
-	return buf_append(&m->t->reply, p, n);
+	if (jscan_object_begin(&it, json, len) != PS_OK)
+		return NULL;
+	for (;;) {
+		if (jscan_object_next(&it, &m, &more) != PS_OK)
+			return NULL;
+		if (!more)
+			return v;
+		if (!m.name_escaped && m.name_len == strlen(name) &&
+		    memcmp(m.name, name, m.name_len) == 0) {
+			v = m.value;
+			*vlen = m.value_len;
+		}
+	}
 }
 
-void
-proxy_relay_models(struct proxy_thread *t, FCGX_Request *req)
+pserr
+proxy_plain_error_code(const char *body, size_t len)
 {
-	struct models m = {t, 0, ""};
-	const char *uri = server_param(req, "REQUEST_URI");
-	pserr rc;
-	int started;
+	const char *err, *code;
+	size_t elen = 0, clen = 0;
 
-	rc = upstream_request(t->up, "GET", uri, NULL, NULL, 0, models_head,
-	    models_data, &m, &started);
-	if (rc == PS_ERR_TOO_LARGE)
-		rc = PS_ERR_BAD_UPSTREAM;
-	if (rc != PS_OK) {
-		server_send_error(req, rc);
-		return;
-	}
-	if (m.status < 200 || m.status > 599 || strchr(m.ctype, '\r') ||
-	    strchr(m.ctype, '\n')) {
-		server_send_error(req, PS_ERR_BAD_UPSTREAM);
-		return;
-	}
-	server_send(req, (int)m.status, m.ctype, NULL, t->reply.p, t->reply.len);
+	if (body == NULL || len > 65536 ||
+	    (err = member(body, len, "error", &elen)) == NULL ||
+	    (code = member(err, elen, "code", &clen)) == NULL)
+		return PS_OK;
+	/* A code is a plain ASCII string: an escape in it is not ours. */
+	if (clen < 2 || code[0] != '"' || memchr(code, '\\', clen) != NULL)
+		return PS_OK;
+	return pserr_from_code(code + 1, clen - 2);
 }

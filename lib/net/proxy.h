@@ -1,7 +1,7 @@
 /*
  * proxy: what the client and the worker proxy share: their common options,
- * the per-thread state (one upstream connection, reusable buffers) and the
- * relay of GET /v1/models, which carries no user data.
+ * the per-thread state (one upstream connection, reusable buffers), their
+ * own error replies, and the head of a relayed stream.
  */
 #ifndef PROMPTSEAL_PROXY_H
 #define PROMPTSEAL_PROXY_H
@@ -22,9 +22,14 @@ struct proxy_opts {
 	struct upstream_cfg upstream;
 	size_t max_body;      /* request body limit (413 past it) */
 	size_t max_reply;     /* non-streamed reply limit */
-	size_t max_line;      /* longest SSE line */
+	size_t max_line;      /* longest SSE event */
+	size_t pad_body;      /* padding bucket of the bodies this proxy seals */
 	int log_level;
 };
+
+/* Sent on every request and reply between the proxies (protocol.md
+ * section 0). */
+#define PROXY_VERSION_HEADER "Promptseal-Version: 2\r\n"
 
 /* Long options every proxy takes; the caller's own options follow them
  * with codes from 0x200 on. */
@@ -36,6 +41,7 @@ enum proxy_opt {
 	PROXY_OPT_UPSTREAM_TIMEOUT,
 	PROXY_OPT_CONNECT_TIMEOUT,
 	PROXY_OPT_LOG_LEVEL,
+	PROXY_OPT_PAD_BODY,
 };
 
 #define PROXY_LONG_OPTIONS \
@@ -46,7 +52,8 @@ enum proxy_opt {
 	{"upstream-timeout", required_argument, NULL, \
 	    PROXY_OPT_UPSTREAM_TIMEOUT}, \
 	{"connect-timeout", required_argument, NULL, PROXY_OPT_CONNECT_TIMEOUT}, \
-	{"log-level", required_argument, NULL, PROXY_OPT_LOG_LEVEL}
+	{"log-level", required_argument, NULL, PROXY_OPT_LOG_LEVEL}, \
+	{"pad-body", required_argument, NULL, PROXY_OPT_PAD_BODY}
 
 #define PROXY_HELP \
 "  --socket PATH            listen on this UNIX socket (default: the socket\n" \
@@ -58,7 +65,10 @@ enum proxy_opt {
 "  --upstream-timeout SECS  give up when the next hop is silent this long\n" \
 "                           (default 300)\n" \
 "  --connect-timeout MS     connection set-up limit (default 5000)\n" \
-"  --log-level LEVEL        error, warn, info or debug (default info)\n"
+"  --log-level LEVEL        error, warn, info or debug (default info)\n" \
+"  --pad-body BYTES         pad the bodies this proxy seals (requests on the\n" \
+"                           client, replies on the worker) to multiples of\n" \
+"                           BYTES, at most 1M (default 0: no padding)\n"
 
 /* Fill o with the defaults above. */
 void proxy_opts_init(struct proxy_opts *o);
@@ -79,12 +89,17 @@ struct proxy_thread {
 struct proxy_thread *proxy_thread_new(const struct proxy_opts *o);
 void proxy_thread_free(struct proxy_thread *t);
 
-/* After each request: wipe every buffer and give back large ones, so an
- * idle thread holds no request data and little memory. */
+/* After each request: wipe every buffer and give back large ones, and
+ * drop the thread's cached keys, so an idle thread holds no request data,
+ * no key and little memory. */
 void proxy_thread_clean(struct proxy_thread *t);
 
-/* Relay GET /v1/models to the next hop and its reply back as it is. */
-void proxy_relay_models(struct proxy_thread *t, FCGX_Request *req);
+/*
+ * Answer req with the plain error of protocol.md section 6 for rc, with
+ * the headers "Promptseal-Encrypted: false" and "Promptseal-Version: 2".
+ * The message is pserr_str(rc): it never holds request data.
+ */
+void proxy_send_error(FCGX_Request *req, pserr rc);
 
 /* Where a relayed stream's events go. */
 struct proxy_sink {
@@ -94,12 +109,14 @@ struct proxy_sink {
 
 /*
  * Answer req with a 200 event stream: write the head (headers: extra
- * header lines or NULL), flush it, and set s up to write each complete
- * event through k into req.  PS_ERR_IO when the web server is gone.
+ * header lines or NULL), flush it, and set k up to write events into req
+ * through proxy_sink_emit.  PS_ERR_IO when the web server is gone.
  */
 pserr proxy_stream_begin(struct proxy_sink *k, FCGX_Request *req,
-    const char *headers, struct stream *s, enum message_endpoint ep,
-    const struct envelope_ctx *c, size_t max_line) PS_WARN_UNUSED;
+    const char *headers) PS_WARN_UNUSED;
+
+/* A stream_out_fn over a struct proxy_sink (arg). */
+pserr proxy_sink_emit(void *arg, const char *p, size_t n, int flush);
 
 /*
  * Flush the events written since the last call.  Called after each chunk
@@ -110,6 +127,23 @@ pserr proxy_stream_flush(struct proxy_sink *k) PS_WARN_UNUSED;
 
 /* 1 when content_type is text/event-stream (parameters allowed). */
 int proxy_is_sse(const char *content_type);
+
+/*
+ * The media type a reply is bound to (protocol.md section 3): the part of
+ * content_type before any ';', spaces and tabs trimmed, ASCII lowercased,
+ * written to out (outlen bytes, NUL-terminated).  Returns its length, or
+ * -1 when it does not fit or holds a control byte.
+ */
+int proxy_media_type(const char *content_type, char *out, size_t outlen);
+
+/*
+ * The code of a peer's plain error body {"error": {"code": "...", ...}}
+ * (len bytes), as one of protocol.md section 6 that a proxy may send
+ * (pserr_from_code), or PS_OK when the body is not that shape, is over
+ * 64 KiB, or names another code.  Nothing else of the body is looked at:
+ * its text never reaches the user (protocol.md section 6).
+ */
+pserr proxy_plain_error_code(const char *body, size_t len);
 
 /* 1 when status is 2xx. */
 #define PROXY_OK_STATUS(s) ((s) >= 200 && (s) < 300)

@@ -14,7 +14,7 @@
 struct upstream {
 	const struct upstream_cfg *cfg;
 	CURL *curl;
-	char url[2048];
+	char url[8192];        /* base, path and a sealed query of up to 4 KiB */
 	/* per exchange */
 	upstream_head_fn head;
 	upstream_data_fn data;

@@ -3,10 +3,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include "core/codec.h"
 #include "core/secret.h"
@@ -15,34 +15,145 @@
 /* Work in slices that are whole base64 groups: 12288 bytes, 16384 chars. */
 #define SLICE_BYTES 12288
 #define SLICE_CHARS 16384
-#define AAD_FIXED (4 + 1 + ENVELOPE_KID_LEN + ENVELOPE_NONCE_LEN + 4 + 1)
+/* "ps2" 0x00 dir kid nonce reply msg final */
+#define AAD_FIXED (4 + 1 + ENVELOPE_KID_LEN + ENVELOPE_NONCE_LEN + \
+	ENVELOPE_REPLY_LEN + 4 + 1)
+#define SALT "promptseal v2"
+#define SALT_LEN 13
+#define INFO_LEN (1 + ENVELOPE_KID_LEN + ENVELOPE_NONCE_LEN + \
+	ENVELOPE_REPLY_LEN)
 
-size_t
-envelope_text_len(size_t n)
+static const uint8_t zeros[512];
+
+static void
+put_u32(uint8_t *p, uint32_t v)
 {
-	return ENVELOPE_HEADER_LEN + CODEC_B64URL_LEN(n + ENVELOPE_TAG_LEN);
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
-/* The fixed part of the AAD; the member name follows it as a second
- * EVP update, so it is never copied. */
-static void
-aad_fixed(const struct envelope_ctx *c, uint8_t *a)
+void
+envelope_init(struct envelope_ctx *c, enum envelope_dir dir)
 {
-	memcpy(a, "ps1\0", 4);
-	a[4] = (uint8_t)c->dir;
-	memcpy(a + 5, c->kid, ENVELOPE_KID_LEN);
-	memcpy(a + 21, c->nonce, ENVELOPE_NONCE_LEN);
-	a[37] = (uint8_t)(c->msg >> 24);
-	a[38] = (uint8_t)(c->msg >> 16);
-	a[39] = (uint8_t)(c->msg >> 8);
-	a[40] = (uint8_t)c->msg;
-	a[41] = c->final ? 1 : 0;
+	memset(c, 0, sizeof(*c));
+	c->dir = dir;
+}
+
+void
+envelope_wipe(struct envelope_ctx *c)
+{
+	secret_wipe(c, sizeof(*c));
+}
+
+pserr
+envelope_bind_request(struct envelope_ctx *c, const char *method,
+    const char *path, size_t path_len)
+{
+	size_t m = strlen(method);
+
+	if (m + 1 + path_len > ENVELOPE_BIND_MAX)
+		return PS_ERR_ARG;
+	memcpy(c->bind, method, m);
+	c->bind[m] = 0;
+	memcpy(c->bind + m + 1, path, path_len);
+	c->bind_len = m + 1 + path_len;
+	return PS_OK;
+}
+
+pserr
+envelope_bind_reply(struct envelope_ctx *c, int status, const char *media,
+    size_t media_len)
+{
+	if (status < 100 || status > 999 || media_len > ENVELOPE_BIND_MAX - 2)
+		return PS_ERR_ARG;
+	c->bind[0] = (uint8_t)(status >> 8);
+	c->bind[1] = (uint8_t)status;
+	memcpy(c->bind + 2, media, media_len);
+	c->bind_len = 2 + media_len;
+	return PS_OK;
+}
+
+pserr
+envelope_derive(struct envelope_ctx *c, const uint8_t *secret)
+{
+	uint8_t info[INFO_LEN];
+	EVP_PKEY_CTX *p;
+	size_t len = ENVELOPE_KEY_LEN;
+	pserr rc = PS_ERR_CRYPTO;
+
+	c->keyed = 0;
+	info[0] = (uint8_t)c->dir;
+	memcpy(info + 1, c->kid, ENVELOPE_KID_LEN);
+	memcpy(info + 1 + ENVELOPE_KID_LEN, c->nonce, ENVELOPE_NONCE_LEN);
+	/* The request direction has no reply value: 16 zero bytes, whatever
+	 * the field holds. */
+	if (c->dir == ENVELOPE_RESPONSE)
+		memcpy(info + 1 + ENVELOPE_KID_LEN + ENVELOPE_NONCE_LEN,
+		    c->reply, ENVELOPE_REPLY_LEN);
+	else
+		memset(info + 1 + ENVELOPE_KID_LEN + ENVELOPE_NONCE_LEN, 0,
+		    ENVELOPE_REPLY_LEN);
+	if ((p = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL)) == NULL)
+		return PS_ERR_CRYPTO;
+	if (EVP_PKEY_derive_init(p) <= 0 ||
+	    EVP_PKEY_CTX_set_hkdf_md(p, EVP_sha256()) <= 0 ||
+	    EVP_PKEY_CTX_set1_hkdf_salt(p, (unsigned char *)SALT,
+	    SALT_LEN) <= 0 ||
+	    EVP_PKEY_CTX_set1_hkdf_key(p, (unsigned char *)secret,
+	    ENVELOPE_SECRET_LEN) <= 0 ||
+	    EVP_PKEY_CTX_add1_hkdf_info(p, info, INFO_LEN) <= 0 ||
+	    EVP_PKEY_derive(p, c->key, &len) <= 0 || len != ENVELOPE_KEY_LEN) {
+		secret_wipe(c->key, sizeof(c->key));
+		goto out;
+	}
+	c->keyed = 1;
+	rc = PS_OK;
+out:
+	/* The context's copy of the secret is cleansed when it is freed. */
+	EVP_PKEY_CTX_free(p);
+	return rc;
+}
+
+size_t
+envelope_padded_len(size_t n, size_t bucket)
+{
+	size_t p;
+
+	if (n > UINT32_MAX - ENVELOPE_MIN_PLAINTEXT)
+		return 0;
+	p = n + ENVELOPE_MIN_PLAINTEXT;
+	if (bucket > 1) {
+		size_t r = p % bucket;
+
+		if (r != 0) {
+			if (bucket - r > UINT32_MAX - p)
+				return 0;
+			p += bucket - r;
+		}
+	}
+	return p;
+}
+
+size_t
+envelope_text_len(enum envelope_dir dir, size_t n, size_t bucket)
+{
+	size_t p = envelope_padded_len(n, bucket);
+
+	if (p == 0)
+		return 0;
+	/* p is at most a u32, so this cannot overflow a 64-bit size_t; on a
+	 * 32-bit one it may, and is refused. */
+	if (p + ENVELOPE_TAG_LEN > (SIZE_MAX - ENVELOPE_REPLY_HEAD) / 4 * 3)
+		return 0;
+	return (dir == ENVELOPE_REQUEST ? ENVELOPE_REQUEST_HEAD :
+	    ENVELOPE_REPLY_HEAD) + CODEC_B64URL_LEN(p + ENVELOPE_TAG_LEN);
 }
 
 /*
  * The cipher, fetched once: with OpenSSL 3 the implicit fetch behind
- * EVP_aes_256_gcm() takes a lock on every init, and a stream seals
- * several values per event.
+ * EVP_aes_256_gcm() takes a lock on every init.
  */
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 static EVP_CIPHER *gcm_cipher;
@@ -70,19 +181,14 @@ gcm(void)
 
 /*
  * Per thread: one cipher context per direction with the key it was last
- * set up with, and a reserve of random bytes for IVs.  A message or a
- * stream seals and opens many values under one key, and OpenSSL 3 makes
- * both a fresh context with its key schedule and each RAND_bytes() call
- * cost far more than sealing a short value.  IVs are public; the reserve
- * is refilled after a fork, so parent and child never share one.
+ * set up with.  A stream seals or opens many events under one key, and a
+ * fresh context with its key schedule costs more than a short event.
+ * envelope_thread_wipe() drops both at the end of each exchange.
  */
 struct gcm_cache {
 	EVP_CIPHER_CTX *x[2];                 /* [0] decrypt, [1] encrypt */
 	uint8_t key[2][ENVELOPE_KEY_LEN];
 	int keyed[2];
-	uint8_t rnd[4080];
-	size_t rnd_left;
-	pid_t pid;
 };
 
 static pthread_key_t cache_key;
@@ -127,35 +233,46 @@ cache_get(void)
 	return g;
 }
 
-static pserr
-fresh_iv(struct gcm_cache *g, uint8_t iv[ENVELOPE_IV_LEN])
+void
+envelope_thread_wipe(void)
 {
-	pserr rc;
+	struct gcm_cache *g;
+	int i;
 
-	if (g->rnd_left < ENVELOPE_IV_LEN || g->pid != getpid()) {
-		if ((rc = secret_random(g->rnd, sizeof(g->rnd))) != PS_OK)
-			return rc;
-		g->rnd_left = sizeof(g->rnd);
-		g->pid = getpid();
+	pthread_once(&cache_once, cache_init);
+	if (!cache_ok || (g = pthread_getspecific(cache_key)) == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		/* Reset cleanses the key schedule. */
+		EVP_CIPHER_CTX_reset(g->x[i]);
+		secret_wipe(g->key[i], sizeof(g->key[i]));
+		g->keyed[i] = 0;
 	}
-	g->rnd_left -= ENVELOPE_IV_LEN;
-	memcpy(iv, g->rnd + g->rnd_left, ENVELOPE_IV_LEN);
-	/* Each IV is handed out once. */
-	memset(g->rnd + g->rnd_left, 0, ENVELOPE_IV_LEN);
-	return PS_OK;
 }
 
-/* The thread's context for direction enc, set up for c's key and iv, with
- * the AAD fed in; NULL on failure. */
+/* The thread's context for direction enc, set up for c's key and the IV
+ * of (msg, final), with the AAD fed in; NULL on failure. */
 static EVP_CIPHER_CTX *
 gcm_start(struct gcm_cache *g, int enc, const struct envelope_ctx *c,
-    const uint8_t *iv, const char *name, size_t name_len)
+    uint32_t msg, int final)
 {
 	EVP_CIPHER_CTX *x = g->x[enc];
-	uint8_t aad[AAD_FIXED];
+	uint8_t iv[ENVELOPE_IV_LEN], aad[AAD_FIXED];
 	int outl;
 
-	aad_fixed(c, aad);
+	memset(iv, 0, sizeof(iv));
+	iv[0] = final ? 1 : 0;
+	put_u32(iv + 8, msg);
+	memcpy(aad, "ps2\0", 4);
+	aad[4] = (uint8_t)c->dir;
+	memcpy(aad + 5, c->kid, ENVELOPE_KID_LEN);
+	memcpy(aad + 21, c->nonce, ENVELOPE_NONCE_LEN);
+	if (c->dir == ENVELOPE_RESPONSE)
+		memcpy(aad + 37, c->reply, ENVELOPE_REPLY_LEN);
+	else
+		memset(aad + 37, 0, ENVELOPE_REPLY_LEN);
+	put_u32(aad + 53, msg);
+	aad[57] = final ? 1 : 0;
 	/* The IV length is the default 12, so no ctrl call is needed.  The
 	 * same key keeps its schedule: only the IV is set anew, which resets
 	 * the GCM state. */
@@ -172,8 +289,8 @@ gcm_start(struct gcm_cache *g, int enc, const struct envelope_ctx *c,
 	}
 	if (EVP_CipherUpdate(x, NULL, &outl, aad, AAD_FIXED) != 1)
 		goto fail;
-	if (name_len > 0 && EVP_CipherUpdate(x, NULL, &outl,
-	    (const uint8_t *)name, (int)name_len) != 1)
+	if (c->bind_len > 0 && EVP_CipherUpdate(x, NULL, &outl, c->bind,
+	    (int)c->bind_len) != 1)
 		goto fail;
 	return x;
 fail:
@@ -182,160 +299,213 @@ fail:
 	return NULL;
 }
 
-pserr
-envelope_seal(const struct envelope_ctx *c, const char *name, size_t name_len,
-    const void *pt, size_t pt_len, struct buf *out)
-{
-	uint8_t iv[ENVELOPE_IV_LEN], ct[SLICE_BYTES + ENVELOPE_TAG_LEN];
-	const uint8_t *p = pt;
-	struct gcm_cache *g;
-	EVP_CIPHER_CTX *x = NULL;
-	size_t start = out->len, left = pt_len;
+/* Plaintext goes in piece by piece, ciphertext comes out in slices that
+ * are base64url-encoded as they fill: nothing is held twice, and the
+ * plaintext is never copied. */
+struct sealer {
+	EVP_CIPHER_CTX *x;
+	uint8_t ct[SLICE_BYTES + ENVELOPE_TAG_LEN];
+	size_t fill;
 	char *o;
+};
+
+static int
+feed(struct sealer *z, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	int outl;
+
+	while (n > 0) {
+		size_t k = SLICE_BYTES - z->fill;
+
+		if (k > n)
+			k = n;
+		if (EVP_EncryptUpdate(z->x, z->ct + z->fill, &outl, q,
+		    (int)k) != 1 || (size_t)outl != k)
+			return -1;
+		z->fill += k;
+		q += k;
+		n -= k;
+		if (z->fill == SLICE_BYTES) {
+			z->o += codec_b64url_encode(z->ct, SLICE_BYTES, z->o);
+			z->fill = 0;
+		}
+	}
+	return 0;
+}
+
+pserr
+envelope_seal(const struct envelope_ctx *c, uint32_t msg, int final,
+    const struct envelope_part *parts, size_t nparts, size_t bucket,
+    struct buf *out)
+{
+	struct sealer z;
+	struct gcm_cache *g;
+	uint8_t lenb[4];
+	size_t start = out->len, n = 0, p, pad, tlen, i;
 	int outl;
 	pserr rc;
 
-	if (name_len > INT32_MAX)
+	if (!c->keyed || bucket > ENVELOPE_BUCKET_MAX)
 		return PS_ERR_ARG;
-	if ((rc = buf_reserve(out, envelope_text_len(pt_len))) != PS_OK)
+	for (i = 0; i < nparts; i++) {
+		if (parts[i].n > SIZE_MAX - n)
+			return PS_ERR_TOO_LARGE;
+		n += parts[i].n;
+	}
+	if ((p = envelope_padded_len(n, bucket)) == 0 ||
+	    (tlen = envelope_text_len(c->dir, n, bucket)) == 0)
+		return PS_ERR_TOO_LARGE;
+	if ((rc = buf_reserve(out, tlen)) != PS_OK)
 		return rc;
 	if ((g = cache_get()) == NULL)
 		return PS_ERR_NOMEM;
-	if ((rc = fresh_iv(g, iv)) != PS_OK)
-		return rc;
 	rc = PS_ERR_CRYPTO;
-	if ((x = gcm_start(g, 1, c, iv, name, name_len)) == NULL)
+	if ((z.x = gcm_start(g, 1, c, msg, final)) == NULL)
 		goto out;
-
-	o = out->p + out->len;
-	memcpy(o, ENVELOPE_PREFIX, ENVELOPE_PREFIX_LEN);
-	o += ENVELOPE_PREFIX_LEN;
-	o += codec_hex_encode(c->kid, ENVELOPE_KID_LEN, o);
-	*o++ = ':';
-	o += codec_b64url_encode(c->nonce, ENVELOPE_NONCE_LEN, o);
-	*o++ = ':';
-	o += codec_b64url_encode(iv, ENVELOPE_IV_LEN, o);
-	*o++ = ':';
-
-	/* Encrypt and encode slice by slice so a large value is never held
-	 * twice; only the last slice carries the tag. */
-	for (;;) {
-		size_t k = left > SLICE_BYTES ? SLICE_BYTES : left;
-		size_t m = k;
-
-		if (k > 0 && EVP_EncryptUpdate(x, ct, &outl, p, (int)k) != 1)
-			goto out;
-		p += k;
-		left -= k;
-		if (left == 0) {
-			if (EVP_EncryptFinal_ex(x, ct + k, &outl) != 1)
-				goto out;
-			if (EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG,
-			    ENVELOPE_TAG_LEN, ct + k) != 1)
-				goto out;
-			m += ENVELOPE_TAG_LEN;
-		}
-		o += codec_b64url_encode(ct, m, o);
-		if (left == 0)
-			break;
+	z.fill = 0;
+	z.o = out->p + out->len;
+	memcpy(z.o, ENVELOPE_PREFIX, ENVELOPE_PREFIX_LEN);
+	z.o += ENVELOPE_PREFIX_LEN;
+	z.o += codec_hex_encode(c->kid, ENVELOPE_KID_LEN, z.o);
+	*z.o++ = ':';
+	z.o += codec_b64url_encode(c->nonce, ENVELOPE_NONCE_LEN, z.o);
+	*z.o++ = ':';
+	if (c->dir == ENVELOPE_RESPONSE) {
+		z.o += codec_b64url_encode(c->reply, ENVELOPE_REPLY_LEN, z.o);
+		*z.o++ = ':';
 	}
-	out->len = (size_t)(o - out->p);
-	rc = PS_OK;
+
+	put_u32(lenb, (uint32_t)n);
+	if (feed(&z, lenb, sizeof(lenb)) != 0)
+		goto out;
+	for (i = 0; i < nparts; i++)
+		if (parts[i].n > 0 && feed(&z, parts[i].p, parts[i].n) != 0)
+			goto out;
+	for (pad = p - ENVELOPE_MIN_PLAINTEXT - n; pad > 0;) {
+		size_t k = pad < sizeof(zeros) ? pad : sizeof(zeros);
+
+		if (feed(&z, zeros, k) != 0)
+			goto out;
+		pad -= k;
+	}
+	/* GCM holds nothing back: Final writes no bytes, only the tag. */
+	if (EVP_EncryptFinal_ex(z.x, z.ct + z.fill, &outl) != 1 || outl != 0)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(z.x, EVP_CTRL_GCM_GET_TAG, ENVELOPE_TAG_LEN,
+	    z.ct + z.fill) != 1)
+		goto out;
+	z.o += codec_b64url_encode(z.ct, z.fill + ENVELOPE_TAG_LEN, z.o);
+	out->len = (size_t)(z.o - out->p);
+	rc = out->len - start == tlen ? PS_OK : PS_ERR_CRYPTO;
 out:
 	if (rc != PS_OK) {
-		secret_wipe(out->p + start, out->len - start);
 		out->len = start;
-	}
-	/* ct held only ciphertext, which is public: nothing to wipe. */
-	if (rc != PS_OK && x != NULL)
 		g->keyed[1] = 0;
+	}
+	secret_wipe(lenb, sizeof(lenb));
+	/* z.ct held only ciphertext, which is public. */
 	return rc;
 }
 
-/* Split envelope text into its parts; the lengths of kid, nonce and iv are
- * fixed, the ciphertext must hold at least a tag. */
+/* Split envelope text of direction dir into its parts; the lengths of
+ * kid, nonce and reply are fixed, the ciphertext must hold at least a
+ * length and a tag. */
 static pserr
-parse(const char *s, size_t n, uint8_t *kid, uint8_t *nonce, uint8_t *iv,
-    const char **ct, size_t *ctlen)
+parse(enum envelope_dir dir, const char *s, size_t n, uint8_t *kid,
+    uint8_t *nonce, uint8_t *reply, const char **ct, size_t *ctlen)
 {
-	size_t got;
+	size_t head = dir == ENVELOPE_REQUEST ? ENVELOPE_REQUEST_HEAD :
+	    ENVELOPE_REPLY_HEAD, got;
 
-	if (n < ENVELOPE_HEADER_LEN + CODEC_B64URL_LEN(ENVELOPE_TAG_LEN))
+	if (n < head + CODEC_B64URL_LEN(ENVELOPE_MIN_PLAINTEXT +
+	    ENVELOPE_TAG_LEN))
 		return PS_ERR_INVALID_ENVELOPE;
 	if (memcmp(s, ENVELOPE_PREFIX, ENVELOPE_PREFIX_LEN) != 0 ||
-	    s[36] != ':' || s[59] != ':' || s[76] != ':')
+	    s[36] != ':' || s[59] != ':' ||
+	    (dir == ENVELOPE_RESPONSE && s[82] != ':'))
 		return PS_ERR_INVALID_ENVELOPE;
 	if (codec_hex_decode(s + 4, 32, kid, ENVELOPE_KID_LEN) != PS_OK)
 		return PS_ERR_INVALID_ENVELOPE;
 	if (codec_b64url_decode(s + 37, 22, nonce, ENVELOPE_NONCE_LEN, &got) !=
 	    PS_OK || got != ENVELOPE_NONCE_LEN)
 		return PS_ERR_INVALID_ENVELOPE;
-	if (codec_b64url_decode(s + 60, 16, iv, ENVELOPE_IV_LEN, &got) !=
-	    PS_OK || got != ENVELOPE_IV_LEN)
+	if (dir == ENVELOPE_RESPONSE && (codec_b64url_decode(s + 60, 22,
+	    reply, ENVELOPE_REPLY_LEN, &got) != PS_OK ||
+	    got != ENVELOPE_REPLY_LEN))
 		return PS_ERR_INVALID_ENVELOPE;
-	*ct = s + ENVELOPE_HEADER_LEN;
-	*ctlen = n - ENVELOPE_HEADER_LEN;
-	/* A fifth ':' or any other byte is caught by the base64url decoder;
-	 * a length of 1 mod 4 is never valid base64url. */
+	*ct = s + head;
+	*ctlen = n - head;
+	/* A further ':' or any other byte is caught by the base64url
+	 * decoder; a length of 1 mod 4 is never valid base64url. */
 	if (*ctlen % 4 == 1)
 		return PS_ERR_INVALID_ENVELOPE;
 	return PS_OK;
 }
 
 pserr
-envelope_peek(const char *s, size_t n, uint8_t kid[ENVELOPE_KID_LEN],
-    uint8_t nonce[ENVELOPE_NONCE_LEN])
+envelope_peek(enum envelope_dir dir, const char *s, size_t n,
+    uint8_t kid[ENVELOPE_KID_LEN], uint8_t nonce[ENVELOPE_NONCE_LEN],
+    uint8_t *reply)
 {
-	uint8_t iv[ENVELOPE_IV_LEN];
+	uint8_t r[ENVELOPE_REPLY_LEN];
 	const char *ct;
 	size_t ctlen;
 	pserr rc;
 
-	if ((rc = parse(s, n, kid, nonce, iv, &ct, &ctlen)) != PS_OK)
+	if ((rc = parse(dir, s, n, kid, nonce, r, &ct, &ctlen)) != PS_OK)
 		return rc;
 	/* The ciphertext is checked here as envelope_open() would decode it,
 	 * so a text that passes peek is never refused as malformed later (a
-	 * caller acts on the kid before opening); checking costs far less
-	 * than decoding. */
+	 * caller acts on the kid before opening). */
 	if (codec_b64url_check(ct, ctlen) != PS_OK)
 		return PS_ERR_INVALID_ENVELOPE;
+	if (dir == ENVELOPE_RESPONSE)
+		memcpy(reply, r, ENVELOPE_REPLY_LEN);
 	return PS_OK;
 }
 
 pserr
-envelope_open(const struct envelope_ctx *c, const char *name, size_t name_len,
+envelope_open(const struct envelope_ctx *c, uint32_t msg, int final,
     const char *s, size_t n, struct buf *out)
 {
 	uint8_t kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
-	uint8_t iv[ENVELOPE_IV_LEN], tag[ENVELOPE_TAG_LEN], raw[SLICE_BYTES];
+	uint8_t reply[ENVELOPE_REPLY_LEN], tag[ENVELOPE_TAG_LEN], lenb[4];
+	uint8_t raw[SLICE_BYTES];
 	struct gcm_cache *g;
 	EVP_CIPHER_CTX *x = NULL;
-	size_t start = out->len, ctlen, total, pos = 0, tagpos = 0, got;
+	size_t start = out->len, ctlen, total, p, pos = 0, tagpos = 0, got;
+	size_t content, i;
 	const char *ct;
+	unsigned char acc = 0;
 	int outl;
 	pserr rc;
 
-	if (name_len > INT32_MAX)
+	if (!c->keyed)
 		return PS_ERR_ARG;
-	if ((rc = parse(s, n, kid, nonce, iv, &ct, &ctlen)) != PS_OK)
+	if ((rc = parse(c->dir, s, n, kid, nonce, reply, &ct, &ctlen)) !=
+	    PS_OK)
 		return rc;
 	if (memcmp(kid, c->kid, ENVELOPE_KID_LEN) != 0 ||
-	    memcmp(nonce, c->nonce, ENVELOPE_NONCE_LEN) != 0)
+	    memcmp(nonce, c->nonce, ENVELOPE_NONCE_LEN) != 0 ||
+	    (c->dir == ENVELOPE_RESPONSE &&
+	    memcmp(reply, c->reply, ENVELOPE_REPLY_LEN) != 0))
 		return PS_ERR_INVALID_ENVELOPE;
 	total = ctlen / 4 * 3 + (ctlen % 4 ? ctlen % 4 - 1 : 0);
-	if (total < ENVELOPE_TAG_LEN)
+	if (total < ENVELOPE_MIN_PLAINTEXT + ENVELOPE_TAG_LEN)
 		return PS_ERR_INVALID_ENVELOPE;
-	if ((rc = buf_reserve(out, total - ENVELOPE_TAG_LEN)) != PS_OK)
+	p = total - ENVELOPE_TAG_LEN;
+	if ((rc = buf_reserve(out, p - ENVELOPE_MIN_PLAINTEXT)) != PS_OK)
 		return rc;
 	if ((g = cache_get()) == NULL)
 		return PS_ERR_NOMEM;
 	rc = PS_ERR_CRYPTO;
-	if ((x = gcm_start(g, 0, c, iv, name, name_len)) == NULL)
+	if ((x = gcm_start(g, 0, c, msg, final)) == NULL)
 		goto out;
 
 	while (ctlen > 0) {
 		size_t k = ctlen > SLICE_CHARS ? SLICE_CHARS : ctlen;
-		size_t body, i;
+		size_t body, head = 0;
 
 		if (codec_b64url_decode(ct, k, raw, sizeof(raw), &got) != PS_OK) {
 			rc = PS_ERR_INVALID_ENVELOPE;
@@ -343,12 +513,20 @@ envelope_open(const struct envelope_ctx *c, const char *name, size_t name_len,
 		}
 		ct += k;
 		ctlen -= k;
-		/* Bytes before total - TAG are ciphertext, the rest the tag. */
-		body = pos + got <= total - ENVELOPE_TAG_LEN ? got :
-		    pos < total - ENVELOPE_TAG_LEN ? total - ENVELOPE_TAG_LEN - pos : 0;
-		if (body > 0) {
+		/* Bytes before p are ciphertext, the rest the tag; the first
+		 * four of the plaintext are its length and go aside. */
+		body = pos + got <= p ? got : pos < p ? p - pos : 0;
+		if (pos < ENVELOPE_MIN_PLAINTEXT && body > 0) {
+			head = ENVELOPE_MIN_PLAINTEXT - pos;
+			if (head > body)
+				head = body;
+			if (EVP_DecryptUpdate(x, lenb + pos, &outl, raw,
+			    (int)head) != 1)
+				goto out;
+		}
+		if (body > head) {
 			if (EVP_DecryptUpdate(x, (uint8_t *)out->p + out->len,
-			    &outl, raw, (int)body) != 1)
+			    &outl, raw + head, (int)(body - head)) != 1)
 				goto out;
 			out->len += (size_t)outl;
 		}
@@ -359,16 +537,30 @@ envelope_open(const struct envelope_ctx *c, const char *name, size_t name_len,
 	if (EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, ENVELOPE_TAG_LEN,
 	    tag) != 1)
 		goto out;
-	if (EVP_DecryptFinal_ex(x, (uint8_t *)out->p + out->len, &outl) != 1) {
+	/* GCM holds nothing back: Final writes no plaintext. */
+	if (EVP_DecryptFinal_ex(x, raw, &outl) != 1 || outl != 0) {
 		rc = PS_ERR_DECRYPT;
 		goto out;
 	}
+	/* Authentic: now the length and the padding may be looked at. */
+	rc = PS_ERR_DECRYPT;
+	content = (size_t)lenb[0] << 24 | (size_t)lenb[1] << 16 |
+	    (size_t)lenb[2] << 8 | lenb[3];
+	if (content > p - ENVELOPE_MIN_PLAINTEXT)
+		goto out;
+	for (i = start + content; i < out->len; i++)
+		acc |= (unsigned char)out->p[i];
+	if (acc != 0)
+		goto out;
+	out->len = start + content;
 	rc = PS_OK;
 out:
 	if (rc != PS_OK) {
-		secret_wipe(out->p + start, out->len - start);
+		if (out->len > start)
+			secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 	}
+	secret_wipe(lenb, sizeof(lenb));
 	/* raw held only ciphertext and the tag, which are public; the
 	 * plaintext went straight to out.  A context that failed for any
 	 * other reason than the tag is set up from scratch next time. */

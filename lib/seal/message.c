@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/codec.h"
+#include <openssl/crypto.h>
+
 #include "core/secret.h"
 #include "seal/jscan.h"
 #include "seal/message.h"
+#include "seal/sse.h"
 
 /* protocol.md section 4.  NULL ends a list. */
 static const char *const chat_request[] = { "model", "stream",
@@ -15,8 +17,9 @@ static const char *const chat_request[] = { "model", "stream",
 static const char *const completions_request[] = { "model", "stream",
 	"stream_options", "max_tokens", "n", NULL };
 static const char *const embeddings_request[] = { "model", NULL };
-static const char *const completion_response[] = { "id", "usage", NULL };
-static const char *const embeddings_response[] = { "usage", NULL };
+static const char *const completion_reply[] = { "id", "usage", NULL };
+static const char *const embeddings_reply[] = { "usage", NULL };
+static const char *const none[] = { NULL };
 
 static const struct {
 	const char *method;
@@ -29,8 +32,14 @@ static const struct {
 	{ "GET", "/v1/models", MESSAGE_MODELS },
 };
 
+#define ROUTES (sizeof(routes) / sizeof(routes[0]))
+#define PS2_MEMBER "\"ps2\":\""
+#define PS2_MEMBER_LEN 7
+/* ts (u64) and qlen (u16) before the query in a request's content. */
+#define REQUEST_HEAD 10
+
 /* One top-level member, located by the scan.  raw is the name as sent;
- * name is its unescaped UTF-8 form, which the allowlist and the AAD use. */
+ * name is its unescaped UTF-8 form, which the allowlist uses. */
 struct member {
 	const char *raw;
 	size_t raw_len;
@@ -50,19 +59,34 @@ struct members {
 	struct buf names;     /* unescaped forms of escaped names */
 };
 
-pserr
-message_route(const char *method, const char *path, enum message_endpoint *ep)
+void
+message_target(const char *uri, size_t *path_len, const char **query,
+    size_t *query_len)
 {
-	size_t plen, i;
-	const char *q;
+	const char *q = strchr(uri, '?');
+
+	if (q == NULL) {
+		*path_len = strlen(uri);
+		*query = NULL;
+		*query_len = 0;
+		return;
+	}
+	*path_len = (size_t)(q - uri);
+	*query = q + 1;
+	*query_len = strlen(q + 1);
+}
+
+pserr
+message_route(const char *method, const char *path, size_t path_len,
+    enum message_endpoint *ep)
+{
+	size_t i;
 
 	if (method == NULL || path == NULL)
 		return PS_ERR_ARG;
-	q = strchr(path, '?');
-	plen = q != NULL ? (size_t)(q - path) : strlen(path);
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strlen(routes[i].path) != plen ||
-		    memcmp(routes[i].path, path, plen) != 0)
+	for (i = 0; i < ROUTES; i++) {
+		if (strlen(routes[i].path) != path_len ||
+		    memcmp(routes[i].path, path, path_len) != 0)
 			continue;
 		if (strcmp(routes[i].method, method) != 0)
 			return PS_ERR_METHOD;
@@ -70,6 +94,24 @@ message_route(const char *method, const char *path, enum message_endpoint *ep)
 		return PS_OK;
 	}
 	return PS_ERR_UNKNOWN_ENDPOINT;
+}
+
+const char *
+message_method(enum message_endpoint ep)
+{
+	return (size_t)ep < ROUTES ? routes[ep].method : "";
+}
+
+const char *
+message_path(enum message_endpoint ep)
+{
+	return (size_t)ep < ROUTES ? routes[ep].path : "";
+}
+
+int
+message_bodyless(enum message_endpoint ep)
+{
+	return ep == MESSAGE_MODELS;
 }
 
 int
@@ -80,21 +122,20 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 
 	switch (ep) {
 	case MESSAGE_CHAT:
-		list = dir == ENVELOPE_REQUEST ? chat_request :
-		    completion_response;
+		list = dir == ENVELOPE_REQUEST ? chat_request : completion_reply;
 		break;
 	case MESSAGE_COMPLETIONS:
 		list = dir == ENVELOPE_REQUEST ? completions_request :
-		    completion_response;
+		    completion_reply;
 		break;
 	case MESSAGE_EMBEDDINGS:
 		list = dir == ENVELOPE_REQUEST ? embeddings_request :
-		    embeddings_response;
+		    embeddings_reply;
 		break;
-	case MESSAGE_MODELS:
-		return 1;
 	default:
-		return 0;
+		/* The model list is sealed whole. */
+		list = none;
+		break;
 	}
 	for (; *list != NULL; list++)
 		if (strlen(*list) == name_len &&
@@ -103,14 +144,10 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 	return 0;
 }
 
-/* *a += b; PS_ERR_TOO_LARGE when the sum does not fit a size_t. */
-static pserr
-size_add(size_t *a, size_t b)
+static int
+name_is(const struct member *e, const char *s)
 {
-	if (b > SIZE_MAX - *a)
-		return PS_ERR_TOO_LARGE;
-	*a += b;
-	return PS_OK;
+	return e->name_len == strlen(s) && memcmp(e->name, s, e->name_len) == 0;
 }
 
 static int
@@ -166,6 +203,14 @@ check_duplicates(const struct members *ms)
 }
 
 static void
+members_init(struct members *ms)
+{
+	ms->v = NULL;
+	ms->n = ms->cap = 0;
+	buf_init(&ms->names, 0);
+}
+
+static void
 members_free(struct members *ms)
 {
 	free(ms->v);
@@ -175,14 +220,15 @@ members_free(struct members *ms)
 }
 
 /*
- * Scan json (len bytes) once: check that it is exactly one JSON object
- * without duplicate names, and note each member with its unescaped name
- * and whether it stays plain for (ep, dir).  Returns PS_ERR_INVALID_JSON,
+ * Scan json (len bytes) once: check that it is exactly one JSON object and
+ * note each member with its unescaped name and whether it stays plain for
+ * (ep, dir).  With strict set it must also be an original body (no
+ * duplicate names, no member named ps2).  Returns PS_ERR_INVALID_JSON,
  * PS_ERR_NOMEM or PS_OK; ms is freed by the caller either way.
  */
 static pserr
 members_scan(enum message_endpoint ep, enum envelope_dir dir,
-    const char *json, size_t len, struct members *ms)
+    const char *json, size_t len, int strict, struct members *ms)
 {
 	struct jscan_object it;
 	struct jscan_member m;
@@ -190,8 +236,7 @@ members_scan(enum message_endpoint ep, enum envelope_dir dir,
 	int more;
 	pserr rc;
 
-	ms->v = NULL;
-	ms->n = ms->cap = 0;
+	members_free(ms);
 	buf_init(&ms->names, len);
 	if ((rc = jscan_object_begin(&it, json, len)) != PS_OK)
 		return rc;
@@ -237,239 +282,488 @@ members_scan(enum message_endpoint ep, enum envelope_dir dir,
 		if (e->escaped)
 			e->name = ms->names.p + e->name_off;
 		e->plain = message_is_plain(ep, dir, e->name, e->name_len);
+		if (strict && name_is(e, "ps2"))
+			return PS_ERR_INVALID_JSON;
 	}
-	return check_duplicates(ms);
+	return strict ? check_duplicates(ms) : PS_OK;
 }
 
-pserr
-message_seal(enum message_endpoint ep, const struct envelope_ctx *c,
-    const char *json, size_t len, struct buf *out)
+/* The length of the wire form up to and including the envelope's opening
+ * quote, for the plain members of ms (NULL: none). */
+static size_t
+prefix_len(const struct members *ms)
 {
-	struct members ms;
-	size_t start = out->len, need, i;
+	size_t n = 1 + PS2_MEMBER_LEN, i;
+
+	for (i = 0; ms != NULL && i < ms->n; i++)
+		if (ms->v[i].plain)
+			/* "name":value, -- never longer than the original */
+			n += ms->v[i].raw_len + 3 + ms->v[i].value_len + 1;
+	return n;
+}
+
+/* Append "{" plain members "," "\"ps2\":\"" to out. */
+static pserr
+prefix_build(const struct members *ms, struct buf *out)
+{
+	size_t i;
 	pserr rc;
-
-	if ((rc = members_scan(ep, c->dir, json, len, &ms)) != PS_OK)
-		goto out;
-	if (ep == MESSAGE_MODELS) {
-		/* Nothing in it is encrypted: pass it on as it came. */
-		rc = buf_append(out, json, len);
-		goto out;
-	}
-
-	/* {"raw":value,...}: reserve it all so the buffer never moves. */
-	need = 2 + (ms.n > 0 ? ms.n - 1 : 0);
-	for (i = 0; i < ms.n; i++) {
-		const struct member *e = &ms.v[i];
-
-		if ((rc = size_add(&need, e->raw_len + 3)) != PS_OK ||
-		    (rc = size_add(&need, e->plain ? e->value_len :
-		    envelope_text_len(e->value_len) + 2)) != PS_OK)
-			goto out;
-	}
-	if ((rc = buf_reserve(out, need)) != PS_OK)
-		goto out;
 
 	if ((rc = buf_putc(out, '{')) != PS_OK)
-		goto out;
-	for (i = 0; i < ms.n; i++) {
-		const struct member *e = &ms.v[i];
+		return rc;
+	for (i = 0; ms != NULL && i < ms->n; i++) {
+		const struct member *e = &ms->v[i];
 
-		if (i > 0 && (rc = buf_putc(out, ',')) != PS_OK)
-			goto out;
+		if (!e->plain)
+			continue;
 		if ((rc = buf_putc(out, '"')) != PS_OK ||
 		    (rc = buf_append(out, e->raw, e->raw_len)) != PS_OK ||
-		    (rc = buf_append(out, "\":", 2)) != PS_OK)
-			goto out;
-		if (e->plain) {
-			if ((rc = buf_append(out, e->value, e->value_len)) !=
-			    PS_OK)
-				goto out;
-			continue;
-		}
-		if ((rc = buf_putc(out, '"')) != PS_OK ||
-		    (rc = envelope_seal(c, e->name, e->name_len, e->value,
-		    e->value_len, out)) != PS_OK ||
-		    (rc = buf_putc(out, '"')) != PS_OK)
-			goto out;
-	}
-	rc = buf_putc(out, '}');
-out:
-	if (rc != PS_OK && out->len > start) {
-		secret_wipe(out->p + start, out->len - start);
-		out->len = start;
-	}
-	members_free(&ms);
-	return rc;
-}
-
-/* The plaintext length of a well-formed envelope of n text bytes (its
- * form checked by envelope_peek). */
-static size_t
-open_len(size_t n)
-{
-	size_t k = n - ENVELOPE_HEADER_LEN;
-
-	return k / 4 * 3 + (k % 4 ? k % 4 - 1 : 0) - ENVELOPE_TAG_LEN;
-}
-
-/*
- * Check that the value of a member that must be encrypted is an envelope
- * string and return its text (between the quotes) with its kid and nonce.
- */
-static pserr
-envelope_member(const struct member *e, struct buf *scratch,
-    const char **s, size_t *n, uint8_t kid[ENVELOPE_KID_LEN],
-    uint8_t nonce[ENVELOPE_NONCE_LEN])
-{
-	const char *t;
-	size_t tn;
-	pserr rc;
-
-	if (e->value[0] != '"')
-		return PS_ERR_PLAINTEXT_MEMBER;
-	t = e->value + 1;
-	tn = e->value_len - 2;
-	if (tn < ENVELOPE_PREFIX_LEN ||
-	    memcmp(t, ENVELOPE_PREFIX, ENVELOPE_PREFIX_LEN) != 0) {
-		/* A string whose value starts with "ps1:" only once its
-		 * escapes are undone is still an envelope, a malformed one.
-		 * This path holds plaintext, so the scratch copy is wiped. */
-		if (memchr(t, '\\', tn) == NULL)
-			return PS_ERR_PLAINTEXT_MEMBER;
-		buf_reset(scratch);
-		if ((rc = jscan_unescape(t, tn, scratch)) != PS_OK)
+		    (rc = buf_append(out, "\":", 2)) != PS_OK ||
+		    (rc = buf_append(out, e->value, e->value_len)) != PS_OK ||
+		    (rc = buf_putc(out, ',')) != PS_OK)
 			return rc;
-		rc = scratch->len >= ENVELOPE_PREFIX_LEN &&
-		    memcmp(scratch->p, ENVELOPE_PREFIX,
-		    ENVELOPE_PREFIX_LEN) == 0 ? PS_ERR_INVALID_ENVELOPE :
-		    PS_ERR_PLAINTEXT_MEMBER;
-		buf_reset(scratch);
-		return rc;
 	}
-	/* Envelope text has no character that needs an escape, so a
-	 * backslash in it is refused by envelope_peek() like any other
-	 * stray byte. */
-	if ((rc = envelope_peek(t, tn, kid, nonce)) != PS_OK)
-		return rc;
-	*s = t;
-	*n = tn;
+	return buf_append(out, PS2_MEMBER, PS2_MEMBER_LEN);
+}
+
+static pserr
+check_query(const char *q, size_t n)
+{
+	size_t i;
+
+	if (n > MESSAGE_QUERY_MAX)
+		return PS_ERR_QUERY_TOO_LONG;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)q[i] < 0x21 || (unsigned char)q[i] > 0x7e ||
+		    q[i] == '#')
+			return PS_ERR_BAD_QUERY;
 	return PS_OK;
 }
 
-pserr
-message_open(enum message_endpoint ep, struct envelope_ctx *c,
-    message_lookup_fn lookup, void *arg, const char *json, size_t len,
-    struct buf *out)
+/* The wire form for plain members ms (NULL: none) around the envelope of
+ * parts, appended to out. */
+static pserr
+seal_wire(const struct envelope_ctx *c, uint32_t msg,
+    const struct members *ms, const struct envelope_part *parts,
+    size_t nparts, size_t bucket, struct buf *out)
 {
-	uint8_t key[ENVELOPE_KEY_LEN];
-	uint8_t kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
-	uint8_t got_kid[ENVELOPE_KID_LEN], got_nonce[ENVELOPE_NONCE_LEN];
-	struct envelope_ctx oc;
-	struct members ms;
-	struct buf scratch;
-	size_t start = out->len, need, i, sealed = 0;
-	const char *t;
-	size_t tn;
+	size_t start = out->len, n = 0, elen, i;
 	pserr rc;
 
-	buf_init(&scratch, len);
-	if ((rc = members_scan(ep, c->dir, json, len, &ms)) != PS_OK)
-		goto out;
-	if (ep == MESSAGE_MODELS) {
-		rc = buf_append(out, json, len);
-		goto out;
-	}
-
-	/* Check the form of every member before any key is looked up or
-	 * any value decrypted, so the first fault in the body decides the
-	 * error whatever the key.  need cannot overflow: the output is
-	 * never longer than the input. */
-	need = 2 + (ms.n > 0 ? ms.n - 1 : 0);
-	for (i = 0; i < ms.n; i++) {
-		const struct member *e = &ms.v[i];
-
-		need += e->raw_len + 3;
-		if (e->plain) {
-			need += e->value_len;
-			continue;
-		}
-		if ((rc = envelope_member(e, &scratch, &t, &tn, got_kid,
-		    got_nonce)) != PS_OK)
-			goto out;
-		if (sealed == 0) {
-			/* The expected pair: the caller's, or the first met. */
-			memcpy(kid, lookup == NULL ? c->kid : got_kid,
-			    sizeof(kid));
-			memcpy(nonce, lookup == NULL ? c->nonce : got_nonce,
-			    sizeof(nonce));
-		}
-		if (memcmp(got_kid, kid, sizeof(kid)) != 0 ||
-		    memcmp(got_nonce, nonce, sizeof(nonce)) != 0) {
-			rc = PS_ERR_INVALID_ENVELOPE;
-			goto out;
-		}
-		need += open_len(tn);
-		sealed++;
-	}
-	if (sealed == 0) {
-		rc = PS_ERR_INVALID_ENVELOPE;
-		goto out;
-	}
-
-	oc = *c;
-	if (lookup != NULL) {
-		if ((rc = lookup(arg, kid, key)) != PS_OK)
-			goto out;
-		memcpy(oc.kid, kid, sizeof(kid));
-		memcpy(oc.nonce, nonce, sizeof(nonce));
-		oc.key = key;
-	}
-	if ((rc = buf_reserve(out, need)) != PS_OK)
-		goto out;
-
-	if ((rc = buf_putc(out, '{')) != PS_OK)
-		goto out;
-	for (i = 0; i < ms.n; i++) {
-		const struct member *e = &ms.v[i];
-		size_t vstart;
-
-		if (i > 0 && (rc = buf_putc(out, ',')) != PS_OK)
-			goto out;
-		if ((rc = buf_putc(out, '"')) != PS_OK ||
-		    (rc = buf_append(out, e->raw, e->raw_len)) != PS_OK ||
-		    (rc = buf_append(out, "\":", 2)) != PS_OK)
-			goto out;
-		if (e->plain) {
-			if ((rc = buf_append(out, e->value, e->value_len)) !=
-			    PS_OK)
-				goto out;
-			continue;
-		}
-		vstart = out->len;
-		if ((rc = envelope_open(&oc, e->name, e->name_len,
-		    e->value + 1, e->value_len - 2, out)) != PS_OK)
-			goto out;
-		/* One level is taken by the object it is spliced into. */
-		if (jscan_value(out->p + vstart, out->len - vstart,
-		    JSCAN_MAX_DEPTH - 1) != PS_OK) {
-			rc = PS_ERR_INVALID_ENVELOPE;
-			goto out;
-		}
-	}
-	if ((rc = buf_putc(out, '}')) != PS_OK)
-		goto out;
-	if (lookup != NULL) {
-		memcpy(c->kid, kid, sizeof(kid));
-		memcpy(c->nonce, nonce, sizeof(nonce));
-	}
-out:
-	if (rc != PS_OK && out->len > start) {
-		secret_wipe(out->p + start, out->len - start);
+	for (i = 0; i < nparts; i++)
+		n += parts[i].n;
+	if ((elen = envelope_text_len(c->dir, n, bucket)) == 0)
+		return PS_ERR_TOO_LARGE;
+	if (elen > SIZE_MAX - prefix_len(ms) - 2)
+		return PS_ERR_TOO_LARGE;
+	/* Reserve it all so the buffer never moves. */
+	if ((rc = buf_reserve(out, prefix_len(ms) + elen + 2)) != PS_OK)
+		return rc;
+	if ((rc = prefix_build(ms, out)) != PS_OK ||
+	    (rc = envelope_seal(c, msg, 0, parts, nparts, bucket, out)) !=
+	    PS_OK ||
+	    (rc = buf_append(out, "\"}", 2)) != PS_OK)
 		out->len = start;
+	return rc;
+}
+
+pserr
+message_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
+    uint64_t ts, const char *query, size_t qlen, const char *body,
+    size_t len, size_t bucket, struct buf *out)
+{
+	struct envelope_part parts[3];
+	struct members ms;
+	uint8_t head[REQUEST_HEAD];
+	int i;
+	pserr rc;
+
+	members_init(&ms);
+	if (c->dir != ENVELOPE_REQUEST) {
+		rc = PS_ERR_ARG;
+		goto out;
 	}
-	secret_wipe(key, sizeof(key));
-	buf_free(&scratch);
+	if ((rc = check_query(query, qlen)) != PS_OK)
+		goto out;
+	for (i = 0; i < 8; i++)
+		head[i] = (uint8_t)(ts >> (56 - 8 * i));
+	head[8] = (uint8_t)(qlen >> 8);
+	head[9] = (uint8_t)qlen;
+	parts[0].p = head;
+	parts[0].n = sizeof(head);
+	parts[1].p = query;
+	parts[1].n = qlen;
+	parts[2].p = body;
+	parts[2].n = len;
+	if (message_bodyless(ep)) {
+		rc = len == 0 ? envelope_seal(c, 0, 0, parts, 2, bucket, out) :
+		    PS_ERR_ARG;
+		goto out;
+	}
+	if ((rc = members_scan(ep, c->dir, body, len, 1, &ms)) != PS_OK)
+		goto out;
+	rc = seal_wire(c, 0, &ms, parts, 3, bucket, out);
+out:
 	members_free(&ms);
 	return rc;
+}
+
+pserr
+message_seal_reply(enum message_endpoint ep, const struct envelope_ctx *c,
+    const char *body, size_t len, size_t bucket, struct buf *out)
+{
+	struct envelope_part part = { body, len };
+	struct members ms;
+	pserr rc;
+
+	members_init(&ms);
+	if (c->dir != ENVELOPE_RESPONSE)
+		rc = PS_ERR_ARG;
+	else if ((rc = members_scan(ep, c->dir, body, len, 1, &ms)) == PS_OK)
+		rc = seal_wire(c, 0, &ms, &part, 1, bucket, out);
+	members_free(&ms);
+	return rc;
+}
+
+/* The plain members of event ev: those of its data when that is an
+ * original body.  *have is 0 when there are none; ms and scratch hold
+ * what the members point into. */
+static pserr
+event_members(enum message_endpoint ep, const char *ev, size_t len,
+    struct buf *scratch, struct members *ms, int *have)
+{
+	const char *data;
+	size_t dlen;
+	pserr rc;
+
+	*have = 0;
+	if ((rc = sse_event_data(ev, len, scratch, &data, &dlen)) != PS_OK)
+		return rc;
+	if (data == NULL)
+		return PS_OK;
+	rc = members_scan(ep, ENVELOPE_RESPONSE, data, dlen, 1, ms);
+	if (rc == PS_ERR_INVALID_JSON)
+		return PS_OK;
+	if (rc == PS_OK)
+		*have = 1;
+	return rc;
+}
+
+pserr
+message_seal_event(enum message_endpoint ep, const struct envelope_ctx *c,
+    uint32_t msg, const char *ev, size_t len, size_t bucket,
+    struct buf *out)
+{
+	struct envelope_part part = { ev, len };
+	struct members ms;
+	struct buf scratch;
+	int have;
+	pserr rc;
+
+	members_init(&ms);
+	buf_init(&scratch, len);
+	if (c->dir != ENVELOPE_RESPONSE)
+		rc = PS_ERR_ARG;
+	else if ((rc = event_members(ep, ev, len, &scratch, &ms, &have)) ==
+	    PS_OK)
+		rc = seal_wire(c, msg, have ? &ms : NULL, &part, 1, bucket, out);
+	members_free(&ms);
+	/* A multi-line event's data is plaintext. */
+	buf_free(&scratch);
+	return rc;
+}
+
+/* ------------------------------------------------------------ opening */
+
+/*
+ * Locate the envelope of a wire body: it ends with "}, and the last quote
+ * before that opens the value of a final member "ps2".  The envelope
+ * alphabet has no quote, so this needs no JSON parser; whatever comes
+ * before is checked against the recomputed wire form later.
+ */
+static int
+locate(const char *wire, size_t wlen, const char **env, size_t *envlen,
+    size_t *plen)
+{
+	size_t q;
+
+	if (wlen < 1 + PS2_MEMBER_LEN + 2 || wire[wlen - 2] != '"' ||
+	    wire[wlen - 1] != '}')
+		return 0;
+	/* q ends one past the envelope's opening quote. */
+	for (q = wlen - 2; q > 0 && wire[q - 1] != '"'; q--)
+		;
+	if (q < 1 + PS2_MEMBER_LEN || memcmp(wire + q - PS2_MEMBER_LEN,
+	    PS2_MEMBER, PS2_MEMBER_LEN) != 0)
+		return 0;
+	*env = wire + q;
+	*envlen = wlen - 2 - q;
+	*plen = q;
+	return 1;
+}
+
+/* 1 when the member's value is a JSON string whose text (escapes undone)
+ * starts with "ps1:". */
+static int
+is_v1_value(const struct member *e, struct buf *scratch)
+{
+	const char *t = e->value + 1;
+	size_t tn = e->value_len - 2;
+	int yes;
+
+	if (e->value[0] != '"')
+		return 0;
+	if (tn >= 4 && memcmp(t, ENVELOPE_V1_PREFIX, 4) == 0)
+		return 1;
+	if (memchr(t, '\\', tn) == NULL)
+		return 0;
+	buf_reset(scratch);
+	if (jscan_unescape(t, tn, scratch) != PS_OK)
+		return 0;
+	yes = scratch->len >= 4 && memcmp(scratch->p, ENVELOPE_V1_PREFIX,
+	    4) == 0;
+	/* It may be a prompt sent in clear. */
+	buf_reset(scratch);
+	return yes;
+}
+
+/* Why no envelope could be located in wire (protocol.md section 4). */
+static pserr
+diagnose(enum message_endpoint ep, enum envelope_dir dir, const char *wire,
+    size_t wlen)
+{
+	struct members ms;
+	struct buf scratch;
+	size_t i;
+	pserr rc;
+
+	members_init(&ms);
+	buf_init(&scratch, wlen);
+	if ((rc = members_scan(ep, dir, wire, wlen, 0, &ms)) != PS_OK)
+		goto out;
+	rc = PS_ERR_INVALID_ENVELOPE;
+	for (i = 0; i < ms.n; i++)
+		if (name_is(&ms.v[i], "ps2"))
+			goto out;
+	for (i = 0; i < ms.n; i++)
+		if (is_v1_value(&ms.v[i], &scratch)) {
+			rc = PS_ERR_VERSION;
+			goto out;
+		}
+	for (i = 0; i < ms.n; i++)
+		if (!ms.v[i].plain) {
+			rc = PS_ERR_PLAINTEXT_MEMBER;
+			goto out;
+		}
+out:
+	members_free(&ms);
+	buf_free(&scratch);
+	return rc;
+}
+
+/* PS_OK when the wire's first plen bytes are the prefix recomputed for
+ * plain members ms (NULL: none), else PS_ERR_DECRYPT. */
+static pserr
+check_prefix(const struct members *ms, const char *wire, size_t plen)
+{
+	struct buf want;
+	pserr rc;
+
+	buf_init(&want, prefix_len(ms));
+	if ((rc = prefix_build(ms, &want)) == PS_OK)
+		rc = want.len == plen && CRYPTO_memcmp(want.p, wire, plen) == 0 ?
+		    PS_OK : PS_ERR_DECRYPT;
+	/* The plain members are public, but they were just decrypted. */
+	buf_free(&want);
+	return rc;
+}
+
+static pserr
+key_with(struct envelope_ctx *c, message_lookup_fn lookup, void *arg)
+{
+	uint8_t secret[ENVELOPE_SECRET_LEN];
+	pserr rc;
+
+	if (lookup == NULL)
+		return PS_ERR_ARG;
+	if ((rc = lookup(arg, c->kid, secret)) == PS_OK)
+		rc = envelope_derive(c, secret);
+	secret_wipe(secret, sizeof(secret));
+	return rc;
+}
+
+pserr
+message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
+    struct buf *out, struct message_request *r)
+{
+	struct members ms;
+	const char *env, *content;
+	size_t start = out->len, envlen, plen = 0, clen, qlen;
+	uint64_t ts = 0;
+	int i;
+	pserr rc;
+
+	members_init(&ms);
+	c->keyed = 0;
+	if (c->dir != ENVELOPE_REQUEST) {
+		rc = PS_ERR_ARG;
+		goto out;
+	}
+	if (message_bodyless(ep)) {
+		env = wire;
+		envlen = wlen;
+	} else if (!locate(wire, wlen, &env, &envlen, &plen)) {
+		rc = diagnose(ep, c->dir, wire, wlen);
+		goto out;
+	}
+	if ((rc = envelope_peek(c->dir, env, envlen, c->kid, c->nonce,
+	    NULL)) != PS_OK)
+		goto out;
+	if ((rc = key_with(c, lookup, arg)) != PS_OK ||
+	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
+		goto out;
+
+	rc = PS_ERR_DECRYPT;
+	clen = out->len - start;
+	if (clen < REQUEST_HEAD)
+		goto out;
+	content = out->p + start;
+	for (i = 0; i < 8; i++)
+		ts = ts << 8 | (uint8_t)content[i];
+	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
+	if (qlen > clen - REQUEST_HEAD)
+		goto out;
+	if ((rc = check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
+		/* Only the client could have sealed it: a query it should
+		 * have refused. */
+		rc = PS_ERR_BAD_QUERY;
+		goto out;
+	}
+	r->ts = ts;
+	r->query = content + REQUEST_HEAD;
+	r->qlen = qlen;
+	r->body = content + REQUEST_HEAD + qlen;
+	r->len = clen - REQUEST_HEAD - qlen;
+	if (message_bodyless(ep)) {
+		rc = r->len == 0 ? PS_OK : PS_ERR_DECRYPT;
+		goto out;
+	}
+	rc = members_scan(ep, c->dir, r->body, r->len, 1, &ms);
+	if (rc == PS_OK)
+		rc = check_prefix(&ms, wire, plen);
+	else if (rc == PS_ERR_INVALID_JSON)
+		rc = PS_ERR_DECRYPT;
+out:
+	if (rc != PS_OK) {
+		if (out->len > start)
+			secret_wipe(out->p + start, out->len - start);
+		out->len = start;
+		secret_wipe(c->key, sizeof(c->key));
+		c->keyed = 0;
+	}
+	members_free(&ms);
+	return rc;
+}
+
+pserr
+message_key_reply(struct envelope_ctx *c, message_lookup_fn lookup,
+    void *arg, const char *s, size_t n)
+{
+	uint8_t kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
+	uint8_t reply[ENVELOPE_REPLY_LEN];
+	pserr rc;
+
+	if (c->dir != ENVELOPE_RESPONSE)
+		return PS_ERR_ARG;
+	if ((rc = envelope_peek(c->dir, s, n, kid, nonce, reply)) != PS_OK)
+		return rc;
+	if (memcmp(kid, c->kid, sizeof(kid)) != 0 ||
+	    memcmp(nonce, c->nonce, sizeof(nonce)) != 0)
+		return PS_ERR_INVALID_ENVELOPE;
+	if (c->keyed)
+		/* Every message of a reply carries the first one's value:
+		 * another one means another reply. */
+		return memcmp(reply, c->reply, sizeof(reply)) == 0 ? PS_OK :
+		    PS_ERR_INVALID_ENVELOPE;
+	memcpy(c->reply, reply, sizeof(reply));
+	if ((rc = key_with(c, lookup, arg)) != PS_OK) {
+		memset(c->reply, 0, sizeof(c->reply));
+		c->keyed = 0;
+	}
+	return rc;
+}
+
+/* A reply body or an event: open, then check the wire against the
+ * original. */
+static pserr
+open_reply(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, uint32_t msg, int event,
+    const char *wire, size_t wlen, struct buf *out)
+{
+	struct members ms;
+	struct buf scratch;
+	const char *env, *content;
+	size_t start = out->len, envlen, plen;
+	int was_keyed = c->keyed, have = 0;
+	pserr rc;
+
+	members_init(&ms);
+	buf_init(&scratch, 0);
+	if (c->dir != ENVELOPE_RESPONSE) {
+		rc = PS_ERR_ARG;
+		goto out;
+	}
+	if (!locate(wire, wlen, &env, &envlen, &plen)) {
+		rc = diagnose(ep, c->dir, wire, wlen);
+		goto out;
+	}
+	if ((rc = message_key_reply(c, lookup, arg, env, envlen)) != PS_OK ||
+	    (rc = envelope_open(c, msg, 0, env, envlen, out)) != PS_OK)
+		goto out;
+	/* An empty content may have left out without memory. */
+	content = out->len > start ? out->p + start : "";
+	if (event) {
+		buf_init(&scratch, out->len - start);
+		rc = event_members(ep, content, out->len - start, &scratch, &ms,
+		    &have);
+	} else {
+		rc = members_scan(ep, c->dir, content, out->len - start, 1,
+		    &ms);
+		have = 1;
+		if (rc == PS_ERR_INVALID_JSON)
+			rc = PS_ERR_DECRYPT;
+	}
+	if (rc == PS_OK)
+		rc = check_prefix(have ? &ms : NULL, wire, plen);
+out:
+	if (rc != PS_OK) {
+		if (out->len > start)
+			secret_wipe(out->p + start, out->len - start);
+		out->len = start;
+		if (!was_keyed && c->keyed) {
+			secret_wipe(c->key, sizeof(c->key));
+			memset(c->reply, 0, sizeof(c->reply));
+			c->keyed = 0;
+		}
+	}
+	members_free(&ms);
+	buf_free(&scratch);
+	return rc;
+}
+
+pserr
+message_open_reply(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
+    struct buf *out)
+{
+	return open_reply(ep, c, lookup, arg, 0, 0, wire, wlen, out);
+}
+
+pserr
+message_open_event(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, uint32_t msg, const char *wire,
+    size_t wlen, struct buf *out)
+{
+	return open_reply(ep, c, lookup, arg, msg, 1, wire, wlen, out);
 }

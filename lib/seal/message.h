@@ -1,13 +1,15 @@
 /*
- * message: encrypt and decrypt the members of one JSON body (protocol.md
- * section 4) for an endpoint and a direction.
+ * message: the wire form of one message (protocol.md section 4): a
+ * request body (or a bodyless request's header), a reply body, or one
+ * stream event.
  *
- * Only the members of the top level are handled: each member's value is
- * located by a validating scanner (jscan) and sealed from its original
- * bytes, or kept as it is when the endpoint's allowlist names it.  Nothing
- * is parsed into a tree or re-serialized, so a 1 MiB prompt costs one
- * scan, one AES-GCM pass and one base64url pass (opening adds a scan of
- * each plaintext).
+ * The sender seals the whole original once and sends, in its place, a
+ * JSON object with copies of the original's plain members and the
+ * envelope as its last member "ps2".  The receiver opens the envelope,
+ * recomputes that object from the original it decrypted and refuses the
+ * message unless it is byte for byte what it received; then it uses the
+ * original bytes.  Members are located by a validating scanner (jscan):
+ * nothing is parsed into a tree or re-serialized.
  */
 #ifndef PROMPTSEAL_MESSAGE_H
 #define PROMPTSEAL_MESSAGE_H
@@ -19,102 +21,171 @@
 #include "core/pserr.h"
 #include "seal/envelope.h"
 
+/* The longest query string a request may carry (protocol.md section 4). */
+#define MESSAGE_QUERY_MAX 4096
+
 enum message_endpoint {
 	MESSAGE_CHAT = 0,        /* POST /v1/chat/completions */
 	MESSAGE_COMPLETIONS,     /* POST /v1/completions */
 	MESSAGE_EMBEDDINGS,      /* POST /v1/embeddings */
-	MESSAGE_MODELS,          /* GET  /v1/models */
+	MESSAGE_MODELS,          /* GET  /v1/models (bodyless) */
 };
 
 /*
- * Map a request method and path to an endpoint.  path is the REQUEST_URI;
- * a query string ("?...") is ignored, the rest must match exactly (no
- * trailing slash, no percent-decoding, case-sensitive; so must the
- * method: GET only for /v1/models, POST only for the others).  Returns
- * PS_ERR_UNKNOWN_ENDPOINT for any other path, PS_ERR_METHOD for a known
- * path with the wrong method, PS_ERR_ARG when method or path is NULL.
+ * Split a request target (a REQUEST_URI) at its first '?': *path_len is
+ * the length of the path; *query points after the '?' (NULL when there
+ * is none) with *query_len bytes.
  */
-pserr message_route(const char *method, const char *path,
+void message_target(const char *uri, size_t *path_len, const char **query,
+    size_t *query_len);
+
+/*
+ * Map a request method and path (path_len bytes, no query) to an
+ * endpoint.  The path must match exactly (no trailing slash, no
+ * percent-decoding, case-sensitive; so must the method: GET only for
+ * /v1/models, POST only for the others).  Returns PS_ERR_UNKNOWN_ENDPOINT
+ * for any other path, PS_ERR_METHOD for a known path with the wrong
+ * method, PS_ERR_ARG when method or path is NULL.
+ */
+pserr message_route(const char *method, const char *path, size_t path_len,
     enum message_endpoint *ep) PS_WARN_UNUSED;
 
+/* The method and the path of ep ("POST", "/v1/chat/completions"). */
+const char *message_method(enum message_endpoint ep);
+const char *message_path(enum message_endpoint ep);
+
+/* 1 when requests to ep have no body (their envelope travels in the
+ * Promptseal-Request header). */
+int message_bodyless(enum message_endpoint ep);
+
 /* 1 when member name (name_len bytes, unescaped UTF-8) stays plain for ep
- * and dir, 0 when it must be encrypted.  Every member is plain for
- * MESSAGE_MODELS. */
+ * and dir, 0 when it is sealed. */
 int message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
     const char *name, size_t name_len);
 
 /*
- * What both functions accept as a body: exactly one JSON object, with
- * optional whitespace around it, as jscan.h defines JSON (strict RFC 8259,
- * valid UTF-8, no lone surrogates, at most JSCAN_MAX_DEPTH levels in all)
- * and with no two members of the same name once escapes are undone
- * ("a" and "\u0061" are the same name).  Anything else is
- * PS_ERR_INVALID_JSON, found before any value is sealed, any key looked
- * up or any value decrypted.
- *
- * Member names are compared with the allowlist and put into the AAD in
- * their unescaped UTF-8 form, and written out as they came (escapes
- * kept).  Output is {"name":value,...} in the input's member order with
- * no whitespace between the members; each value's own bytes are kept as
- * they are.  For MESSAGE_MODELS, where nothing is encrypted, the body is
- * checked and appended unchanged, whitespace and all.
+ * What counts as an original body: exactly one JSON object, with optional
+ * whitespace around it, as jscan.h defines JSON (strict RFC 8259, valid
+ * UTF-8, no lone surrogates, at most JSCAN_MAX_DEPTH levels in all), with
+ * no two members of the same name once escapes are undone ("a" and
+ * "\u0061" are the same name) and no member named "ps2".  Member names
+ * are compared with the allowlist in their unescaped form and copied to
+ * the wire as they came.
  */
 
 /*
- * Encrypt the JSON object json (len bytes) under c (c->dir selects the
- * allowlist, c->msg and c->final go into every AAD) and append the result
- * to out.  A member that is not plain for (ep, c->dir) becomes the string
- * "ps1:..." sealing its value's original bytes; a plain member is copied
- * byte for byte.  A body with no member to encrypt is not refused here,
- * but its receiver will refuse it (see message_open).  Returns
- * PS_ERR_INVALID_JSON, PS_ERR_TOO_LARGE (out's cap), PS_ERR_NOMEM or
+ * Seal a request under c (dir ENVELOPE_REQUEST, keyed, request bind set):
+ * content ts | qlen | query | body, padded to bucket.  For a body
+ * endpoint, body must be an original body and the wire form is appended
+ * to out; for a bodyless one, len must be 0 and the bare envelope text is
+ * appended (the Promptseal-Request header value).  The query must be at
+ * most MESSAGE_QUERY_MAX bytes of 0x21..0x7E other than '#'.  Returns
+ * PS_ERR_INVALID_JSON, PS_ERR_QUERY_TOO_LONG, PS_ERR_BAD_QUERY,
+ * PS_ERR_ARG, PS_ERR_TOO_LARGE (out's cap), PS_ERR_NOMEM or
  * envelope_seal()'s error; on failure out is left as it was.
  */
-pserr message_seal(enum message_endpoint ep, const struct envelope_ctx *c,
-    const char *json, size_t len, struct buf *out) PS_WARN_UNUSED;
+pserr message_seal_request(enum message_endpoint ep,
+    const struct envelope_ctx *c, uint64_t ts, const char *query,
+    size_t qlen, const char *body, size_t len, size_t bucket,
+    struct buf *out) PS_WARN_UNUSED;
 
 /*
- * Look up the key for a kid met in a message.  Writes the secret to key
- * and returns PS_OK, or PS_ERR_UNKNOWN_KEY / PS_ERR_NO_KEY.
+ * Seal a reply body (an original body) under c (dir ENVELOPE_RESPONSE,
+ * keyed, reply bind set) as message 0 and append its wire form to out.
+ * Errors as message_seal_request.
+ */
+pserr message_seal_reply(enum message_endpoint ep,
+    const struct envelope_ctx *c, const char *body, size_t len,
+    size_t bucket, struct buf *out) PS_WARN_UNUSED;
+
+/*
+ * Seal one raw SSE event (ev, len bytes) as message msg under c and
+ * append its wire JSON (no "data: ", no line end) to out.  The plain
+ * members come from the event's data when that is an original body, else
+ * there are none.  Errors as message_seal_request, except that the event
+ * is never refused as JSON.
+ */
+pserr message_seal_event(enum message_endpoint ep,
+    const struct envelope_ctx *c, uint32_t msg, const char *ev, size_t len,
+    size_t bucket, struct buf *out) PS_WARN_UNUSED;
+
+/*
+ * Look up the secret for a kid met in a message.  Writes the secret
+ * (ENVELOPE_SECRET_LEN bytes) and returns PS_OK, or PS_ERR_UNKNOWN_KEY /
+ * PS_ERR_NO_KEY.
  */
 typedef pserr (*message_lookup_fn)(void *arg,
-    const uint8_t kid[ENVELOPE_KID_LEN], uint8_t key[ENVELOPE_KEY_LEN]);
+    const uint8_t kid[ENVELOPE_KID_LEN], uint8_t secret[ENVELOPE_SECRET_LEN]);
+
+/* A request as opened: pointers into the output buffer. */
+struct message_request {
+	uint64_t ts;
+	const char *query;    /* qlen bytes, checked as for sealing */
+	size_t qlen;
+	const char *body;     /* the original body, len bytes */
+	size_t len;
+};
 
 /*
- * Decrypt the JSON object json (len bytes) and append the plain JSON to out.
+ * Open a request (the wire body, or a bodyless request's header value)
+ * under c (dir ENVELOPE_REQUEST, request bind set) and append its content
+ * to out; r points into out.  The kid and nonce are taken from the
+ * envelope and, on success, left in c with the derived key; the secret
+ * comes from lookup(arg, kid) (called at most once, only for a wire whose
+ * envelope is well-formed) and is wiped before return.
  *
- * With lookup NULL, c->key, c->kid and c->nonce are the expected ones (the
- * client opening a response to its own request).  With lookup set, the kid
- * and nonce are those of the first encrypted member, the key comes from
- * lookup(arg, ...), and on success c->kid and c->nonce hold them (c->key
- * is left alone; the looked-up key is wiped before return).  lookup is
- * called at most once, and only for a body whose every member has passed
- * the checks below that need no key.
- *
- * Checked in this order, the first fault deciding the error:
- *  - the body (see above): PS_ERR_INVALID_JSON;
- *  - each member in turn that is not plain for (ep, c->dir): a value that
- *    is not a JSON string whose content starts with "ps1:" (escapes
- *    undone) is PS_ERR_PLAINTEXT_MEMBER; an envelope whose form is wrong
- *    (prefix, kid, nonce, iv, separators, length; a JSON escape anywhere
- *    in it counts as a stray byte) or whose kid or nonce differs from the
- *    expected ones is PS_ERR_INVALID_ENVELOPE;
- *  - no encrypted member at all: PS_ERR_INVALID_ENVELOPE (not for
- *    MESSAGE_MODELS, which has none);
+ * Returns, the first fault deciding:
+ *  - no envelope can be located: PS_ERR_INVALID_JSON (not a JSON object),
+ *    PS_ERR_INVALID_ENVELOPE (a member named ps2, but misplaced),
+ *    PS_ERR_VERSION (a string member starting with "ps1:"),
+ *    PS_ERR_PLAINTEXT_MEMBER (a member that is not plain),
+ *    PS_ERR_INVALID_ENVELOPE (anything else);
+ *  - the envelope is malformed: PS_ERR_INVALID_ENVELOPE;
  *  - lookup's error;
- *  - in member order, as each value is decrypted: PS_ERR_INVALID_ENVELOPE
- *    for a stray byte in its ciphertext text, PS_ERR_DECRYPT when it does
- *    not authenticate under its unescaped member name,
- *    PS_ERR_INVALID_ENVELOPE when its plaintext is not exactly one JSON
- *    value (whitespace around it is allowed and kept; its nesting counts
- *    with the object's level).
- * PS_ERR_TOO_LARGE when the result does not fit out's cap.  A member that
- * is plain for (ep, c->dir) is copied as it is, even when it holds an
- * envelope.  On failure out is left as it was and no plaintext is
- * released: what was written is wiped.
+ *  - it does not authenticate, its content is not ts | qlen | query |
+ *    body, the body is not an original body (or, bodyless, not empty),
+ *    or the wire is not exactly the one recomputed from it:
+ *    PS_ERR_DECRYPT; a query that is not valid: PS_ERR_BAD_QUERY;
+ *  - PS_ERR_TOO_LARGE (out's cap), PS_ERR_NOMEM, PS_ERR_CRYPTO.
+ * On failure out is left as it was (no plaintext released) and c is not
+ * keyed.
  */
-pserr message_open(enum message_endpoint ep, struct envelope_ctx *c,
-    message_lookup_fn lookup, void *arg, const char *json, size_t len,
+pserr message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
+    struct buf *out, struct message_request *r) PS_WARN_UNUSED;
+
+/*
+ * Open a reply body under c (dir ENVELOPE_RESPONSE, the request's kid and
+ * nonce, reply bind set) and append the original body to out.  When c is
+ * not keyed yet, the reply value is taken from the envelope and the key
+ * derived with lookup's secret; when it is, the envelope must carry c's
+ * reply value.  Errors as message_open_request (a kid, nonce or reply
+ * value other than c's is PS_ERR_INVALID_ENVELOPE); on failure out is
+ * left as it was and c as it came.
+ */
+pserr message_open_reply(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
     struct buf *out) PS_WARN_UNUSED;
+
+/*
+ * Open the wire JSON of stream event msg (the value of its data line)
+ * like a reply and append the raw event to out.  The wire's plain members
+ * must be those of the event's data (none when the data is not an
+ * original body).
+ */
+pserr message_open_event(enum message_endpoint ep, struct envelope_ctx *c,
+    message_lookup_fn lookup, void *arg, uint32_t msg, const char *wire,
+    size_t wlen, struct buf *out) PS_WARN_UNUSED;
+
+/*
+ * For a reply or event envelope (text s, n bytes) met by a receiver that
+ * knows the request's kid and nonce but not yet the reply value: check
+ * its form, that it carries c's kid and nonce, and key c with its reply
+ * value and lookup's secret.  When c is keyed already, only checks that
+ * the reply value is c's.  PS_ERR_INVALID_ENVELOPE, lookup's error or
+ * PS_ERR_CRYPTO; c is left as it came on failure.
+ */
+pserr message_key_reply(struct envelope_ctx *c, message_lookup_fn lookup,
+    void *arg, const char *s, size_t n) PS_WARN_UNUSED;
 
 #endif

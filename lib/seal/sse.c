@@ -121,3 +121,134 @@ sse_data_value(const char *line, size_t len, const char **val, size_t *vlen)
 	*vlen = len - off;
 	return 1;
 }
+
+void
+sse_events_init(struct sse_events *r, size_t max_event)
+{
+	buf_init(&r->ev, max_event);
+	r->line = 0;
+	r->cr_open = 0;
+	r->drop_lf = 0;
+}
+
+int
+sse_events_pending(const struct sse_events *r)
+{
+	return r->ev.len > 0;
+}
+
+void
+sse_events_free(struct sse_events *r)
+{
+	buf_free(&r->ev);
+	r->line = 0;
+	r->cr_open = 0;
+	r->drop_lf = 0;
+}
+
+pserr
+sse_events_feed(struct sse_events *r, const char *p, size_t n,
+    sse_event_fn fn, void *arg)
+{
+	size_t i = 0, end, elen;
+	pserr rc;
+
+	if (n == 0)
+		return PS_OK;
+	/* An LF right after a CR that ended a line belongs to that line
+	 * end: kept when the CR's line is still being collected, dropped
+	 * when the CR ended an event that went out already. */
+	if (r->drop_lf) {
+		r->drop_lf = 0;
+		if (p[0] == '\n')
+			i = 1;
+	} else if (r->cr_open) {
+		r->cr_open = 0;
+		if (p[0] == '\n') {
+			if ((rc = buf_putc(&r->ev, '\n')) != PS_OK)
+				return rc;
+			i = 1;
+		}
+	}
+	while (i < n) {
+		end = line_end(p, i, n);
+		if (end == n) {
+			/* A partial line, kept within the cap. */
+			if ((rc = buf_append(&r->ev, p + i, n - i)) != PS_OK)
+				return rc;
+			r->line += n - i;
+			return PS_OK;
+		}
+		elen = 1;
+		if (p[end] == '\r' && end + 1 < n && p[end + 1] == '\n')
+			elen = 2;
+		if (r->line == 0 && end == i) {
+			/* An empty line: it ends the event, if there is one. */
+			int open_cr = p[end] == '\r' && end + 1 == n;
+
+			i = end + elen;
+			if (r->ev.len == 0) {
+				r->drop_lf = open_cr;
+				continue;
+			}
+			if ((rc = buf_append(&r->ev, p + end, elen)) != PS_OK)
+				return rc;
+			r->drop_lf = open_cr;
+			rc = fn(arg, r->ev.p, r->ev.len);
+			buf_reset(&r->ev);
+			if (rc != PS_OK)
+				return rc;
+			continue;
+		}
+		if ((rc = buf_append(&r->ev, p + i, end + elen - i)) != PS_OK)
+			return rc;
+		r->cr_open = p[end] == '\r' && end + 1 == n;
+		r->line = 0;
+		i = end + elen;
+	}
+	return PS_OK;
+}
+
+pserr
+sse_event_data(const char *ev, size_t n, struct buf *scratch,
+    const char **data, size_t *dlen)
+{
+	const char *first = NULL, *val;
+	size_t i = 0, end, flen = 0, vlen, count = 0;
+	pserr rc;
+
+	*data = NULL;
+	*dlen = 0;
+	/* The common case, one data line, needs no copy: find it first. */
+	while (i < n) {
+		end = line_end(ev, i, n);
+		if (sse_data_value(ev + i, end - i, &val, &vlen)) {
+			if (count++ == 0) {
+				first = val;
+				flen = vlen;
+			}
+		}
+		i = end + (end < n && ev[end] == '\r' && end + 1 < n &&
+		    ev[end + 1] == '\n' ? 2 : 1);
+	}
+	if (count <= 1) {
+		*data = first;
+		*dlen = flen;
+		return PS_OK;
+	}
+	buf_reset(scratch);
+	for (i = 0, count = 0; i < n;) {
+		end = line_end(ev, i, n);
+		if (sse_data_value(ev + i, end - i, &val, &vlen)) {
+			if ((count++ > 0 && (rc = buf_putc(scratch, '\n')) !=
+			    PS_OK) || (rc = buf_append(scratch, val, vlen)) !=
+			    PS_OK)
+				return rc;
+		}
+		i = end + (end < n && ev[end] == '\r' && end + 1 < n &&
+		    ev[end + 1] == '\n' ? 2 : 1);
+	}
+	*data = scratch->p != NULL ? scratch->p : "";
+	*dlen = scratch->len;
+	return PS_OK;
+}

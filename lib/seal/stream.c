@@ -1,61 +1,53 @@
 #include "config.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/secret.h"
 #include "seal/stream.h"
 
-/*
- * One line of input may grow when its members are sealed: a member as small
- * as "a":1, (6 bytes) becomes about 105 bytes of envelope.  The event
- * buffer holds one event, so its cap is a multiple of the line cap.
- */
-#define OUT_FACTOR 32
-#define OUT_SLACK 4096
+#define DATA "data: "
+#define DATA_LEN 6
 
-#define DONE_NAME "[DONE]"
-#define DONE_NAME_LEN 6
-/* The decimal form of a u32 and a spare byte. */
-#define COUNT_MAX 11
-
-/* What the line callback tells the feed or finish call that drives it. */
-struct line_ctx {
-	struct stream *s;
-	pserr rc;   /* the result for the caller once the reader is stopped */
-	int stop;   /* the callback stopped the reader */
-};
-
+/* A wire event holds a copy of the plain members (never more than the
+ * event), the envelope (4/3 of the padded event) and a few bytes. */
 static size_t
-out_max(size_t max_line)
+wire_max(size_t max_event)
 {
-	if (max_line > (SIZE_MAX - OUT_SLACK) / OUT_FACTOR)
+	size_t slack = 2 * STREAM_BUCKET_MAX + 4096;
+
+	if (max_event > (SIZE_MAX - slack) / 3)
 		return SIZE_MAX;
-	return max_line * OUT_FACTOR + OUT_SLACK;
+	return 3 * max_event + slack;
+}
+
+static void
+common_init(struct stream *s, enum message_endpoint ep,
+    const struct envelope_ctx *c, stream_out_fn emit, void *arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->c = *c;
+	s->ep = ep;
+	s->emit = emit;
+	s->arg = arg;
+	sse_events_init(&s->events, 0);
+	sse_reader_init(&s->reader, 0);
 }
 
 void
-stream_init(struct stream *s, enum message_endpoint ep,
-    const struct envelope_ctx *c, size_t max_line, stream_out_fn emit,
-    void *arg)
+stream_free(struct stream *s)
 {
-	s->c = *c;
-	s->c.final = 0;
-	s->ep = ep;
-	sse_reader_init(&s->reader, max_line);
-	buf_init(&s->out, out_max(max_line));
-	s->emit = emit;
-	s->arg = arg;
-	s->done = 0;
-	s->failed = 0;
-	s->error = PS_OK;
+	sse_events_free(&s->events);
+	sse_reader_free(&s->reader);
+	buf_free(&s->out);
+	envelope_wipe(&s->c);
 }
 
-/* Hand the event built in s->out to the peer and forget it.  A peer that
- * went away ends the stream. */
+/* Hand what s->out holds to the peer as one event and forget it.  A peer
+ * that went away ends the stream. */
 static pserr
-emit_event(struct stream *s)
+emit_out(struct stream *s)
 {
 	pserr rc;
 
@@ -66,68 +58,186 @@ emit_event(struct stream *s)
 	return rc;
 }
 
-/* Drop the partial event and write json as one event of its own, after
- * which the stream is over. */
+/* ------------------------------------------------------------ worker */
+
+void
+stream_seal_init(struct stream *s, enum message_endpoint ep,
+    const struct envelope_ctx *c, size_t bucket, size_t max_event,
+    stream_out_fn emit, void *arg)
+{
+	common_init(s, ep, c, emit, arg);
+	s->bucket = bucket > STREAM_BUCKET_MAX ? STREAM_BUCKET_MAX : bucket;
+	sse_events_init(&s->events, max_event);
+	buf_init(&s->out, wire_max(max_event));
+}
+
+/* Seal one raw event as the next message and send it. */
 static pserr
-end_with(struct stream *s, const char *json, size_t len)
+seal_one(struct stream *s, const char *ev, size_t len)
 {
 	pserr rc;
 
 	buf_reset(&s->out);
-	s->failed = 1;
-	if ((rc = buf_puts(&s->out, "data: ")) != PS_OK ||
-	    (rc = buf_append(&s->out, json, len)) != PS_OK ||
-	    (rc = buf_puts(&s->out, "\n\n")) != PS_OK) {
+	if ((rc = buf_append(&s->out, DATA, DATA_LEN)) != PS_OK ||
+	    (rc = message_seal_event(s->ep, &s->c, s->msg, ev, len, s->bucket,
+	    &s->out)) != PS_OK ||
+	    (rc = buf_append(&s->out, "\n\n", 2)) != PS_OK) {
 		buf_reset(&s->out);
 		return rc;
 	}
-	return emit_event(s);
+	s->msg++;
+	return emit_out(s);
 }
 
-pserr
-stream_error(struct stream *s, pserr rc)
+/* The final record: message s->msg, final set, content the count. */
+static pserr
+seal_final(struct stream *s)
+{
+	struct envelope_part part;
+	uint8_t count[4];
+	pserr rc;
+
+	count[0] = (uint8_t)(s->msg >> 24);
+	count[1] = (uint8_t)(s->msg >> 16);
+	count[2] = (uint8_t)(s->msg >> 8);
+	count[3] = (uint8_t)s->msg;
+	part.p = count;
+	part.n = sizeof(count);
+	buf_reset(&s->out);
+	if ((rc = buf_append(&s->out, DATA, DATA_LEN)) != PS_OK ||
+	    (rc = envelope_seal(&s->c, s->msg, 1, &part, 1, s->bucket,
+	    &s->out)) != PS_OK ||
+	    (rc = buf_append(&s->out, "\n\n", 2)) != PS_OK) {
+		buf_reset(&s->out);
+		return rc;
+	}
+	s->done = 1;
+	return emit_out(s);
+}
+
+/*
+ * End the stream with a sealed error event for code, then the final
+ * record; the stream is over whatever this gives.  The error event is
+ * an event like the upstream's: the user's SDK raises it.
+ */
+static pserr
+seal_end_with(struct stream *s, pserr code)
 {
 	struct buf j;
-	pserr e;
-
-	if (s->failed)
-		return PS_OK;
-	s->error = rc;
-	buf_init(&j, 256);
-	if ((e = pserr_json(rc, &j)) == PS_OK)
-		e = end_with(s, j.p, j.len);
-	s->failed = 1;
-	buf_free(&j);
-	return e;
-}
-
-/* A line that is neither a data line nor a blank line. */
-static pserr
-pass_line(struct stream *s, const char *line, size_t len)
-{
 	pserr rc;
-	size_t start = s->out.len;
 
-	if ((rc = buf_append(&s->out, line, len)) != PS_OK ||
-	    (rc = buf_putc(&s->out, '\n')) != PS_OK)
-		s->out.len = start;
+	s->error = code;
+	buf_init(&j, 512);
+	if ((rc = buf_append(&j, DATA, DATA_LEN)) == PS_OK &&
+	    (rc = pserr_json(code, &j)) == PS_OK &&
+	    (rc = buf_append(&j, "\n\n", 2)) == PS_OK)
+		rc = seal_one(s, j.p, j.len);
+	buf_free(&j);
+	if (rc == PS_OK)
+		rc = seal_final(s);
+	s->done = 1;
+	if (rc != PS_OK)
+		s->failed = 1;
 	return rc;
 }
 
-/* The blank line that ends an event: the event goes out at once. */
+/* What the event splitter calls per complete upstream event. */
 static pserr
-end_event(struct stream *s)
+seal_event(void *arg, const char *ev, size_t len)
+{
+	struct stream *s = arg;
+
+	/* Room must stay for an error event and the final record. */
+	if (s->msg >= UINT32_MAX - 1)
+		return PS_ERR_TOO_LARGE;
+	return seal_one(s, ev, len);
+}
+
+pserr
+stream_seal_feed(struct stream *s, const char *p, size_t n)
 {
 	pserr rc;
 
-	if ((rc = buf_putc(&s->out, '\n')) != PS_OK)
+	if (s->failed || s->done)
+		return PS_OK;
+	rc = sse_events_feed(&s->events, p, n, seal_event, s);
+	if (rc == PS_OK || s->failed)
 		return rc;
-	return emit_event(s);
+	/* An event over the cap is the upstream's fault; anything else is
+	 * a local failure the caller gets to log.  Both end the stream with
+	 * an error event, if one can still be sealed. */
+	if (rc == PS_ERR_TOO_LARGE)
+		return seal_end_with(s, PS_ERR_TOO_LARGE);
+	{
+		pserr e = seal_end_with(s, rc);
+
+		(void)e;
+	}
+	return rc;
 }
 
-/* Stop the reader after an error found in the stream: it is answered with
- * an error event, and the call that fed the input succeeds unless that
- * event could not be written. */
+pserr
+stream_seal_finish(struct stream *s, pserr why)
+{
+	if (s->failed || s->done)
+		return PS_OK;
+	/* A partial event is dropped, as an SSE reader would drop it. */
+	sse_events_free(&s->events);
+	if (why != PS_OK)
+		return seal_end_with(s, why);
+	return seal_final(s);
+}
+
+/* ------------------------------------------------------------ client */
+
+void
+stream_open_init(struct stream *s, enum message_endpoint ep,
+    const struct envelope_ctx *c, message_lookup_fn lookup, void *larg,
+    size_t max_event, stream_out_fn emit, void *arg)
+{
+	common_init(s, ep, c, emit, arg);
+	s->lookup = lookup;
+	s->lookup_arg = larg;
+	sse_reader_init(&s->reader, wire_max(max_event));
+	/* The content of one event, with room for its padding. */
+	buf_init(&s->out, max_event > SIZE_MAX - STREAM_BUCKET_MAX - 16 ?
+	    SIZE_MAX : max_event + STREAM_BUCKET_MAX + 16);
+}
+
+pserr
+stream_error(struct stream *s, pserr code)
+{
+	pserr rc;
+
+	if (s->failed || s->done)
+		return PS_OK;
+	secret_wipe(s->out.p, s->out.len);
+	buf_reset(&s->out);
+	s->have_event = 0;
+	s->failed = 1;
+	s->error = code;
+	/* The error event is the client's own, so its cap does not apply. */
+	buf_free(&s->out);
+	buf_init(&s->out, 1024);
+	if ((rc = buf_append(&s->out, DATA, DATA_LEN)) != PS_OK ||
+	    (rc = pserr_json(code, &s->out)) != PS_OK ||
+	    (rc = buf_append(&s->out, "\n\n", 2)) != PS_OK) {
+		buf_reset(&s->out);
+		return rc;
+	}
+	return emit_out(s);
+}
+
+/* What the line callback tells the feed call that drives it. */
+struct line_ctx {
+	struct stream *s;
+	pserr rc;   /* the result for the caller once the reader is stopped */
+	int stop;   /* the callback stopped the reader */
+};
+
+/* Stop the reader after a fault in the stream: it is answered with an
+ * error event, and the feed call succeeds unless that event could not be
+ * written. */
 static pserr
 stop_with_error(struct line_ctx *x, pserr code)
 {
@@ -136,259 +246,85 @@ stop_with_error(struct line_ctx *x, pserr code)
 	return PS_ERR_ARG;   /* any non-zero value stops the reader */
 }
 
-/*
- * Stop the reader after a failure that is not the stream's content: the
- * peer went away (s is failed already, nothing more can be written), or
- * memory or the crypto library failed (the peer still gets an error event
- * if one can be written, and the caller gets rc to log).  An event over the
- * cap is the input's fault and is answered like any bad input.
- */
+/* Stop the reader after a failure that is not the stream's content: the
+ * peer still gets an error event if one can be written, the caller gets
+ * rc to log. */
 static pserr
-stop_with(struct line_ctx *x, pserr rc)
+stop_local(struct line_ctx *x, pserr rc)
 {
-	if (rc == PS_ERR_TOO_LARGE && !x->s->failed)
-		return stop_with_error(x, rc);
-	if (!x->s->failed) {
-		/* Best effort: the caller gets rc whatever this gives. */
-		pserr e = stream_error(x->s, rc);
+	pserr e = stream_error(x->s, rc);
 
-		(void)e;
-	}
+	(void)e;
 	x->s->failed = 1;
 	x->rc = rc;
 	x->stop = 1;
 	return rc;
 }
 
-static size_t
-count_text(uint32_t n, char *out)
-{
-	int k = snprintf(out, COUNT_MAX, "%u", (unsigned)n);
-
-	return k > 0 ? (size_t)k : 0;
-}
-
-/* ------------------------------------------------------------ worker */
-
+/* The final record: message s->msg with final set, holding the count. */
 static pserr
-seal_end_record(struct stream *s)
+open_final(struct line_ctx *x, const char *val, size_t vlen)
 {
-	char count[COUNT_MAX];
-	size_t start = s->out.len, n;
-	pserr rc;
-
-	n = count_text(s->c.msg, count);
-	s->c.final = 1;
-	if ((rc = buf_puts(&s->out, "data: ")) == PS_OK &&
-	    (rc = envelope_seal(&s->c, DONE_NAME, DONE_NAME_LEN, count, n,
-	    &s->out)) == PS_OK)
-		rc = buf_puts(&s->out, "\n\n");
-	s->c.final = 0;
-	if (rc != PS_OK)
-		s->out.len = start;
-	return rc;
-}
-
-static pserr
-seal_line(void *arg, const char *line, size_t len)
-{
-	struct line_ctx *x = arg;
 	struct stream *s = x->s;
-	const char *val;
-	size_t vlen, start;
-	pserr rc;
-
-	if (len == 0) {
-		if ((rc = end_event(s)) != PS_OK)
-			return stop_with(x, rc);
-		return PS_OK;
-	}
-	if (!sse_data_value(line, len, &val, &vlen)) {
-		if ((rc = pass_line(s, line, len)) != PS_OK)
-			return stop_with(x, rc);
-		return PS_OK;
-	}
-	if (vlen == DONE_NAME_LEN && memcmp(val, DONE_NAME, vlen) == 0) {
-		/* The end record closes its event itself and goes out now;
-		 * whatever the upstream sends after it is ignored. */
-		if ((rc = seal_end_record(s)) != PS_OK)
-			return stop_with(x, rc);
-		s->done = 1;
-		x->stop = 1;
-		x->rc = emit_event(s);
-		return PS_ERR_ARG;
-	}
-	if (s->c.msg == UINT32_MAX)
-		return stop_with_error(x, PS_ERR_TOO_LARGE);
-	start = s->out.len;
-	if ((rc = buf_puts(&s->out, "data: ")) != PS_OK)
-		return stop_with(x, rc);
-	rc = message_seal(s->ep, &s->c, val, vlen, &s->out);
-	if (rc == PS_OK)
-		rc = buf_putc(&s->out, '\n');
-	if (rc != PS_OK) {
-		s->out.len = start;
-		if (rc == PS_ERR_INVALID_JSON)
-			return stop_with_error(x, PS_ERR_BAD_UPSTREAM);
-		return stop_with(x, rc);
-	}
-	s->c.msg++;
-	return PS_OK;
-}
-
-/* Run the reader over input (or its end) with line handler fn. */
-static pserr
-drive(struct stream *s, const char *p, size_t n, int finish, sse_line_fn fn)
-{
-	struct line_ctx x = { s, PS_OK, 0 };
-	pserr rc;
-
-	if (finish)
-		rc = sse_reader_finish(&s->reader, fn, &x);
-	else
-		rc = sse_reader_feed(&s->reader, p, n, fn, &x);
-	if (x.stop)
-		return x.rc;
-	if (rc != PS_OK) {
-		/* The reader's own error: a line over the cap. */
-		if (rc == PS_ERR_TOO_LARGE)
-			return stream_error(s, rc);
-		s->failed = 1;
-	}
-	return rc;
-}
-
-pserr
-stream_seal_feed(struct stream *s, const char *p, size_t n)
-{
-	if (s->failed || s->done)
-		return PS_OK;
-	return drive(s, p, n, 0, seal_line);
-}
-
-/* The upstream's last line had no line end: only a [DONE] is taken from
- * it.  Anything else belongs to an event that never ended, which an SSE
- * reader would drop too. */
-static pserr
-seal_last_line(void *arg, const char *line, size_t len)
-{
-	const char *val;
-	size_t vlen;
-
-	if (sse_data_value(line, len, &val, &vlen) &&
-	    vlen == DONE_NAME_LEN && memcmp(val, DONE_NAME, vlen) == 0)
-		return seal_line(arg, line, len);
-	return PS_OK;
-}
-
-pserr
-stream_seal_finish(struct stream *s)
-{
-	pserr rc;
-
-	if (s->failed || s->done)
-		return PS_OK;
-	if ((rc = drive(s, NULL, 0, 1, seal_last_line)) != PS_OK)
-		return rc;
-	if (s->failed || s->done)
-		return PS_OK;
-	/* An event left without its blank line is dropped with the rest. */
-	return stream_error(s, PS_ERR_UPSTREAM);
-}
-
-/* ------------------------------------------------------------ client */
-
-/* Check the end-of-stream record: it must authenticate as record number
- * s->c.msg with final set, and say how many events came before it. */
-static int
-end_record_ok(struct stream *s, const char *val, size_t vlen)
-{
-	struct envelope_ctx c = s->c;
-	char count[COUNT_MAX];
 	struct buf pt;
-	size_t n;
-	int ok = 0;
+	pserr rc;
 
-	buf_init(&pt, COUNT_MAX);
-	c.final = 1;
-	n = count_text(s->c.msg, count);
-	if (envelope_open(&c, DONE_NAME, DONE_NAME_LEN, val, vlen, &pt) == PS_OK)
-		ok = pt.len == n && memcmp(pt.p, count, n) == 0;
+	/* The count, padded to the stream bucket. */
+	buf_init(&pt, STREAM_BUCKET_MAX);
+	rc = message_key_reply(&s->c, s->lookup, s->lookup_arg, val, vlen);
+	if (rc == PS_OK)
+		rc = envelope_open(&s->c, s->msg, 1, val, vlen, &pt);
+	if (rc == PS_OK && (pt.len != 4 || (uint8_t)pt.p[0] !=
+	    (uint8_t)(s->msg >> 24) || (uint8_t)pt.p[1] !=
+	    (uint8_t)(s->msg >> 16) || (uint8_t)pt.p[2] !=
+	    (uint8_t)(s->msg >> 8) || (uint8_t)pt.p[3] != (uint8_t)s->msg))
+		rc = PS_ERR_DECRYPT;
 	buf_free(&pt);
-	secret_wipe(&c, sizeof(c));
-	return ok;
+	switch (rc) {
+	case PS_OK:
+		s->done = 1;
+		return PS_OK;
+	case PS_ERR_NOMEM:
+	case PS_ERR_CRYPTO:
+		return stop_local(x, rc);
+	default:
+		/* Whatever the cause (a wrong count, another reply's record,
+		 * a changed byte), the stream has no valid end. */
+		return stop_with_error(x, PS_ERR_STREAM_TRUNCATED);
+	}
 }
 
 static pserr
 open_data(struct line_ctx *x, const char *val, size_t vlen)
 {
 	struct stream *s = x->s;
-	struct buf plain;
-	pserr code = PS_OK;
-	size_t start;
 	pserr rc;
 
-	if (s->done)
-		/* Nothing authenticates after the end record. */
+	if (s->have_event)
+		/* A wire event is one data line. */
 		return stop_with_error(x, PS_ERR_DECRYPT);
 	if (vlen >= ENVELOPE_PREFIX_LEN &&
-	    memcmp(val, ENVELOPE_PREFIX, ENVELOPE_PREFIX_LEN) == 0) {
-		/* Any end record that fails, whatever the cause (a count that
-		 * does not match, a record of another exchange, a flipped
-		 * byte), means the stream has no valid end. */
-		if (!end_record_ok(s, val, vlen))
-			return stop_with_error(x, PS_ERR_STREAM_TRUNCATED);
-		if ((rc = buf_puts(&s->out, "data: [DONE]\n")) != PS_OK)
-			return stop_with(x, rc);
-		s->done = 1;
-		return PS_OK;
-	}
-	if (vlen == DONE_NAME_LEN && memcmp(val, DONE_NAME, vlen) == 0)
-		/* A plain [DONE] claims an end it cannot prove. */
-		return stop_with_error(x, PS_ERR_STREAM_TRUNCATED);
-	if (s->c.msg == UINT32_MAX)
-		return stop_with_error(x, PS_ERR_TOO_LARGE);
-
-	start = s->out.len;
-	if ((rc = buf_puts(&s->out, "data: ")) != PS_OK)
-		return stop_with(x, rc);
-	rc = message_open(s->ep, &s->c, NULL, NULL, val, vlen, &s->out);
-	if (rc == PS_OK)
-		rc = buf_putc(&s->out, '\n');
-	if (rc == PS_OK) {
-		s->c.msg++;
-		return PS_OK;
-	}
-	secret_wipe(s->out.p + start, s->out.len - start);
-	s->out.len = start;
+	    memcmp(val, ENVELOPE_PREFIX, ENVELOPE_PREFIX_LEN) == 0)
+		return open_final(x, val, vlen);
+	if (s->msg >= UINT32_MAX)
+		return stop_with_error(x, PS_ERR_DECRYPT);
+	rc = message_open_event(s->ep, &s->c, s->lookup, s->lookup_arg,
+	    s->msg, val, vlen, &s->out);
 	switch (rc) {
+	case PS_OK:
+		s->have_event = 1;
+		s->msg++;
+		return PS_OK;
 	case PS_ERR_NOMEM:
 	case PS_ERR_CRYPTO:
-	case PS_ERR_TOO_LARGE:
-		return stop_with(x, rc);
+		return stop_local(x, rc);
+	case PS_ERR_VERSION:
+		log_warn("the worker speaks wire format version 1; this client "
+		    "speaks version 2");
+		return stop_with_error(x, PS_ERR_BAD_UPSTREAM);
 	default:
-		break;
-	}
-	/* What passes on in place of a plain error event is decided by
-	 * whoever links the stream (see stream_plain_error()). */
-	buf_init(&plain, s->out.max);
-	rc = stream_plain_error(val, vlen, &plain, &code);
-	if (rc == PS_ERR_INVALID_JSON) {
-		buf_free(&plain);
 		return stop_with_error(x, PS_ERR_DECRYPT);
 	}
-	if (rc == PS_OK) {
-		s->error = code;
-		rc = end_with(s, plain.p, plain.len);
-	} else if (rc == PS_ERR_TOO_LARGE) {
-		/* As end_with() does when the event does not fit. */
-		buf_reset(&s->out);
-		s->failed = 1;
-	}
-	buf_free(&plain);
-	x->rc = rc;
-	x->stop = 1;
-	return PS_ERR_ARG;
 }
 
 static pserr
@@ -400,46 +336,57 @@ open_line(void *arg, const char *line, size_t len)
 	size_t vlen;
 	pserr rc;
 
-	if (len == 0)
-		rc = end_event(s);
-	else if (sse_data_value(line, len, &val, &vlen))
+	if (s->done) {
+		/* Nothing after the final record is passed on. */
+		x->stop = 1;
+		x->rc = PS_OK;
+		return PS_ERR_ARG;
+	}
+	if (sse_data_value(line, len, &val, &vlen))
 		return open_data(x, val, vlen);
-	else
-		rc = pass_line(s, line, len);
-	if (rc != PS_OK)
-		return stop_with(x, rc);
+	if (len != 0 || !s->have_event)
+		/* event:, id:, a comment, retry:, or an empty event: none of
+		 * them is sealed, none is passed on. */
+		return stop_with_error(x, PS_ERR_DECRYPT);
+	s->have_event = 0;
+	if ((rc = emit_out(s)) != PS_OK) {
+		x->rc = rc;
+		x->stop = 1;
+		return rc;
+	}
 	return PS_OK;
 }
 
 pserr
 stream_open_feed(struct stream *s, const char *p, size_t n)
 {
-	if (s->failed)
+	struct line_ctx x = { s, PS_OK, 0 };
+	pserr rc;
+
+	if (s->failed || s->done)
 		return PS_OK;
-	return drive(s, p, n, 0, open_line);
+	rc = sse_reader_feed(&s->reader, p, n, open_line, &x);
+	if (x.stop)
+		return x.rc;
+	if (rc == PS_ERR_TOO_LARGE)
+		/* A line over the cap: no event of ours is that long. */
+		return stream_error(s, PS_ERR_DECRYPT);
+	if (rc != PS_OK) {
+		/* Best effort: the caller gets rc whatever this gives. */
+		pserr e = stream_error(s, rc);
+
+		(void)e;
+		s->failed = 1;
+	}
+	return rc;
 }
 
 pserr
 stream_open_finish(struct stream *s)
 {
-	if (s->failed)
+	if (s->failed || s->done)
 		return PS_OK;
-	/* A last line without its line end was cut off: it is not looked
-	 * at, so a stream cut inside a line or inside the end record reads
-	 * as truncated, whatever the cut left. */
-	if (!s->done)
-		return stream_error(s, PS_ERR_STREAM_TRUNCATED);
-	/* The end record came but its blank line did not: close the event
-	 * so the peer's reader dispatches [DONE]. */
-	if (s->out.len > 0)
-		return end_event(s);
-	return PS_OK;
-}
-
-void
-stream_free(struct stream *s)
-{
-	sse_reader_free(&s->reader);
-	buf_free(&s->out);
-	secret_wipe(&s->c, sizeof(s->c));
+	/* A last line without its line end was cut off and is not looked
+	 * at, nor is an event whose empty line did not come. */
+	return stream_error(s, PS_ERR_STREAM_TRUNCATED);
 }

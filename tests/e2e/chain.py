@@ -36,7 +36,8 @@ import time
 import urllib.error
 import urllib.request
 
-import ps1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pswire  # noqa: E402
 
 BUILD = os.environ.get("PS_BUILDDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -177,15 +178,21 @@ def data_events(lines):
 
 class TamperProxy:
     """An HTTP/1.1 relay between the client proxy and the worker's web
-    server that records every body that crosses and can change them."""
+    server: the party that version 2 of the wire format protects against.
+    It records every message that crosses and, by mode, changes, drops,
+    reorders, replays or forges them (see _request, _reply, _event)."""
 
     def __init__(self, target_port):
         self.target_port = target_port
-        self.mode = None          # name of a tampering, see _tamper_*
+        self.mode = None          # name of a tampering, see below
         self.arg = None
-        self.requests = []        # raw request bodies seen
+        self.keys = None          # the chain's keys, for forging as a node would
+        self.requests = []        # raw request bodies (a header envelope for GET)
+        self.heads = []           # (method, path, headers text) of each request
         self.responses = []       # raw response bodies seen
-        self.saved = None         # a response kept for replay
+        self.streams = []         # per streamed reply: its raw wire events
+        self.saved = None         # a message kept for replay
+        self.saved_events = []
         self.lock = threading.Lock()
         proxy = self
 
@@ -215,25 +222,59 @@ class TamperProxy:
         self.server.shutdown()
         self.server.server_close()
 
+    def reset(self):
+        self.mode = None
+        self.arg = None
+        self.saved = None
+        self.saved_events = []
+
+    # -- what crossed ----------------------------------------------------
+    def saw(self, needle):
+        """True when needle (bytes) crossed in any body, head or path,
+        either way."""
+        with self.lock:
+            heads = [("%s %s\n%s" % h).encode() for h in self.heads]
+            return any(needle in b for b in self.requests + self.responses + heads)
+
+    # -- the relay ---------------------------------------------------------
+    def _forward(self, method, path, headers, body):
+        c = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=60)
+        c.request(method, path, body=body, headers=headers)
+        return c, c.getresponse()
+
     def _handle(self, h, body):
         mode = self.mode
-        if body is not None:
-            with self.lock:
-                self.requests.append(body)
+        hdrs = {k: v for k, v in h.headers.items()
+                if k.lower() not in ("host", "content-length", "connection")}
+        method, path = h.command, h.path
+        with self.lock:
+            self.requests.append(body if body is not None else
+                                 h.headers.get("Promptseal-Request", "").encode())
+            self.heads.append((method, path, str(h.headers)))
         if mode == "reflect" and body is not None:
             return self._reply(h, 200, "application/json", body, encrypted="true")
         if mode == "plain_reply":
             fake = json.dumps({"id": "x", "object": "chat.completion", "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "FORGED"}}]})
             return self._reply(h, 200, "application/json", fake.encode(), encrypted="false")
-        if body is not None and mode in ("flip_request", "swap_request"):
-            body = getattr(self, "_tamper_" + mode)(body)
-        c = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=60)
-        hdrs = {k: v for k, v in h.headers.items()
-                if k.lower() not in ("host", "content-length", "connection")}
+        if mode == "evil_error":
+            status, code = self.arg or (502, "upstream_unavailable")
+            fake = json.dumps({"error": {"message": "visit http://evil.example/login",
+                                         "type": "invalid_request_error", "code": code}})
+            return self._reply(h, status, "application/json", fake.encode(),
+                               encrypted="false")
+        if mode == "html_models" and method == "GET":
+            page = b"<html><script>alert('pwned')</script></html>"
+            return self._reply(h, 200, "text/html", page)
+        method, path, hdrs, body = self._request(mode, method, path, hdrs, body)
         try:
-            c.request(h.command, h.path, body=body, headers=hdrs)
-            r = c.getresponse()
+            c, r = self._forward(method, path, hdrs, body)
+            if mode == "double_request":
+                # The same request once more, as a replaying relay would:
+                # the user gets the second answer.
+                r.read()
+                c.close()
+                c, r = self._forward(method, path, hdrs, body)
         except OSError:
             # Like a TCP relay whose far side is gone: drop the connection.
             h.close_connection = True
@@ -241,11 +282,12 @@ class TamperProxy:
         ctype = r.getheader("Content-Type", "")
         enc = r.getheader("Promptseal-Encrypted")
         if ctype.startswith("text/event-stream"):
-            return self._relay_stream(h, r, c, enc, mode)
+            return self._relay_stream(h, r, c, enc, mode, body)
         data = r.read()
         c.close()
         with self.lock:
             self.responses.append(data)
+        status = r.status
         if mode == "flip_response":
             data = self._flip(data)
         elif mode == "replay":
@@ -253,7 +295,39 @@ class TamperProxy:
                 self.saved = data
             else:
                 data = self.saved
-        self._reply(h, r.status, ctype, data, encrypted=enc)
+        elif mode == "relabel_status":
+            status = self.arg
+        elif mode == "relabel_type" and (self.arg[0] is None or method == self.arg[0]):
+            ctype = self.arg[1]
+        elif mode == "edit_reply":
+            data = edit_members(data, self.arg)
+        self._reply(h, status, ctype, data, encrypted=enc)
+
+    def _request(self, mode, method, path, hdrs, body):
+        if body is not None and mode == "flip_request":
+            body = self._flip(body)
+        elif body is not None and mode == "swap_request":
+            d = json.loads(body)
+            names = [k for k in d if k != "ps2"][:2]
+            if len(names) == 2:
+                a, b = names
+                items = list(d.items())
+                i, j = list(d).index(a), list(d).index(b)
+                items[i], items[j] = items[j], items[i]
+                d = dict(items)
+            body = json.dumps(d, separators=(",", ":")).encode()
+        elif body is not None and mode == "edit_request":
+            body = edit_members(body, self.arg)
+        elif mode == "reroute":
+            path = self.arg
+        elif mode == "add_query":
+            path = path + "?" + self.arg
+        elif mode == "replay_request":
+            if self.saved is None:
+                self.saved = (method, path, dict(hdrs), body)
+            else:
+                method, path, hdrs, body = self.saved
+        return method, path, hdrs, body
 
     def _reply(self, h, status, ctype, data, encrypted=None):
         h.send_response(status)
@@ -264,16 +338,31 @@ class TamperProxy:
         h.end_headers()
         h.wfile.write(data)
 
-    def _relay_stream(self, h, r, c, enc, mode):
-        h.send_response(r.status)
+    def _forged_reply_events(self, body):
+        """The events of a second reply to the request body, sealed with
+        the chain's key under a reply value of its own: what a second node
+        that the request was replayed to would send."""
+        kid, secret, _ = self.keys[0]
+        k, nonce, _, _ = pswire.wire_envelope(body, pswire.Q)
+        upstream = b"".join(
+            b'data: {"id":"chatcmpl-test","choices":[{"index":0,"delta":'
+            b'{"content":"%s"}}]}\n\n' % t for t in (b"No,", b" it is", b" safe."))
+        wire = pswire.seal_stream(secret, k, nonce, os.urandom(16),
+                                  pswire.CHAT, upstream + b"data: [DONE]\n\n")
+        return [e + b"\n\n" for e in wire.split(b"\n\n") if e]
+
+    def _relay_stream(self, h, r, c, enc, mode, body):
+        status = self.arg if mode == "relabel_status" else r.status
+        h.send_response(status)
         h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")
         if enc is not None:
             h.send_header("Promptseal-Encrypted", enc)
         h.end_headers()
-        events, n, seen = [], 0, b""
-        buf = b""
-        cut = False
+        events, n, seen, buf, cut = [], 0, b"", b"", False
+        forged = self._forged_reply_events(body) if mode == "splice" else None
+        with self.lock:
+            self.streams.append(events)
         while True:
             chunk = r.read1(65536)
             if not chunk:
@@ -283,22 +372,13 @@ class TamperProxy:
             while b"\n\n" in buf:
                 ev, buf = buf.split(b"\n\n", 1)
                 ev += b"\n\n"
-                if mode == "drop_end" and ev.startswith(b"data: ps1:"):
-                    continue
-                if mode == "cut_stream" and n >= (self.arg or 2):
+                events.append(ev)
+                out = self._event(mode, n, ev, forged)
+                if out is None:
                     cut = True
                     break
-                if mode == "flip_event" and n == (self.arg or 1):
-                    ev = self._flip(ev)
-                if mode == "swap_events" and n == 1:
-                    events.append(ev)
-                    n += 1
-                    continue
-                if mode == "swap_events" and n == 2:
-                    ev = ev + events.pop()
-                if mode == "replay" and self.saved is not None and ev.startswith(b"data: {"):
-                    ev = self.saved_events.pop(0) if self.saved_events else ev
-                h.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                for piece in out:
+                    h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 h.wfile.flush()
                 n += 1
             if cut:
@@ -308,40 +388,65 @@ class TamperProxy:
             self.responses.append(seen)
         if mode == "replay" and self.saved is None:
             self.saved = seen
-            self.saved_events = [e + b"\n\n" for e in seen.split(b"\n\n") if e.startswith(b"data: {")]
-        if cut:
-            # End the chunked body cleanly: only the stream inside is cut.
-            pass
+            self.saved_events = [e + b"\n\n" for e in seen.split(b"\n\n")
+                                 if e.startswith(b"data: {")]
+        # End the chunked body cleanly: only the stream inside is changed.
         h.wfile.write(b"0\r\n\r\n")
         h.wfile.flush()
         h.close_connection = True
 
+    def _event(self, mode, n, ev, forged):
+        """What goes on for wire event n: a list of pieces, or None to cut
+        the stream here."""
+        arg = self.arg
+        if mode == "drop_end" and ev.startswith(b"data: ps2:"):
+            return []
+        if mode == "cut_stream" and n >= (arg or 2):
+            return None
+        if mode == "flip_event" and n == (arg or 1):
+            return [self._flip(ev)]
+        if mode == "swap_events":
+            if n == 1:
+                self._held = ev
+                return []
+            if n == 2:
+                return [ev, self._held]
+        if mode == "replay" and self.saved is not None and ev.startswith(b"data: {"):
+            return [self.saved_events.pop(0) if self.saved_events else ev]
+        if mode == "edit_events" and ev.startswith(b"data: {"):
+            return [b"data: " + edit_members(ev[6:-2], arg) + b"\n\n"]
+        if mode == "inject" and n == 1:
+            return [arg, ev]
+        if mode == "splice" and n >= 2:
+            # The rest from the other reply, its final record included.
+            return [forged[n]] if n < len(forged) else []
+        return [ev]
+
     @staticmethod
     def _flip(data):
-        # Flip a bit inside the first ciphertext, past the envelope header.
-        i = data.find(b"ps1:")
-        j = i + 100 if i >= 0 else len(data) // 2
-        j = min(j, len(data) - 3)
+        # Change one character inside the envelope's ciphertext.
+        i = data.find(b"ps2:")
+        j = i + 120 if i >= 0 else len(data) // 2
+        j = min(j, len(data) - 4)
         b = bytearray(data)
         c = chr(b[j])
         b[j] = ord("B" if c == "A" else "A")
         return bytes(b)
 
-    def _tamper_flip_request(self, body):
-        return self._flip(body)
 
-    def _tamper_swap_request(self, body):
-        d = json.loads(body)
-        names = [k for k, v in d.items() if isinstance(v, str) and v.startswith("ps1:")]
-        if len(names) >= 2:
-            a, b = names[:2]
-            d[a], d[b] = d[b], d[a]
-        return json.dumps(d).encode()
-
-    def saw(self, needle):
-        """True when needle (bytes) crossed in any body, either way."""
-        with self.lock:
-            return any(needle in b for b in self.requests + self.responses)
+def edit_members(wire, edits):
+    """The wire JSON with members changed: edits is a dict of name to a
+    new value (None deletes the member); a name not there is added
+    first.  Written back without whitespace, as the proxies write it."""
+    d = json.loads(wire)
+    for name, value in edits.items():
+        if value is None:
+            d.pop(name, None)
+        elif name in d:
+            d[name] = value
+        else:
+            d = dict([(name, value)] + list(d.items()))
+    return json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class AsRelay:
@@ -451,12 +556,14 @@ class Chain:
             os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
     def write_keys(self, path, keys, mode=0o600):
-        ps1.write_keyfile(path, keys, mode)
+        pswire.write_keyfile(path, keys, mode)
         self.own(path)
 
     def set_keys(self, keys, worker_keys=None):
         """Give the client keys and the worker worker_keys (default: the same)."""
         self.keys = keys
+        if self.tamper:
+            self.tamper.keys = keys
         self.write_keys(self.client_keys, keys)
         self.write_keys(self.worker_keys, keys if worker_keys is None else worker_keys)
 
@@ -723,7 +830,7 @@ class Chain:
         self.client_keys = os.path.join(self.dir, "client-keys.json")
         self.worker_keys = os.path.join(self.dir, "worker-keys.json")
         if not self.as_web:
-            kid, secret = ps1.new_key()
+            kid, secret = pswire.new_key()
             self.set_keys([(kid, secret, int(time.time()) + 3600)])
         else:
             self.keys = None          # nothing pre-shared
@@ -742,6 +849,7 @@ class Chain:
             self.worker_hop_port = self.worker_port
             if self.use_tamper and not self.tls:
                 self.tamper = TamperProxy(self.worker_port)
+                self.tamper.keys = self.keys
                 self.worker_hop_port = self.tamper.port
             self.client_sock = os.path.join(self.dir, "client.sock")
             self.start_client()

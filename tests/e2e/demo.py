@@ -12,7 +12,7 @@ import textwrap
 import time
 
 import chain as ch
-import ps1
+import pswire
 
 
 def show(title, obj):
@@ -32,10 +32,10 @@ def key_exchange(c):
     """Wait for the client's first key, have keysync fetch it at once, and
     show what went where."""
     ch.wait_for(lambda: os.path.exists(c.key_state), "the client's first key")
-    (kid, _, expires), = ps1.read_keyfile(c.key_state)
+    (kid, _, expires), = pswire.read_keyfile(c.key_state)
     # What a worker does when it meets a kid it does not know yet.
     c.keysync_now()
-    ch.wait_for(lambda: kid in [k for k, _, _ in ps1.read_keyfile(c.worker_keys)],
+    ch.wait_for(lambda: kid in [k for k, _, _ in pswire.read_keyfile(c.worker_keys)],
                 "keysync to fetch the key")
     show("0. the key exchange (no key was shared beforehand)", "\n".join([
         "the client proxy made kid %s (expires in %d s) and uploaded it over"
@@ -48,7 +48,7 @@ def key_exchange(c):
         "  " + log_lines(c, "as.log", "POST /as/v1/fetch 200")[-1],
         "keysync: " + log_lines(c, "keysync.log", "key cache updated")[-1],
         "the worker's key cache now holds kids: %s" % ", ".join(
-            k.hex() for k, _, _ in ps1.read_keyfile(c.worker_keys))]))
+            k.hex() for k, _, _ in pswire.read_keyfile(c.worker_keys))]))
     return kid
 
 
@@ -72,7 +72,7 @@ def main():
         st, _, reply = c.user_http.json("POST", "/v1/chat/completions", prompt)
         wire = json.loads(c.tamper.requests[-1])
         show("2. the wire from client to worker carried (kid %s)"
-             % ps1.parse(wire["messages"])[0].hex(), wire)
+             % pswire.wire_kid(c.tamper.requests[-1]).hex(), wire)
         show("3. the inference server received (inside the worker)",
              json.loads(c.recorded()[-1]["body"]))
         show("4. the wire from worker to client carried", json.loads(c.tamper.responses[-1]))
@@ -81,11 +81,11 @@ def main():
         wire = [l for l in c.tamper.responses[-1].decode().splitlines() if l]
         if len(wire) > 5:
             wire = wire[:3] + ["   ... %d more events ..." % (len(wire) - 4)] + wire[-1:]
-        show("6. a streamed reply on the wire (each event sealed, then an end record)",
+        show("6. a streamed reply on the wire (each event sealed whole, then a final record)",
              "\n".join(wire))
         show("7. the same stream as the user's application sees it",
              "\n".join(l for _, l in lines if l))
-        if ps1.parse(json.loads(c.tamper.requests[-1])["messages"])[0] != kid:
+        if pswire.wire_kid(c.tamper.requests[-1]) != kid:
             print("\n(the client has rotated its key since)")
         if serve:
             print("\nserving; the OpenAI base URL is http://127.0.0.1:%d/v1 - Ctrl-C stops"

@@ -15,7 +15,7 @@ import unittest
 
 import cases
 import chain as ch
-import ps1
+import pswire
 import simas
 
 CHAT = cases.CHAT
@@ -25,7 +25,7 @@ CGI_FCGI = shutil.which("cgi-fcgi") or "/usr/bin/cgi-fcgi"
 
 def wire_kid(body):
     """The kid of a request body as it crossed between the proxies."""
-    return ps1.parse(json.loads(body)["messages"])[0]
+    return pswire.wire_kid(body)
 
 
 def read_bytes(path):
@@ -54,15 +54,15 @@ class AsCase(cases.ChainCase):
         cls.secrets = []          # every secret a test met, for the log check
 
     def state_keys(self):
-        keys = ps1.read_keyfile(self.chain.key_state)
+        keys = pswire.read_keyfile(self.chain.key_state)
         self.secrets.extend(s for _, s, _ in keys)
         return keys
 
     def worker_keys(self):
-        return ps1.read_keyfile(self.chain.worker_keys)
+        return pswire.read_keyfile(self.chain.worker_keys)
 
     def assert_nowhere(self, secret, where, texts):
-        for form in ps1.secret_forms(secret):
+        for form in pswire.secret_forms(secret):
             for t in texts:
                 self.assertNotIn(form.encode() if isinstance(t, bytes) else form, t,
                                  "a secret in " + where)
@@ -131,7 +131,7 @@ class AsLighttpd(AsCase):
         self.assertEqual(st, 200, body)
 
     def test_3_bad_token(self):
-        kid, secret = ps1.new_key()
+        kid, secret = pswire.new_key()
         self.secrets.append(secret)
         st, j = self.api.upload(kid, secret, token="not-the-token-" + "x" * 20)
         self.assertEqual(st, 401, j)
@@ -261,7 +261,7 @@ class AsLighttpd(AsCase):
         finally:
             relay.close()
         self.assertEqual(len(wire), 4)      # challenge and fetch, each way
-        got = {k: s for k, s, _ in ps1.read_keyfile(cache)}
+        got = {k: s for k, s, _ in pswire.read_keyfile(cache)}
         for s in secrets:
             self.assertIn(s, got.values())
             self.assert_nowhere(s, "the wire between keysync and the AS", wire)
@@ -276,7 +276,7 @@ class AsLighttpd(AsCase):
         self.post(CHAT, chat("have a key"))
         kid = self.state_keys()[0][0]
         c.restart_as_empty()
-        other, secret = ps1.new_key()
+        other, secret = pswire.new_key()
         self.secrets.append(secret)
         st, j = self.api.upload(other, secret, token=c.as_token)
         self.assertEqual(st, 201, j)

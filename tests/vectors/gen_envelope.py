@@ -7,9 +7,11 @@ writes outdir/envelope.txt (default: the directory of this script) and
 outdir/gcm_nist.txt.  The output is deterministic: running it again gives
 the same files.
 
-envelope.txt holds envelopes built by an implementation independent of
-lib/seal/envelope.c (pyca/cryptography's AESGCM, which wraps OpenSSL) from
-protocol.md sections 2 and 3, with fixed keys, kids, nonces and IVs.
+envelope.txt holds keys and envelopes of wire format version 2
+(protocol.md sections 2 and 3) built by tests/pswire.py, an implementation
+independent of lib/seal/envelope.c (pyca/cryptography's HKDF and AESGCM),
+from fixed secrets, kids, nonces and reply values.  Version 2 has no
+random IVs, so sealing the same inputs must give the same text.
 
 gcm_nist.txt is a subset of the NIST CAVP AES-256-GCM vectors with a 96-bit
 IV, taken from python3-cryptography-vectors, so that the test checks
@@ -18,13 +20,22 @@ AES-256-GCM itself against NIST before it trusts the envelope vectors.
 Line formats (fields separated by one space, '-' for an empty field):
 
 envelope.txt
-  v LABEL DIR MSG FINAL NAME KEY KID NONCE IV PT ENVELOPE
-  g LABEL DIR MSG FINAL NAME KEY KID NONCE IV PTLEN PTSHA256 ENVLEN ENVSHA256
-    DIR is Q or R, MSG a decimal u32, FINAL 0 or 1; NAME, KEY, KID, NONCE,
-    IV and PT are lowercase hex; ENVELOPE is the envelope text.
-    A 'g' line stands for a plaintext too large to store: the JSON string
-    '"' + 'abc...z' repeated + '"' of exactly PTLEN bytes; the line gives
-    its SHA-256 and the length and SHA-256 of its envelope text.
+  k LABEL DIR SECRET KID NONCE REPLY KEY
+      HKDF: the key K of protocol.md section 3.
+  v LABEL DIR MSG FINAL BUCKET SECRET KID NONCE REPLY CTX CONTENT ENVELOPE
+      envelope_seal of CONTENT must give ENVELOPE, envelope_open of
+      ENVELOPE must give CONTENT.
+  g LABEL DIR MSG FINAL BUCKET SECRET KID NONCE REPLY CTX LEN SHA ENVLEN ENVSHA
+      as v, for a content too large to store: 'abc...z' repeated to LEN
+      bytes, given by its SHA-256, and the length and SHA-256 of its
+      envelope text.
+  x LABEL DIR MSG FINAL SECRET KID NONCE REPLY CTX ENVELOPE CODE
+      envelope_open of ENVELOPE must fail with CODE (invalid_envelope or
+      decrypt_failed), whatever KID, NONCE, REPLY are expected ('-': take
+      them from the envelope).
+    DIR is Q or R, MSG a decimal u32, FINAL 0 or 1, BUCKET a decimal size;
+    SECRET, KID, NONCE, REPLY, KEY, CTX and CONTENT are lowercase hex;
+    ENVELOPE is the envelope text.
 
 gcm_nist.txt
   E KEY IV PT AAD CT TAG       encrypt PT, expect CT and TAG (tag may be short)
@@ -32,7 +43,6 @@ gcm_nist.txt
   D KEY IV CT AAD TAG FAIL     decrypt, expect authentication to fail
 """
 
-import base64
 import hashlib
 import os
 import struct
@@ -40,132 +50,214 @@ import sys
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-# Fixed inputs.  IVs are derived from the label so no two vectors share a
-# (key, IV) pair.
-KEY1 = bytes.fromhex(
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import pswire as w  # noqa: E402
+
+SECRET1 = bytes.fromhex(
     "6a1f0c7e53b2d9884e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f")
 KID1 = bytes.fromhex("3f9a0c1d2e4b5a69788796a5b4c3d2e1")
 NONCE1 = bytes.fromhex("a0b1c2d3e4f5061728394a5b6c7d8e9f")
-KEY2 = bytes.fromhex(
+REPLY1 = bytes.fromhex("0123456789abcdeffedcba9876543210")
+SECRET2 = bytes.fromhex(
     "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff")
 KID2 = bytes.fromhex("00000000000000000000000000000001")
 NONCE2 = bytes.fromhex("ffffffffffffffffffffffffffffff00")
+REPLY2 = bytes.fromhex("ffffffffffffffffffffffffffffffff")
 
-REQ, RESP = "Q", "R"
-
-
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
-
-
-def iv_for(label):
-    return hashlib.sha256(b"promptseal iv " + label.encode()).digest()[:12]
-
-
-def aad(direction, kid, nonce, msg, final, name):
-    return (b"ps1\x00" + direction.encode() + kid + nonce +
-            struct.pack(">I", msg) + bytes([final]) + name)
-
-
-def seal(key, kid, nonce, iv, direction, msg, final, name, pt):
-    ct = AESGCM(key).encrypt(iv, pt, aad(direction, kid, nonce, msg, final,
-                                         name))
-    return "ps1:%s:%s:%s:%s" % (kid.hex(), b64url(nonce), b64url(iv),
-                                 b64url(ct))
-
-
-def generated_plaintext(n):
-    body = b"abcdefghijklmnopqrstuvwxyz" * (n // 26 + 1)
-    return b'"' + body[:n - 2] + b'"'
+CHAT_CTX = w.ctx_request("POST", w.CHAT)
+MODELS_CTX = w.ctx_request("GET", w.MODELS)
+JSON_CTX = w.ctx_reply(200, "application/json")
+SSE_CTX = w.ctx_reply(200, "text/event-stream")
+ERR_CTX = w.ctx_reply(429, "application/json")
 
 
 def hx(b):
     return b.hex() if b else "-"
 
 
-# (label, dir, msg, final, name, plaintext): every JSON type, empty string,
-# non-ASCII text, both directions, large message indexes, end records.
+def generated(n):
+    return (b"abcdefghijklmnopqrstuvwxyz" * (n // 26 + 1))[:n]
+
+
+def dirc(d):
+    return "Q" if d == w.Q else "R"
+
+
+# (label, dir, msg, final, bucket, ctx, content); the key set alternates.
 SMALL = [
-    ("string", REQ, 0, 0, "messages", '"Hello, world"'),
-    ("number-int", REQ, 0, 0, "temperature", "42"),
-    ("number-frac", REQ, 0, 0, "top_p", "-12.5e-3"),
-    ("array", REQ, 0, 0, "messages",
-     '[{"role":"system","content":"Be brief."},'
-     '{"role":"user","content":"Hi"}]'),
-    ("object", REQ, 0, 0, "response_format", '{"type":"json_object"}'),
-    ("true", REQ, 0, 0, "logprobs", "true"),
-    ("false", REQ, 0, 0, "echo", "false"),
-    ("null", REQ, 0, 0, "user", "null"),
-    ("empty-string", REQ, 0, 0, "prompt", '""'),
-    ("empty-array", REQ, 0, 0, "stop", "[]"),
-    ("empty-object", REQ, 0, 0, "metadata", "{}"),
-    ("german", REQ, 0, 0, "prompt",
-     '"Gr\u00fc\u00dfe aus M\u00fcnchen: \u00c4rger \u00fcber \u00d6l"'),
-    ("japanese", REQ, 0, 0, "prompt",
-     '"\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8\u3067\u3059"'),
-    ("emoji", REQ, 0, 0, "prompt", '"\U0001F600\U0001F510 \u2764\ufe0f"'),
-    ("escapes", REQ, 0, 0, "prompt", '"line\\nbreak \\"quoted\\" \\u0000"'),
-    ("resp-choices", RESP, 0, 0, "choices",
-     '[{"index":0,"message":{"role":"assistant","content":"Hello!"},'
-     '"finish_reason":"stop"}]'),
-    ("resp-created", RESP, 0, 0, "created", "1700000000"),
-    ("resp-stream-1", RESP, 1, 0, "choices",
-     '[{"index":0,"delta":{"content":"Hel"}}]'),
-    ("resp-stream-7", RESP, 7, 0, "object", '"chat.completion.chunk"'),
-    ("resp-stream-big", RESP, 0xfffffffe, 0, "choices",
-     '[{"index":0,"delta":{}}]'),
-    ("resp-stream-max", RESP, 0xffffffff, 0, "model", '"m"'),
-    ("req-msg-big", REQ, 0xfffffffe, 0, "input", '"x"'),
-    ("done-0", RESP, 0, 1, "[DONE]", "0"),
-    ("done-3", RESP, 3, 1, "[DONE]", "3"),
-    ("done-big", RESP, 0xfffffffe, 1, "[DONE]", "4294967294"),
-    ("name-utf8", REQ, 0, 0, "schl\u00fcssel_\u540d\u524d", '"v"'),
-    ("name-empty", REQ, 0, 0, "", '"no name"'),
-    # Ciphertexts of 17..19 bytes: base64url lengths 3, 0, 2 mod 4.
-    ("ct-rem-3", REQ, 0, 0, "n", "1"),
-    ("ct-rem-0", REQ, 0, 0, "n", "12"),
-    ("ct-rem-2", REQ, 0, 0, "n", "123"),
+    ("req-chat", w.Q, 0, 0, 0, CHAT_CTX,
+     w.request_content(1700000000, b"", b'{"model":"m","messages":[]}')),
+    ("req-query", w.Q, 0, 0, 0, CHAT_CTX,
+     w.request_content(1700000001, b"a=1&b=%20x", b"{}")),
+    ("req-bodyless", w.Q, 0, 0, 0, MODELS_CTX,
+     w.request_content(1700000002, b"", b"")),
+    ("req-padded-64", w.Q, 0, 0, 64, CHAT_CTX,
+     w.request_content(1700000003, b"", b'{"messages":"hi"}')),
+    ("req-padded-exact", w.Q, 0, 0, 32, CHAT_CTX, bytes(28)),
+    ("reply-body", w.R, 0, 0, 0, JSON_CTX,
+     b'{"id":"chatcmpl-1","choices":[{"index":0}]}'),
+    ("reply-429", w.R, 0, 0, 0, ERR_CTX,
+     b'{"error":{"message":"slow down"}}'),
+    ("event-0", w.R, 0, 0, 256, SSE_CTX,
+     b'data: {"id":"x","choices":[{"delta":{"content":"Hel"}}]}\n\n'),
+    ("event-1", w.R, 1, 0, 256, SSE_CTX,
+     b'event: message\nid: 7\ndata: {"choices":[]}\n\n'),
+    ("event-done", w.R, 2, 0, 256, SSE_CTX, b"data: [DONE]\n\n"),
+    ("event-big-msg", w.R, 0xfffffffe, 0, 16, SSE_CTX, b"data: x\r\n\r\n"),
+    ("final-0", w.R, 0, 1, 256, SSE_CTX, w.u32(0)),
+    ("final-3", w.R, 3, 1, 256, SSE_CTX, w.u32(3)),
+    ("final-max", w.R, 0xffffffff, 1, 0, SSE_CTX, w.u32(0xffffffff)),
+    ("empty-content", w.R, 0, 0, 0, JSON_CTX, b""),
+    ("empty-ctx", w.R, 0, 0, 0, b"", b"{}"),
+    ("bucket-1", w.R, 0, 0, 1, JSON_CTX, b"{}"),
+    # Ciphertexts of 21..23 bytes: base64url lengths 0, 2, 3 mod 4.
+    ("ct-rem-0", w.Q, 0, 0, 0, CHAT_CTX, b"a"),
+    ("ct-rem-3", w.Q, 0, 0, 0, CHAT_CTX, b"ab"),
+    ("ct-rem-2", w.Q, 0, 0, 0, CHAT_CTX, b"abc"),
 ]
 
-# Plaintext lengths around the 12288-byte slices of lib/seal/envelope.c, where
-# the tag may straddle two slices, and the 1 MiB value.
+# Content lengths around the 12288-byte slices of lib/seal/envelope.c,
+# where the tag may straddle two slices, and 1 MiB.
 GENERATED = [
-    ("gen-12270", REQ, 0, 0, "prompt", 12270),
-    ("gen-12271", REQ, 0, 0, "prompt", 12271),
-    ("gen-12272", REQ, 0, 0, "prompt", 12272),
-    ("gen-12280", RESP, 0, 0, "choices", 12280),
-    ("gen-12287", RESP, 5, 0, "choices", 12287),
-    ("gen-12288", REQ, 0, 0, "prompt", 12288),
-    ("gen-12289", REQ, 0, 0, "prompt", 12289),
-    ("gen-24560", REQ, 0, 0, "prompt", 24560),
-    ("gen-24561", REQ, 0, 0, "prompt", 24561),
-    ("gen-1mib", REQ, 0, 0, "messages", 1 << 20),
+    ("gen-12264", w.Q, 0, 0, 0, CHAT_CTX, 12264),
+    ("gen-12265", w.Q, 0, 0, 0, CHAT_CTX, 12265),
+    ("gen-12268", w.R, 0, 0, 0, JSON_CTX, 12268),
+    ("gen-12283", w.R, 5, 0, 256, SSE_CTX, 12283),
+    ("gen-12284", w.Q, 0, 0, 0, CHAT_CTX, 12284),
+    ("gen-12285", w.Q, 0, 0, 4096, CHAT_CTX, 12285),
+    ("gen-24556", w.Q, 0, 0, 0, CHAT_CTX, 24556),
+    ("gen-1mib", w.Q, 0, 0, 0, CHAT_CTX, 1 << 20),
+    ("gen-1mib-padded", w.R, 0, 0, 65536, JSON_CTX, (1 << 20) + 1),
 ]
+
+
+def keyset(i):
+    return (SECRET2, KID2, NONCE2, REPLY2) if i % 4 == 3 else \
+        (SECRET1, KID1, NONCE1, REPLY1)
+
+
+def seal_raw(secret, d, kid, nonce, reply, msg, final, ctx, pt):
+    """An envelope of the plaintext pt as it is (no length, no padding)."""
+    key = w.derive(secret, d, kid, nonce, reply)
+    ct = AESGCM(key).encrypt(w.iv(msg, final), pt,
+                             w.aad(d, kid, nonce, reply, msg, final, ctx))
+    return w.envelope_text(d, kid, nonce, reply, ct).decode()
+
+
+def flip(text, pos):
+    alpha = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    c = text[pos]
+    return text[:pos] + alpha[alpha.index(c) ^ 1] + text[pos + 1:]
+
+
+def refused():
+    """(label, dir, msg, final, ctx, envelope, expected kid, nonce, reply,
+    code) for envelope_open."""
+    s, k, n, r = SECRET1, KID1, NONCE1, REPLY1
+    good_q = w.seal_envelope(s, w.Q, k, n, None, 0, False, CHAT_CTX,
+                             b"hello").decode()
+    good_r = w.seal_envelope(s, w.R, k, n, r, 0, False, JSON_CTX,
+                             b"hello").decode()
+    D, I = "decrypt_failed", "invalid_envelope"
+    out = [
+        ("flip-last", w.Q, 0, 0, CHAT_CTX, flip(good_q, len(good_q) - 1), I),
+        ("flip-first-ct", w.Q, 0, 0, CHAT_CTX, flip(good_q, 60), D),
+        ("other-msg", w.Q, 1, 0, CHAT_CTX, good_q, D),
+        ("other-final", w.Q, 0, 1, CHAT_CTX, good_q, D),
+        ("other-ctx-path", w.Q, 0, 0, w.ctx_request("POST", w.COMPLETIONS),
+         good_q, D),
+        ("other-ctx-method", w.Q, 0, 0, w.ctx_request("GET", w.CHAT), good_q, D),
+        ("reply-status", w.R, 0, 0, w.ctx_reply(201, "application/json"),
+         good_r, D),
+        ("reply-media", w.R, 0, 0, w.ctx_reply(200, "text/html"), good_r, D),
+        ("other-secret", w.Q, 0, 0, CHAT_CTX,
+         w.seal_envelope(SECRET2, w.Q, k, n, None, 0, False, CHAT_CTX,
+                         b"hello").decode(), D),
+        ("other-reply-value", w.R, 0, 0, JSON_CTX,
+         good_r.replace(w.b64u(r), w.b64u(REPLY2)), D),
+        ("request-as-reply", w.R, 0, 0, JSON_CTX, good_q, I),
+        ("reply-as-request", w.Q, 0, 0, CHAT_CTX, good_r, I),
+        ("pad-nonzero", w.R, 0, 0, JSON_CTX,
+         seal_raw(s, w.R, k, n, r, 0, 0, JSON_CTX, w.u32(2) + b"{}\0\1"), D),
+        ("len-over", w.R, 0, 0, JSON_CTX,
+         seal_raw(s, w.R, k, n, r, 0, 0, JSON_CTX, w.u32(3) + b"{}"), D),
+        ("len-max", w.R, 0, 0, JSON_CTX,
+         seal_raw(s, w.R, k, n, r, 0, 0, JSON_CTX, w.u32(0xffffffff) + b"{}"),
+         D),
+        ("pt-3-bytes", w.R, 0, 0, JSON_CTX,
+         seal_raw(s, w.R, k, n, r, 0, 0, JSON_CTX, b"\0\0\0"), I),
+        ("pt-empty", w.R, 0, 0, JSON_CTX,
+         seal_raw(s, w.R, k, n, r, 0, 0, JSON_CTX, b""), I),
+        ("ps1-prefix", w.Q, 0, 0, CHAT_CTX, "ps1" + good_q[3:], I),
+        ("upper-hex-kid", w.Q, 0, 0, CHAT_CTX,
+         good_q[:4] + good_q[4:36].upper() + good_q[36:], I),
+        ("nonce-21", w.Q, 0, 0, CHAT_CTX, good_q[:37] + good_q[38:], I),
+        ("no-ct", w.Q, 0, 0, CHAT_CTX, good_q[:60], I),
+        ("ct-1-mod-4", w.Q, 0, 0, CHAT_CTX, good_q + "AAA", I),
+        ("ct-tail-bits", w.Q, 0, 0, CHAT_CTX,
+         seal_raw(s, w.Q, k, n, None, 0, 0, CHAT_CTX, w.u32(2) + b"xy")[:-1] +
+         "B", I),
+        ("padding-char", w.Q, 0, 0, CHAT_CTX, good_q + "=", I),
+        ("fifth-field", w.Q, 0, 0, CHAT_CTX, good_q + ":AAAA", I),
+        ("backslash", w.Q, 0, 0, CHAT_CTX, good_q[:70] + "\\" + good_q[71:], I),
+        # (The file separates fields by spaces, so no field holds one.)
+        ("std-alphabet", w.Q, 0, 0, CHAT_CTX, good_q[:70] + "+" + good_q[71:],
+         I),
+    ]
+    return [(lab, d, m, f, c, e, "-", "-", "-", code)
+            for lab, d, m, f, c, e, code in out] + [
+        # Another exchange than the one expected.
+        ("wrong-kid", w.Q, 0, 0, CHAT_CTX, good_q, KID2.hex(), n.hex(), "-", I),
+        ("wrong-nonce", w.Q, 0, 0, CHAT_CTX, good_q, k.hex(), NONCE2.hex(), "-",
+         I),
+        ("wrong-reply", w.R, 0, 0, JSON_CTX, good_r, k.hex(), n.hex(),
+         REPLY2.hex(), I),
+    ]
 
 
 def envelope_lines():
     out = [
-        "# promptseal envelope known-answer vectors (protocol.md sections 2-3)",
-        "# generated by tests/vectors/gen_envelope.py with pyca/cryptography "
-        "AESGCM; do not edit",
+        "# promptseal v2 envelope known-answer vectors (protocol.md "
+        "sections 2-3)",
+        "# generated by tests/vectors/gen_envelope.py with tests/pswire.py "
+        "(pyca/cryptography); do not edit",
     ]
-    for i, (label, d, msg, final, name, pt) in enumerate(SMALL):
-        # Every fifth vector uses the second key set.
-        key, kid, nonce = (KEY2, KID2, NONCE2) if i % 5 == 4 else \
-            (KEY1, KID1, NONCE1)
-        name_b, pt_b, iv = name.encode(), pt.encode(), iv_for(label)
-        env = seal(key, kid, nonce, iv, d, msg, final, name_b, pt_b)
-        out.append(" ".join(["v", label, d, str(msg), str(final), hx(name_b),
-                             key.hex(), kid.hex(), nonce.hex(), iv.hex(),
-                             hx(pt_b), env]))
-    for label, d, msg, final, name, n in GENERATED:
-        name_b, pt_b, iv = name.encode(), generated_plaintext(n), iv_for(label)
-        env = seal(KEY1, KID1, NONCE1, iv, d, msg, final, name_b,
-                   pt_b).encode()
-        out.append(" ".join(["g", label, d, str(msg), str(final), hx(name_b),
-                             KEY1.hex(), KID1.hex(), NONCE1.hex(), iv.hex(),
-                             str(len(pt_b)), hashlib.sha256(pt_b).hexdigest(),
-                             str(len(env)), hashlib.sha256(env).hexdigest()]))
+    for i, (s, k, n, r) in enumerate([keyset(0), keyset(3),
+                                      (SECRET1, KID1, NONCE2, REPLY2)]):
+        for d in (w.Q, w.R):
+            out.append(" ".join(["k", "key-%d-%s" % (i, dirc(d)), dirc(d),
+                                 s.hex(), k.hex(), n.hex(),
+                                 r.hex() if d == w.R else "-",
+                                 w.derive(s, d, k, n, r).hex()]))
+    for i, (label, d, msg, final, bucket, ctx, content) in enumerate(SMALL):
+        s, k, n, r = keyset(i)
+        env = w.seal_envelope(s, d, k, n, r, msg, final, ctx, content, bucket)
+        out.append(" ".join(["v", label, dirc(d), str(msg), str(final),
+                             str(bucket), s.hex(), k.hex(), n.hex(),
+                             r.hex() if d == w.R else "-", hx(ctx), hx(content),
+                             env.decode()]))
+    for label, d, msg, final, bucket, ctx, size in GENERATED:
+        s, k, n, r = keyset(0)
+        content = generated(size)
+        env = w.seal_envelope(s, d, k, n, r, msg, final, ctx, content, bucket)
+        out.append(" ".join(["g", label, dirc(d), str(msg), str(final),
+                             str(bucket), s.hex(), k.hex(), n.hex(),
+                             r.hex() if d == w.R else "-", hx(ctx), str(size),
+                             hashlib.sha256(content).hexdigest(), str(len(env)),
+                             hashlib.sha256(env).hexdigest()]))
+    for label, d, msg, final, ctx, env, ek, en, er, code in refused():
+        s = SECRET1
+        # The reference must refuse it the same way.
+        try:
+            w.open_envelope(s, d, msg, final, ctx, env.encode(),
+                            *[bytes.fromhex(v) if v != "-" else None
+                              for v in (ek, en, er)])
+            raise AssertionError(label + " opens")
+        except w.WireError as e:
+            assert e.code == code, (label, e.code, code)
+        out.append(" ".join(["x", label, dirc(d), str(msg), str(final),
+                             s.hex(), ek, en, er, hx(ctx), env, code]))
     return out
 
 

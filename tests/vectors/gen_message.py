@@ -1,312 +1,285 @@
 #!/usr/bin/python3
-"""Known-answer vectors for message_open (protocol.md sections 2-4).
-
-Builds encrypted JSON bodies with Python's cryptography package, an
-implementation independent of the C code, from fixed keys and IVs, and
-writes them with the plain body message_open must give back (or the error
-it must report) to message.json next to this script:
+"""Known-answer vectors for lib/seal/message.c (protocol.md section 4).
 
     /usr/bin/python3 tests/vectors/gen_message.py
 
-Output is deterministic; rerunning it rewrites the same file.
+writes message.json next to this script, built by tests/pswire.py (an
+implementation independent of the C code) from a fixed secret, kid,
+nonce, reply value and timestamp.  The output is deterministic.
+
+Each vector:
+  comment    what it shows
+  kind       "request" or "reply"
+  path       the endpoint; method, status, media: the receiver's ctx
+  ts, query  (requests) the sealed timestamp and query (hex)
+  bucket     the sender's padding bucket
+  original   (hex) the body the sender seals, when the vector is sealed
+  wire       (hex) the wire form: the sender's output, the receiver's input
+             (for a bodyless request the Promptseal-Request header value)
+  seal       "ok": sealing original must give wire exactly; or the code the
+             sender refuses original with; absent: not a sealing vector
+  open       "ok": opening wire gives original back (and ts, query); or
+             the code the receiver refuses wire with
 """
-import base64
 import json
 import os
-import struct
+import sys
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import pswire as w  # noqa: E402
 
-KEY = bytes(range(0x40, 0x60))
+SECRET = bytes(range(0x40, 0x60))
+OTHER_SECRET = bytes(range(0x60, 0x80))
 KID = bytes.fromhex("00112233445566778899aabbccddeeff")
 NONCE = bytes(range(0xa0, 0xb0))
-OTHER_KID = bytes.fromhex("ffeeddccbbaa99887766554433221100")
 OTHER_NONCE = bytes(range(0xb0, 0xc0))
+REPLY = bytes(range(0xc0, 0xd0))
+OTHER_REPLY = bytes(range(0xd0, 0xe0))
+TS = 1700000000
 
-DIRS = {"request": 0x51, "response": 0x52}
+CHAT_REQ = (b'{"model":"gpt-4o-mini","messages":[{"role":"system","content":'
+            b'"Be brief."},{"role":"user","content":"Hello, world!"}],'
+            b'"stream":false,"stream_options":{"include_usage":true},'
+            b'"temperature":0.2,"max_tokens":64,"max_completion_tokens":128,'
+            b'"n":1,"user":"u-1","tools":[],"response_format":{"type":"text"}}')
+CHAT_REPLY = (b'{"id":"chatcmpl-123","object":"chat.completion","created":'
+              b'1700000000,"model":"gpt-4o-mini","choices":[{"index":0,'
+              b'"message":{"role":"assistant","content":"Hi!"},'
+              b'"finish_reason":"stop"}],"usage":{"prompt_tokens":9,'
+              b'"completion_tokens":2,"total_tokens":11}}')
 
-
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def aad(direction, kid, nonce, msg, final, name):
-    return (b"ps1\x00" + bytes([DIRS[direction]]) + kid + nonce +
-            struct.pack(">I", msg) + bytes([1 if final else 0]) + name)
-
-
-def envelope(pt, iv, direction, name, msg=0, final=False, kid=KID,
-             nonce=NONCE, key=KEY):
-    ct = AESGCM(key).encrypt(iv, pt, aad(direction, kid, nonce, msg, final,
-                                         name))
-    return "ps1:%s:%s:%s:%s" % (kid.hex(), b64url(nonce), b64url(iv),
-                                b64url(ct))
+vectors = []
 
 
-def name_bytes(raw):
-    """The UTF-8 bytes of a member name given as its JSON text (escapes
-    and all) between the quotes."""
-    return json.loads('"' + raw + '"').encode("utf-8")
-
-
-class Vector:
-    def __init__(self, comment, endpoint, direction, members, msg=0,
-                 final=False, result="ok", sep=(",", ":"), wrap=("{", "}")):
-        """members: (raw name, value text, how) with how one of
-        "plain" (sent as is), "seal" (sealed as the receiver expects),
-        or a dict of overrides for the sealing (pt, name, direction, msg,
-        final, kid, nonce, key, tamper, text, passed_as_text: the
-        receiver keeps the envelope text because the name is plain)."""
-        self.comment = comment
-        self.endpoint = endpoint
-        self.direction = direction
-        self.msg = msg
-        self.final = final
-        self.result = result
-        self.members = members
-        self.sep = sep
-        self.wrap = wrap
-
-
-def build(index, v):
-    sealed_parts = []
-    plain_parts = []
-    for j, (raw, value, how) in enumerate(v.members):
-        plain_parts.append('"%s":%s' % (raw, value))
-        if how == "plain":
-            sealed_parts.append('"%s"%s%s' % (raw, v.sep[1], value))
-            continue
-        o = how if isinstance(how, dict) else {}
-        iv = bytes([index, j]) + bytes(range(0xc0, 0xca))
-        if "text" in o:
-            text = o["text"]
+def add(comment, kind, path, wire, original=None, seal=None, open_="ok",
+        ts=TS, query=b"", bucket=0, status=200, media="application/json",
+        method=None):
+    v = {"comment": comment, "kind": kind, "path": path,
+         "method": method or w.METHOD[path], "bucket": bucket,
+         "wire": wire.hex(), "open": open_}
+    if kind == "request":
+        v["ts"] = ts
+        v["query"] = query.hex()
+    else:
+        v["status"] = status
+        v["media"] = media
+    if original is not None:
+        v["original"] = original.hex()
+    if seal is not None:
+        v["seal"] = seal
+    # The reference must agree with what the vector says.
+    try:
+        if kind == "request":
+            got = w.open_request(SECRET, path, wire, method=v["method"])
+            assert open_ == "ok", (comment, "opens")
+            assert got[:3] == (ts, query, original or b""), comment
         else:
-            pt = o.get("pt", value.encode("utf-8"))
-            text = envelope(pt, iv, o.get("direction", v.direction),
-                            o.get("name", name_bytes(raw)),
-                            o.get("msg", v.msg), o.get("final", v.final),
-                            o.get("kid", KID), o.get("nonce", NONCE),
-                            o.get("key", KEY))
-            if o.get("tamper"):
-                # Flip one bit of the last ciphertext character's value.
-                last = text[-2]
-                alpha = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                         "0123456789-_")
-                text = text[:-2] + alpha[alpha.index(last) ^ 1] + text[-1]
-        sealed_parts.append('"%s"%s"%s"' % (raw, v.sep[1], text))
-        if o.get("passed_as_text"):
-            plain_parts[-1] = '"%s":"%s"' % (raw, text)
-        elif "pt" in o:
-            plain_parts[-1] = '"%s":%s' % (raw, o["pt"].decode("utf-8",
-                                                              "replace"))
-    sealed = v.wrap[0] + v.sep[0].join(sealed_parts) + v.wrap[1]
-    plain = "{" + ",".join(plain_parts) + "}"
-    out = {
-        "comment": v.comment,
-        "endpoint": v.endpoint,
-        "dir": v.direction,
-        "msg": v.msg,
-        "final": v.final,
-        "result": v.result,
-        "sealed": sealed.encode("utf-8").hex(),
-    }
-    if v.result == "ok":
-        out["plain"] = plain.encode("utf-8").hex()
-    return out
+            got = w.open_reply(SECRET, KID, NONCE, path, status, wire, media)
+            assert open_ == "ok", (comment, "opens")
+            assert got == original, comment
+    except w.WireError as e:
+        assert e.code == open_, (comment, e.code, open_)
+    vectors.append(v)
 
 
-S = "seal"
-P = "plain"
+def req(comment, path, body, query=b"", bucket=0, ts=TS):
+    wire = w.seal_request(SECRET, KID, NONCE, path, body, ts, query, bucket)
+    add(comment, "request", path, wire, body, "ok", "ok", ts, query, bucket)
+    return wire
 
-VECTORS = [
-    Vector("chat request: allowlisted members stay plain", "chat", "request", [
-        ("model", '"gpt-4o-mini"', P),
-        ("messages", '[{"role":"system","content":"Be brief."},'
-                     '{"role":"user","content":"Hello, world!"}]', S),
-        ("stream", "false", P),
-        ("stream_options", '{"include_usage":true}', P),
-        ("temperature", "0.2", S),
-        ("max_tokens", "64", P),
-        ("max_completion_tokens", "128", P),
-        ("n", "1", P),
-        ("user", '"u-1"', S),
-    ]),
-    Vector("chat response", "chat", "response", [
-        ("id", '"chatcmpl-123"', P),
-        ("object", '"chat.completion"', S),
-        ("created", "1700000000", S),
-        ("model", '"gpt-4o-mini"', S),
-        ("choices", '[{"index":0,"message":{"role":"assistant",'
-                    '"content":"Hi!"},"finish_reason":"stop"}]', S),
-        ("usage", '{"prompt_tokens":9,"completion_tokens":2,'
-                  '"total_tokens":11}', P),
-    ]),
-    Vector("completions request", "completions", "request", [
-        ("model", '"gpt-3.5-turbo-instruct"', P),
-        ("prompt", '"Say this is a test"', S),
-        ("max_tokens", "7", P),
-        ("n", "2", P),
-        ("stream", "true", P),
-        ("stream_options", "null", P),
-        ("temperature", "0", S),
-    ]),
-    Vector("completions response", "completions", "response", [
-        ("id", '"cmpl-1"', P),
-        ("object", '"text_completion"', S),
-        ("choices", '[{"text":"This is a test","index":0}]', S),
-        ("usage", '{"total_tokens":12}', P),
-    ]),
-    Vector("embeddings request", "embeddings", "request", [
-        ("model", '"text-embedding-3-small"', P),
-        ("input", '["The food was delicious",'
-                  '"and the waiter was friendly"]', S),
-        ("encoding_format", '"float"', S),
-    ]),
-    Vector("embeddings response", "embeddings", "response", [
-        ("object", '"list"', S),
-        ("data", '[{"object":"embedding","index":0,'
-                 '"embedding":[0.0023,-0.0093,1e-5]}]', S),
-        ("model", '"text-embedding-3-small"', S),
-        ("usage", '{"prompt_tokens":8,"total_tokens":8}', P),
-    ]),
-    Vector("every JSON type as a sealed value", "chat", "request", [
-        ("string", '"text with \\"quotes\\", \\\\ and \\u00e9"', S),
-        ("empty_string", '""', S),
-        ("int", "42", S),
-        ("negative", "-1.5e-3", S),
-        ("zero", "0", S),
-        ("true", "true", S),
-        ("false", "false", S),
-        ("null", "null", S),
-        ("object", '{"a":{"b":[1,2,{"c":null}]}}', S),
-        ("empty_object", "{}", S),
-        ("array", '[1,"two",3.0,true,false,null,[],{}]', S),
-        ("empty_array", "[]", S),
-        ("utf8", '"caf\u00e9 \u20ac \U0001f600"', S),
-    ]),
-    Vector("non-ASCII and escaped member names: the AAD has their UTF-8",
-           "chat", "request", [
-        ("m\u00e9ssages", '"raw UTF-8 name"', S),
-        ("\\u00e9t\\u00e9", '"escaped name"', S),
-        ("\\ud83d\\ude00", '"surrogate pair name"', S),
-        ("\U0001f600x", '"raw 4-byte name"', S),
-        ("tab\\tname", '"escaped tab"', S),
-        ("quo\\\"te", '"escaped quote"', S),
-        ("sl\\/ash", '"escaped slash"', S),
-        ("", '"empty name"', S),
-        ("mod\\u0065l", '"escaped allowlisted name stays plain"', P),
-    ]),
-    Vector("stream event 5 of a response", "chat", "response", [
-        ("id", '"chatcmpl-9"', P),
-        ("choices", '[{"index":0,"delta":{"content":"lo"}}]', S),
-    ], msg=5),
-    Vector("end-of-stream style final flag", "chat", "response", [
-        ("choices", '[]', S),
-    ], msg=3, final=True),
-    Vector("whitespace around tokens of the sealed body", "chat", "request", [
-        ("model", '"m"', P),
-        ("messages", '"x"', S),
-    ], sep=(" ,\n\t", " : "), wrap=(" \r\n{ ", "\n}\t ")),
-    Vector("a re-serialized plaintext is spliced as it is", "chat",
-           "request", [
-        ("messages", '[1,2]', {"pt": b'[ 1, 2 ]'}),
-        ("tools", '{}', {"pt": b'\n{"a" : [ ]}\t'}),
-    ]),
-    Vector("models response: a sealed member is not expected", "models",
-           "response", [
-        ("object", '"list"', P),
-        ("data", '[{"id":"gpt-4o","object":"model"}]', P),
-    ]),
 
-    Vector("request value opened as a response", "chat", "response", [
-        ("choices", '"x"', {"direction": "request"}),
-    ], result="decrypt_failed"),
-    Vector("response value opened as a request", "chat", "request", [
-        ("messages", '"x"', {"direction": "response"}),
-    ], result="decrypt_failed"),
-    Vector("value moved under another name", "chat", "request", [
-        ("messages", '"x"', {"name": b"prompt"}),
-    ], result="decrypt_failed"),
-    Vector("value from another stream event", "chat", "response", [
-        ("choices", '"x"', {"msg": 1}),
-    ], msg=2, result="decrypt_failed"),
-    Vector("final flag set where it is not", "chat", "response", [
-        ("choices", '"x"', {"final": True}),
-    ], result="decrypt_failed"),
-    Vector("escaped name sealed under its escaped form", "chat", "request", [
-        ("\\u00e9", '"x"', {"name": b"\\u00e9"}),
-    ], result="decrypt_failed"),
-    Vector("one ciphertext bit flipped", "chat", "request", [
-        ("messages", '"hello"', {"tamper": True}),
-    ], result="decrypt_failed"),
-    Vector("wrong key", "chat", "request", [
-        ("messages", '"x"', {"key": bytes(32)}),
-    ], result="decrypt_failed"),
-    Vector("second member under another nonce", "chat", "request", [
-        ("messages", '"x"', S),
-        ("tools", '"y"', {"nonce": OTHER_NONCE}),
-    ], result="invalid_envelope"),
-    Vector("second member under another kid", "chat", "request", [
-        ("messages", '"x"', S),
-        ("tools", '"y"', {"kid": OTHER_KID}),
-    ], result="invalid_envelope"),
-    Vector("plaintext of two values", "chat", "request", [
-        ("messages", "1", {"pt": b"1 2"}),
-    ], result="invalid_envelope"),
-    Vector("plaintext with trailing bytes", "chat", "request", [
-        ("messages", "1", {"pt": b'{"a":1}x'}),
-    ], result="invalid_envelope"),
-    Vector("empty plaintext", "chat", "request", [
-        ("messages", "1", {"pt": b""}),
-    ], result="invalid_envelope"),
-    Vector("whitespace-only plaintext", "chat", "request", [
-        ("messages", "1", {"pt": b" \n"}),
-    ], result="invalid_envelope"),
-    Vector("plaintext that closes the object and adds a member", "chat",
-           "request", [
-        ("messages", "1", {"pt": b'1,"model":"evil"'}),
-    ], result="invalid_envelope"),
-    Vector("plaintext with a lone surrogate", "chat", "request", [
-        ("messages", "1", {"pt": b'"\\ud800"'}),
-    ], result="invalid_envelope"),
-    Vector("plaintext that is not UTF-8", "chat", "request", [
-        ("messages", "1", {"pt": b'"\xff"'}),
-    ], result="invalid_envelope"),
-    Vector("plaintext with a trailing comma", "chat", "request", [
-        ("messages", "1", {"pt": b"[1,]"}),
-    ], result="invalid_envelope"),
-    Vector("envelope text with a fifth field", "chat", "request", [
-        ("messages", "1", {"text": envelope(b"1", bytes(12), "request",
-                                            b"messages") + ":AAAA"}),
-    ], result="invalid_envelope"),
-    Vector("envelope text cut short", "chat", "request", [
-        ("messages", "1", {"text": "ps1:" + KID.hex() + ":" + b64url(NONCE)}),
-    ], result="invalid_envelope"),
-    Vector("message without any sealed member", "chat", "request", [
-        ("model", '"m"', P),
-    ], result="invalid_envelope"),
-    Vector("plain member where a sealed one belongs", "chat", "request", [
-        ("messages", '"x"', S),
-        ("temperature", "0.5", P),
-    ], result="plaintext_member"),
-    Vector("plain string that does not start with ps1:", "chat", "request", [
-        ("messages", '"hello ps1:"', P),
-    ], result="plaintext_member"),
-    Vector("an allowlisted member that arrives sealed passes as a string",
-           "chat", "response", [
-        ("id", '"x"', {"passed_as_text": True}),
-        ("choices", '"y"', S),
-    ]),
-]
+def rep(comment, path, body, status=200, bucket=0):
+    wire = w.seal_reply(SECRET, KID, NONCE, REPLY, path, status, body, bucket)
+    add(comment, "reply", path, wire, body, "ok", "ok", bucket=bucket,
+        status=status)
+    return wire
+
+
+def sealed_request(content, path=w.CHAT, secret=SECRET, method=None,
+                   prefix=None):
+    """A wire request around an envelope of content as it is given."""
+    env = w.seal_envelope(secret, w.Q, KID, NONCE, None, 0, False,
+                          w.ctx_request(method or w.METHOD[path], path), content)
+    return (prefix if prefix is not None else b"{") + b'"ps2":"' + env + b'"}'
+
+
+def refused(comment, kind, path, wire, code, **kw):
+    add(comment, kind, path, wire, None, None, code, **kw)
+
+
+def seal_refused(comment, path, body, code):
+    vectors.append({"comment": comment, "kind": "request", "path": path,
+                    "method": w.METHOD[path], "bucket": 0, "ts": TS,
+                    "query": "", "original": body.hex(), "seal": code})
+
+
+# ------------------------------------------------------------ sealed right
+
+chat = req("chat request: allowlisted members copied, all sealed", w.CHAT,
+           CHAT_REQ)
+req("chat request with a query string", w.CHAT,
+    b'{"model":"m","messages":[]}', query=b"api-version=2024-06-01&x=%20y")
+req("whitespace in the original: plain tokens copied without it, the "
+    "original sealed as it is", w.CHAT,
+    b' \r\n{ "model" :\t"m" ,\n"messages" : [ 1 , 2 ] ,"n":\n3 }\t ')
+req("escaped names: compared unescaped, copied as sent", w.CHAT,
+    b'{"mod\\u0065l":"m","m\\u00e9ssages":"x","\\ud83d\\ude00":1,'
+    b'"max_tokens":5}')
+req("no plain member at all", w.CHAT, b'{"messages":[{"role":"user"}]}')
+req("the empty object", w.CHAT, b"{}")
+req("non-ASCII text", w.CHAT,
+    '{"model":"caf\u00e9","messages":"Gr\u00fc\u00dfe \u65e5\u672c '
+    '\U0001F510"}'.encode())
+req("completions request", w.COMPLETIONS,
+    b'{"model":"gpt-3.5-turbo-instruct","prompt":"Say this is a test",'
+    b'"max_tokens":7,"n":2,"stream":true,"stream_options":null,'
+    b'"max_completion_tokens":3,"temperature":0}')
+req("embeddings request", w.EMBEDDINGS,
+    b'{"model":"text-embedding-3-small","input":["a","b"],'
+    b'"encoding_format":"float","n":1}')
+req("padded to 64-byte buckets", w.CHAT, b'{"model":"m","messages":"hi"}',
+    bucket=64)
+req("padded, 4 KiB bucket", w.CHAT, b'{"messages":"x"}', bucket=4096)
+models = req("bodyless request: the envelope alone", w.MODELS, b"")
+req("bodyless request with a query", w.MODELS, b"", query=b"limit=5")
+req("the largest query", w.CHAT, b"{}", query=b"q" * w.QUERY_MAX)
+req("timestamp zero", w.CHAT, b"{}", ts=0)
+req("timestamp at the top of u64", w.CHAT, b"{}", ts=(1 << 64) - 1)
+
+reply = rep("chat reply: id and usage copied", w.CHAT, CHAT_REPLY)
+rep("completions reply", w.COMPLETIONS,
+    b'{"id":"cmpl-1","object":"text_completion","choices":[{"text":"t",'
+    b'"index":0}],"usage":{"total_tokens":12}}')
+rep("embeddings reply: usage only", w.EMBEDDINGS,
+    b'{"object":"list","data":[{"embedding":[0.1,-2e-5]}],"model":"e",'
+    b'"id":"not plain here","usage":{"prompt_tokens":8,"total_tokens":8}}')
+rep("models reply: nothing plain", w.MODELS,
+    b'{"object":"list","data":[{"id":"test-model","object":"model"}]}')
+rep("an error of the inference server, status 429", w.CHAT,
+    b'{"error":{"message":"slow down","type":"rate","code":"x"}}', status=429)
+rep("reply padded to 128 bytes", w.CHAT, b'{"id":"a","choices":[]}',
+    bucket=128)
+
+# ------------------------------------------------------------ tampered
+
+def swap(wire, a, b):
+    return wire.replace(a, b"\0").replace(b, a).replace(b"\0", b)
+
+
+refused("a plain member deleted", "request", w.CHAT,
+        chat.replace(b'"model":"gpt-4o-mini",', b""), "decrypt_failed")
+refused("a plain member added", "request", w.CHAT,
+        chat.replace(b'{"model"', b'{"n":2,"model"'), "decrypt_failed")
+refused("a member added that would be sealed", "request", w.CHAT,
+        chat.replace(b'{"model"', b'{"temperature":2,"model"'),
+        "decrypt_failed")
+refused("two plain members swapped", "request", w.CHAT,
+        chat.replace(b'"model":"gpt-4o-mini","stream":false',
+                     b'"stream":false,"model":"gpt-4o-mini"'), "decrypt_failed")
+refused("model changed", "request", w.CHAT,
+        chat.replace(b'"gpt-4o-mini"', b'"gpt-4o-nano"'), "decrypt_failed")
+refused("n changed", "request", w.CHAT,
+        chat.replace(b'"n":1', b'"n":9'), "decrypt_failed")
+refused("max_tokens changed", "request", w.CHAT,
+        chat.replace(b'"max_tokens":64', b'"max_tokens":640'), "decrypt_failed")
+refused("whitespace added between members", "request", w.CHAT,
+        chat.replace(b'","stream"', b'", "stream"'), "decrypt_failed")
+refused("a byte after the wire", "request", w.CHAT, chat + b"\n",
+        "invalid_envelope")
+refused("one byte of the envelope changed", "request", w.CHAT,
+        chat[:-40] + (b"B" if chat[-40:-39] == b"A" else b"A") + chat[-39:],
+        "decrypt_failed")
+refused("chat request re-routed to /v1/completions", "request",
+        w.COMPLETIONS, chat, "decrypt_failed")
+refused("chat request sent with another method", "request", w.CHAT, chat,
+        "decrypt_failed", method="PUT")
+refused("bodyless request re-routed", "request", w.CHAT,
+        b'{"ps2":"' + models + b'"}', "decrypt_failed")
+refused("sealed under another secret with the same kid", "request", w.CHAT,
+        w.seal_request(OTHER_SECRET, KID, NONCE, w.CHAT, b"{}", TS),
+        "decrypt_failed")
+refused("no envelope, a member that must be sealed", "request", w.CHAT,
+        b'{"model":"m","messages":[]}', "plaintext_member")
+refused("no envelope, plain members only", "request", w.CHAT,
+        b'{"model":"m","n":1}', "invalid_envelope")
+refused("a version 1 body", "request", w.CHAT,
+        b'{"model":"m","messages":"ps1:00112233445566778899aabbccddeeff:'
+        b'oKGio6SlpqeoqaqrrK2urw:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA"}',
+        "unsupported_version")
+refused("not JSON", "request", w.CHAT, b'{"ps2":"x"', "invalid_json")
+refused("an array", "request", w.CHAT, b'["ps2"]', "invalid_json")
+refused("envelope not the last member", "request", w.CHAT,
+        b'{"ps2":"' + w.locate_envelope(chat)[1] + b'","model":"gpt-4o-mini"}',
+        "invalid_envelope")
+refused("envelope that is not a string", "request", w.CHAT,
+        b'{"model":"m","ps2":1}', "invalid_envelope")
+refused("envelope under an escaped name", "request", w.CHAT,
+        b'{"ps\\u0032":"' + w.locate_envelope(chat)[1] + b'"}',
+        "invalid_envelope")
+refused("malformed envelope", "request", w.CHAT, b'{"ps2":"ps2:zz"}',
+        "invalid_envelope")
+refused("a reply envelope in a request", "request", w.CHAT,
+        b'{"ps2":"' + w.locate_envelope(reply)[1] + b'"}', "invalid_envelope")
+refused("sealed original that is not a JSON object", "request", w.CHAT,
+        sealed_request(w.request_content(TS, b"", b"[1]")), "decrypt_failed")
+refused("sealed original with two members of one name", "request", w.CHAT,
+        sealed_request(w.request_content(TS, b"", b'{"a":1,"\\u0061":2}')),
+        "decrypt_failed")
+refused("sealed original with a member named ps2", "request", w.CHAT,
+        sealed_request(w.request_content(TS, b"", b'{"ps2":"x"}')),
+        "decrypt_failed")
+refused("sealed request content too short for ts and qlen", "request",
+        w.CHAT, sealed_request(b"\0" * 9), "decrypt_failed")
+refused("sealed query length past the content", "request", w.CHAT,
+        sealed_request(w.u64(TS) + w.u16(5) + b"abc"), "decrypt_failed")
+refused("sealed query with a space", "request", w.CHAT,
+        sealed_request(w.request_content(TS, b"a b", b"{}")), "invalid_query")
+refused("bodyless request with a body sealed in it", "request", w.MODELS,
+        w.seal_envelope(SECRET, w.Q, KID, NONCE, None, 0, False,
+                        w.ctx_request("GET", w.MODELS),
+                        w.request_content(TS, b"", b"{}")), "decrypt_failed")
+
+refused("reply status relabelled", "reply", w.CHAT, reply, "decrypt_failed",
+        status=201)
+refused("reply served as text/html", "reply", w.CHAT, reply, "decrypt_failed",
+        media="text/html")
+refused("reply usage changed", "reply", w.CHAT,
+        reply.replace(b'"prompt_tokens":9', b'"prompt_tokens":1'),
+        "decrypt_failed")
+refused("reply id deleted", "reply", w.CHAT,
+        reply.replace(b'"id":"chatcmpl-123",', b""), "decrypt_failed")
+refused("a reply to another request (nonce)", "reply", w.CHAT,
+        w.seal_reply(SECRET, KID, OTHER_NONCE, REPLY, w.CHAT, 200, b"{}"),
+        "invalid_envelope")
+refused("a request reflected as the reply", "reply", w.CHAT, chat,
+        "invalid_envelope")
+refused("a version 1 reply", "reply", w.CHAT,
+        b'{"id":"x","choices":"ps1:00112233445566778899aabbccddeeff:'
+        b'oKGio6SlpqeoqaqrrK2urw:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA"}',
+        "unsupported_version")
+refused("a forged plain reply", "reply", w.CHAT,
+        b'{"id":"x","choices":[{"message":{"content":"FORGED"}}]}',
+        "plaintext_member")
+
+# ------------------------------------------------------------ not sealed
+
+seal_refused("not an object", w.CHAT, b"[]", "invalid_json")
+seal_refused("two members of one name", w.CHAT, b'{"a":1,"\\u0061":2}',
+             "invalid_json")
+seal_refused("a member named ps2", w.CHAT, b'{"ps2":"x"}', "invalid_json")
+seal_refused("trailing bytes", w.CHAT, b'{"a":1}x', "invalid_json")
 
 
 def main():
     out = {
-        "comment": "generated by gen_message.py; do not edit",
-        "key": KEY.hex(),
+        "comment": "generated by gen_message.py from tests/pswire.py; do not "
+                   "edit",
+        "secret": SECRET.hex(),
         "kid": KID.hex(),
         "nonce": NONCE.hex(),
-        "vectors": [build(i, v) for i, v in enumerate(VECTORS)],
+        "reply": REPLY.hex(),
+        "vectors": vectors,
     }
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "message.json")
