@@ -6,6 +6,7 @@ AM_CFLAGS += $(CHECK_CFLAGS)
 
 UNIT_TESTS = \
 	tests/test_codec tests/test_privfile \
+	tests/test_pserr tests/test_options tests/test_clock \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream \
 	tests/test_keycache tests/test_clientkey tests/test_keysync \

@@ -1,5 +1,6 @@
 /*
- * Helpers shared by the Check suites of the attestation modules.
+ * Helpers shared by the Check suites: hex, private directories and files,
+ * and main().
  */
 #ifndef PROMPTSEAL_TESTUTIL_H
 #define PROMPTSEAL_TESTUTIL_H
@@ -69,6 +70,19 @@ tu_write(const char *path, const void *p, size_t n, mode_t mode)
 	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Run the suite: main()'s exit status. */
+static inline int
+tu_run(Suite *s)
+{
+	SRunner *r = srunner_create(s);
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif
