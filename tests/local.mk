@@ -10,12 +10,15 @@ UNIT_TESTS = \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream \
 	tests/test_keycache tests/test_clientkey tests/test_keysync \
-	tests/test_attest tests/test_wrap \
+	tests/test_attest tests/test_attest_sim tests/test_wrap \
 	tests/test_tokens tests/test_asstore tests/test_asapi \
 	tests/test_asclient
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
-noinst_HEADERS = tests/testutil.h
+noinst_HEADERS = tests/testutil.h tests/attest_kat.h tests/wrap_kat.h
+# test_wrap compiles lib/attest/wrap.c itself (for its static seal_eph()),
+# so it links no other copy of it.
+tests_test_wrap_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
 	tests/vectors/gen_message.py tests/wrap_vectors.py \
