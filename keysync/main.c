@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "as/asstore.h"
 #include "asclient/asclient.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/release.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "keys/keysync.h"
@@ -113,7 +113,7 @@ sync_once(struct asclient *c, const struct attest_producer *p,
 	if ((rc = asclient_fetch_keys(c, p, &keys, &n)) != PS_OK)
 		return rc;
 	rc = keysync_apply(ks, keys, n, &changed);
-	asstore_entries_free(keys, n);
+	release_entries_free(keys, n);
 	if (rc != PS_OK) {
 		log_error("cannot write the key cache: %s (the previous file "
 		    "stays)", pserr_str(rc));

@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/test_sse tests/test_stream \
 	tests/test_keycache tests/test_clientkey tests/test_keysync \
 	tests/test_attest tests/test_attest_sim tests/test_wrap \
+	tests/test_release \
 	tests/test_tokens tests/test_asstore tests/test_asapi \
 	tests/test_asclient
 check_PROGRAMS += $(UNIT_TESTS)
@@ -19,6 +20,10 @@ noinst_HEADERS = tests/testutil.h tests/attest_kat.h tests/wrap_kat.h
 # test_wrap compiles lib/attest/wrap.c itself (for its static seal_eph()),
 # so it links no other copy of it.
 tests_test_wrap_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
+
+# What each program links, read from its symbols (nm).
+TESTS += tests/test_layout.sh
+EXTRA_DIST += tests/test_layout.sh
 EXTRA_DIST += tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
 	tests/vectors/gen_message.py tests/wrap_vectors.py \
@@ -40,9 +45,9 @@ PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = PS_BUILDDIR='$(abs_top_builddir)' \
 	PS_SRCDIR='$(abs_top_srcdir)' PYTHONPATH='$(abs_top_srcdir)/tests/e2e' \
 	LIGHTTPD='$(LIGHTTPD)' APACHE2='$(APACHE2)' SPAWN_FCGI='$(SPAWN_FCGI)' \
-	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1; \
+	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1 NM='$(NM)'; \
 	export PS_BUILDDIR PS_SRCDIR PYTHONPATH LIGHTTPD APACHE2 SPAWN_FCGI \
-	PS_SDK_DIR PYTHONDONTWRITEBYTECODE;
+	PS_SDK_DIR PYTHONDONTWRITEBYTECODE NM;
 # The dist tree has no node_modules: distcheck uses the source tree's.
 AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 	--enable-werror

@@ -11,6 +11,7 @@
 #include "as/asstore.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/release.h"
 #include "core/caps.h"
 #include "core/codec.h"
 #include "core/secret.h"
@@ -279,7 +280,7 @@ START_TEST(upload_json_forms)
 	ck_assert_uint_eq(l[0].secret[0], 0xff);
 	ck_assert_uint_eq(l[0].secret[31], 0xff);
 	ck_assert_int_eq(l[0].expires, NOW + 60);
-	asstore_entries_free(l, n);
+	release_entries_free(l, n);
 }
 END_TEST
 
@@ -356,7 +357,7 @@ unwrap(const uint8_t priv[32], const uint8_t ch[32],
 	    blob, len, &got), PS_OK);
 	buf_init(&plain, 1 << 20);
 	ck_assert_int_eq(wrap_open(priv, ch, 32, blob, got, &plain), PS_OK);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)plain.p, plain.len, keys,
+	ck_assert_int_eq(release_decode((uint8_t *)plain.p, plain.len, keys,
 	    n), PS_OK);
 	ck_assert_int_eq(json_object_get_int(c), (int)*n);
 	buf_free(&plain);
@@ -387,7 +388,7 @@ START_TEST(fetch_releases_wrapped)
 	ck_assert_uint_eq(keys[1].kid[0], 0xff);
 	ck_assert_uint_eq(keys[1].secret[0], 1);
 	ck_assert_int_eq(keys[1].expires, NOW + 10);
-	asstore_entries_free(keys, n);
+	release_entries_free(keys, n);
 	/* The same request again: the challenge is used up. */
 	ck_assert_int_eq(fetch(b, NOW + 6), 403);
 	ck_assert_str_eq(code(), "attestation_failed");
@@ -401,7 +402,7 @@ START_TEST(fetch_releases_wrapped)
 	unwrap(priv, ch, &keys, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(keys[0].kid[0], 0x00);
-	asstore_entries_free(keys, n);
+	release_entries_free(keys, n);
 	free(b);
 	/* No secret at all: an empty, still wrapped, list. */
 	get_challenge(ch, NOW + 4000);
@@ -496,47 +497,6 @@ START_TEST(fetch_refusals)
 }
 END_TEST
 
-START_TEST(records)
-{
-	struct keycache_entry in[2], *out = NULL;
-	struct buf b;
-	size_t n;
-
-	memset(in, 0, sizeof(in));
-	memset(in[0].kid, 1, 16);
-	memset(in[0].secret, 2, 32);
-	in[0].expires = 0x0102030405060708;
-	memset(in[1].kid, 3, 16);
-	memset(in[1].secret, 4, 32);
-	in[1].expires = -1;
-	buf_init(&b, 4096);
-	ck_assert_int_eq(asapi_keys_encode(in, 2, &b), PS_OK);
-	ck_assert_uint_eq(b.len, 112);
-	ck_assert_mem_eq(b.p + 48, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
-	    PS_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_mem_eq(out, in, sizeof(in));
-	asstore_entries_free(out, n);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 111, &out, &n),
-	    PS_ERR_CORRUPT);
-	/* Records in any order come back ordered by kid. */
-	buf_reset(&b);
-	ck_assert_int_eq(asapi_keys_encode(&in[1], 1, &b), PS_OK);
-	ck_assert_int_eq(asapi_keys_encode(&in[0], 1, &b), PS_OK);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
-	    PS_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_mem_eq(out, in, sizeof(in));
-	asstore_entries_free(out, n);
-	/* The same kid twice. */
-	memcpy(b.p + 56, b.p, 16);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 112, &out, &n),
-	    PS_ERR_CORRUPT);
-	buf_free(&b);
-}
-END_TEST
-
 static Suite *
 asapi_suite(void)
 {
@@ -551,7 +511,6 @@ asapi_suite(void)
 	tcase_add_test(t, upload_json_forms);
 	tcase_add_test(t, fetch_releases_wrapped);
 	tcase_add_test(t, fetch_refusals);
-	tcase_add_test(t, records);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -25,6 +25,7 @@
 #include "asclient/asclient.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/release.h"
 #include "core/secret.h"
 #include "testutil.h"
 #include "as/tokens.h"
@@ -313,7 +314,7 @@ START_TEST(upload)
 	ck_assert_int_eq(asstore_list(store, before, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_mem_eq(l[0].secret, sec, 32);
-	asstore_entries_free(l, n);
+	release_entries_free(l, n);
 	/* Again: the kid exists. */
 	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp),
 	    PS_ERR_EXISTS);
@@ -330,7 +331,7 @@ START_TEST(upload)
 	    &exp), PS_ERR_ARG);
 	/* A ttl the AS refuses. */
 	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 86401, &exp),
-	    PS_ERR_ARG);
+	    PS_ERR_BAD_REQUEST);
 	asclient_free(c);
 }
 END_TEST
@@ -361,7 +362,7 @@ START_TEST(fetch_keys)
 	ck_assert_uint_gt(srv.resp_len, 100);
 	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, sec, 32));
 	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, "IiIiIiIi", 8));
-	asstore_entries_free(keys, n);
+	release_entries_free(keys, n);
 	attest_producer_free(p);
 	/* Evidence claiming a measurement the AS does not allow. */
 	bad.b[0] ^= 1;

@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the Check suites: hex, private directories and files,
- * and main().
+ * key entries, and main().
  */
 #ifndef PROMPTSEAL_TESTUTIL_H
 #define PROMPTSEAL_TESTUTIL_H
@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "keys/keycache.h"
 
 /* Decode lowercase hex into a malloc'd buffer; aborts the test on bad
  * input.  *n gets the length. */
@@ -70,6 +72,18 @@ tu_write(const char *path, const void *p, size_t n, mode_t mode)
 	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A key entry: kid all k, secret all 0x80 | k. */
+static inline struct keycache_entry
+tu_entry(uint8_t k, int64_t expires)
+{
+	struct keycache_entry e;
+
+	memset(e.kid, k, sizeof(e.kid));
+	memset(e.secret, 0x80 | k, sizeof(e.secret));
+	e.expires = expires;
+	return e;
 }
 
 /* Run the suite: main()'s exit status. */

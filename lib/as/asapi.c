@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "as/asapi.h"
+#include "attest/release.h"
 #include "attest/wrap.h"
 #include "core/caps.h"
 #include "core/codec.h"
@@ -382,74 +383,6 @@ end:
 	return p.i == p.n ? PS_OK : PS_ERR_INVALID_JSON;
 }
 
-/* --------------------------------------------------------- key records */
-
-pserr
-asapi_keys_encode(const struct keycache_entry *k, size_t n, struct buf *out)
-{
-	uint8_t rec[ASAPI_RECORD_LEN];
-	size_t start = out->len, i;
-	uint64_t e;
-	int j;
-	pserr rc = PS_OK;
-
-	for (i = 0; i < n && rc == PS_OK; i++) {
-		memcpy(rec, k[i].kid, 16);
-		memcpy(rec + 16, k[i].secret, 32);
-		e = (uint64_t)k[i].expires;
-		for (j = 0; j < 8; j++)
-			rec[48 + j] = (uint8_t)(e >> (56 - 8 * j));
-		rc = buf_append(out, rec, sizeof(rec));
-	}
-	secret_wipe(rec, sizeof(rec));
-	if (rc != PS_OK) {
-		secret_wipe(out->p + start, out->len - start);
-		out->len = start;
-	}
-	return rc;
-}
-
-static int
-by_kid(const void *a, const void *b)
-{
-	return memcmp(((const struct keycache_entry *)a)->kid,
-	    ((const struct keycache_entry *)b)->kid, 16);
-}
-
-pserr
-asapi_keys_decode(const uint8_t *p, size_t len, struct keycache_entry **k,
-    size_t *n)
-{
-	struct keycache_entry *a = NULL;
-	size_t cnt, i;
-	uint64_t e;
-	int b;
-
-	if (len % ASAPI_RECORD_LEN != 0)
-		return PS_ERR_CORRUPT;
-	cnt = len / ASAPI_RECORD_LEN;
-	if (cnt > 0 && (a = calloc(cnt, sizeof(*a))) == NULL)
-		return PS_ERR_NOMEM;
-	for (i = 0; i < cnt; i++, p += ASAPI_RECORD_LEN) {
-		memcpy(a[i].kid, p, 16);
-		memcpy(a[i].secret, p + 16, 32);
-		for (e = 0, b = 0; b < 8; b++)
-			e = e << 8 | p[48 + b];
-		a[i].expires = (int64_t)e;
-	}
-	/* Two secrets for one kid would make the choice arbitrary. */
-	if (cnt > 1)
-		qsort(a, cnt, sizeof(*a), by_kid);
-	for (i = 1; i < cnt; i++)
-		if (memcmp(a[i - 1].kid, a[i].kid, 16) == 0) {
-			asstore_entries_free(a, cnt);
-			return PS_ERR_CORRUPT;
-		}
-	*k = a;
-	*n = cnt;
-	return PS_OK;
-}
-
 /* ------------------------------------------------------------ handlers */
 
 static int
@@ -559,7 +492,7 @@ static void
 handle_challenge(const struct asapi_cfg *c, struct asstore *s,
     const struct asapi_request *q, int64_t now, struct asapi_reply *r)
 {
-	uint8_t ch[ASAPI_CHALLENGE_LEN];
+	uint8_t ch[RELEASE_CHALLENGE_LEN];
 	char out[128];
 	size_t k;
 	pserr rc;
@@ -607,7 +540,7 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 {
 	char chal64[2 * KEY_B64URL_LEN], pub64[2 * KEY_B64URL_LEN], format[32];
 	char *ev64 = NULL, mhex[2 * ATTEST_MEASUREMENT_MAX + 1], head[64];
-	uint8_t ch[ASAPI_CHALLENGE_LEN], pub[WRAP_KEY_LEN], *ev = NULL;
+	uint8_t ch[RELEASE_CHALLENGE_LEN], pub[WRAP_KEY_LEN], *ev = NULL;
 	struct attest_measurement m;
 	struct keycache_entry *keys = NULL;
 	struct buf plain, blob;
@@ -623,8 +556,8 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 	pserr rc;
 	int n;
 
-	buf_init(&plain, (size_t)PS_CAP_AS_SECRETS * ASAPI_RECORD_LEN);
-	buf_init(&blob, (size_t)PS_CAP_AS_SECRETS * ASAPI_RECORD_LEN +
+	buf_init(&plain, (size_t)PS_CAP_AS_SECRETS * RELEASE_RECORD_LEN);
+	buf_init(&blob, (size_t)PS_CAP_AS_SECRETS * RELEASE_RECORD_LEN +
 	    WRAP_OVERHEAD);
 	if (!is_json(q->content_type)) {
 		asapi_error(r, 415, "unsupported_media_type",
@@ -692,7 +625,7 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 		internal(r, "store", rc);
 		goto out;
 	}
-	if ((rc = asapi_keys_encode(keys, nkeys, &plain)) != PS_OK) {
+	if ((rc = release_encode(keys, nkeys, &plain)) != PS_OK) {
 		internal(r, "encode", rc);
 		goto out;
 	}
@@ -734,7 +667,7 @@ refused:
 		asapi_error(r, 403, "attestation_failed", msg);
 	}
 out:
-	asstore_entries_free(keys, nkeys);
+	release_entries_free(keys, nkeys);
 	buf_free(&plain);
 	buf_free(&blob);
 	free(ev64);

@@ -7,10 +7,7 @@
  *   POST <prefix>/v1/challenge  a single-use challenge for a worker
  *   POST <prefix>/v1/fetch      evidence in, wrapped secrets out
  *
- * The wrapped secrets (wrap.h, aad = the 32 challenge bytes) are a
- * sequence of records, one per secret, ordered by kid:
- *
- *     kid (16) | secret (32) | expires (8, signed, big-endian Unix seconds)
+ * The wrapped secrets are the records of attest/release.h.
  */
 #ifndef PROMPTSEAL_ASAPI_H
 #define PROMPTSEAL_ASAPI_H
@@ -23,10 +20,6 @@
 #include "attest/attest.h"
 #include "core/buf.h"
 #include "core/pserr.h"
-#include "keys/keycache.h"
-
-#define ASAPI_RECORD_LEN 56
-#define ASAPI_CHALLENGE_LEN 32
 
 struct asapi_cfg {
 	const char *prefix;            /* where the API is mounted: "/as" */
@@ -69,17 +62,5 @@ void asapi_handle(const struct asapi_cfg *c, struct asstore *s,
 /* The error reply with status, code and message (all static text). */
 void asapi_error(struct asapi_reply *r, int status, const char *code,
     const char *message);
-
-/* Append the records of n secrets to out. */
-pserr asapi_keys_encode(const struct keycache_entry *k, size_t n,
-    struct buf *out) PS_WARN_UNUSED;
-
-/*
- * Parse len bytes of records into a new array ordered by kid (free with
- * asstore_entries_free; NULL when *n is 0).  PS_ERR_CORRUPT when len is
- * not a multiple of the record length or kids repeat.
- */
-pserr asapi_keys_decode(const uint8_t *p, size_t len,
-    struct keycache_entry **k, size_t *n) PS_WARN_UNUSED;
 
 #endif

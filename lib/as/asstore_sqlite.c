@@ -194,7 +194,7 @@ sq_list(struct asstore *s, int64_t now, struct keycache_entry **keys,
 			}
 			if (cnt)
 				memcpy(na, a, cnt * sizeof(*a));
-			asstore_entries_free(a, cap);
+			release_entries_free(a, cap);
 			a = na;
 			cap = ncap;
 		}
@@ -212,21 +212,21 @@ sq_list(struct asstore *s, int64_t now, struct keycache_entry **keys,
 out:
 	sqlite3_finalize(st);
 	if (rc != PS_OK) {
-		asstore_entries_free(a, cap);
+		release_entries_free(a, cap);
 		return rc;
 	}
 	/* The array is cap long; the caller frees n, so wipe the rest now
 	 * and hand over a right-sized copy only if it differs. */
 	if (cnt == 0) {
-		asstore_entries_free(a, cap);
+		release_entries_free(a, cap);
 		a = NULL;
 	} else if (cnt < cap) {
 		if ((na = malloc(cnt * sizeof(*na))) == NULL) {
-			asstore_entries_free(a, cap);
+			release_entries_free(a, cap);
 			return PS_ERR_NOMEM;
 		}
 		memcpy(na, a, cnt * sizeof(*na));
-		asstore_entries_free(a, cap);
+		release_entries_free(a, cap);
 		a = na;
 	}
 	*keys = a;
@@ -253,7 +253,7 @@ sq_purge(struct asstore *s, int64_t now)
 }
 
 static pserr
-sq_challenge_put(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
+sq_challenge_put(struct asstore *s, const uint8_t c[RELEASE_CHALLENGE_LEN],
     int64_t expires, int64_t now)
 {
 	struct sq *q = (struct sq *)s;
@@ -273,7 +273,7 @@ sq_challenge_put(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
 		goto out;
 	}
 	if ((rc = run(q, "INSERT INTO challenges (c, expires) VALUES (?, ?)",
-	    c, ASSTORE_CHALLENGE_LEN, 1, expires, 0)) != PS_OK)
+	    c, RELEASE_CHALLENGE_LEN, 1, expires, 0)) != PS_OK)
 		goto out;
 	rc = exec(q, "COMMIT");
 out:
@@ -283,7 +283,7 @@ out:
 }
 
 static pserr
-sq_challenge_take(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
+sq_challenge_take(struct asstore *s, const uint8_t c[RELEASE_CHALLENGE_LEN],
     int64_t now)
 {
 	struct sq *q = (struct sq *)s;
@@ -293,14 +293,14 @@ sq_challenge_take(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
 	if ((rc = exec(q, "BEGIN IMMEDIATE")) != PS_OK)
 		return rc;
 	if ((rc = query_int(q, "SELECT expires FROM challenges WHERE c = ?", c,
-	    ASSTORE_CHALLENGE_LEN, &expires)) != PS_OK)
+	    RELEASE_CHALLENGE_LEN, &expires)) != PS_OK)
 		goto out;
 	if (expires == -1) {
 		rc = PS_ERR_NOT_FOUND;
 		goto out;
 	}
 	if ((rc = run(q, "DELETE FROM challenges WHERE c = ?", c,
-	    ASSTORE_CHALLENGE_LEN, 0, 0, 0)) != PS_OK)
+	    RELEASE_CHALLENGE_LEN, 0, 0, 0)) != PS_OK)
 		goto out;
 	if ((rc = exec(q, "COMMIT")) != PS_OK)
 		goto out;
