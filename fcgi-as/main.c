@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "as/asapi.h"
+#include "as/asreply.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
 #include "attest/attest.h"
@@ -32,7 +33,7 @@ struct as {
 struct as_thread {
 	struct asstore *store;
 	struct buf body;
-	struct asapi_reply reply;
+	struct asreply reply;
 };
 
 static void
@@ -89,7 +90,7 @@ thread_init(void *app)
 		return NULL;
 	}
 	buf_init(&t->body, PS_CAP_AS_BODY);
-	asapi_reply_init(&t->reply);
+	asreply_init(&t->reply);
 	return t;
 }
 
@@ -101,7 +102,7 @@ thread_fini(void *app, void *state)
 	(void)app;
 	asstore_close(t->store);
 	buf_free(&t->body);
-	asapi_reply_free(&t->reply);
+	asreply_free(&t->reply);
 	free(t);
 }
 
@@ -115,14 +116,14 @@ handle(void *app, void *state, FCGX_Request *req)
 	pserr rc;
 
 	memset(&q, 0, sizeof(q));
-	t->reply.note[0] = '\0';
 	q.method = server_param(req, "REQUEST_METHOD");
 	q.uri = uri;
 	q.authorization = server_param(req, "HTTP_AUTHORIZATION");
 	q.content_type = server_param(req, "CONTENT_TYPE");
 	rc = server_read_body(req, &t->body);
 	if (rc == PS_ERR_TOO_LARGE) {
-		asapi_error(&t->reply, 413, "body_too_large",
+		asreply_reset(&t->reply);
+		asreply_error(&t->reply, 413, "body_too_large",
 		    "request body too large");
 	} else if (rc != PS_OK) {
 		log_info("%s %.*s: the connection broke while reading",

@@ -12,7 +12,8 @@ UNIT_TESTS = \
 	tests/test_keycache tests/test_clientkey tests/test_keysync \
 	tests/test_attest tests/test_attest_sim tests/test_wrap \
 	tests/test_release \
-	tests/test_tokens tests/test_asstore tests/test_asapi \
+	tests/test_tokens tests/test_asstore tests/test_asreply \
+	tests/test_asbody tests/test_asapi \
 	tests/test_asclient
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

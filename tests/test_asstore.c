@@ -39,17 +39,6 @@ open_store(const struct asstore_limits *l)
 	return s;
 }
 
-static struct keycache_entry
-entry(uint8_t k, int64_t expires)
-{
-	struct keycache_entry e;
-
-	memset(e.kid, k, sizeof(e.kid));
-	memset(e.secret, 0x80 | k, sizeof(e.secret));
-	e.expires = expires;
-	return e;
-}
-
 START_TEST(put_list)
 {
 	struct asstore *s = open_store(&lim);
@@ -60,20 +49,20 @@ START_TEST(put_list)
 	ck_assert_int_eq(asstore_list(s, 1000, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(l);
-	e = entry(3, 2000);
+	e = tu_entry(3, 2000);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
-	e = entry(1, 3000);
+	e = tu_entry(1, 3000);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
-	e = entry(2, 1500);
+	e = tu_entry(2, 1500);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
 	ck_assert_int_eq(asstore_list(s, 1000, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 3);
 	/* Ordered by kid, every field back as stored. */
-	e = entry(1, 3000);
+	e = tu_entry(1, 3000);
 	ck_assert_mem_eq(&l[0], &e, sizeof(e));
-	e = entry(2, 1500);
+	e = tu_entry(2, 1500);
 	ck_assert_mem_eq(&l[1], &e, sizeof(e));
-	e = entry(3, 2000);
+	e = tu_entry(3, 2000);
 	ck_assert_mem_eq(&l[2], &e, sizeof(e));
 	release_entries_free(l, n);
 	/* At 1500 the kid 2 has expired: not listed. */
@@ -94,7 +83,7 @@ START_TEST(kid_taken)
 	struct keycache_entry e, *l = NULL;
 	size_t n;
 
-	e = entry(7, 2000);
+	e = tu_entry(7, 2000);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
 	/* The same kid, even with the same secret or another one. */
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_ERR_EXISTS);
@@ -124,9 +113,9 @@ START_TEST(purge_and_persist)
 	uint8_t c[32];
 	size_t n;
 
-	e = entry(1, 1100);
+	e = tu_entry(1, 1100);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
-	e = entry(2, 1300);
+	e = tu_entry(2, 1300);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
 	memset(c, 5, sizeof(c));
 	ck_assert_int_eq(asstore_challenge_put(s, c, 1060, 1000), PS_OK);
@@ -150,11 +139,11 @@ START_TEST(secret_limit)
 	struct asstore *s = open_store(&small);
 	struct keycache_entry e;
 
-	e = entry(1, 1100);
+	e = tu_entry(1, 1100);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
-	e = entry(2, 2000);
+	e = tu_entry(2, 2000);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
-	e = entry(3, 2000);
+	e = tu_entry(3, 2000);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_ERR_TOO_LARGE);
 	/* An expired secret does not count. */
 	ck_assert_int_eq(asstore_put(s, &e, 1100), PS_OK);
@@ -252,7 +241,7 @@ START_TEST(processes_share_the_file)
 			    sizeof(why)) != PS_OK)
 				_exit(2);
 			for (j = 0; j < ITEMS; j++) {
-				struct keycache_entry ce = entry((uint8_t)j, 5000);
+				struct keycache_entry ce = tu_entry((uint8_t)j, 5000);
 				uint8_t cc[32];
 
 				ce.secret[0] = (uint8_t)i;
@@ -295,7 +284,7 @@ START_TEST(processes_share_the_file)
 	ck_assert_int_eq(asstore_list(s, 1000, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, ITEMS);
 	for (i = 0; i < ITEMS; i++) {
-		e = entry((uint8_t)i, 5000);
+		e = tu_entry((uint8_t)i, 5000);
 		ck_assert_mem_eq(l[i].kid, e.kid, sizeof(e.kid));
 	}
 	release_entries_free(l, n);
@@ -325,11 +314,5 @@ asstore_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(asstore_suite());
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(asstore_suite());
 }

@@ -7,7 +7,8 @@
  *   POST <prefix>/v1/challenge  a single-use challenge for a worker
  *   POST <prefix>/v1/fetch      evidence in, wrapped secrets out
  *
- * The wrapped secrets are the records of attest/release.h.
+ * Replies are built with asreply, request bodies read with asbody, and
+ * the secrets released in the format of attest/release.h.
  */
 #ifndef PROMPTSEAL_ASAPI_H
 #define PROMPTSEAL_ASAPI_H
@@ -15,11 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "as/asreply.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
 #include "attest/attest.h"
-#include "core/buf.h"
-#include "core/pserr.h"
 
 struct asapi_cfg {
 	const char *prefix;            /* where the API is mounted: "/as" */
@@ -41,26 +41,12 @@ struct asapi_request {
 	size_t body_len;
 };
 
-struct asapi_reply {
-	int status;
-	const char *headers;           /* static extra header lines, or NULL */
-	struct buf body;               /* JSON; set up by asapi_reply_init */
-	char note[160];                /* for the log: never a secret */
-};
-
-void asapi_reply_init(struct asapi_reply *r);
-void asapi_reply_free(struct asapi_reply *r);
-
 /*
- * Answer one request at time now.  Always fills r (status, JSON body,
- * note), including for errors; never fails.  s is the caller's store
- * handle (one per thread).
+ * Answer one request at time now.  Always fills r (status, headers, JSON
+ * body, note), including for errors; never fails.  s is the caller's
+ * store handle (one per thread).
  */
 void asapi_handle(const struct asapi_cfg *c, struct asstore *s,
-    const struct asapi_request *q, int64_t now, struct asapi_reply *r);
-
-/* The error reply with status, code and message (all static text). */
-void asapi_error(struct asapi_reply *r, int status, const char *code,
-    const char *message);
+    const struct asapi_request *q, int64_t now, struct asreply *r);
 
 #endif
