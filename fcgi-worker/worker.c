@@ -5,7 +5,7 @@
 
 #include "core/log.h"
 #include "core/secret.h"
-#include "keys/keysync.h"
+#include "keys/notify.h"
 #include "net/server.h"
 #include "seal/message.h"
 #include "seal/stream.h"
@@ -109,7 +109,7 @@ wait_for_key(struct exchange *x, pserr rc)
 	static int64_t last_warn = -1;
 	int64_t now = mono_ms(), prev;
 
-	if (keysync_request_refresh(w->keysync_notify) != PS_OK) {
+	if (notify_send(w->keysync_notify) != PS_OK) {
 		/* Once in 10 s: a run of unknown kids must not flood the log. */
 		prev = __atomic_load_n(&last_warn, __ATOMIC_RELAXED);
 		if ((prev < 0 || now - prev >= 10000) &&

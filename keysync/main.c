@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/options.h"
 #include "keys/keysync.h"
+#include "keys/notify.h"
 
 /* The least time between two fetches a worker's request can cause. */
 #define NOTIFY_MIN_GAP_MS 1000
@@ -335,7 +336,7 @@ loop_wait(struct sync *y, struct loop *l, int64_t now,
 	if (ppoll(y->nfd >= 0 ? &pfd : NULL, y->nfd >= 0 ? 1 : 0, &ts,
 	    waitmask) <= 0 || !(pfd.revents & POLLIN))
 		return;
-	asked = keysync_notify_drain(y->nfd);
+	asked = notify_drain(y->nfd);
 	/* While the AS fails, the backoff decides; otherwise fetch now, but
 	 * not more than once a second. */
 	if (l->failures > 0)
@@ -359,7 +360,7 @@ run(struct sync *y)
 	pserr rc;
 
 	block_signals(&waitmask);
-	if (y->notify != NULL && (rc = keysync_notify_open(y->notify,
+	if (y->notify != NULL && (rc = notify_open(y->notify,
 	    &y->nfd)) != PS_OK) {
 		log_error("cannot listen on %s: %s", y->notify,
 		    rc == PS_ERR_EXISTS ? "another kind of file is there" :

@@ -10,7 +10,7 @@
 #include <check.h>
 
 #include "keys/clientkey.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 #include "testutil.h"
 
 static char *dir;
@@ -66,27 +66,11 @@ open_ck(struct fake_as *f, int64_t ttl)
 	return ck;
 }
 
-static struct keycache_entry
-entry(uint8_t k, int64_t expires)
-{
-	struct keycache_entry e;
-
-	memset(e.kid, k, sizeof(e.kid));
-	memset(e.secret, 0x80 | k, sizeof(e.secret));
-	e.expires = expires;
-	return e;
-}
-
 /* The state file's keys, in file order. */
 static size_t
 read_state(struct keycache_entry **keys)
 {
-	char why[256] = "";
-	size_t n = 0;
-
-	ck_assert_msg(keycache_read(state, keys, &n, why, sizeof(why)) ==
-	    PS_OK, "read: %s", why);
-	return n;
+	return tu_read_keys(state, keys);
 }
 
 static int
@@ -115,7 +99,7 @@ START_TEST(due)
 	struct keycache_entry k[2];
 
 	ck_assert_int_eq(clientkey_due(NULL, 0, 9, 1000), 1);
-	k[0] = entry(1, 1000);
+	k[0] = tu_entry(1, 1000);
 	/* ttl 9: lead 6. */
 	ck_assert_int_eq(clientkey_due(k, 1, 9, 993), 0);
 	ck_assert_int_eq(clientkey_due(k, 1, 9, 994), 0);
@@ -123,7 +107,7 @@ START_TEST(due)
 	ck_assert_int_eq(clientkey_due(k, 1, 9, 1000), 1);
 	ck_assert_int_eq(clientkey_due(k, 1, 9, 2000), 1);
 	/* The key that expires last decides, wherever it is. */
-	k[1] = entry(2, 1006);
+	k[1] = tu_entry(2, 1006);
 	ck_assert_int_eq(clientkey_due(k, 2, 9, 1000), 0);
 	ck_assert_int_eq(clientkey_due(k, 2, 9, 1001), 1);
 }
@@ -135,8 +119,8 @@ START_TEST(pick)
 
 	ck_assert_int_eq(clientkey_pick(NULL, 0, 9, 1000), -1);
 	/* b was uploaded at 1005 - 9 = 996; grace 1 s. */
-	k[0] = entry(1, 1000);
-	k[1] = entry(2, 1005);
+	k[0] = tu_entry(1, 1000);
+	k[1] = tu_entry(2, 1005);
 	ck_assert_int_eq(clientkey_pick(k, 2, 9, 996), 0);
 	ck_assert_int_eq(clientkey_pick(k, 2, 9, 997), 0);
 	ck_assert_int_eq(clientkey_pick(k, 2, 9, 998), 1);
@@ -147,7 +131,7 @@ START_TEST(pick)
 	/* The old key expired during the new one's grace. */
 	ck_assert_int_eq(clientkey_pick(k, 2, 9, 1000), 1);
 	/* Of several ready keys, the one that expires last. */
-	k[2] = entry(3, 1003);
+	k[2] = tu_entry(3, 1003);
 	ck_assert_int_eq(clientkey_pick(k, 3, 9, 997), 2);
 }
 END_TEST
@@ -168,7 +152,7 @@ START_TEST(first_key_is_made_on_demand)
 	n = read_state(&keys);
 	ck_assert_uint_eq(n, 1);
 	ck_assert(same_key(&keys[0], &got));
-	keycache_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	ck_assert_int_eq(stat(state, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 	/* Not due: nothing more goes to the AS. */
@@ -200,7 +184,7 @@ START_TEST(rotation_keeps_the_old_key)
 	ck_assert_uint_eq(n, 2);
 	ck_assert(same_key(&keys[0], &second));
 	ck_assert(same_key(&keys[1], &first));
-	keycache_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	/* The old key encrypts during the grace, the new one after it. */
 	ck_assert_int_eq(clientkey_get(ck, 1004, &got), PS_OK);
 	ck_assert(same_key(&got, &first));
@@ -215,7 +199,7 @@ START_TEST(rotation_keeps_the_old_key)
 	ck_assert_int_eq(rotated, 1);
 	n = read_state(&keys);
 	ck_assert_uint_eq(n, 3);
-	keycache_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	/* The next rotation drops the first key, expired at 1009. */
 	ck_assert_int_eq(clientkey_tick(ck, 1012, &rotated), PS_OK);
 	ck_assert_int_eq(rotated, 1);
@@ -224,7 +208,7 @@ START_TEST(rotation_keeps_the_old_key)
 	ck_assert_int_eq(keys[0].expires, 1021);
 	ck_assert_int_eq(keys[1].expires, 1017);
 	ck_assert(same_key(&keys[2], &second));
-	keycache_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	ck_assert_int_eq(f.calls, 4);
 	clientkey_free(ck);
 }
@@ -246,7 +230,7 @@ START_TEST(failed_upload_changes_nothing)
 	n = read_state(&keys);
 	ck_assert_uint_eq(n, 1);
 	ck_assert(same_key(&keys[0], &first));
-	keycache_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	/* The current key goes on until it expires ... */
 	ck_assert_int_eq(clientkey_get(ck, 1008, &got), PS_OK);
 	ck_assert(same_key(&got, &first));
@@ -344,7 +328,7 @@ START_TEST(reupload)
 {
 	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
-	struct keycache_entry k = entry(7, 1009);
+	struct keycache_entry k = tu_entry(7, 1009);
 
 	ck_assert_int_eq(clientkey_reupload(ck, &k, 1003), PS_OK);
 	ck_assert_int_eq(f.calls, 1);
@@ -366,11 +350,11 @@ END_TEST
 START_TEST(a_refused_state_file_is_left_alone)
 {
 	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
-	struct keycache_entry k = entry(1, 1009), got;
+	struct keycache_entry k = tu_entry(1, 1009), got;
 	struct clientkey *ck;
 	struct stat st;
 
-	ck_assert_int_eq(keycache_write(state, &k, 1), PS_OK);
+	ck_assert_int_eq(keyfile_write(state, &k, 1), PS_OK);
 	ck_assert_int_eq(chmod(state, 0644), 0);
 	ck = open_ck(&f, 9);
 	ck_assert_int_eq(clientkey_get(ck, 1000, &got), PS_ERR_NO_KEY);
@@ -435,11 +419,5 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(suite());
 }

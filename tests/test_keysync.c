@@ -3,25 +3,23 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <check.h>
 
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 #include "keys/keysync.h"
 #include "testutil.h"
 
 static char *dir;
-static char cache[256], sock[256];
+static char cache[256];
 
 static void
 setup(void)
 {
 	dir = tu_tmpdir();
 	snprintf(cache, sizeof(cache), "%s/keys.json", dir);
-	snprintf(sock, sizeof(sock), "%s/notify.sock", dir);
 }
 
 static void
@@ -30,26 +28,12 @@ teardown(void)
 	tu_rmdir(dir);
 }
 
-static struct keycache_entry
-entry(uint8_t k, int64_t expires)
-{
-	struct keycache_entry e;
-
-	memset(e.kid, k, sizeof(e.kid));
-	memset(e.secret, 0x80 | k, sizeof(e.secret));
-	e.expires = expires;
-	return e;
-}
-
 static void
 assert_file_holds(const struct keycache_entry *want, size_t n)
 {
 	struct keycache_entry *got = NULL;
-	char why[256] = "";
-	size_t gn = 99, i, j;
+	size_t gn = tu_read_keys(cache, &got), i, j;
 
-	ck_assert_msg(keycache_read(cache, &got, &gn, why, sizeof(why)) ==
-	    PS_OK, "read: %s", why);
 	ck_assert_uint_eq(gn, n);
 	for (i = 0; i < n; i++) {
 		int found = 0;
@@ -58,7 +42,7 @@ assert_file_holds(const struct keycache_entry *want, size_t n)
 			found |= memcmp(&got[j], &want[i], sizeof(*want)) == 0;
 		ck_assert_msg(found, "key %zu missing", i);
 	}
-	keycache_entries_free(got, gn);
+	keyfile_entries_free(got, gn);
 }
 
 static ino_t
@@ -77,9 +61,9 @@ START_TEST(writes_only_on_change)
 	ino_t ino;
 	int changed = -1;
 
-	a[0] = entry(3, 2000);
-	a[1] = entry(1, 3000);
-	a[2] = entry(2, 4000);
+	a[0] = tu_entry(3, 2000);
+	a[1] = tu_entry(1, 3000);
+	a[2] = tu_entry(2, 4000);
 	memcpy(b, a, sizeof(a));
 	ck_assert_int_eq(keysync_new(cache, &ks), PS_OK);
 	/* No file yet: the first set is written. */
@@ -89,9 +73,9 @@ START_TEST(writes_only_on_change)
 	ino = inode();
 	/* The same keys in another order: nothing written (a write
 	 * replaces the file, so its inode would change). */
-	b[0] = entry(2, 4000);
-	b[1] = entry(3, 2000);
-	b[2] = entry(1, 3000);
+	b[0] = tu_entry(2, 4000);
+	b[1] = tu_entry(3, 2000);
+	b[2] = tu_entry(1, 3000);
 	ck_assert_int_eq(keysync_apply(ks, b, 3, &changed), PS_OK);
 	ck_assert_int_eq(changed, 0);
 	ck_assert_uint_eq(inode(), ino);
@@ -120,8 +104,8 @@ START_TEST(restart_does_not_rewrite)
 	ino_t ino;
 	int changed = -1;
 
-	a[0] = entry(1, 2000);
-	a[1] = entry(2, 3000);
+	a[0] = tu_entry(1, 2000);
+	a[1] = tu_entry(2, 3000);
 	ck_assert_int_eq(keysync_new(cache, &ks), PS_OK);
 	ck_assert_int_eq(keysync_apply(ks, a, 2, &changed), PS_OK);
 	ck_assert_int_eq(changed, 1);
@@ -150,7 +134,7 @@ START_TEST(write_failure_keeps_trying)
 	char sub[300];
 	int changed = -1;
 
-	a[0] = entry(1, 2000);
+	a[0] = tu_entry(1, 2000);
 	snprintf(sub, sizeof(sub), "%s/later", dir);
 	snprintf(cache, sizeof(cache), "%s/later/keys.json", dir);
 	ck_assert_int_eq(keysync_new(cache, &ks), PS_OK);
@@ -162,44 +146,6 @@ START_TEST(write_failure_keeps_trying)
 	ck_assert_int_eq(changed, 1);
 	assert_file_holds(a, 1);
 	keysync_free(ks);
-}
-END_TEST
-
-START_TEST(notify)
-{
-	struct stat st;
-	char longp[200];
-	int fd = -1, i;
-
-	/* Nobody listens yet. */
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_ERR_IO);
-	ck_assert_int_eq(keysync_notify_open(sock, &fd), PS_OK);
-	ck_assert_int_eq(stat(sock, &st), 0);
-	ck_assert(S_ISSOCK(st.st_mode));
-	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(keysync_notify_drain(fd), 0);
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_eq(keysync_notify_drain(fd), 2);
-	ck_assert_int_eq(keysync_notify_drain(fd), 0);
-	/* A full queue does not block the worker, nor fail it. */
-	for (i = 0; i < 5000; i++)
-		ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_gt(keysync_notify_drain(fd), 0);
-	close(fd);
-	/* The socket file left behind is replaced by the next keysync. */
-	ck_assert_int_eq(keysync_notify_open(sock, &fd), PS_OK);
-	ck_assert_int_eq(keysync_request_refresh(sock), PS_OK);
-	ck_assert_int_eq(keysync_notify_drain(fd), 1);
-	close(fd);
-	/* But no other kind of file is. */
-	unlink(sock);
-	tu_write(sock, "x", 1, 0600);
-	ck_assert_int_eq(keysync_notify_open(sock, &fd), PS_ERR_EXISTS);
-	memset(longp, 'a', sizeof(longp) - 1);
-	longp[sizeof(longp) - 1] = '\0';
-	ck_assert_int_eq(keysync_request_refresh(longp), PS_ERR_ARG);
-	ck_assert_int_eq(keysync_request_refresh(NULL), PS_ERR_ARG);
 }
 END_TEST
 
@@ -235,7 +181,6 @@ keysync_suite(void)
 	tcase_add_test(t, writes_only_on_change);
 	tcase_add_test(t, restart_does_not_rewrite);
 	tcase_add_test(t, write_failure_keeps_trying);
-	tcase_add_test(t, notify);
 	tcase_add_test(t, backoff);
 	suite_add_tcase(s, t);
 	return s;
@@ -244,11 +189,5 @@ keysync_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(keysync_suite());
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(keysync_suite());
 }

@@ -1,10 +1,13 @@
 /*
- * Helpers shared by the Check suites: hex, private directories and files,
- * key entries, the attestation service's fixture, and main().
+ * Fixtures shared by the Check suites: hex, private temporary
+ * directories, files, keys and key cache files, and the attestation
+ * service.
  */
 #ifndef PROMPTSEAL_TESTUTIL_H
 #define PROMPTSEAL_TESTUTIL_H
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,9 @@
 #include "as/tokens.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "core/privfile.h"
 #include "core/secret.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 /* Decode lowercase hex into a malloc'd buffer; aborts the test on bad
  * input.  *n gets the length. */
@@ -55,15 +59,40 @@ tu_tmpdir(void)
 	return d;
 }
 
-/* rm -r of a directory made by tu_tmpdir (one level deep). */
+/* rm -r of a directory made by tu_tmpdir, also after a test that took
+ * its write permission away. */
 static inline void
 tu_rmdir(char *d)
 {
 	char cmd[512];
 
+	chmod(d, 0700);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
 	ck_assert_int_eq(system(cmd), 0);
 	free(d);
+}
+
+/* "<dir>/<name>" into out (cap bytes); aborts the test when it is cut. */
+static inline void
+tu_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	ck_assert_int_lt(snprintf(out, cap, "%s/%s", dir, name), (int)cap);
+}
+
+/* The number of entries in directory d, "." and ".." not counted. */
+static inline int
+tu_dir_entries(const char *d)
+{
+	DIR *dp = opendir(d);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(dp);
+	return n;
 }
 
 /* Write n bytes to path with the given mode. */
@@ -80,7 +109,63 @@ tu_write(const char *path, const void *p, size_t n, mode_t mode)
 	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
-/* A key entry: kid all k, secret all 0x80 | k. */
+/* Replace path by a new file (a new inode, so a reader that stamps the
+ * file sees the change) that holds n bytes of p, then give it mode. */
+static inline void
+tu_put(const char *path, const void *p, size_t n, mode_t mode)
+{
+	char why[256];
+	pserr rc = privfile_replace(path, p, n, why, sizeof(why));
+
+	ck_assert_msg(rc == PS_OK, "replace %s: %s (%s)", path, pserr_str(rc),
+	    why);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* tu_put of a NUL-terminated text, without its NUL. */
+static inline void
+tu_put_text(const char *path, const char *text, mode_t mode)
+{
+	tu_put(path, text, strlen(text), mode);
+}
+
+/* Read a whole file into a NUL-terminated malloc'd string; *len (may be
+ * NULL) gets its length. */
+static inline char *
+tu_slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	char *p;
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	p = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(read(fd, p, (size_t)st.st_size), st.st_size);
+	p[st.st_size] = 0;
+	close(fd);
+	if (len != NULL)
+		*len = (size_t)st.st_size;
+	return p;
+}
+
+/* Run every test of s; the exit status of a suite's main(). */
+static inline int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------------- keys */
+
+/* A key whose every kid byte is k and every secret byte 0x80 | k. */
 static inline struct keycache_entry
 tu_entry(uint8_t k, int64_t expires)
 {
@@ -91,6 +176,63 @@ tu_entry(uint8_t k, int64_t expires)
 	e.expires = expires;
 	return e;
 }
+
+/* A key of distinct bytes: tag selects the kid and the secret. */
+static inline void
+tu_mk(struct keycache_entry *e, uint8_t tag, int64_t expires)
+{
+	int i;
+
+	for (i = 0; i < ENVELOPE_KID_LEN; i++)
+		e->kid[i] = (uint8_t)(tag + i);
+	for (i = 0; i < ENVELOPE_KEY_LEN; i++)
+		e->secret[i] = (uint8_t)(tag * 7 + i * 3 + 1);
+	e->expires = expires;
+}
+
+/* The keys of the key cache file at path, in file order; the test fails
+ * when it cannot be read.  Free with keyfile_entries_free. */
+static inline size_t
+tu_read_keys(const char *path, struct keycache_entry **keys)
+{
+	char why[256] = "";
+	size_t n = 0;
+	pserr rc;
+
+	*keys = NULL;
+	rc = keyfile_read(path, keys, &n, why, sizeof(why));
+	ck_assert_msg(rc == PS_OK, "read %s: %s (%s)", path, pserr_str(rc),
+	    why);
+	return n;
+}
+
+/*
+ * A key cache file of one key: kid 00 01 .. 0f, secret 00 01 .. 1f,
+ * expires 1700000000.  TU_SECRET_B64_STEM is that secret in base64
+ * without its '=': where this text shows up in a reason or a log line,
+ * secret content has leaked.
+ */
+#define TU_SECRET_B64_STEM "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+#define TU_KID "\"kid\": \"000102030405060708090a0b0c0d0e0f\""
+#define TU_SEC "\"secret\": \"" TU_SECRET_B64_STEM "=\""
+#define TU_EXP "\"expires\": 1700000000"
+#define TU_WRAP(k) "{\"version\": 1, \"keys\": [" k "]}"
+#define TU_ONE TU_WRAP("{" TU_KID ", " TU_SEC ", " TU_EXP "}")
+
+/* The key of TU_ONE, with another expiry. */
+static inline void
+tu_kat_entry(struct keycache_entry *e, int64_t expires)
+{
+	int i;
+
+	for (i = 0; i < ENVELOPE_KID_LEN; i++)
+		e->kid[i] = (uint8_t)i;
+	for (i = 0; i < ENVELOPE_KEY_LEN; i++)
+		e->secret[i] = (uint8_t)i;
+	e->expires = expires;
+}
+
+/* ---------------------------------------------- attestation service */
 
 /*
  * An attestation service as the API sees it, in a fresh directory: one
@@ -157,19 +299,6 @@ tu_as_teardown(struct tu_as *a)
 	tokens_free(a->toks);
 	secret_wipe(a->ppriv, sizeof(a->ppriv));
 	tu_rmdir(a->dir);
-}
-
-/* Run the suite: main()'s exit status. */
-static inline int
-tu_run(Suite *s)
-{
-	SRunner *r = srunner_create(s);
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif

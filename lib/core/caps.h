@@ -13,14 +13,24 @@
 #define PS_CAP_BODY_DEFAULT       (10u << 20)   /* a request body */
 #define PS_CAP_BODY_LIMIT         (1u << 30)    /* the most --max-body takes */
 #define PS_CAP_REPLY_DEFAULT      (32u << 20)   /* a non-streamed reply */
+#define PS_CAP_REPLY_LIMIT        ((size_t)1 << 32) /* the most --max-reply
+                                                 * takes */
 #define PS_CAP_LINE_DEFAULT       (4u << 20)    /* one SSE line */
 #define PS_CAP_KEEP               (256u << 10)  /* per-thread buffers larger
                                                  * than this are freed after
                                                  * a request, not kept */
 
+/* The public library (lib/promptseal/); its streams take lines up to
+ * PS_CAP_LINE_DEFAULT. */
+#define PS_CAP_API_MESSAGE        (1u << 30)    /* a body or value it seals
+                                                 * or opens, and the output
+                                                 * of one call */
+
 /* Files. */
 #define PS_CAP_KEYFILE            (1u << 20)    /* the key cache file, about
                                                  * 8000 keys */
+#define PS_CAP_CLIENT_KEYS        16            /* keys in the client's key
+                                                 * state file (the newest) */
 #define PS_CAP_TOKENS_FILE        (1u << 20)    /* the AS's token file */
 #define PS_CAP_TOKEN              512           /* one bearer token */
 #define PS_CAP_ALLOWLIST_FILE     (256u << 10)  /* a measurements file */

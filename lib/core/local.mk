@@ -9,5 +9,5 @@ lib_core_libcore_la_SOURCES = \
 	lib/core/log.c lib/core/log.h \
 	lib/core/options.c lib/core/options.h \
 	lib/core/clock.c lib/core/clock.h \
-	lib/core/privfile.c lib/core/privfile.h
+	lib/core/privfile.c lib/core/privfile_write.c lib/core/privfile.h
 PS_CORE_LIBS = lib/core/libcore.la $(CRYPTO_LIBS)

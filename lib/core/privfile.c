@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,118 +9,198 @@
 #include "core/privfile.h"
 #include "core/secret.h"
 
-static void
-say(char *why, size_t whylen, const char *s)
+#define READ_CHUNK 4096
+
+/* The code and the short reason privfile_read gives for each fault. */
+static const struct {
+	pserr rc;
+	const char *why;
+} faults[] = {
+	[PRIVFILE_OK] = {PS_OK, ""},
+	[PRIVFILE_MISSING] = {PS_ERR_NOT_FOUND, "no such file"},
+	[PRIVFILE_LINK] = {PS_ERR_PERM, "is a symbolic link"},
+	[PRIVFILE_OPEN] = {PS_ERR_IO, "cannot open"},
+	[PRIVFILE_STAT] = {PS_ERR_IO, "cannot stat the file"},
+	[PRIVFILE_NOT_REGULAR] = {PS_ERR_PERM, "not a regular file"},
+	[PRIVFILE_OWNER] = {PS_ERR_PERM, "owned by another user"},
+	[PRIVFILE_MODE] = {PS_ERR_PERM,
+	    "group or others have access (want mode 0600)"},
+	[PRIVFILE_TOO_LARGE] = {PS_ERR_TOO_LARGE, "file too large"},
+	[PRIVFILE_READ] = {PS_ERR_IO, "read error"},
+	[PRIVFILE_NOMEM] = {PS_ERR_NOMEM, "out of memory"},
+};
+
+static pserr
+fail(struct privfile_status *st, enum privfile_fault f)
 {
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", s);
+	st->fault = f;
+	return faults[f].rc;
+}
+
+static pserr
+fail_errno(struct privfile_status *st, enum privfile_fault f, int err)
+{
+	st->err = err;
+	return fail(st, f);
+}
+
+/* The rule, on the file that is open: not on the path, which may have
+ * been replaced since the open. */
+static pserr
+check(int fd, struct stat *sb, struct privfile_status *st)
+{
+	if (fstat(fd, sb) != 0)
+		return fail_errno(st, PRIVFILE_STAT, errno);
+	st->uid = sb->st_uid;
+	st->mode = sb->st_mode & 07777;
+	if (!S_ISREG(sb->st_mode))
+		return fail(st, PRIVFILE_NOT_REGULAR);
+	if (sb->st_uid != geteuid())
+		return fail(st, PRIVFILE_OWNER);
+	if ((sb->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return fail(st, PRIVFILE_MODE);
+	return PS_OK;
 }
 
 pserr
 privfile_check_fd(int fd, char *why, size_t whylen)
 {
-	struct stat st;
+	struct privfile_status st;
+	struct stat sb;
+	pserr rc;
 
-	if (fstat(fd, &st) != 0) {
-		say(why, whylen, "cannot stat the file");
-		return PS_ERR_IO;
+	memset(&st, 0, sizeof(st));
+	if ((rc = check(fd, &sb, &st)) != PS_OK)
+		pserr_why(why, whylen, "%s", faults[st.fault].why);
+	return rc;
+}
+
+/*
+ * Read fd to its end into out, straight into out's memory (no copy on the
+ * stack), never past out->max.
+ */
+static pserr
+read_rest(int fd, struct buf *out, struct privfile_status *st)
+{
+	for (;;) {
+		size_t room;
+		ssize_t r;
+
+		if (out->len == out->max) {
+			/* Full: one byte more tells whether the file is too
+			 * large (it may have grown since the fstat). */
+			char c;
+
+			r = read(fd, &c, 1);
+			secret_wipe(&c, 1);
+			if (r > 0)
+				return fail(st, PRIVFILE_TOO_LARGE);
+		} else {
+			/* Use the room the buffer has; buf_reserve keeps one
+			 * byte beyond it for buf_cstr. */
+			room = out->cap > out->len + 1 ?
+			    out->cap - out->len - 1 : 0;
+			if (room == 0) {
+				room = out->max - out->len;
+				if (room > READ_CHUNK)
+					room = READ_CHUNK;
+				if (buf_reserve(out, room) != PS_OK)
+					return fail(st, PRIVFILE_NOMEM);
+			}
+			if (room > out->max - out->len)
+				room = out->max - out->len;
+			r = read(fd, out->p + out->len, room);
+			if (r > 0)
+				out->len += (size_t)r;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail_errno(st, PRIVFILE_READ, errno);
+		if (r == 0)
+			return PS_OK;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		say(why, whylen, "not a regular file");
-		return PS_ERR_PERM;
-	}
-	if (st.st_uid != geteuid()) {
-		say(why, whylen, "owned by another user");
-		return PS_ERR_PERM;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		say(why, whylen, "group or others have access (want mode 0600)");
-		return PS_ERR_PERM;
-	}
-	return PS_OK;
 }
 
 pserr
-privfile_read(const char *path, struct buf *out, char *why, size_t whylen)
+privfile_load(const char *path, struct buf *out, struct privfile_status *st)
 {
-	char chunk[4096];
-	size_t start = out->len;
-	ssize_t got;
-	int fd;
+	size_t start = out->len, want;
+	struct stat sb;
+	int fd, e;
 	pserr rc;
 
-	/* O_NONBLOCK: a FIFO put in the file's place must not hang us before
-	 * the check refuses it. */
+	memset(st, 0, sizeof(*st));
+	/* O_NOFOLLOW: a link could point a reader at any file of its user.
+	 * O_NONBLOCK: opening a FIFO must not hang; the rule refuses it. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
-		int e = errno;
-
-		say(why, whylen, e == ENOENT ? "no such file" :
-		    e == ELOOP ? "is a symbolic link" : "cannot open");
-		return e == ENOENT ? PS_ERR_NOT_FOUND :
-		    e == ELOOP ? PS_ERR_PERM : PS_ERR_IO;
+		e = errno;
+		return fail_errno(st, e == ENOENT ? PRIVFILE_MISSING :
+		    e == ELOOP ? PRIVFILE_LINK : PRIVFILE_OPEN, e);
 	}
-	if ((rc = privfile_check_fd(fd, why, whylen)) != PS_OK)
+	if ((rc = check(fd, &sb, st)) != PS_OK)
 		goto out;
-	for (;;) {
-		got = read(fd, chunk, sizeof(chunk));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			say(why, whylen, "read error");
-			rc = PS_ERR_IO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		if ((rc = buf_append(out, chunk, (size_t)got)) != PS_OK) {
-			say(why, whylen, rc == PS_ERR_TOO_LARGE ?
-			    "file too large" : "out of memory");
-			goto out;
-		}
+	if ((unsigned long long)sb.st_size > out->max - out->len) {
+		rc = fail(st, PRIVFILE_TOO_LARGE);
+		goto out;
 	}
-	rc = PS_OK;
+	/* All of it and one byte for the read that sees the end, in one
+	 * allocation: a larger buffer later would mean one more copy. */
+	want = (size_t)sb.st_size;
+	if (want < out->max - out->len)
+		want++;
+	if (buf_reserve(out, want) != PS_OK) {
+		rc = fail(st, PRIVFILE_NOMEM);
+		goto out;
+	}
+	rc = read_rest(fd, out, st);
 out:
-	if (rc != PS_OK) {
+	if (rc != PS_OK && out->len > start) {
 		secret_wipe(out->p + start, out->len - start);
 		out->len = start;
 	}
-	secret_wipe(chunk, sizeof(chunk));
 	close(fd);
 	return rc;
 }
 
 pserr
-privfile_create(const char *path, const void *p, size_t n)
+privfile_read(const char *path, struct buf *out, char *why, size_t whylen)
 {
-	const char *q = p;
-	ssize_t w;
-	int fd;
-	pserr rc = PS_ERR_IO;
+	struct privfile_status st;
+	pserr rc;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd < 0)
-		return errno == EEXIST ? PS_ERR_EXISTS : PS_ERR_IO;
-	/* The umask may only remove bits; make sure none were added. */
-	if (fchmod(fd, 0600) != 0)
-		goto out;
-	while (n > 0) {
-		w = write(fd, q, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		q += w;
-		n -= (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	rc = PS_OK;
-out:
-	if (close(fd) != 0 && rc == PS_OK)
-		rc = PS_ERR_IO;
-	if (rc != PS_OK)
-		unlink(path);
+	if ((rc = privfile_load(path, out, &st)) != PS_OK)
+		pserr_why(why, whylen, "%s", faults[st.fault].why);
 	return rc;
+}
+
+void
+privfile_stamp(const char *path, struct privfile_stamp *out)
+{
+	struct stat sb;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &sb) != 0) {
+		out->err = errno != 0 ? errno : EIO;
+		return;
+	}
+	out->dev = sb.st_dev;
+	out->ino = sb.st_ino;
+	out->size = sb.st_size;
+	out->mtim = sb.st_mtim;
+	out->ctim = sb.st_ctim;
+}
+
+int
+privfile_stamp_equal(const struct privfile_stamp *a,
+    const struct privfile_stamp *b)
+{
+	if (a->err != 0 || b->err != 0)
+		return a->err == b->err;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtim.tv_sec == b->mtim.tv_sec &&
+	    a->mtim.tv_nsec == b->mtim.tv_nsec &&
+	    a->ctim.tv_sec == b->ctim.tv_sec &&
+	    a->ctim.tv_nsec == b->ctim.tv_nsec;
 }

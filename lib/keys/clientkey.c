@@ -3,25 +3,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/caps.h"
 #include "core/log.h"
+#include "core/privfile.h"
 #include "core/secret.h"
 #include "keys/clientkey.h"
-
-/* What a stat() of the state file last showed (as in keycache.c). */
-struct filesig {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
-	int err;
-};
+#include "keys/keyfile.h"
 
 struct clientkey {
 	char *path;
@@ -39,7 +31,7 @@ struct clientkey {
 	pthread_mutex_t lock;
 	struct keycache_entry *keys;
 	size_t n;
-	struct filesig seen;
+	struct privfile_stamp seen;   /* the state file when last read */
 	int have_seen;
 };
 
@@ -109,33 +101,6 @@ concat(const char *a, const char *b)
 	return s;
 }
 
-static void
-file_sig(const char *path, struct filesig *sig)
-{
-	struct stat st;
-
-	memset(sig, 0, sizeof(*sig));
-	if (stat(path, &st) != 0) {
-		sig->err = errno != 0 ? errno : EIO;
-		return;
-	}
-	sig->dev = st.st_dev;
-	sig->ino = st.st_ino;
-	sig->size = st.st_size;
-	sig->mtim = st.st_mtim;
-	sig->ctim = st.st_ctim;
-}
-
-static int
-sig_equal(const struct filesig *a, const struct filesig *b)
-{
-	return a->err == b->err && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
-	    a->mtim.tv_nsec == b->mtim.tv_nsec &&
-	    a->ctim.tv_sec == b->ctim.tv_sec &&
-	    a->ctim.tv_nsec == b->ctim.tv_nsec;
-}
-
 /*
  * Load the state file into ck when it changed since the last look.  A
  * file that cannot be used leaves the keys as they were and is logged
@@ -145,13 +110,13 @@ static void
 reload(struct clientkey *ck)
 {
 	struct keycache_entry *keys = NULL;
-	struct filesig sig;
+	struct privfile_stamp sig;
 	char why[256];
 	size_t n = 0;
 
 	pthread_mutex_lock(&ck->lock);
-	file_sig(ck->path, &sig);
-	if (ck->have_seen && sig_equal(&sig, &ck->seen))
+	privfile_stamp(ck->path, &sig);
+	if (ck->have_seen && privfile_stamp_equal(&sig, &ck->seen))
 		goto out;
 	ck->seen = sig;
 	ck->have_seen = 1;
@@ -161,12 +126,12 @@ reload(struct clientkey *ck)
 	}
 	why[0] = '\0';
 	if (sig.err != 0 ||
-	    keycache_read(ck->path, &keys, &n, why, sizeof(why)) != PS_OK) {
+	    keyfile_read(ck->path, &keys, &n, why, sizeof(why)) != PS_OK) {
 		log_warn("key state %s: %s; keeping the %zu key(s) in use",
 		    ck->path, why[0] ? why : "cannot stat", ck->n);
 		goto out;
 	}
-	keycache_entries_free(ck->keys, ck->n);
+	keyfile_entries_free(ck->keys, ck->n);
 	ck->keys = keys;
 	ck->n = n;
 	log_debug("key state %s: loaded %zu key(s)", ck->path, n);
@@ -210,7 +175,7 @@ clientkey_free(struct clientkey *ck)
 		return;
 	pthread_mutex_destroy(&ck->rot);
 	pthread_mutex_destroy(&ck->lock);
-	keycache_entries_free(ck->keys, ck->n);
+	keyfile_entries_free(ck->keys, ck->n);
 	free(ck->path);
 	free(ck->lock_path);
 	free(ck);
@@ -230,9 +195,9 @@ read_state(struct clientkey *ck, struct keycache_entry **keys, size_t *n,
 	if (access(ck->path, F_OK) != 0 && errno == ENOENT)
 		return PS_OK;
 	r[0] = '\0';
-	rc = keycache_read(ck->path, keys, n, r, sizeof(r));
+	rc = keyfile_read(ck->path, keys, n, r, sizeof(r));
 	if (rc != PS_OK)
-		snprintf(why, whylen, "key state %s: %s; it is not replaced "
+		pserr_why(why, whylen, "key state %s: %s; it is not replaced "
 		    "until fixed", ck->path, r[0] ? r : pserr_str(rc));
 	return rc;
 }
@@ -248,7 +213,7 @@ by_expiry_desc(const void *a, const void *b)
 
 /*
  * Write the state file: fresh first, then the unexpired keys of old (at
- * most CLIENTKEY_MAX_KEYS in all, the ones that expire last).
+ * most PS_CAP_CLIENT_KEYS in all, the ones that expire last).
  */
 static pserr
 write_state(struct clientkey *ck, const struct keycache_entry *fresh,
@@ -263,10 +228,10 @@ write_state(struct clientkey *ck, const struct keycache_entry *fresh,
 	all[m++] = *fresh;
 	if (n > 0)
 		qsort(old, n, sizeof(*old), by_expiry_desc);
-	for (i = 0; i < n && m < CLIENTKEY_MAX_KEYS; i++)
+	for (i = 0; i < n && m < PS_CAP_CLIENT_KEYS; i++)
 		if (old[i].expires > now)
 			all[m++] = old[i];
-	rc = keycache_write(ck->path, all, m);
+	rc = keyfile_write(ck->path, all, m);
 	secret_free(all, (n + 1) * sizeof(*all));
 	if (rc == PS_OK)
 		*written = m;
@@ -285,8 +250,7 @@ lock_state(struct clientkey *ck, int wait, int *fd, char *why, size_t whylen)
 	*fd = -1;
 	f = open(ck->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (f < 0) {
-		snprintf(why, whylen, "cannot open %s: %s", ck->lock_path,
-		    strerror(errno));
+		pserr_why(why, whylen, "cannot open %s: %m", ck->lock_path);
 		return PS_ERR_IO;
 	}
 	while (flock(f, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
@@ -295,8 +259,8 @@ lock_state(struct clientkey *ck, int wait, int *fd, char *why, size_t whylen)
 		close(f);
 		if (e == EWOULDBLOCK)
 			return PS_OK;   /* another process is rotating */
-		snprintf(why, whylen, "cannot lock %s: %s", ck->lock_path,
-		    strerror(e));
+		errno = e;
+		pserr_why(why, whylen, "cannot lock %s: %m", ck->lock_path);
 		return PS_ERR_IO;
 	}
 	*fd = f;
@@ -312,22 +276,22 @@ new_key(struct clientkey *ck, int64_t now, struct keycache_entry *fresh,
 	int64_t as_expires = 0;
 	pserr rc;
 
-	if ((rc = keycache_generate(fresh, now + ck->ttl)) != PS_OK) {
-		snprintf(why, whylen, "cannot make a key: %s", pserr_str(rc));
+	if ((rc = keyfile_generate(fresh, now + ck->ttl)) != PS_OK) {
+		pserr_why(why, whylen, "cannot make a key: %s", pserr_str(rc));
 		return rc;
 	}
 	why[0] = '\0';
 	rc = ck->upload(ck->upload_arg, fresh, ck->ttl, &as_expires, why,
 	    whylen);
 	if (rc == PS_ERR_EXISTS)
-		snprintf(why, whylen, "the AS holds the new kid already");
+		pserr_why(why, whylen, "the AS holds the new kid already");
 	else if (rc != PS_OK && why[0] == '\0')
-		snprintf(why, whylen, "%s", pserr_str(rc));
+		pserr_why(why, whylen, "%s", pserr_str(rc));
 	/* The AS forgets the key at its own expiry; so do we. */
 	if (rc == PS_OK && as_expires < fresh->expires)
 		fresh->expires = as_expires;
 	if (rc == PS_OK && fresh->expires <= now) {
-		snprintf(why, whylen, "the AS gave the key an expiry in the "
+		pserr_why(why, whylen, "the AS gave the key an expiry in the "
 		    "past (are the clocks in step?)");
 		rc = PS_ERR_BAD_UPSTREAM;
 	}
@@ -362,7 +326,7 @@ rotate(struct clientkey *ck, int64_t now, int wait, int *rotated,
 	if ((rc = new_key(ck, now, &fresh, why, whylen)) != PS_OK)
 		goto out;
 	if ((rc = write_state(ck, &fresh, keys, n, now, &written)) != PS_OK) {
-		snprintf(why, whylen, "cannot write the key state file: %s",
+		pserr_why(why, whylen, "cannot write the key state file: %s",
 		    pserr_str(rc));
 		goto out;
 	}
@@ -376,7 +340,7 @@ rotate(struct clientkey *ck, int64_t now, int wait, int *rotated,
 out:
 	if (fd >= 0)
 		close(fd);              /* releases the flock */
-	keycache_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	secret_wipe(&fresh, sizeof(fresh));
 	return rc;
 }

@@ -4,13 +4,14 @@
  *
  * Every client process of one installation shares one key state file in
  * the key cache format (protocol.md section 7; mode 0600, written whole
- * with keycache_write): the newest key and the older ones that have not
+ * with keyfile_write): the newest key and the older ones that have not
  * expired.  A rotation runs under an exclusive flock() of "<state>.lock":
  * the process that holds the lock re-reads the file, and does nothing when
  * another process has rotated already; otherwise it makes a key with a
  * fresh kid that expires after ttl seconds, uploads it, and only after the
- * upload writes the file: the new key and every unexpired old one.  A key
- * that is in the file is therefore always at the AS as well.
+ * upload writes the file: the new key and the unexpired old ones (at most
+ * PS_CAP_CLIENT_KEYS in all, the ones that expire last).  A key that is
+ * in the file is therefore always at the AS as well.
  *
  * With a time to live ttl (seconds, at least CLIENTKEY_MIN_TTL):
  *   grace  = 1 s, or 2 s from a ttl of 20 s: how long a new key waits
@@ -33,12 +34,10 @@
 #include <stdint.h>
 
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 #define CLIENTKEY_MIN_TTL 8
 #define CLIENTKEY_MAX_TTL (30 * 86400)
-/* The most keys a state file keeps (the newest ones). */
-#define CLIENTKEY_MAX_KEYS 16
 
 /*
  * Get key to the AS for ttl seconds.  PS_OK when stored, with the AS's

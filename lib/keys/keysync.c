@@ -1,95 +1,12 @@
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "core/secret.h"
+#include "keys/keyfile.h"
 #include "keys/keysync.h"
-
-static int
-set_addr(struct sockaddr_un *a, const char *path)
-{
-	size_t n = strlen(path);
-
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	if (n == 0 || n >= sizeof(a->sun_path))
-		return -1;
-	memcpy(a->sun_path, path, n);
-	return 0;
-}
-
-pserr
-keysync_request_refresh(const char *notify_socket_path)
-{
-	struct sockaddr_un a;
-	ssize_t w;
-	int fd, e;
-
-	if (notify_socket_path == NULL || set_addr(&a, notify_socket_path) != 0)
-		return PS_ERR_ARG;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return PS_ERR_IO;
-	w = sendto(fd, "r", 1, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof(a));
-	e = errno;
-	close(fd);
-	if (w == 1)
-		return PS_OK;
-	/* A full queue means requests are already waiting to be seen. */
-	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS ? PS_OK :
-	    PS_ERR_IO;
-}
-
-pserr
-keysync_notify_open(const char *path, int *out)
-{
-	struct sockaddr_un a;
-	struct stat st;
-	mode_t old;
-	int fd, r;
-
-	if (set_addr(&a, path) != 0)
-		return PS_ERR_ARG;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return PS_ERR_EXISTS;
-		/* Left behind by a keysync that did not stop cleanly. */
-		if (unlink(path) != 0)
-			return PS_ERR_IO;
-	}
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return PS_ERR_IO;
-	/* Only our own user (the workers') may ask for a fetch. */
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r != 0) {
-		close(fd);
-		return PS_ERR_IO;
-	}
-	*out = fd;
-	return PS_OK;
-}
-
-int
-keysync_notify_drain(int fd)
-{
-	char b[64];
-	int n = 0;
-
-	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) >= 0)
-		n++;
-	return n;
-}
 
 struct keysync {
 	char *path;
@@ -121,11 +38,11 @@ keysync_new(const char *path, struct keysync **out)
 		return PS_ERR_NOMEM;
 	}
 	why[0] = '\0';
-	rc = keycache_read(path, &keys, &n, why, sizeof(why));
+	rc = keyfile_read(path, &keys, &n, why, sizeof(why));
 	if (rc == PS_OK) {
 		/* Our own copy, so every array k holds is freed one way. */
 		if (n > 0 && (k->last = malloc(n * sizeof(*keys))) == NULL) {
-			keycache_entries_free(keys, n);
+			keyfile_entries_free(keys, n);
 			keysync_free(k);
 			return PS_ERR_NOMEM;
 		}
@@ -133,7 +50,7 @@ keysync_new(const char *path, struct keysync **out)
 			memcpy(k->last, keys, n * sizeof(*keys));
 			qsort(k->last, n, sizeof(*keys), by_kid);
 		}
-		keycache_entries_free(keys, n);
+		keyfile_entries_free(keys, n);
 		k->n = n;
 		k->known = 1;
 	} else {
@@ -173,7 +90,7 @@ keysync_apply(struct keysync *k, struct keycache_entry *keys, size_t n,
 			return PS_ERR_NOMEM;
 		memcpy(copy, keys, n * sizeof(*copy));
 	}
-	if ((rc = keycache_write(k->path, keys, n)) != PS_OK) {
+	if ((rc = keyfile_write(k->path, keys, n)) != PS_OK) {
 		secret_free(copy, n * sizeof(*copy));
 		return rc;
 	}

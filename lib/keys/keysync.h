@@ -1,12 +1,11 @@
 /*
  * keysync: keeping a worker's key cache file (protocol.md section 7) in
- * step with the attestation service, and the refresh request a worker
- * sends when it meets a kid it does not know.
+ * step with the attestation service.  Used by promptseal-keysync only.
  *
  * promptseal-keysync fetches the secrets (asclient_fetch_keys) on an
- * interval and whenever a worker asks through the notify socket, a UNIX
- * datagram socket on which any datagram means "fetch now".  The cache file
- * is rewritten only when its content changes.
+ * interval and whenever a worker asks through the notify socket
+ * (keys/notify.h).  The cache file is rewritten only when its content
+ * changes.
  */
 #ifndef PROMPTSEAL_KEYSYNC_H
 #define PROMPTSEAL_KEYSYNC_H
@@ -15,25 +14,7 @@
 #include <stdint.h>
 
 #include "core/pserr.h"
-#include "keys/keycache.h"
-
-/*
- * Worker side: ask the keysync listening on notify_socket_path for an
- * immediate fetch.  Never blocks: a full socket queue counts as success
- * (a fetch is already pending).  PS_ERR_IO when nobody listens there,
- * PS_ERR_ARG for a path too long for a socket address.
- */
-pserr keysync_request_refresh(const char *notify_socket_path)
-    PS_WARN_UNUSED;
-
-/*
- * Bind the notify socket at path (mode 0600, non-blocking).  A stale
- * socket file is replaced; any other file there is refused (PS_ERR_EXISTS).
- */
-pserr keysync_notify_open(const char *path, int *fd) PS_WARN_UNUSED;
-
-/* Read and drop every pending datagram; returns how many there were. */
-int keysync_notify_drain(int fd);
+#include "keys/keyfile.h"
 
 /* The cache file and the content last written to (or found in) it. */
 struct keysync;
@@ -50,7 +31,7 @@ void keysync_free(struct keysync *k);
 
 /*
  * Make the cache file hold exactly the n keys (sorted here by kid; the
- * array is reordered): keycache_write() when they differ from the last
+ * array is reordered): keyfile_write() when they differ from the last
  * content, nothing otherwise.  *changed (may be NULL) says whether the
  * file was written.  On a write failure the file is as before.
  */

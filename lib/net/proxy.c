@@ -31,35 +31,36 @@ proxy_opts_apply(struct proxy_opts *o, int opt, const char *arg)
 	long v;
 
 	switch (opt) {
-	case 0x100:
+	case PROXY_OPT_SOCKET:
 		o->server.socket_path = arg;
 		return 1;
-	case 0x101:
+	case PROXY_OPT_THREADS:
 		if (options_long(arg, 1, 1024, &v) != PS_OK)
 			goto bad;
 		o->server.threads = (int)v;
 		return 1;
-	case 0x102:
+	case PROXY_OPT_MAX_BODY:
 		if (options_size(arg, PS_CAP_BODY_LIMIT, &o->max_body) != PS_OK)
 			goto bad;
 		return 1;
-	case 0x103:
-		if (options_size(arg, (size_t)1 << 32, &o->max_reply) != PS_OK)
+	case PROXY_OPT_MAX_REPLY:
+		if (options_size(arg, PS_CAP_REPLY_LIMIT, &o->max_reply) != PS_OK)
 			goto bad;
 		return 1;
-	case 0x104:
+	case PROXY_OPT_UPSTREAM_TIMEOUT:
 		if (options_long(arg, 1, 86400, &v) != PS_OK)
 			goto bad;
 		o->upstream.idle_timeout_s = v;
 		return 1;
-	case 0x105:
+	case PROXY_OPT_CONNECT_TIMEOUT:
 		if (options_long(arg, 1, 600000, &v) != PS_OK)
 			goto bad;
 		o->upstream.connect_timeout_ms = v;
 		return 1;
-	case 0x106:
-		if ((o->log_level = log_level_parse(arg)) < 0)
+	case PROXY_OPT_LOG_LEVEL:
+		if ((v = log_level_parse(arg)) < 0)
 			goto bad;
+		o->log_level = (int)v;
 		return 1;
 	default:
 		return 0;

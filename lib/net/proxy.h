@@ -26,16 +26,27 @@ struct proxy_opts {
 	int log_level;
 };
 
-/* Long options every proxy takes; the caller's own options follow them.
- * Values >= 0x100 are used as their codes. */
+/* Long options every proxy takes; the caller's own options follow them
+ * with codes from 0x200 on. */
+enum proxy_opt {
+	PROXY_OPT_SOCKET = 0x100,
+	PROXY_OPT_THREADS,
+	PROXY_OPT_MAX_BODY,
+	PROXY_OPT_MAX_REPLY,
+	PROXY_OPT_UPSTREAM_TIMEOUT,
+	PROXY_OPT_CONNECT_TIMEOUT,
+	PROXY_OPT_LOG_LEVEL,
+};
+
 #define PROXY_LONG_OPTIONS \
-	{"socket", required_argument, NULL, 0x100}, \
-	{"threads", required_argument, NULL, 0x101}, \
-	{"max-body", required_argument, NULL, 0x102}, \
-	{"max-reply", required_argument, NULL, 0x103}, \
-	{"upstream-timeout", required_argument, NULL, 0x104}, \
-	{"connect-timeout", required_argument, NULL, 0x105}, \
-	{"log-level", required_argument, NULL, 0x106}
+	{"socket", required_argument, NULL, PROXY_OPT_SOCKET}, \
+	{"threads", required_argument, NULL, PROXY_OPT_THREADS}, \
+	{"max-body", required_argument, NULL, PROXY_OPT_MAX_BODY}, \
+	{"max-reply", required_argument, NULL, PROXY_OPT_MAX_REPLY}, \
+	{"upstream-timeout", required_argument, NULL, \
+	    PROXY_OPT_UPSTREAM_TIMEOUT}, \
+	{"connect-timeout", required_argument, NULL, PROXY_OPT_CONNECT_TIMEOUT}, \
+	{"log-level", required_argument, NULL, PROXY_OPT_LOG_LEVEL}
 
 #define PROXY_HELP \
 "  --socket PATH            listen on this UNIX socket (default: the socket\n" \

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "core/secret.h"
 #include "seal/stream.h"
 
@@ -51,6 +49,7 @@ stream_init(struct stream *s, enum message_endpoint ep,
 	s->arg = arg;
 	s->done = 0;
 	s->failed = 0;
+	s->error = PS_OK;
 }
 
 /* Hand the event built in s->out to the peer and forget it.  A peer that
@@ -93,6 +92,7 @@ stream_error(struct stream *s, pserr rc)
 
 	if (s->failed)
 		return PS_OK;
+	s->error = rc;
 	buf_init(&j, 256);
 	if ((e = pserr_json(rc, &j)) == PS_OK)
 		e = end_with(s, j.p, j.len);
@@ -319,54 +319,12 @@ end_record_ok(struct stream *s, const char *val, size_t vlen)
 	return ok;
 }
 
-/*
- * A plain {"error": {...}} from the worker: its own error event, which
- * cannot be encrypted (it may have no key to do so).  Only that exact shape
- * is accepted, and it is passed on re-serialized, so nothing else can ride
- * along with it.  Returns 1 and sets *obj when json is one.
- */
-static int
-plain_error(const char *json, size_t len, struct json_object **obj)
-{
-	struct json_tokener *tok;
-	struct json_object *o = NULL, *e;
-	size_t end, i;
-	int ok = 0;
-
-	if (len > INT32_MAX || (tok = json_tokener_new()) == NULL)
-		return 0;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success)
-		goto out;
-#if defined(JSON_C_VERSION_NUM) && JSON_C_VERSION_NUM >= 0x000f00
-	end = json_tokener_get_parse_end(tok);
-#else
-	end = (size_t)tok->char_offset;
-#endif
-	for (i = end; i < len; i++)
-		if (json[i] != ' ' && json[i] != '\t')
-			goto out;
-	if (!json_object_is_type(o, json_type_object) ||
-	    json_object_object_length(o) != 1 ||
-	    !json_object_object_get_ex(o, "error", &e) ||
-	    !json_object_is_type(e, json_type_object))
-		goto out;
-	*obj = o;
-	o = NULL;
-	ok = 1;
-out:
-	json_object_put(o);
-	json_tokener_free(tok);
-	return ok;
-}
-
 static pserr
 open_data(struct line_ctx *x, const char *val, size_t vlen)
 {
 	struct stream *s = x->s;
-	struct json_object *err = NULL;
-	const char *j;
+	struct buf plain;
+	pserr code = PS_OK;
 	size_t start;
 	pserr rc;
 
@@ -411,19 +369,26 @@ open_data(struct line_ctx *x, const char *val, size_t vlen)
 	default:
 		break;
 	}
-	if (plain_error(val, vlen, &err)) {
-		j = json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE);
-		if (j == NULL)
-			rc = PS_ERR_NOMEM;
-		else
-			rc = end_with(s, j, strlen(j));
-		json_object_put(err);
-		x->rc = rc;
-		x->stop = 1;
-		return PS_ERR_ARG;
+	/* What passes on in place of a plain error event is decided by
+	 * whoever links the stream (see stream_plain_error()). */
+	buf_init(&plain, s->out.max);
+	rc = stream_plain_error(val, vlen, &plain, &code);
+	if (rc == PS_ERR_INVALID_JSON) {
+		buf_free(&plain);
+		return stop_with_error(x, PS_ERR_DECRYPT);
 	}
-	return stop_with_error(x, PS_ERR_DECRYPT);
+	if (rc == PS_OK) {
+		s->error = code;
+		rc = end_with(s, plain.p, plain.len);
+	} else if (rc == PS_ERR_TOO_LARGE) {
+		/* As end_with() does when the event does not fit. */
+		buf_reset(&s->out);
+		s->failed = 1;
+	}
+	buf_free(&plain);
+	x->rc = rc;
+	x->stop = 1;
+	return PS_ERR_ARG;
 }
 
 static pserr

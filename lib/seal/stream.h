@@ -32,6 +32,9 @@ struct stream {
 	void *arg;
 	int done;                  /* end record written (worker) or checked (client) */
 	int failed;                /* an error event was written; input is ignored */
+	pserr error;               /* the code of that error event; PS_OK while
+	                            * none was written (also when the peer went
+	                            * away) */
 };
 
 /*
@@ -104,5 +107,23 @@ pserr stream_error(struct stream *s, pserr rc) PS_WARN_UNUSED;
 
 /* Wipe and free s's memory. */
 void stream_free(struct stream *s);
+
+/*
+ * What the client side passes on in place of a plain error event of the
+ * worker ({"error": {...}} where an encrypted event should be).  This
+ * archive does not define it; whoever links the stream module does, as its
+ * policy for unauthenticated text: lib/seal/stream_plain.c, linked by the
+ * programs (PS_SEAL_LIBS), passes the worker's error on re-serialized, and
+ * the public library (lib/promptseal/) answers it in its own words.
+ *
+ * json (len bytes) is the event's data value.  When it is a plain error
+ * event, append the JSON text of the error event to write in its place to
+ * out, set *code to the error it stands for, and return PS_OK: the stream
+ * ends with that event.  Return PS_ERR_INVALID_JSON when json is not one
+ * (the event then fails as decrypt_failed), or PS_ERR_NOMEM or out's
+ * PS_ERR_TOO_LARGE.  On failure out is left as it was.
+ */
+pserr stream_plain_error(const char *json, size_t len, struct buf *out,
+    pserr *code) PS_WARN_UNUSED;
 
 #endif

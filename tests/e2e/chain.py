@@ -506,8 +506,14 @@ class Chain:
                  proc=self.procs["inference"])
 
     def _spawn(self, name, sock, argv):
+        # spawn-fcgi binds the socket before the program runs: wait for the
+        # program's own "serving" line too, so that a signal sent next finds
+        # the stop signals blocked and taken by the program, not by default.
+        serving = self.log(name + ".log").count("serving with")
         p = self._start(name, [SPAWN_FCGI, "-n", "-s", sock, "-M", "0660", "--"] + argv)
         wait_for(lambda: unix_open(sock), name, proc=p)
+        wait_for(lambda: self.log(name + ".log").count("serving with") > serving,
+                 name + " serving", proc=p)
 
     def run(self, argv, timeout=60):
         """Run a program to its end as the servers' user; returns the

@@ -1,0 +1,31 @@
+/*
+ * The interface of every fuzz target: libFuzzer's entry point, and the
+ * property check that stops a run.  Each target asserts properties (round
+ * trips, agreement with an independent validator, output unchanged on
+ * failure), not only the absence of a crash.
+ *
+ * Built with --enable-fuzzing (clang, -fsanitize=fuzzer) a target is a
+ * libFuzzer program; built otherwise it is linked with standalone.c and
+ * replays files, which is how `make check` runs the seed corpus.
+ */
+#ifndef PROMPTSEAL_FUZZ_H
+#define PROMPTSEAL_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A property that does not hold is a finding: say which, and abort so
+ * that libFuzzer saves the input. */
+#define FUZZ_CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, \
+		    __LINE__, #cond); \
+		abort(); \
+	} \
+} while (0)
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * Unit tests of lib/net/proxy.c: the options both proxies share (defaults,
+ * every value accepted and refused), the event-stream content type, and
+ * the per-thread buffers: wiped after each request, large ones given back.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "core/caps.h"
+#include "core/log.h"
+#include "core/pserr.h"
+#include "net/proxy.h"
+
+START_TEST(test_defaults)
+{
+	struct proxy_opts o;
+
+	proxy_opts_init(&o);
+	ck_assert_ptr_null(o.server.socket_path);
+	ck_assert_int_eq(o.server.threads, 8);
+	ck_assert_uint_eq(o.max_body, PS_CAP_BODY_DEFAULT);
+	ck_assert_uint_eq(o.max_reply, PS_CAP_REPLY_DEFAULT);
+	ck_assert_uint_eq(o.max_line, PS_CAP_LINE_DEFAULT);
+	ck_assert_int_eq(o.upstream.idle_timeout_s, 300);
+	ck_assert_int_eq(o.upstream.connect_timeout_ms, 5000);
+	ck_assert_int_eq(o.log_level, LOG_INFO);
+}
+END_TEST
+
+START_TEST(test_apply)
+{
+	struct proxy_opts o;
+
+	proxy_opts_init(&o);
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_SOCKET, "/run/s"), 1);
+	ck_assert_str_eq(o.server.socket_path, "/run/s");
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_THREADS, "3"), 1);
+	ck_assert_int_eq(o.server.threads, 3);
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_MAX_BODY, "512K"), 1);
+	ck_assert_uint_eq(o.max_body, 512 * 1024);
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_MAX_REPLY, "1G"), 1);
+	ck_assert_uint_eq(o.max_reply, 1u << 30);
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_UPSTREAM_TIMEOUT, "9"),
+	    1);
+	ck_assert_int_eq(o.upstream.idle_timeout_s, 9);
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_CONNECT_TIMEOUT, "250"),
+	    1);
+	ck_assert_int_eq(o.upstream.connect_timeout_ms, 250);
+	ck_assert_int_eq(proxy_opts_apply(&o, PROXY_OPT_LOG_LEVEL, "debug"), 1);
+	ck_assert_int_eq(o.log_level, LOG_DEBUG);
+	/* Not a common option: left to the caller. */
+	ck_assert_int_eq(proxy_opts_apply(&o, 0x200, "x"), 0);
+	ck_assert_int_eq(proxy_opts_apply(&o, 'h', NULL), 0);
+}
+END_TEST
+
+static const struct {
+	int opt;
+	const char *arg;
+} bad[] = {
+	{PROXY_OPT_THREADS, "0"}, {PROXY_OPT_THREADS, "1025"},
+	{PROXY_OPT_THREADS, "two"}, {PROXY_OPT_MAX_BODY, "0"},
+	{PROXY_OPT_MAX_BODY, "2G"}, {PROXY_OPT_MAX_BODY, "10MB"},
+	{PROXY_OPT_MAX_REPLY, "5G"}, {PROXY_OPT_UPSTREAM_TIMEOUT, "0"},
+	{PROXY_OPT_UPSTREAM_TIMEOUT, "86401"},
+	{PROXY_OPT_CONNECT_TIMEOUT, "600001"}, {PROXY_OPT_LOG_LEVEL, "loud"},
+};
+
+START_TEST(test_apply_bad)
+{
+	struct proxy_opts o, before;
+
+	proxy_opts_init(&o);
+	proxy_opts_init(&before);
+	ck_assert_int_eq(proxy_opts_apply(&o, bad[_i].opt, bad[_i].arg), -1);
+	/* A refused value leaves the options as they were. */
+	ck_assert_mem_eq(&o, &before, sizeof(o));
+}
+END_TEST
+
+START_TEST(test_is_sse)
+{
+	ck_assert_int_eq(proxy_is_sse("text/event-stream"), 1);
+	ck_assert_int_eq(proxy_is_sse("text/event-stream; charset=utf-8"), 1);
+	ck_assert_int_eq(proxy_is_sse("Text/Event-Stream"), 1);
+	ck_assert_int_eq(proxy_is_sse("text/event-streams"), 0);
+	ck_assert_int_eq(proxy_is_sse("application/json"), 0);
+	ck_assert_int_eq(proxy_is_sse(""), 0);
+}
+END_TEST
+
+START_TEST(test_thread_clean)
+{
+	struct proxy_opts o;
+	struct proxy_thread *t;
+	char *small;
+	static char big[PS_CAP_KEEP + 1];
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	proxy_opts_init(&o);
+	o.upstream.base_url = "http://localhost";
+	ck_assert_ptr_nonnull(t = proxy_thread_new(&o));
+	ck_assert_int_eq(buf_puts(&t->body, "a secret prompt"), PS_OK);
+	ck_assert_int_eq(buf_append(&t->out, big, sizeof(big)), PS_OK);
+	small = t->body.p;
+	proxy_thread_clean(t);
+	/* The small buffer is kept, wiped; the large one is given back. */
+	ck_assert_uint_eq(t->body.len, 0);
+	ck_assert_ptr_eq(t->body.p, small);
+	ck_assert_ptr_null(memmem(small, t->body.cap, "secret", 6));
+	ck_assert_ptr_null(t->out.p);
+	ck_assert_uint_eq(t->out.cap, 0);
+	proxy_thread_free(t);
+	proxy_thread_free(NULL);
+}
+END_TEST
+
+static Suite *
+proxy_suite(void)
+{
+	Suite *s = suite_create("proxy");
+	TCase *tc = tcase_create("proxy");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_apply);
+	tcase_add_loop_test(tc, test_apply_bad, 0,
+	    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_is_sse);
+	tcase_add_test(tc, test_thread_clean);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(proxy_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,117 @@
+/*
+ * Unit tests of lib/core/secret.c: wiping, constant-time comparison, random bytes.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "core/pserr.h"
+#include "core/secret.h"
+
+START_TEST(test_secret_equal)
+{
+	uint8_t a[32], b[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = b[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(secret_equal(a, b, sizeof(a)), 1);
+	ck_assert_int_eq(secret_equal(a, b, 0), 1);
+	for (i = 0; i < 8 * sizeof(a); i++) {
+		b[i / 8] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_int_eq(secret_equal(a, b, sizeof(a)), 0);
+		ck_assert_int_eq(secret_equal(b, a, sizeof(a)), 0);
+		b[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	/* Only the first n bytes count. */
+	b[31] ^= 1;
+	ck_assert_int_eq(secret_equal(a, b, 31), 1);
+	ck_assert_int_eq(secret_equal(a, b, 32), 0);
+}
+END_TEST
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+START_TEST(test_secret_random)
+{
+	uint8_t a[32] = {0}, b[32] = {0};
+	const size_t big = (1u << 20) * 2 + 33;
+	uint8_t *p;
+	size_t i;
+
+	ck_assert_int_eq(secret_random(a, sizeof(a)), PS_OK);
+	ck_assert_int_eq(secret_random(b, sizeof(b)), PS_OK);
+	ck_assert(!all_zero(a, sizeof(a)));
+	ck_assert(!all_zero(b, sizeof(b)));
+	ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+	ck_assert_int_eq(secret_random(a, 0), PS_OK);
+
+	/* Larger than one draw: every piece, including the tail, is filled. */
+	p = calloc(1, big);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(secret_random(p, big), PS_OK);
+	for (i = 0; i + 64 <= big; i += 1u << 19)
+		ck_assert(!all_zero(p + i, 64));
+	ck_assert(!all_zero(p + big - 32, 32));
+	free(p);
+}
+END_TEST
+
+START_TEST(test_secret_wipe)
+{
+	uint8_t a[16];
+	uint8_t *p;
+
+	memset(a, 0xaa, sizeof(a));
+	secret_wipe(a + 4, 8);
+	ck_assert_mem_eq(a, "\xaa\xaa\xaa\xaa\0\0\0\0\0\0\0\0\xaa\xaa\xaa\xaa",
+	    16);
+	secret_wipe(NULL, 0);
+	secret_wipe(a, 0);
+	ck_assert_uint_eq(a[0], 0xaa);
+	secret_free(NULL, 0);
+	secret_free(NULL, 16);
+	p = malloc(16);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 1, 16);
+	secret_free(p, 16);
+}
+END_TEST
+
+static Suite *
+secret_suite(void)
+{
+	Suite *s = suite_create("secret");
+	TCase *tc = tcase_create("secret");
+
+	tcase_add_test(tc, test_secret_equal);
+	tcase_add_test(tc, test_secret_random);
+	tcase_add_test(tc, test_secret_wipe);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(secret_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,354 @@
+/*
+ * Unit tests of lib/net/upstream.c against a small scripted HTTP/1.1
+ * server of this file on a UNIX socket: the reply head (status, content
+ * type, Promptseal-Encrypted), a body handed over chunk by chunk in
+ * order, a POST body delivered intact, keep-alive across requests, and
+ * each failure: refused, broken off mid-body, silent past the idle
+ * timeout, a callback's error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "core/buf.h"
+#include "core/pserr.h"
+#include "net/upstream.h"
+
+/* ------------------------------------------------------------ server */
+
+static char sock_path[108];
+static int listen_fd = -1;
+static int accepts;
+static pthread_t srv;
+
+static void
+say(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) < 0)
+		return;
+}
+
+/* Read one request head and body; returns its path (static) or NULL at
+ * EOF.  *body_len gets the body's length. */
+static const char *
+read_request(int fd, size_t *body_len)
+{
+	static char path[256];
+	char head[8192], *end, *cl;
+	size_t n = 0, want = 0, have;
+
+	for (;;) {
+		ssize_t r = read(fd, head + n, sizeof(head) - 1 - n);
+
+		if (r <= 0)
+			return NULL;
+		n += (size_t)r;
+		head[n] = '\0';
+		if ((end = strstr(head, "\r\n\r\n")) != NULL)
+			break;
+	}
+	if ((cl = strcasestr(head, "\r\nContent-Length:")) != NULL && cl < end)
+		want = strtoul(cl + 17, NULL, 10);
+	have = n - (size_t)(end + 4 - head);
+	while (have < want) {
+		char b[4096];
+		ssize_t r = read(fd, b, sizeof(b));
+
+		if (r <= 0)
+			return NULL;
+		have += (size_t)r;
+	}
+	*body_len = want;
+	if (sscanf(head, "%*s %255s", path) != 1)
+		return NULL;
+	return path;
+}
+
+static int
+serve(int fd, const char *path, size_t body_len)
+{
+	char line[256];
+
+	if (strcmp(path, "/ok") == 0) {
+		say(fd, "HTTP/1.1 201 Created\r\nContent-Type: application/json"
+		    "\r\nPromptseal-Encrypted: true\r\nContent-Length: 2\r\n"
+		    "\r\n{}");
+	} else if (strcmp(path, "/plain") == 0) {
+		say(fd, "HTTP/1.1 400 Bad Request\r\nContent-Type: "
+		    "application/json\r\nPromptseal-Encrypted: false\r\n"
+		    "Content-Length: 0\r\n\r\n");
+	} else if (strcmp(path, "/echo-len") == 0) {
+		snprintf(line, sizeof(line), "HTTP/1.1 200 OK\r\nContent-Type: "
+		    "text/plain\r\nContent-Length: %zu\r\n\r\n%zu",
+		    (size_t)snprintf(NULL, 0, "%zu", body_len), body_len);
+		say(fd, line);
+	} else if (strcmp(path, "/chunks") == 0) {
+		say(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n");
+		say(fd, "3\r\none\r\n");
+		usleep(50000);
+		say(fd, "3\r\ntwo\r\n");
+		usleep(50000);
+		say(fd, "5\r\nthree\r\n0\r\n\r\n");
+	} else if (strcmp(path, "/cut") == 0) {
+		say(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: 100\r\n\r\n{\"partial\":");
+		return -1;
+	} else if (strcmp(path, "/silent") == 0) {
+		sleep(3);
+		return -1;
+	} else {
+		say(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	}
+	return 0;
+}
+
+static void *
+conn_thread(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	const char *path;
+	size_t len;
+
+	while ((path = read_request(fd, &len)) != NULL)
+		if (serve(fd, path, len) != 0)
+			break;
+	close(fd);
+	return NULL;
+}
+
+/* A thread per connection, so a silent one holds up no other. */
+static void *
+server_thread(void *arg)
+{
+	pthread_t t;
+	int fd;
+
+	(void)arg;
+	while ((fd = accept(listen_fd, NULL, NULL)) >= 0) {
+		__atomic_add_fetch(&accepts, 1, __ATOMIC_SEQ_CST);
+		if (pthread_create(&t, NULL, conn_thread, (void *)(intptr_t)fd)
+		    != 0) {
+			close(fd);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void
+server_start(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[] = "/tmp/ps-test-upstream-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock_path, sizeof(sock_path), "%s/s", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(listen_fd, 0);
+	ck_assert_int_eq(bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)),
+	    0);
+	ck_assert_int_eq(listen(listen_fd, 8), 0);
+	ck_assert_int_eq(pthread_create(&srv, NULL, server_thread, NULL), 0);
+}
+
+/* ------------------------------------------------------------ client */
+
+struct seen {
+	int heads;
+	long status;
+	char ctype[64];
+	int encrypted;
+	struct buf body;
+	int chunks;
+	pserr fail_head;
+};
+
+static pserr
+on_head(void *arg, const struct upstream_reply *r)
+{
+	struct seen *s = arg;
+
+	s->heads++;
+	s->status = r->status;
+	snprintf(s->ctype, sizeof(s->ctype), "%s", r->content_type);
+	s->encrypted = r->encrypted;
+	return s->fail_head;
+}
+
+static pserr
+on_data(void *arg, const char *p, size_t n)
+{
+	struct seen *s = arg;
+
+	s->chunks++;
+	return buf_append(&s->body, p, n);
+}
+
+static struct upstream_cfg cfg;
+
+static struct upstream *
+client(long idle_s)
+{
+	struct upstream *u = NULL;
+
+	cfg.base_url = "http://localhost";
+	cfg.unix_path = sock_path;
+	cfg.connect_timeout_ms = 2000;
+	cfg.idle_timeout_s = idle_s;
+	ck_assert_int_eq(upstream_new(&cfg, &u), PS_OK);
+	return u;
+}
+
+static pserr
+get(struct upstream *u, const char *method, const char *path,
+    const char *body, struct seen *s, int *started)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->body, 1 << 20);
+	s->fail_head = PS_OK;
+	return upstream_request(u, method, path, NULL, body,
+	    body != NULL ? strlen(body) : 0, on_head, on_data, s, started);
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(test_head_and_body)
+{
+	struct upstream *u;
+	struct seen s;
+	int started;
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	server_start();
+	u = client(5);
+	ck_assert_int_eq(get(u, "GET", "/ok", NULL, &s, &started), PS_OK);
+	ck_assert_int_eq(started, 1);
+	ck_assert_int_eq(s.heads, 1);
+	ck_assert_int_eq(s.status, 201);
+	ck_assert_str_eq(s.ctype, "application/json");
+	ck_assert_int_eq(s.encrypted, 1);
+	ck_assert_str_eq(buf_cstr(&s.body), "{}");
+	buf_free(&s.body);
+	ck_assert_int_eq(get(u, "GET", "/plain", NULL, &s, &started), PS_OK);
+	ck_assert_int_eq(s.status, 400);
+	ck_assert_int_eq(s.encrypted, 0);
+	/* An empty body still gets its head, once. */
+	ck_assert_int_eq(s.heads, 1);
+	ck_assert_uint_eq(s.body.len, 0);
+	buf_free(&s.body);
+	ck_assert_int_eq(get(u, "GET", "/nothing", NULL, &s, &started), PS_OK);
+	ck_assert_int_eq(s.status, 404);
+	ck_assert_int_eq(s.encrypted, -1);        /* header absent */
+	buf_free(&s.body);
+	/* Three requests, one connection. */
+	ck_assert_int_eq(__atomic_load_n(&accepts, __ATOMIC_SEQ_CST), 1);
+	upstream_free(u);
+}
+END_TEST
+
+START_TEST(test_post_body_and_chunks)
+{
+	struct upstream *u;
+	struct seen s;
+	char *big = malloc(300001);
+	int started;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'b', 300000);
+	big[300000] = '\0';
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	server_start();
+	u = client(5);
+	ck_assert_int_eq(get(u, "POST", "/echo-len", big, &s, &started), PS_OK);
+	ck_assert_str_eq(buf_cstr(&s.body), "300000");
+	buf_free(&s.body);
+	ck_assert_int_eq(get(u, "GET", "/chunks", NULL, &s, &started), PS_OK);
+	ck_assert_str_eq(s.ctype, "text/event-stream");
+	ck_assert_str_eq(buf_cstr(&s.body), "onetwothree");
+	/* Chunks that arrived apart were handed over apart. */
+	ck_assert_int_ge(s.chunks, 3);
+	buf_free(&s.body);
+	upstream_free(u);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_failures)
+{
+	struct upstream *u;
+	struct seen s;
+	int started;
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	/* Nobody listens: refused, nothing started. */
+	snprintf(sock_path, sizeof(sock_path), "/tmp/ps-test-upstream-none");
+	u = client(5);
+	ck_assert_int_eq(get(u, "GET", "/ok", NULL, &s, &started),
+	    PS_ERR_UPSTREAM);
+	ck_assert_int_eq(started, 0);
+	ck_assert_int_eq(s.heads, 0);
+	buf_free(&s.body);
+	upstream_free(u);
+
+	server_start();
+	u = client(1);
+	/* Broken off after the head: started, then an error. */
+	ck_assert_int_eq(get(u, "GET", "/cut", NULL, &s, &started),
+	    PS_ERR_UPSTREAM);
+	ck_assert_int_eq(started, 1);
+	buf_free(&s.body);
+	/* Silent for longer than the idle timeout. */
+	ck_assert_int_eq(get(u, "GET", "/silent", NULL, &s, &started),
+	    PS_ERR_TIMEOUT);
+	ck_assert_int_eq(started, 0);
+	buf_free(&s.body);
+	/* The head callback's error ends the exchange and is returned. */
+	memset(&s, 0, sizeof(s));
+	buf_init(&s.body, 1 << 20);
+	s.fail_head = PS_ERR_BAD_UPSTREAM;
+	ck_assert_int_eq(upstream_request(u, "GET", "/ok", NULL, NULL, 0,
+	    on_head, on_data, &s, &started), PS_ERR_BAD_UPSTREAM);
+	ck_assert_uint_eq(s.body.len, 0);
+	buf_free(&s.body);
+	upstream_free(u);
+}
+END_TEST
+
+static Suite *
+upstream_suite(void)
+{
+	Suite *s = suite_create("upstream");
+	TCase *tc = tcase_create("upstream");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_head_and_body);
+	tcase_add_test(tc, test_post_body_and_chunks);
+	tcase_add_test(tc, test_failures);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(upstream_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
