@@ -20,10 +20,10 @@
 #include "asclient/asclient.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
-#include "attest/release.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "keys/keyfile.h"
 #include "keys/keysync.h"
 #include "keys/notify.h"
 
@@ -114,7 +114,7 @@ sync_once(struct sync *y)
 	if ((rc = asclient_fetch_keys(y->client, y->prod, &keys, &n)) != PS_OK)
 		return rc;
 	rc = keysync_apply(y->ks, keys, n, &changed);
-	release_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	if (rc != PS_OK) {
 		log_error("cannot write the key cache: %s (the previous file "
 		    "stays)", pserr_str(rc));

@@ -250,7 +250,7 @@ START_TEST(upload_json_forms)
 	ck_assert_uint_eq(l[0].secret[0], 0xff);
 	ck_assert_uint_eq(l[0].secret[31], 0xff);
 	ck_assert_int_eq(l[0].expires, NOW + 60);
-	release_entries_free(l, n);
+	keyfile_entries_free(l, n);
 }
 END_TEST
 
@@ -358,7 +358,7 @@ START_TEST(fetch_releases_wrapped)
 	ck_assert_uint_eq(keys[1].kid[0], 0xff);
 	ck_assert_uint_eq(keys[1].secret[0], 1);
 	ck_assert_int_eq(keys[1].expires, NOW + 10);
-	release_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	/* The same request again: the challenge is used up. */
 	ck_assert_int_eq(fetch(b, NOW + 6), 403);
 	ck_assert_str_eq(code(), "attestation_failed");
@@ -372,7 +372,7 @@ START_TEST(fetch_releases_wrapped)
 	unwrap(priv, ch, &keys, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(keys[0].kid[0], 0x00);
-	release_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	free(b);
 	/* No secret at all: an empty, still wrapped, list. */
 	get_challenge(ch, NOW + 4000);

@@ -272,7 +272,7 @@ START_TEST(upload)
 	ck_assert_int_eq(asstore_list(as.store, before, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_mem_eq(l[0].secret, sec, 32);
-	release_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	/* Again: the kid exists. */
 	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp),
 	    PS_ERR_EXISTS);
@@ -321,7 +321,7 @@ START_TEST(fetch_keys)
 	ck_assert_uint_gt(srv.resp_len, 100);
 	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, sec, 32));
 	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, "IiIiIiIi", 8));
-	release_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	attest_producer_free(p);
 	/* Evidence claiming a measurement the AS does not allow. */
 	bad.b[0] ^= 1;

@@ -38,7 +38,7 @@ START_TEST(records)
 	    PS_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_mem_eq(out, in, sizeof(in));
-	release_entries_free(out, n);
+	keyfile_entries_free(out, n);
 	ck_assert_int_eq(release_decode((uint8_t *)b.p, 111, &out, &n),
 	    PS_ERR_CORRUPT);
 	/* Records in any order come back ordered by kid. */
@@ -49,7 +49,7 @@ START_TEST(records)
 	    PS_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_mem_eq(out, in, sizeof(in));
-	release_entries_free(out, n);
+	keyfile_entries_free(out, n);
 	/* The same kid twice. */
 	memcpy(b.p + 56, b.p, 16);
 	ck_assert_int_eq(release_decode((uint8_t *)b.p, 112, &out, &n),
@@ -72,7 +72,7 @@ START_TEST(records_empty)
 	    PS_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(out);
-	release_entries_free(NULL, 0);
+	keyfile_entries_free(NULL, 0);
 	buf_free(&b);
 }
 END_TEST
@@ -112,7 +112,7 @@ START_TEST(open_kat)
 	ck_assert_mem_eq(out[0].kid, want, 16);
 	ck_assert_mem_eq(out[0].secret, want + 16, 32);
 	ck_assert_int_eq(out[0].expires, 0x3031323334353637);
-	release_entries_free(out, n);
+	keyfile_entries_free(out, n);
 	/* Another challenge, a flipped bit, a cut blob: nothing opens. */
 	out = NULL;
 	aad[0] ^= 1;
@@ -155,7 +155,7 @@ START_TEST(seal_open)
 	ck_assert_uint_eq(n, 3);
 	for (i = 0; i < 3; i++)
 		ck_assert_mem_eq(&out[i], &in[2 - i], sizeof(in[0]));
-	release_entries_free(out, n);
+	keyfile_entries_free(out, n);
 	/* Only the holder of the key, and only for this challenge. */
 	out = NULL;
 	ck_assert_int_eq(release_open(other, ch, blob.p, blob.len, &out, &n),

@@ -339,7 +339,7 @@ fetch_release(struct asstore *s, const struct fetch *x, int64_t now,
 	asreply_note(r, "released %zu secrets to %s measurement %.24s...", n,
 	    x->format, mhex);
 out:
-	release_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	buf_free(&blob);
 }
 

@@ -24,7 +24,7 @@
 
 #include "attest/release.h"
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 struct asstore;
 
@@ -39,7 +39,7 @@ struct asstore_ops {
 	    int64_t now);
 	/*
 	 * All secrets unexpired at now, ordered by kid, in a new array
-	 * (free it with release_entries_free); *keys is NULL when *n is 0.
+	 * (free it with keyfile_entries_free); *keys is NULL when *n is 0.
 	 */
 	pserr (*list)(struct asstore *s, int64_t now,
 	    struct keycache_entry **keys, size_t *n);

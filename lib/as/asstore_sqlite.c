@@ -176,7 +176,7 @@ entries_grow(struct keycache_entry **a, size_t cnt, size_t *cap)
 		return PS_ERR_NOMEM;
 	if (cnt)
 		memcpy(na, *a, cnt * sizeof(*na));
-	release_entries_free(*a, *cap);
+	keyfile_entries_free(*a, *cap);
 	*a = na;
 	*cap = ncap;
 	return PS_OK;
@@ -193,7 +193,7 @@ entries_fit(struct keycache_entry **a, size_t cnt, size_t cap)
 		return PS_OK;
 	if (cnt > 0 && (na = malloc(cnt * sizeof(*na))) != NULL)
 		memcpy(na, *a, cnt * sizeof(*na));
-	release_entries_free(*a, cap);
+	keyfile_entries_free(*a, cap);
 	*a = na;
 	return cnt > 0 && na == NULL ? PS_ERR_NOMEM : PS_OK;
 }
@@ -233,7 +233,7 @@ sq_list(struct asstore *s, int64_t now, struct keycache_entry **keys,
 out:
 	sqlite3_finalize(st);
 	if (rc != PS_OK) {
-		release_entries_free(a, cap);
+		keyfile_entries_free(a, cap);
 		return rc;
 	}
 	*keys = a;

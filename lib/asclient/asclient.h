@@ -19,7 +19,7 @@
 #include "attest/attest.h"
 #include "core/buf.h"
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 struct asclient_opts {
 	const char *url;          /* the API's base: "https://as.example/as" */
@@ -86,7 +86,7 @@ pserr asclient_fetch(struct asclient *c, const uint8_t challenge[32],
 /*
  * The whole exchange of a worker: a challenge, a fresh X25519 key pair,
  * evidence from p binding both, the fetch, and the unwrap.  On success
- * *keys (free with release_entries_free; NULL when *n is 0) holds the
+ * *keys (free with keyfile_entries_free; NULL when *n is 0) holds the
  * unexpired secrets the AS released.  PS_ERR_BAD_UPSTREAM when the
  * wrapped reply does not open; other codes as the calls above.
  */

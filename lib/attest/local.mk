@@ -6,4 +6,4 @@ lib_attest_libattest_la_SOURCES = \
 	lib/attest/attest_sim.c lib/attest/attest_sim.h \
 	lib/attest/wrap.c lib/attest/wrap.h \
 	lib/attest/release.c lib/attest/release.h
-PS_ATTEST_LIBS = lib/attest/libattest.la $(PS_CORE_LIBS)
+PS_ATTEST_LIBS = lib/attest/libattest.la $(PS_KEYS_LIBS)

@@ -69,7 +69,7 @@ release_decode(const uint8_t *p, size_t len, struct keycache_entry **k,
 		qsort(a, cnt, sizeof(*a), by_kid);
 	for (i = 1; i < cnt; i++)
 		if (memcmp(a[i - 1].kid, a[i].kid, KID_LEN) == 0) {
-			release_entries_free(a, cnt);
+			keyfile_entries_free(a, cnt);
 			return PS_ERR_CORRUPT;
 		}
 	*k = a;
@@ -108,10 +108,4 @@ release_open(const uint8_t priv[WRAP_KEY_LEN],
 		rc = release_decode((const uint8_t *)plain.p, plain.len, k, n);
 	buf_free(&plain);
 	return rc;
-}
-
-void
-release_entries_free(struct keycache_entry *k, size_t n)
-{
-	secret_free(k, n * sizeof(*k));
 }

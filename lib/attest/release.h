@@ -20,7 +20,7 @@
 #include "attest/wrap.h"
 #include "core/buf.h"
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 #define RELEASE_CHALLENGE_LEN 32
 #define RELEASE_RECORD_LEN 56
@@ -34,7 +34,7 @@ pserr release_encode(const struct keycache_entry *k, size_t n,
 
 /*
  * Parse len bytes of records into a new array ordered by kid (free it
- * with release_entries_free; NULL when *n is 0).  PS_ERR_CORRUPT when len
+ * with keyfile_entries_free; NULL when *n is 0).  PS_ERR_CORRUPT when len
  * is not a multiple of the record length or a kid repeats; *k and *n are
  * set only on success.
  */
@@ -60,8 +60,5 @@ pserr release_seal(const uint8_t pub[WRAP_KEY_LEN],
 pserr release_open(const uint8_t priv[WRAP_KEY_LEN],
     const uint8_t challenge[RELEASE_CHALLENGE_LEN], const void *blob,
     size_t len, struct keycache_entry **k, size_t *n) PS_WARN_UNUSED;
-
-/* Wipe and free an array of n secrets; k may be NULL. */
-void release_entries_free(struct keycache_entry *k, size_t n);
 
 #endif
