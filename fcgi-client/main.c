@@ -13,6 +13,7 @@
 #include "asclient/asclient.h"
 #include "core/caps.h"
 #include "client.h"
+#include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/privfile.h"
@@ -58,6 +59,7 @@ usage(FILE *f)
 "                           the file is reloaded when it changes\n"
 "\n"
 PROXY_HELP
+CONFFILE_HELP
 "  --help                   this text\n", CLIENTKEY_MIN_TTL);
 }
 
@@ -117,6 +119,7 @@ main(int argc, char **argv)
 		{"as-token-file", required_argument, NULL, OPT_AS_TOKEN_FILE},
 		{"key-state", required_argument, NULL, OPT_KEY_STATE},
 		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
+		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -139,7 +142,7 @@ main(int argc, char **argv)
 	memset(&ao, 0, sizeof(ao));
 	memset(&kc, 0, sizeof(kc));
 	proxy_opts_init(&cl.opts);
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = conffile_getopt(argc, argv, "h", longopts)) != -1) {
 		if ((r = proxy_opts_apply(&cl.opts, opt, optarg)) > 0)
 			continue;
 		if (r < 0)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "keys/keycache.h"
@@ -46,6 +47,7 @@ usage(FILE *f)
 "  --replay-slots N         its size in records (default %zu): at least the\n"
 "                           requests a node accepts in one window\n"
 PROXY_HELP
+CONFFILE_HELP
 "  --help                   this text\n", REPLAY_SLOTS_DEFAULT);
 }
 
@@ -62,6 +64,7 @@ main(int argc, char **argv)
 		{"replay-window", required_argument, NULL, 'W'},
 		{"replay-file", required_argument, NULL, 'f'},
 		{"replay-slots", required_argument, NULL, 'S'},
+		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -80,7 +83,7 @@ main(int argc, char **argv)
 	w.key_wait_ms = 2000;
 	w.pad_stream = 256;
 	w.replay_window = 300;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = conffile_getopt(argc, argv, "h", longopts)) != -1) {
 		if ((r = proxy_opts_apply(&w.opts, opt, optarg)) > 0)
 			continue;
 		if (r < 0)
