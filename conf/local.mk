@@ -60,3 +60,11 @@ print-install-dirs:
 	@echo "bindir='$(bindir)' mandir='$(mandir)' sysconfdir='$(sysconfdir)'"
 	@echo "localstatedir='$(localstatedir)' systemdunitdir='$(systemdunitdir)'"
 .PHONY: print-install-dirs
+
+# The Debian packaging, in the release tarball; tests/test_deb.sh builds
+# it (CI, .ci/run).
+EXTRA_DIST += debian/changelog debian/control debian/copyright debian/rules \
+	debian/source/format debian/promptseal.install debian/promptseal.postinst \
+	debian/promptseal.postrm debian/promptseal.lintian-overrides \
+	debian/libpromptseal1.install \
+	debian/libpromptseal-dev.install debian/not-installed tests/test_deb.sh
