@@ -5,9 +5,11 @@
 # make uninstall leaves no file behind.
 set -eu
 bld=${PS_BUILDDIR:?}
+# A make of its own, not a part of the make check that runs this.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 d=$(mktemp -d /tmp/ps-install-XXXXXX)
 trap 'rm -rf "$d"' EXIT
-vars=$(make -s --no-print-directory -C "$bld" print-install-dirs)
+vars=$(make -s --no-print-directory -C "$bld" print-install-dirs 2>/dev/null)
 eval "$vars"
 make -s --no-print-directory -C "$bld" install DESTDIR="$d" >"$d.log" 2>&1 ||
 	{ cat "$d.log"; rm -f "$d.log"; exit 1; }
