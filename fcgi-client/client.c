@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/privfile.h"
 #include "core/secret.h"
+#include "keys/keyfile.h"
 #include "net/metrics.h"
 #include "net/server.h"
 #include "net/upstream.h"
@@ -243,20 +245,51 @@ worker_lacks_key(struct exchange *x)
 	    (x->status == 503 && code == PS_ERR_NO_KEY);
 }
 
+/*
+ * The keys the client holds at now: *usable unexpired ones, *mtime of
+ * their file (0 when unknown).  With an AS the key state is read here, on
+ * its own, rather than through clientkey: a probe never rotates or
+ * uploads.  Nothing of a key leaves this function.
+ */
+static void
+key_stats(struct client *cl, int64_t now, size_t *usable, int64_t *mtime)
+{
+	struct keycache_entry *keys = NULL;
+	struct privfile_stamp st;
+	char why[256];
+	size_t n = 0, i;
+
+	if (cl->keys != NULL) {
+		keycache_refresh(cl->keys);
+		keycache_stats(cl->keys, now, usable, mtime);
+		return;
+	}
+	*usable = 0;
+	*mtime = 0;
+	if (cl->state_path == NULL ||
+	    keyfile_read(cl->state_path, &keys, &n, why, sizeof(why)) != PS_OK)
+		return;
+	for (i = 0; i < n; i++)
+		if (keys[i].expires > now)
+			(*usable)++;
+	keyfile_entries_free(keys, n);
+	privfile_stamp(cl->state_path, &st);
+	if (st.err == 0)
+		*mtime = (int64_t)st.mtim.tv_sec;
+}
+
 /* GET /healthz, GET /metrics: ready with a usable key (pre-shared, or
  * in the key state) and the worker reachable. */
 static void
 ops(struct client *cl, FCGX_Request *req, enum proxy_ops_route route,
     const char *method)
 {
-	struct keycache *kc = cl->keys != NULL ? cl->keys : cl->state_view;
 	struct metrics_gauges g;
 	size_t usable;
 	int64_t mtime, now = (int64_t)time(NULL);
 	int up;
 
-	keycache_refresh(kc);
-	keycache_stats(kc, now, &usable, &mtime);
+	key_stats(cl, now, &usable, &mtime);
 	up = upstream_reachable(&cl->opts.upstream) == PS_OK;
 	memset(&g, 0, sizeof(g));
 	g.keys = (long)usable;

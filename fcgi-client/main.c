@@ -240,8 +240,8 @@ main(int argc, char **argv)
 		kc.ttl = ttl;
 		kc.upload = client_as_upload;
 		kc.upload_arg = &ca;
-		if (clientkey_new(&kc, &cl.ck) != PS_OK ||
-		    keycache_open(kc.state_path, &cl.state_view) != PS_OK) {
+		cl.state_path = kc.state_path;
+		if (clientkey_new(&kc, &cl.ck) != PS_OK) {
 			log_error("cannot set up the key state");
 			goto out;
 		}
@@ -251,7 +251,6 @@ main(int argc, char **argv)
 	ret = server_run(&cl.opts.server, &app);
 out:
 	keycache_close(cl.keys);
-	keycache_close(cl.state_view);
 	clientkey_free(cl.ck);
 	asclient_free(ca.as);
 	if (ca.token != NULL)

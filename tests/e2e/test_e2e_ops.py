@@ -193,6 +193,32 @@ class OpsApache(OpsCase):
 del OpsCase       # run only on the chains above
 
 
+class OpsWithAs(cases.ChainCase):
+    """A client whose keys come from the AS: its health follows its key
+    state, and its metrics count uploads and rotations."""
+
+    CHAIN = dict(client_web="lighttpd", worker_web="lighttpd", as_web="lighttpd")
+
+    def test_health_and_uploads(self):
+        st, _, body = self.post(CHAT, cases.chat("keys from the AS"))
+        self.assertEqual(st, 200, body)
+        st, _, data = self.user.request("GET", "/healthz")
+        self.assertEqual(st, 200, data)
+        self.assertGreaterEqual(json.loads(data)["keys"], 1)
+        st, _, data = self.user.request("GET", "/metrics")
+        self.assertEqual(st, 200, data)
+        text = data.decode()
+        self.assertNotIn("keys from the AS", text)
+        self.assertNotIn(self.chain.as_token, text)
+        samples, _ = parse_prometheus(text)
+        self.assertGreaterEqual(sample(samples, "promptseal_key_uploads_total",
+                                       result="ok"), 1)
+        self.assertIsNotNone(sample(samples, "promptseal_key_rotations_total"))
+        self.assertEqual(sample(samples, "promptseal_ready"), 1)
+        # No "key cache ... cannot stat" noise from the probes.
+        self.assertNotIn("cannot stat", self.chain.log("client.log"))
+
+
 def fcgi(sock, method, uri, body=b""):
     env = {"REQUEST_METHOD": method, "REQUEST_URI": uri,
            "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
