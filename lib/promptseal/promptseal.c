@@ -764,7 +764,8 @@ promptseal_stream_open_begin(promptseal_exchange *x, int status,
 	int r;
 
 	if (x == NULL || x->role != CLIENT || x->state != ST_READY ||
-	    !status_ok(status) || content_type == NULL)
+	    !status_ok(status) || content_type == NULL ||
+	    message_bodyless(x->ep))
 		return PROMPTSEAL_E_ARG;
 	if ((r = bind_reply(x, status, content_type)) != PROMPTSEAL_OK)
 		return r;

@@ -299,7 +299,8 @@ int promptseal_open_reply(promptseal_exchange *x, int status,
  * content_type (as for promptseal_open_reply(); the worker sends
  * text/event-stream): both are authenticated with every event.  Only
  * after promptseal_seal_request(), instead of promptseal_open_reply(),
- * and before the first promptseal_stream_open_feed().  Returns
+ * and before the first promptseal_stream_open_feed(); not for a bodyless
+ * endpoint (GET /v1/models is never streamed).  Returns
  * PROMPTSEAL_E_ARG.
  */
 int promptseal_stream_open_begin(promptseal_exchange *x, int status,
@@ -389,10 +390,9 @@ typedef int (*promptseal_lookup_fn)(void *arg,
  * PROMPTSEAL_E_UNSUPPORTED_VERSION, PROMPTSEAL_E_UNKNOWN_KEY,
  * PROMPTSEAL_E_NO_KEY, PROMPTSEAL_E_DECRYPT (also a request sealed for
  * another method or path), PROMPTSEAL_E_BAD_QUERY,
- * PROMPTSEAL_E_TOO_LARGE, PROMPTSEAL_E_CALLBACK, PROMPTSEAL_E_ARG (also a
- * body for a bodyless endpoint), PROMPTSEAL_E_NOMEM or
- * PROMPTSEAL_E_CRYPTO; the first group is the answer for the client
- * (promptseal_error_status()).
+ * PROMPTSEAL_E_TOO_LARGE, PROMPTSEAL_E_CALLBACK, PROMPTSEAL_E_ARG,
+ * PROMPTSEAL_E_NOMEM or PROMPTSEAL_E_CRYPTO; the first group is the
+ * answer for the client (promptseal_error_status()).
  */
 int promptseal_open_request(promptseal_lookup_fn lookup, void *arg,
     const char *method, const char *path, const char *json, size_t len,
