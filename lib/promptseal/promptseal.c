@@ -478,8 +478,8 @@ out:
 	return r;
 }
 
-int
-promptseal_seal_request(promptseal_exchange *x, const char *json, size_t len,
+static int
+seal_request_call(promptseal_exchange *x, const char *json, size_t len,
     char **out, size_t *outlen)
 {
 	int bodyless;
@@ -539,8 +539,8 @@ bind_reply(struct promptseal_exchange *x, int status,
 	return to_pub(envelope_bind_reply(&x->r, status, media, (size_t)n));
 }
 
-int
-promptseal_open_reply(promptseal_exchange *x, int status,
+static int
+open_reply_call(promptseal_exchange *x, int status,
     const char *content_type, const char *json, size_t len, char **out,
     size_t *outlen)
 {
@@ -613,8 +613,8 @@ key_reply(struct promptseal_exchange *x)
 	return rc;
 }
 
-int
-promptseal_open_request(promptseal_lookup_fn fn, void *arg,
+static int
+open_request_call(promptseal_lookup_fn fn, void *arg,
     const char *method, const char *path, const char *json, size_t len,
     promptseal_exchange **xp, char **out, size_t *outlen)
 {
@@ -656,12 +656,15 @@ promptseal_open_request(promptseal_lookup_fn fn, void *arg,
 	lk.fn = fn;
 	lk.arg = arg;
 	lk.failed = 0;
-	rc = message_open_request(ep, &x->q, worker_lookup, &lk, json, len, &b,
-	    &mr);
+	rc = message_open_request(ep, &x->q, worker_lookup, &lk,
+	    json != NULL ? json : "", len, &b, &mr);
 	if (rc != PS_OK) {
 		r = lk.failed ? PROMPTSEAL_E_CALLBACK : to_pub(rc);
 		goto out;
 	}
+	/* The request's key is not needed again; its kid and nonce are. */
+	secret_wipe(x->q.key, sizeof(x->q.key));
+	x->q.keyed = 0;
 	if ((rc = key_reply(x)) != PS_OK) {
 		r = to_pub(rc);
 		goto out;
@@ -706,17 +709,16 @@ promptseal_request_fresh(const promptseal_exchange *x, int64_t now,
 {
 	if (x == NULL || x->role != WORKER || window < 0)
 		return PROMPTSEAL_E_ARG;
-	/* ts is u64 from the wire: compared without a cast that could
-	 * wrap. */
+	/* ts is a u64 from the wire: compared so that nothing wraps. */
 	if (x->ts > (uint64_t)INT64_MAX ||
-	    (int64_t)x->ts > now + REPLAY_SKEW ||
-	    (int64_t)x->ts < now - window)
+	    (int64_t)x->ts - REPLAY_SKEW > now ||
+	    (now > (int64_t)x->ts && now - (int64_t)x->ts > window))
 		return PROMPTSEAL_E_STALE;
 	return PROMPTSEAL_OK;
 }
 
-int
-promptseal_seal_reply(promptseal_exchange *x, int status, const char *json,
+static int
+seal_reply_call(promptseal_exchange *x, int status, const char *json,
     size_t len, char **out, size_t *outlen)
 {
 	static const char media[] = "application/json";
@@ -827,8 +829,8 @@ stream_leave(struct promptseal_exchange *x, pserr rc)
 	return r;
 }
 
-int
-promptseal_stream_open_feed(promptseal_exchange *x, const char *p, size_t n,
+static int
+stream_open_feed_call(promptseal_exchange *x, const char *p, size_t n,
     promptseal_write_fn fn, void *arg)
 {
 	int r;
@@ -838,8 +840,8 @@ promptseal_stream_open_feed(promptseal_exchange *x, const char *p, size_t n,
 	return stream_leave(x, stream_open_feed(&x->s, p, n));
 }
 
-int
-promptseal_stream_open_finish(promptseal_exchange *x,
+static int
+stream_open_finish_call(promptseal_exchange *x,
     promptseal_write_fn fn, void *arg)
 {
 	int r;
@@ -851,8 +853,8 @@ promptseal_stream_open_finish(promptseal_exchange *x,
 	return r;
 }
 
-int
-promptseal_stream_seal_feed(promptseal_exchange *x, const char *p, size_t n,
+static int
+stream_seal_feed_call(promptseal_exchange *x, const char *p, size_t n,
     promptseal_write_fn fn, void *arg)
 {
 	int r;
@@ -862,8 +864,8 @@ promptseal_stream_seal_feed(promptseal_exchange *x, const char *p, size_t n,
 	return stream_leave(x, stream_seal_feed(&x->s, p, n));
 }
 
-int
-promptseal_stream_seal_finish(promptseal_exchange *x, int why,
+static int
+stream_seal_finish_call(promptseal_exchange *x, int why,
     promptseal_write_fn fn, void *arg)
 {
 	pserr ps = PS_OK, rc;
@@ -886,5 +888,95 @@ promptseal_stream_seal_finish(promptseal_exchange *x, int why,
 	}
 	if (x != NULL && x->role == WORKER && x->state == ST_STREAM)
 		x->state = ST_DONE;
+	return r;
+}
+
+/* ------------------------------------------------------ the interface */
+
+/*
+ * Each call that seals or opens leaves the calling thread holding no key:
+ * the cipher contexts envelope.c keeps per thread are dropped at its end
+ * (the caller's threads may idle, or never come back).
+ */
+
+int
+promptseal_seal_request(promptseal_exchange *x, const char *json, size_t len,
+    char **out, size_t *outlen)
+{
+	int r = seal_request_call(x, json, len, out, outlen);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_open_reply(promptseal_exchange *x, int status,
+    const char *content_type, const char *json, size_t len, char **out,
+    size_t *outlen)
+{
+	int r = open_reply_call(x, status, content_type, json, len, out, outlen);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_open_request(promptseal_lookup_fn fn, void *arg,
+    const char *method, const char *path, const char *json, size_t len,
+    promptseal_exchange **xp, char **out, size_t *outlen)
+{
+	int r = open_request_call(fn, arg, method, path, json, len, xp, out, outlen);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_seal_reply(promptseal_exchange *x, int status, const char *json,
+    size_t len, char **out, size_t *outlen)
+{
+	int r = seal_reply_call(x, status, json, len, out, outlen);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_stream_open_feed(promptseal_exchange *x, const char *p, size_t n,
+    promptseal_write_fn fn, void *arg)
+{
+	int r = stream_open_feed_call(x, p, n, fn, arg);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_stream_open_finish(promptseal_exchange *x,
+    promptseal_write_fn fn, void *arg)
+{
+	int r = stream_open_finish_call(x, fn, arg);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_stream_seal_feed(promptseal_exchange *x, const char *p, size_t n,
+    promptseal_write_fn fn, void *arg)
+{
+	int r = stream_seal_feed_call(x, p, n, fn, arg);
+
+	envelope_thread_wipe();
+	return r;
+}
+
+int
+promptseal_stream_seal_finish(promptseal_exchange *x, int why,
+    promptseal_write_fn fn, void *arg)
+{
+	int r = stream_seal_finish_call(x, why, fn, arg);
+
+	envelope_thread_wipe();
 	return r;
 }
