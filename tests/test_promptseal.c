@@ -977,7 +977,7 @@ START_TEST(test_state)
 	promptseal_key *k = key(KID, SECRET);
 	struct sealed req = {0}, rep = {0};
 	promptseal_exchange *cx, *wx, *fresh = NULL;
-	struct sink sk;
+	struct sink sk, ck;
 	char *out = NULL;
 	size_t n = 0;
 
@@ -1098,13 +1098,16 @@ START_TEST(test_state)
 	begin(cx);
 	ck_assert_int_eq(promptseal_stream_open_begin(cx, 200, SSE),
 	    PROMPTSEAL_E_ARG);
+	/* The client writes to a sink of its own: sk.all is its input. */
+	sink_init(&ck);
 	ck_assert_int_eq(promptseal_stream_open_feed(cx, sk.all, sk.len,
-	    sink_write, &sk), PROMPTSEAL_OK);
+	    sink_write, &ck), PROMPTSEAL_OK);
 	ck_assert_int_eq(promptseal_open_reply(cx, 200, JSON, rep.p, rep.n,
 	    &out, &n), PROMPTSEAL_E_ARG);
-	ck_assert_int_eq(promptseal_stream_open_finish(cx, sink_write, &sk),
+	ck_assert_int_eq(promptseal_stream_open_finish(cx, sink_write, &ck),
 	    PROMPTSEAL_OK);
-	ck_assert_int_eq(promptseal_stream_open_finish(cx, sink_write, &sk),
+	ck_assert_str_eq(sink_str(&ck), "data: [DONE]\n\n");
+	ck_assert_int_eq(promptseal_stream_open_finish(cx, sink_write, &ck),
 	    PROMPTSEAL_E_ARG);
 	ck_assert_ptr_null(out);
 	ck_assert_int_eq(promptseal_stream_open_feed(NULL, "x", 1, sink_write,
@@ -1114,6 +1117,7 @@ START_TEST(test_state)
 	ck_assert_int_eq(promptseal_stream_seal_finish(NULL, PROMPTSEAL_OK,
 	    sink_write, &sk), PROMPTSEAL_E_ARG);
 	free(sk.all);
+	free(ck.all);
 	sealed_free(&req);
 	promptseal_exchange_free(cx);
 	promptseal_exchange_free(wx);
