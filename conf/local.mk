@@ -66,5 +66,7 @@ print-install-dirs:
 EXTRA_DIST += debian/changelog debian/control debian/copyright debian/rules \
 	debian/source/format debian/promptseal.install debian/promptseal.postinst \
 	debian/promptseal.postrm debian/promptseal.lintian-overrides \
+	debian/libpromptseal1.lintian-overrides \
+	debian/libpromptseal-dev.lintian-overrides \
 	debian/libpromptseal1.install \
 	debian/libpromptseal-dev.install debian/not-installed tests/test_deb.sh

@@ -48,14 +48,27 @@ for f in ./usr/bin/promptseal-client ./usr/bin/promptseal-worker \
     ./lib/systemd/system/promptseal-keysync.service ./var/lib/promptseal/; do
 	printf '%s\n' "$list" | grep -qx -- "$f" || { echo "FAIL: $deb lacks $f"; fail=1; }
 done
+lib=$(dpkg-deb -c ./libpromptseal1_*.deb | awk '{print $6}')
+printf '%s\n' "$lib" | grep -q '/libpromptseal\.so\.1' ||
+	{ echo "FAIL: libpromptseal1 lacks libpromptseal.so.1"; fail=1; }
+dev=$(dpkg-deb -c ./libpromptseal-dev_*.deb | awk '{print $6}')
+for f in ./usr/include/promptseal.h ./usr/share/man/man3/promptseal.3.gz; do
+	printf '%s\n' "$dev" | grep -qx -- "$f" ||
+		{ echo "FAIL: libpromptseal-dev lacks $f"; fail=1; }
+done
+printf '%s\n' "$dev" | grep -q '/pkgconfig/promptseal\.pc$' ||
+	{ echo "FAIL: libpromptseal-dev lacks promptseal.pc"; fail=1; }
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/promptseal/worker.conf ||
 	{ echo "FAIL: /etc/promptseal/worker.conf is not a conffile"; fail=1; }
 if [ "${PS_DEB_INSTALL:-0}" = 1 ]; then
-	dpkg -i "$deb" >/dev/null || { echo "FAIL: dpkg -i"; fail=1; }
+	dpkg -i "$deb" ./libpromptseal1_*.deb ./libpromptseal-dev_*.deb >/dev/null ||
+		{ echo "FAIL: dpkg -i"; fail=1; }
+	pkg-config --exists promptseal || { echo "FAIL: promptseal.pc"; fail=1; }
 	/usr/bin/promptseal-worker --version
 	[ "$(stat -c '%U %a' /var/lib/promptseal)" = "promptseal 700" ] ||
 		{ echo "FAIL: /var/lib/promptseal"; fail=1; }
-	dpkg --purge promptseal >/dev/null || { echo "FAIL: dpkg --purge"; fail=1; }
+	dpkg --purge promptseal libpromptseal-dev libpromptseal1 >/dev/null ||
+		{ echo "FAIL: dpkg --purge"; fail=1; }
 fi
 [ $fail -eq 0 ] && echo "PASS: the Debian packages build and are lintian-clean"
 exit $fail
