@@ -8,8 +8,8 @@ AM_CFLAGS += $(CHECK_CFLAGS)
 
 UNIT_TESTS = \
 	tests/test_codec tests/test_buf tests/test_secret tests/test_pserr \
-	tests/test_options tests/test_log tests/test_clock tests/test_privfile \
-	tests/test_server tests/test_upstream tests/test_proxy \
+	tests/test_options tests/test_conffile tests/test_log tests/test_clock tests/test_privfile \
+	tests/test_server tests/test_upstream tests/test_proxy tests/test_metrics \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
@@ -81,7 +81,7 @@ AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 	--enable-werror
 E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
 	tests/e2e/test_e2e_mixed.py tests/e2e/test_e2e_sdk.py \
-	tests/e2e/test_e2e_as.py
+	tests/e2e/test_e2e_as.py tests/e2e/test_e2e_ops.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py \
 	tests/e2e/demo.py tests/e2e/simas.py \
