@@ -92,6 +92,76 @@ def records(plain):
             for i in range(0, len(plain), RECORD_LEN)]
 
 
+# --- HPKE (RFC 9180), base mode, single shot, written from the RFC with
+# python3-cryptography's X25519, HMAC-based HKDF and AESGCM; the reference
+# for lib/attest/hpke.c.
+HPKE_KEM_X25519, HPKE_KDF_SHA256 = 0x0020, 0x0001
+HPKE_AES128GCM, HPKE_AES256GCM = 0x0001, 0x0002
+
+
+def _hmac(key, data):
+    import hmac
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def _hkdf_expand(prk, info, n):
+    out, t, i = b"", b"", 0
+    while len(out) < n:
+        i += 1
+        t = _hmac(prk, t + info + bytes([i]))
+        out += t
+    return out[:n]
+
+
+def _sid(aead, kem_only):
+    if kem_only:
+        return b"KEM" + struct.pack(">H", HPKE_KEM_X25519)
+    return b"HPKE" + struct.pack(">HHH", HPKE_KEM_X25519, HPKE_KDF_SHA256, aead)
+
+
+def _lx(aead, kem_only, salt, label, ikm):
+    return _hmac(salt or b"\0" * 32, b"HPKE-v1" + _sid(aead, kem_only) + label + ikm)
+
+
+def _le(aead, kem_only, prk, label, info, n):
+    return _hkdf_expand(prk, struct.pack(">H", n) + b"HPKE-v1" +
+                        _sid(aead, kem_only) + label + info, n)
+
+
+def hpke_derive_keypair(ikm, aead=HPKE_AES256GCM):
+    sk = _le(aead, True, _lx(aead, True, b"", b"dkp_prk", ikm), b"sk", b"", 32)
+    return sk, X25519PrivateKey.from_private_bytes(sk).public_key().public_bytes(*RAW)
+
+
+def _hpke_schedule(aead, dh, enc, pkr, info):
+    prk = _lx(aead, True, b"", b"eae_prk", dh)
+    shared = _le(aead, True, prk, b"shared_secret", enc + pkr, 32)
+    ctx = (b"\0" + _lx(aead, False, b"", b"psk_id_hash", b"") +
+           _lx(aead, False, b"", b"info_hash", info))
+    secret = _lx(aead, False, shared, b"secret", b"")
+    nk = 16 if aead == HPKE_AES128GCM else 32
+    return (_le(aead, False, secret, b"key", ctx, nk),
+            _le(aead, False, secret, b"base_nonce", ctx, 12))
+
+
+def hpke_seal(pkr, info, aad, pt, aead=HPKE_AES256GCM, ikm_e=None):
+    """(enc, ct) of SealBase to the raw X25519 public key pkr."""
+    import os
+    ske, enc = hpke_derive_keypair(ikm_e or os.urandom(32), aead)
+    dh = X25519PrivateKey.from_private_bytes(ske).exchange(
+        X25519PublicKey.from_public_bytes(pkr))
+    key, nonce = _hpke_schedule(aead, dh, enc, pkr, info)
+    return enc, AESGCM(key).encrypt(nonce, pt, aad)
+
+
+def hpke_open(skr, enc, info, aad, ct, aead=HPKE_AES256GCM):
+    priv = X25519PrivateKey.from_private_bytes(skr)
+    dh = priv.exchange(X25519PublicKey.from_public_bytes(enc))
+    pkr = priv.public_key().public_bytes(*RAW)
+    key, nonce = _hpke_schedule(aead, dh, enc, pkr, info)
+    return AESGCM(key).decrypt(nonce, ct, aad)
+
+
 class AsApi:
     """Calls to the AS at https://localhost:port<prefix>, verified against
     the CA file."""
