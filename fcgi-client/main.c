@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "asclient/asclient.h"
+#include "attest/aspolicy.h"
 #include "core/caps.h"
 #include "client.h"
 #include "core/log.h"
@@ -51,6 +52,10 @@ usage(FILE *f)
 "  --key-ttl SECS           time to live of a key (default 3600, at least\n"
 "                           %d); a new key takes over about ttl/3 before\n"
 "                           the old one expires\n"
+"  --as-policy FILE         the user's trust policy: the AS measurements,\n"
+"                           platform keys and worker measurements accepted\n"
+"                           (docs/attestation.md); the AS is attested\n"
+"                           against it before every upload\n"
 "\n"
 "Pre-shared keys, without an AS (air-gapped use):\n"
 "  --key-file FILE          keys in the key cache format (mode 0600); the\n"
@@ -102,6 +107,8 @@ out:
 enum {
 	OPT_UPSTREAM = 0x200, OPT_CA_FILE, OPT_KEY_FILE, OPT_AS_URL,
 	OPT_AS_CA_FILE, OPT_AS_TOKEN_FILE, OPT_KEY_STATE, OPT_KEY_TTL,
+	/* The trust policy for the AS. */
+	OPT_AS_POLICY = 0x280,
 };
 
 int
@@ -118,6 +125,8 @@ main(int argc, char **argv)
 		{"key-state", required_argument, NULL, OPT_KEY_STATE},
 		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
 		{"help", no_argument, NULL, 'h'},
+		/* The trust policy for the AS. */
+		{"as-policy", required_argument, NULL, OPT_AS_POLICY},
 		{NULL, 0, NULL, 0}
 	};
 	struct client cl;
@@ -129,6 +138,8 @@ main(int argc, char **argv)
 	struct asclient_opts ao;
 	struct clientkey_cfg kc;
 	const char *keyfile = NULL, *upstream = NULL, *token_file = NULL;
+	const char *policy_file = NULL;
+	struct aspolicy policy;
 	char base[1024];
 	size_t n;
 	long ttl = 3600;
@@ -138,6 +149,7 @@ main(int argc, char **argv)
 	memset(&ca, 0, sizeof(ca));
 	memset(&ao, 0, sizeof(ao));
 	memset(&kc, 0, sizeof(kc));
+	aspolicy_init(&policy);
 	proxy_opts_init(&cl.opts);
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if ((r = proxy_opts_apply(&cl.opts, opt, optarg)) > 0)
@@ -175,6 +187,9 @@ main(int argc, char **argv)
 			}
 			ttl_given = 1;
 			break;
+		case OPT_AS_POLICY:
+			policy_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -191,11 +206,12 @@ main(int argc, char **argv)
 	}
 	/* Either pre-shared keys or the AS, never both. */
 	if ((keyfile != NULL) == (ao.url != NULL) || (ao.url != NULL &&
-	    (token_file == NULL || kc.state_path == NULL)) ||
+	    (token_file == NULL || kc.state_path == NULL ||
+	    policy_file == NULL)) ||
 	    (ao.url == NULL && (ao.ca_file != NULL || token_file != NULL ||
-	    kc.state_path != NULL || ttl_given))) {
+	    kc.state_path != NULL || ttl_given || policy_file != NULL))) {
 		fprintf(stderr, "promptseal-client: give --key-file, or --as-url "
-		    "with --as-token-file and --key-state\n");
+		    "with --as-token-file, --key-state and --as-policy\n");
 		usage(stderr);
 		return 2;
 	}
@@ -225,8 +241,16 @@ main(int argc, char **argv)
 			goto out;
 		}
 	} else {
+		char why[256] = "";
+
 		if (read_token(token_file, &ca.token) != 0)
 			goto out;
+		if (aspolicy_load(policy_file, &policy, why, sizeof(why)) !=
+		    PS_OK) {
+			log_error("%s: %s", policy_file, why);
+			goto out;
+		}
+		ao.policy = &policy;
 		/* Below the stop deadline, so a stop never waits on the AS. */
 		ao.connect_timeout_ms = 5000;
 		ao.timeout_ms = 8000;
@@ -249,6 +273,7 @@ out:
 	keycache_close(cl.keys);
 	clientkey_free(cl.ck);
 	asclient_free(ca.as);
+	aspolicy_free(&policy);
 	if (ca.token != NULL)
 		secret_free(ca.token, strlen(ca.token));
 	return ret;

@@ -366,7 +366,7 @@ hpke_open(const struct hpke_suite *s, const uint8_t skR[HPKE_KEY_LEN],
 	n = ct_len - HPKE_TAG_LEN;
 	if (n > pt->max - pt->len)
 		return PS_ERR_TOO_LARGE;
-	if ((rc = buf_reserve(pt, n + 1)) != PS_OK)
+	if ((rc = buf_reserve(pt, n)) != PS_OK)
 		return rc;
 	o = (uint8_t *)pt->p + start;
 	rc = PS_ERR_DECRYPT;
