@@ -178,12 +178,8 @@ handle(void *app, void *state, FCGX_Request *req)
 	q.content_type = server_param(req, "CONTENT_TYPE");
 	/* An upload's token is checked before its body is read. */
 	if (asapi_early(&a->cfg, &q, &t->reply))
-		rc = PS_ERR_AUTH;
-	else
-		rc = server_read_body(req, &t->body);
-	if (rc == PS_ERR_AUTH)
 		;
-	else if (rc == PS_ERR_TOO_LARGE) {
+	else if ((rc = server_read_body(req, &t->body)) == PS_ERR_TOO_LARGE) {
 		asreply_reset(&t->reply);
 		asreply_error(&t->reply, 413, "body_too_large",
 		    "request body too large");
@@ -253,8 +249,10 @@ add_measurement(struct as *a, const char *hex)
 	return attest_allowlist_add(&a->allow, &m) == PS_OK ? GO_ON : 1;
 }
 
-/* The options of the AS's own attestation and keys; GO_ON, 2, or -1
- * when opt is not one of them. */
+#define NOT_MINE (-2)
+
+/* The options of the AS's own attestation and keys; GO_ON, an exit
+ * status, or NOT_MINE when opt is not one of them. */
 static int
 trust_option(struct as *a, int opt, const char *arg)
 {
@@ -290,7 +288,7 @@ trust_option(struct as *a, int opt, const char *arg)
 		a->peer_ca = arg;
 		return GO_ON;
 	}
-	return -1;
+	return NOT_MINE;
 }
 
 static int
@@ -299,7 +297,7 @@ option(struct as *a, int opt, const char *arg)
 	long v = 0;
 	int r;
 
-	if ((r = trust_option(a, opt, arg)) != -1)
+	if ((r = trust_option(a, opt, arg)) != NOT_MINE)
 		return r;
 	switch (opt) {
 	case OPT_DB:

@@ -250,7 +250,10 @@ main(int argc, char **argv)
 			log_error("%s: %s", policy_file, why);
 			goto out;
 		}
-		ao.policy = &policy;
+		/* Checked here so that a bad file stops the start; read again
+		 * at every upload, so that a new worker build the user
+		 * accepts counts from the next rotation. */
+		ao.policy_file = policy_file;
 		/* Below the stop deadline, so a stop never waits on the AS. */
 		ao.connect_timeout_ms = 5000;
 		ao.timeout_ms = 8000;

@@ -28,6 +28,7 @@ struct asclient {
 	long timeout_ms;
 	int allow_http;
 	const struct aspolicy *policy;
+	char *policy_file;
 	char err[256];
 };
 
@@ -70,6 +71,7 @@ asclient_new(const struct asclient_opts *o, struct asclient **out)
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 15000;
 	c->allow_http = o->allow_http;
 	c->policy = o->policy;
+	c->policy_file = dup_or_null(o->policy_file, &fail);
 	/* A trailing slash on the base would double the one of each path. */
 	if (c->url != NULL) {
 		size_t n = strlen(c->url);
@@ -96,6 +98,7 @@ asclient_free(struct asclient *c)
 	free(c->ca_file);
 	free(c->pin);
 	free(c->unix_socket);
+	free(c->policy_file);
 	free(c);
 }
 
@@ -345,7 +348,9 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
     const uint8_t secret[32], int64_t ttl, int64_t *expires)
 {
 	uint8_t as_pub[32], enc[HPKE_ENC_LEN], aad[24];
-	char kidhex[33];
+	char kidhex[33], why[200] = "";
+	struct aspolicy fresh;
+	const struct aspolicy *pol = c->policy;
 	struct buf body, reply, auth, sealed;
 	json_object *o = NULL;
 	const char *p;
@@ -359,7 +364,18 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
 	buf_init(&auth, 1024);
 	buf_init(&sealed, 64);
-	if (c->policy == NULL) {
+	aspolicy_init(&fresh);
+	if (c->policy_file != NULL) {
+		if (aspolicy_load(c->policy_file, &fresh, why, sizeof(why)) !=
+		    PS_OK) {
+			pserr_why(c->err, sizeof(c->err), "the trust policy "
+			    "%s: %s: nothing is uploaded", c->policy_file, why);
+			rc = PS_ERR_AUTH;
+			goto out;
+		}
+		pol = &fresh;
+	}
+	if (pol == NULL) {
 		pserr_why(c->err, sizeof(c->err), "no trust policy for the AS: "
 		    "nothing is uploaded");
 		rc = PS_ERR_AUTH;
@@ -367,7 +383,7 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	}
 	/* Before any secret leaves: the AS proves what it runs and what it
 	 * enforces, and gets the secret only sealed to its attested key. */
-	if ((rc = asclient_attest(c, c->policy, as_pub)) != PS_OK)
+	if ((rc = asclient_attest(c, pol, as_pub)) != PS_OK)
 		goto out;
 	aspolicy_upload_aad(kid, ttl, aad);
 	if ((rc = hpke_seal(&hpke_suite_default, as_pub, ASPOLICY_UPLOAD_INFO,
@@ -418,6 +434,7 @@ out:
 	buf_free(&auth);
 	buf_free(&reply);
 	buf_free(&sealed);
+	aspolicy_free(&fresh);
 	return rc;
 }
 

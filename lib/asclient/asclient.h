@@ -35,6 +35,9 @@ struct asclient_opts {
 	const struct aspolicy *policy;  /* the user's trust policy: uploads
 	                           * go only to an AS it accepts; NULL: no
 	                           * upload at all.  Must outlive the handle. */
+	const char *policy_file;  /* or the file to read it from at every
+	                           * upload (aspolicy_load()), so that a
+	                           * change counts from the next rotation */
 };
 
 struct asclient;

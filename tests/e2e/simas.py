@@ -162,6 +162,33 @@ def hpke_open(skr, enc, info, aad, ct, aead=HPKE_AES256GCM):
     return AESGCM(key).decrypt(nonce, ct, aad)
 
 
+UPLOAD_INFO = b"promptseal as upload v1"
+
+
+def sealed_upload(as_pub, kid_hex, secret, ttl):
+    """The body of an upload: secret sealed with HPKE to as_pub, the kid
+    and ttl bound as associated data (docs/as-api.md)."""
+    aad = bytes.fromhex(kid_hex) + struct.pack(">q", ttl)
+    enc, ct = hpke_seal(as_pub, UPLOAD_INFO, aad, secret)
+    return {"kid": kid_hex, "ttl": ttl, "pubkey": b64url(as_pub),
+            "enc": b64url(enc), "sealed": b64url(ct)}
+
+
+def policy_digest(platform_pubs, worker_measurements):
+    """The AS policy digest (attest/aspolicy.h) of raw keys and
+    measurements."""
+    text = "promptseal as policy v1\n"
+    for k in sorted(set(platform_pubs)):
+        text += "platform sim " + k.hex() + "\n"
+    for m in sorted(set(worker_measurements)):
+        text += "worker " + m.hex() + "\n"
+    return hashlib.sha256(text.encode()).digest()
+
+
+def as_report_data(challenge, as_pub, digest):
+    return hashlib.sha512(b"promptseal as v1" + challenge + as_pub + digest).digest()
+
+
 class AsApi:
     """Calls to the AS at https://localhost:port<prefix>, verified against
     the CA file."""
@@ -187,10 +214,22 @@ class AsApi:
         finally:
             c.close()
 
-    def upload(self, kid, secret, ttl=600, token=None):
-        return self.post("/v1/secrets", {
-            "kid": kid.hex(), "secret": base64.b64encode(secret).decode(),
-            "ttl": ttl}, token)
+    def attest(self, challenge=None):
+        """The AS's attest reply for challenge (fresh when None):
+        (status, reply)."""
+        import os
+        return self.post("/v1/attest", {"challenge": b64url(challenge or os.urandom(32))})
+
+    def as_key(self):
+        st, j = self.attest()
+        assert st == 200, (st, j)
+        return unb64url(j["pubkey"])
+
+    def upload(self, kid, secret, ttl=600, token=None, as_pub=None):
+        """Upload secret sealed to the AS's key (attested here without a
+        check: the tests of the check are the client's)."""
+        return self.post("/v1/secrets", sealed_upload(
+            as_pub or self.as_key(), kid.hex(), secret, ttl), token)
 
     def challenge(self):
         st, j = self.post("/v1/challenge")
