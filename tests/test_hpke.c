@@ -207,6 +207,33 @@ START_TEST(low_order_and_suites)
 }
 END_TEST
 
+/* The plaintext fits an output buffer of exactly its size. */
+START_TEST(exact_fit)
+{
+	uint8_t sk[32], pk[32], enc[32], ikm[32], pt[32];
+	struct buf ct, out;
+
+	memset(ikm, 3, sizeof(ikm));
+	memset(pt, 0x5a, sizeof(pt));
+	ck_assert_int_eq(hpke_derive_keypair(&hpke_suite_default, ikm, 32, sk,
+	    pk), PS_OK);
+	buf_init(&ct, 48);
+	buf_init(&out, 32);
+	ck_assert_int_eq(hpke_seal(&hpke_suite_default, pk, NULL, 0, NULL, 0,
+	    pt, 32, enc, &ct), PS_OK);
+	ck_assert_uint_eq(ct.len, 48);
+	ck_assert_int_eq(hpke_open(&hpke_suite_default, sk, enc, NULL, 0, NULL,
+	    0, ct.p, ct.len, &out), PS_OK);
+	ck_assert_mem_eq(out.p, pt, 32);
+	buf_free(&ct);
+	buf_free(&out);
+	buf_init(&out, 31);
+	ck_assert_int_eq(hpke_open(&hpke_suite_default, sk, enc, NULL, 0, NULL,
+	    0, ct.p, 48, &out), PS_ERR_TOO_LARGE);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 hpke_suite(void)
 {
@@ -219,6 +246,7 @@ hpke_suite(void)
 	    (int)(sizeof(kat256) / sizeof(kat256[0])));
 	tcase_add_test(t, tamper);
 	tcase_add_test(t, low_order_and_suites);
+	tcase_add_test(t, exact_fit);
 	suite_add_tcase(s, t);
 	return s;
 }
