@@ -440,42 +440,41 @@ static const struct asstore_ops sq_ops = {
 	sq_put, sq_list, sq_purge, sq_challenge_use, sq_close,
 };
 
-/* The file exists with mode 0600 and belongs to us before SQLite opens it,
- * so SQLite's -wal and -shm files inherit that mode.  The checked
- * descriptor stays open in *fdp: same_file() later requires SQLite's own
- * descriptor to be this very file. */
+/*
+ * Create the file with mode 0600 when it does not exist, before SQLite
+ * does (SQLite's -wal and -shm files take the mode of the database).  No
+ * descriptor of an existing file is opened or closed here: closing any
+ * descriptor of a file drops every POSIX lock the process holds on it,
+ * and the store's other handles in this process hold SQLite's locks.
+ */
 static pserr
-prepare_file(const char *path, int *fdp, char *why, size_t whylen)
+create_file(const char *path, char *why, size_t whylen)
 {
 	int fd;
-	pserr rc;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int e = errno;
-
-		pserr_why(why, whylen, "cannot open or create the store file "
-		    "(%m)");
-		return e == ELOOP ? PS_ERR_PERM : PS_ERR_IO;
-	}
-	if ((rc = privfile_check_fd(fd, why, whylen)) != PS_OK) {
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd >= 0) {
 		close(fd);
-		return rc;
+		return PS_OK;
 	}
-	*fdp = fd;
-	return PS_OK;
+	if (errno == EEXIST)
+		return PS_OK;
+	pserr_why(why, whylen, "cannot create the store file (%m)");
+	return PS_ERR_IO;
 }
 
 /*
- * SQLite opens its database by path, and has no call that takes a
- * descriptor: 1 when the descriptor SQLite holds for the main database is
- * the file that was checked through fd, else 0.  SQLite's descriptor is
- * read from the file object of its "unix" VFS (whose first members have
- * been pMethod, pVfs, pInode, h since 2008); with any other VFS, or
- * anything that does not look right, the answer is 0: refused.
+ * SQLite opens its database by path and has no call that takes a
+ * descriptor, so the rule (privfile_check_fd: a regular file of ours,
+ * mode 0600) is checked on the descriptor SQLite itself holds, after it
+ * opened it: whatever the path pointed to before, the file the store uses
+ * is the one checked.  The descriptor is read from the file object of the
+ * "unix" VFS (whose first members have been pMethod, pVfs, pInode, h
+ * since 2008); anything that does not look right is refused.
  */
-static int
-same_file(sqlite3 *db, int fd)
+static pserr
+check_sqlite_fd(sqlite3 *db, char *why, size_t whylen)
 {
 	struct unix_file_head {
 		const void *methods;
@@ -483,17 +482,16 @@ same_file(sqlite3 *db, int fd)
 		const void *inode;
 		int h;
 	} *f = NULL;
-	struct stat a, b;
 	sqlite3_vfs *unixvfs = sqlite3_vfs_find("unix");
 
 	if (unixvfs == NULL ||
 	    sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) !=
 	    SQLITE_OK || f == NULL || f->methods == NULL || f->vfs != unixvfs ||
-	    f->h < 0)
-		return 0;
-	if (fstat(fd, &a) != 0 || fstat(f->h, &b) != 0)
-		return 0;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	    f->h < 0) {
+		pserr_why(why, whylen, "cannot find the store's descriptor");
+		return PS_ERR_PERM;
+	}
+	return privfile_check_fd(f->h, why, whylen);
 }
 
 pserr
@@ -503,10 +501,9 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 {
 	struct sq *q = NULL;
 	sqlite3_stmt *st = NULL;
-	int fd = -1;
 	pserr rc;
 
-	if ((rc = prepare_file(path, &fd, why, whylen)) != PS_OK)
+	if ((rc = create_file(path, why, whylen)) != PS_OK)
 		return rc;
 	rc = PS_ERR_NOMEM;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
@@ -519,20 +516,18 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 	rc = PS_ERR_IO;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, "unix") != SQLITE_OK) {
+		int e = sqlite3_system_errno(q->db);
+
 		pserr_why(why, whylen, "cannot open the store: %s",
 		    q->db ? sqlite3_errmsg(q->db) : "out of memory");
+		/* A symbolic link (NOFOLLOW) is refused, not missing. */
+		rc = e == ELOOP || sqlite3_extended_errcode(q->db) ==
+		    SQLITE_CANTOPEN_SYMLINK ? PS_ERR_PERM : PS_ERR_IO;
 		goto out;
 	}
-	if (!same_file(q->db, fd)) {
-		pserr_why(why, whylen, "the store file was replaced while it "
-		    "was opened");
-		rc = PS_ERR_PERM;
+	if ((rc = check_sqlite_fd(q->db, why, whylen)) != PS_OK)
 		goto out;
-	}
-	/* Before SQLite takes its first lock: closing any descriptor of a
-	 * file drops every POSIX lock the process holds on it. */
-	close(fd);
-	fd = -1;
+	rc = PS_ERR_IO;
 	sqlite3_busy_timeout(q->db, BUSY_MS);
 	/* WAL lets readers run beside one writer across processes; FULL
 	 * makes an acknowledged upload survive a power cut. */
@@ -564,8 +559,6 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 	q = NULL;
 	rc = PS_OK;
 out:
-	if (fd >= 0)
-		close(fd);
 	sqlite3_finalize(st);
 	if (q != NULL) {
 		sqlite3_close_v2(q->db);

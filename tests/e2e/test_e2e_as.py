@@ -416,11 +416,11 @@ class Rotation(AsCase):
             ch_, priv, simas.load_platform(c.platform_key),
             bytes.fromhex(c.measurement)))
         self.assertEqual(st, 200, j)
-        got = {k.hex(): s for k, s, _ in
+        got = {k: s for k, s, _ in
                simas.records(simas.unwrap(priv, ch_, simas.unb64url(j["keys"])))}
         self.assertTrue(live)
         for k, s in live.items():
-            self.assertEqual(got.get(k), s)
+            self.assertEqual(got.get(k), s, k.hex())
         self.rogue_operator_reads_everything(list(seen.values()))
 
     @staticmethod
