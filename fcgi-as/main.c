@@ -178,10 +178,13 @@ handle(void *app, void *state, FCGX_Request *req)
 	q.uri = uri;
 	q.authorization = server_param(req, "HTTP_AUTHORIZATION");
 	q.content_type = server_param(req, "CONTENT_TYPE");
-	/* An upload's token is checked before its body is read. */
-	if (asapi_early(&a->cfg, &q, &t->reply))
-		;
-	else if ((rc = server_read_body(req, &t->body)) == PS_ERR_TOO_LARGE) {
+	/* An upload's token is checked before its body is read: without
+	 * one, the answer (401) is in t->reply already. */
+	rc = asapi_early(&a->cfg, &q, &t->reply) ? PS_ERR_AUTH :
+	    server_read_body(req, &t->body);
+	if (rc == PS_ERR_AUTH) {
+		/* answered */
+	} else if (rc == PS_ERR_TOO_LARGE) {
 		asreply_reset(&t->reply);
 		asreply_error(&t->reply, 413, "body_too_large",
 		    "request body too large");
