@@ -47,6 +47,8 @@ static struct {
 	size_t resp_len;
 	struct asapi_cfg *cfg;
 	struct asstore *store;
+	int rekey;               /* after the next attest, the AS changes its
+	                          * key pair (a restart, another instance) */
 } srv;
 
 static struct tu_as as;
@@ -143,6 +145,11 @@ serve_one(int fd)
 		q.body = end + 4;
 		q.body_len = len - (size_t)(end + 4 - srv.last);
 		asapi_handle(srv.cfg, srv.store, &q, (int64_t)time(NULL), &rep);
+		if (srv.rekey && strcmp(uri, "/as/v1/attest") == 0) {
+			srv.rekey = 0;
+			if (wrap_keypair(as.as_priv, as.as_pub) != PS_OK)
+				rep.status = 599;
+		}
 	}
 	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: "
 	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
@@ -474,6 +481,30 @@ START_TEST(as_verified)
 }
 END_TEST
 
+/* The AS's key changes between the attest and the upload: the upload is
+ * answered as_key_changed, the client attests again and seals anew, and
+ * never takes it for kid_exists. */
+START_TEST(as_key_changed)
+{
+	struct asclient *c = client(0);
+	struct keycache_entry *l = NULL;
+	uint8_t kid[16], sec[32];
+	size_t n;
+
+	memset(kid, 0x51, sizeof(kid));
+	memset(sec, 0x52, sizeof(sec));
+	srv.rekey = 1;
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL), PS_OK);
+	ck_assert_int_eq(srv.rekey, 0);
+	ck_assert_int_eq(asstore_list(as.store, (int64_t)time(NULL), &l, &n),
+	    PS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_mem_eq(l[0].secret, sec, 32);
+	keyfile_entries_free(l, n);
+	asclient_free(c);
+}
+END_TEST
+
 /* A second instance joins with evidence that binds this policy. */
 START_TEST(join_gets_storage_key)
 {
@@ -508,6 +539,7 @@ asclient_suite(void)
 	tcase_add_test(t, timeout_and_refused);
 	tcase_add_test(t, as_verified);
 	tcase_add_test(t, join_gets_storage_key);
+	tcase_add_test(t, as_key_changed);
 	suite_add_tcase(s, t);
 	return s;
 }

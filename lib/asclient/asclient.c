@@ -343,44 +343,22 @@ put_b64url(struct buf *b, const uint8_t *p, size_t n)
 	return PS_OK;
 }
 
-pserr
-asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
-    const uint8_t secret[32], int64_t ttl, int64_t *expires)
+/*
+ * Attest the AS against pol, seal the secret to its key and post the
+ * upload with the header line auth; the reply into reply.
+ */
+static pserr
+upload_once(struct asclient *c, const struct aspolicy *pol, const char *auth,
+    const uint8_t kid[16], const uint8_t secret[32], int64_t ttl,
+    struct buf *reply)
 {
-	uint8_t as_pub[32], enc[HPKE_ENC_LEN], aad[24];
-	char kidhex[33], why[200] = "";
-	struct aspolicy fresh;
-	const struct aspolicy *pol = c->policy;
-	struct buf body, reply, auth, sealed;
-	json_object *o = NULL;
-	const char *p;
-	int64_t exp;
+	uint8_t as_pub[32], enc[HPKE_ENC_LEN], aad[ASPOLICY_UPLOAD_AAD_LEN];
+	char kidhex[33];
+	struct buf body, sealed;
 	pserr rc;
 
-	for (p = token; *p; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return PS_ERR_ARG;
 	buf_init(&body, 1024);
-	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
-	buf_init(&auth, 1024);
 	buf_init(&sealed, 64);
-	aspolicy_init(&fresh);
-	if (c->policy_file != NULL) {
-		if (aspolicy_load(c->policy_file, &fresh, why, sizeof(why)) !=
-		    PS_OK) {
-			pserr_why(c->err, sizeof(c->err), "the trust policy "
-			    "%s: %s: nothing is uploaded", c->policy_file, why);
-			rc = PS_ERR_AUTH;
-			goto out;
-		}
-		pol = &fresh;
-	}
-	if (pol == NULL) {
-		pserr_why(c->err, sizeof(c->err), "no trust policy for the AS: "
-		    "nothing is uploaded");
-		rc = PS_ERR_AUTH;
-		goto out;
-	}
 	/* Before any secret leaves: the AS proves what it runs and what it
 	 * enforces, and gets the secret only sealed to its attested key. */
 	if ((rc = asclient_attest(c, pol, as_pub)) != PS_OK)
@@ -393,10 +371,6 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 		goto out;
 	}
 	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
-	if ((rc = buf_puts(&auth, "Authorization: Bearer ")) != PS_OK ||
-	    (rc = buf_puts(&auth, token)) != PS_OK ||
-	    buf_cstr(&auth) == NULL)
-		goto out;
 	{
 		char ttls[32];
 
@@ -415,8 +389,66 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 		    (rc = buf_puts(&body, "\"}")) != PS_OK)
 			goto out;
 	}
-	if ((rc = post(c, "/v1/secrets", auth.p, body.p, body.len, 201,
-	    &reply)) != PS_OK)
+	rc = post(c, "/v1/secrets", auth, body.p, body.len, 201, reply);
+out:
+	buf_free(&body);
+	buf_free(&sealed);
+	return rc;
+}
+
+pserr
+asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
+    const uint8_t secret[32], int64_t ttl, int64_t *expires)
+{
+	char why[200] = "";
+	struct aspolicy fresh;
+	const struct aspolicy *pol = c->policy;
+	struct buf reply, auth;
+	int try;
+	json_object *o = NULL;
+	const char *p;
+	int64_t exp;
+	pserr rc;
+
+	for (p = token; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return PS_ERR_ARG;
+	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
+	buf_init(&auth, 1024);
+	aspolicy_init(&fresh);
+	if (c->policy_file != NULL) {
+		if (aspolicy_load(c->policy_file, &fresh, why, sizeof(why)) !=
+		    PS_OK) {
+			pserr_why(c->err, sizeof(c->err), "the trust policy "
+			    "%s: %s: nothing is uploaded", c->policy_file, why);
+			rc = PS_ERR_AUTH;
+			goto out;
+		}
+		pol = &fresh;
+	}
+	if (pol == NULL) {
+		pserr_why(c->err, sizeof(c->err), "no trust policy for the AS: "
+		    "nothing is uploaded");
+		rc = PS_ERR_AUTH;
+		goto out;
+	}
+	if ((rc = buf_puts(&auth, "Authorization: Bearer ")) != PS_OK ||
+	    (rc = buf_puts(&auth, token)) != PS_OK ||
+	    buf_cstr(&auth) == NULL)
+		goto out;
+	/* An AS instance that does not hold the key the secret was sealed
+	 * to (another instance behind the same name, or one restarted
+	 * since the attest) answers 409 as_key_changed: attest again, once.
+	 * Never taken for kid_exists: the secret is not at the AS. */
+	for (try = 0; try < 2; try++) {
+		buf_reset(&reply);
+		rc = upload_once(c, pol, auth.p, kid, secret, ttl, &reply);
+		if (rc != PS_ERR_EXISTS || strstr(c->err, " as_key_changed") ==
+		    NULL)
+			break;
+		rc = PS_ERR_UPSTREAM;
+	}
+	if (rc != PS_OK)
 		goto out;
 	rc = PS_ERR_BAD_UPSTREAM;
 	if ((o = reply_object(c, &reply)) == NULL)
@@ -430,10 +462,8 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	rc = PS_OK;
 out:
 	json_object_put(o);
-	buf_free(&body);
 	buf_free(&auth);
 	buf_free(&reply);
-	buf_free(&sealed);
 	aspolicy_free(&fresh);
 	return rc;
 }
