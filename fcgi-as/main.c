@@ -431,7 +431,7 @@ storage_key(struct as *a, const uint8_t platform_priv[ATTEST_SIM_KEY_LEN])
 	uint8_t sk[32];
 	char why[256] = "";
 	int ret = -1, from_file = 0;
-	pserr rc;
+	pserr rc = PS_ERR_NOT_FOUND;
 
 	if (askey_sim_sealing_key(platform_priv, &a->self_m, a->digest, sk) !=
 	    PS_OK)
