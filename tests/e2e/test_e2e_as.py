@@ -482,6 +482,30 @@ class RogueWorkerMeasurement(AsCase):
                     "the client to accept the AS", timeout=15)
 
 
+class RogueRestart(AsCase):
+    """The operator restarts the AS with a worker measurement of its own
+    after clients uploaded: the sealed storage key does not open under the
+    new policy, so what the store holds stays sealed, and a worker with
+    the rogue measurement gets nothing."""
+
+    CHAIN = dict(as_web="lighttpd")
+
+    def test_secrets_stay_sealed(self):
+        c = self.chain
+        st, _, body = self.post(CHAT, chat("uploaded before"))
+        self.assertEqual(st, 200, body)
+        rogue = "cd" * 48
+        c.as_args = c.as_args + ["--measurement", rogue]
+        c.stop_proc("as")
+        c.start_as(web=False)
+        self.assertIn("a fresh storage key is made", c.log("as.log"))
+        cache = os.path.join(c.dir, "rogue-keys.json")
+        r = c.run(c.keysync_argv(cache=cache, once=True, measurement=rogue))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(pswire.read_keyfile(cache), [])
+        self.assertIn("does not open under the storage key", c.log("as.log"))
+
+
 class RoguePlatformKey(RogueWorkerMeasurement):
     """... or a platform key of its own."""
 
