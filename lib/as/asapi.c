@@ -617,8 +617,8 @@ put_attested(const struct asapi_cfg *c, struct asreply *r,
 		goto out;
 	for (i = 0; i < p->workers.n; i++)
 		lens[i] = p->workers.m[i].len;
-	if ((rc = hex_array(&r->body, p->workers.m[0].b, p->workers.n,
-	    sizeof(p->workers.m[0]), lens)) != PS_OK ||
+	if ((rc = hex_array(&r->body, p->workers.n > 0 ? p->workers.m[0].b :
+	    NULL, p->workers.n, sizeof(p->workers.m[0]), lens)) != PS_OK ||
 	    (rc = buf_puts(&r->body, "}}")) != PS_OK)
 		goto out;
 	r->status = 200;
