@@ -18,12 +18,17 @@ UNIT_TESTS = \
 	tests/test_release tests/test_hpke \
 	tests/test_tokens tests/test_asstore tests/test_asreply \
 	tests/test_asbody tests/test_asapi \
-	tests/test_asclient
+	tests/test_asclient tests/test_promptseal
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 # test_keyfile looks into every block the key file code frees, for a
 # secret that was not wiped.
 tests_test_keyfile_LDFLAGS = -Wl,--wrap=free
+# The public library through its interface alone: the shared library and
+# its header, nothing of lib/ besides.
+tests_test_promptseal_CPPFLAGS = -I$(top_srcdir)/lib/promptseal
+tests_test_promptseal_CFLAGS = $(WARN_CFLAGS) $(CHECK_CFLAGS)
+tests_test_promptseal_LDADD = lib/promptseal/libpromptseal.la $(CHECK_LIBS)
 # test_wrap compiles lib/attest/wrap.c itself (for its static seal_eph()),
 # so it links no other copy of it.
 tests_test_wrap_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
@@ -44,6 +49,7 @@ EXTRA_DIST += tests/pswire.py \
 # The installed library: make install into a scratch DESTDIR, then the
 # example built and run against that copy through pkg-config.  The
 # compiler flags above (sanitizers included) reach the example this way.
+TESTS += tests/test_installed.sh
 EXTRA_DIST += tests/test_installed.sh
 
 # promptseal-as through cgi-fcgi, checked by python3-cryptography.

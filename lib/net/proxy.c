@@ -11,6 +11,7 @@
 #include "core/options.h"
 #include "net/proxy.h"
 #include "seal/jscan.h"
+#include "seal/message.h"
 
 void
 proxy_opts_init(struct proxy_opts *o)
@@ -134,21 +135,7 @@ proxy_thread_clean(struct proxy_thread *t)
 void
 proxy_send_error(FCGX_Request *req, pserr rc)
 {
-	char text[512];
-	struct buf b;
-
-	buf_init(&b, sizeof(text));
-	if (pserr_json(rc, &b) == PS_OK) {
-		memcpy(text, b.p, b.len);
-		server_send(req, pserr_status(rc), "application/json",
-		    "Promptseal-Encrypted: false\r\n" PROXY_VERSION_HEADER, text,
-		    b.len);
-	} else {
-		server_send(req, 500, "application/json",
-		    "Promptseal-Encrypted: false\r\n" PROXY_VERSION_HEADER, "{}",
-		    2);
-	}
-	buf_free(&b);
+	server_send_error(req, rc, PROXY_VERSION_HEADER);
 }
 
 void
@@ -213,26 +200,7 @@ proxy_is_sse(const char *ct)
 int
 proxy_media_type(const char *ct, char *out, size_t outlen)
 {
-	size_t n = 0;
-	const char *e;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	for (e = ct; *e != '\0' && *e != ';'; e++)
-		;
-	while (e > ct && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	if ((size_t)(e - ct) >= outlen)
-		return -1;
-	for (; ct < e; ct++) {
-		unsigned char c = (unsigned char)*ct;
-
-		if (c < 0x20 || c == 0x7f)
-			return -1;
-		out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	out[n] = '\0';
-	return (int)n;
+	return message_media_type(ct, out, outlen);
 }
 
 /* The value of the last member called name (plain, unescaped) of the

@@ -128,12 +128,8 @@ pserr proxy_stream_flush(struct proxy_sink *k) PS_WARN_UNUSED;
 /* 1 when content_type is text/event-stream (parameters allowed). */
 int proxy_is_sse(const char *content_type);
 
-/*
- * The media type a reply is bound to (protocol.md section 3): the part of
- * content_type before any ';', spaces and tabs trimmed, ASCII lowercased,
- * written to out (outlen bytes, NUL-terminated).  Returns its length, or
- * -1 when it does not fit or holds a control byte.
- */
+/* message_media_type(), for the proxies: the media type a reply is bound
+ * to, or -1. */
 int proxy_media_type(const char *content_type, char *out, size_t outlen);
 
 /*
