@@ -13,16 +13,21 @@
 #include <string.h>
 
 #include "as/asapi.h"
+#include "as/askey.h"
 #include "as/asreply.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
+#include "asclient/asclient.h"
+#include "attest/aspolicy.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/wrap.h"
 #include "core/caps.h"
 #include "core/clock.h"
 #include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/secret.h"
 #include "net/server.h"
 
 /* What main() parses and sets up; the request threads read cfg, db and
@@ -42,6 +47,22 @@ struct as {
 	struct tokens *toks;
 	struct attest_verifier *sim;
 	const struct attest_verifier *vers[1];
+	/* The AS's own attestation and keys (docs/attestation.md). */
+	const char *attest_key;                 /* --attest-key */
+	const char **self_files;                /* --attest-measurement-of */
+	size_t nself_files;
+	struct attest_measurement self_m;       /* what its evidence claims */
+	int self_m_set;
+	const char *storage_file;               /* --storage-key-file */
+	const char *peer_url;                   /* --peer */
+	const char *peer_ca;                    /* --peer-ca-file */
+	struct attest_allowlist peers;          /* --peer-measurement */
+	struct attest_producer *self;
+	struct aspolicy policy;
+	uint8_t digest[ASPOLICY_DIGEST_LEN];
+	uint8_t as_priv[WRAP_KEY_LEN], as_pub[WRAP_KEY_LEN];
+	uint8_t storage_key[ASSTORE_KEY_LEN];
+	uint8_t challenge_key[32];
 };
 
 struct as_thread {
@@ -55,17 +76,20 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: promptseal-as --db FILE --tokens FILE --platform-key PUBFILE\n"
-"                     (--measurement HEX | --measurements FILE) [options]\n"
+"                     (--measurement HEX | --measurements FILE)\n"
+"                     --attest-key FILE (--attest-measurement HEX |\n"
+"                     --attest-measurement-of FILE) [options]\n"
 "\n"
 "The promptseal attestation service, a FastCGI responder: clients upload\n"
 "secrets, attested workers fetch them wrapped to their ephemeral key\n"
 "(docs/as-api.md, docs/attestation.md).\n"
 "\n"
 "  --db FILE              the SQLite store, created with mode 0600; it holds\n"
-"                         the secrets in plain text (several AS processes\n"
-"                         may share it)\n"
-"  --tokens FILE          bearer tokens allowed to upload, one per line\n"
-"                         (mode 0600, owned by this user)\n"
+"                         the secrets sealed under the storage key (several\n"
+"                         AS processes may share it)\n"
+"  --tokens FILE          bearer tokens allowed to upload, one per line,\n"
+"                         \"NAME LIMIT TOKEN\" or \"TOKEN\" (mode 0600,\n"
+"                         owned by this user)\n"
 "  --platform-key FILE    a trusted \"sim\" platform public key (PEM);\n"
 "                         repeat for several platforms\n"
 "  --measurement HEX      an allowed measurement (32 to 48 bytes in hex);\n"
@@ -75,7 +99,8 @@ usage(FILE *f)
 "  --challenge-ttl SECS   how long a challenge stays valid (default 60)\n"
 "  --max-secrets N        unexpired secrets held at once (default 4096,\n"
 "                         at most %d)\n"
-"  --max-challenges N     outstanding challenges (default 10000)\n"
+"  --max-challenges N     used challenges remembered until they expire\n"
+"                         (default 10000)\n"
 "  --prefix PATH          where the API is mounted (default /as)\n"
 "  --socket PATH          listen on this UNIX socket (default: the socket on\n"
 "                         fd 0, as passed by spawn-fcgi, lighttpd's bin-path\n"
@@ -87,6 +112,21 @@ usage(FILE *f)
 "                         command line wins\n"
 "  --version              print the version and exit\n"
 "  --help                 this text\n"
+"\n"
+"The AS's own attestation and storage key:\n"
+"  --attest-key FILE      the \"sim\" platform private key its evidence is\n"
+"                         signed with (mode 0600)\n"
+"  --attest-measurement HEX / --attest-measurement-of FILE\n"
+"                         what its evidence claims: a value, or the\n"
+"                         measurement of these files (repeatable, in order)\n"
+"  --storage-key-file FILE  the storage key, sealed to the platform, kept\n"
+"                         across restarts (mode 0600)\n"
+"  --peer URL             get the storage key from this running AS instance\n"
+"                         (https://); without it, and without a sealed\n"
+"                         file that opens, a fresh storage key is made\n"
+"  --peer-ca-file FILE    CA certificates for the peer's TLS\n"
+"  --peer-measurement HEX an AS build that may join this one (repeatable;\n"
+"                         default: this instance's own measurement)\n"
 "\n"
 "The \"sim\" platform proves nothing about hardware: see docs/attestation.md.\n",
 	    PS_CAP_AS_SECRETS);
@@ -103,8 +143,8 @@ thread_init(void *app)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if (asstore_sqlite_open(a->db, &a->lim, &t->store, why, sizeof(why)) !=
-	    PS_OK) {
+	if (asstore_sqlite_open(a->db, &a->lim, a->storage_key, &t->store, why,
+	    sizeof(why)) != PS_OK) {
 		log_error("cannot open the store %s: %s", a->db, why);
 		free(t);
 		return NULL;
@@ -143,8 +183,13 @@ handle(void *app, void *state, FCGX_Request *req)
 	q.uri = uri;
 	q.authorization = server_param(req, "HTTP_AUTHORIZATION");
 	q.content_type = server_param(req, "CONTENT_TYPE");
-	rc = server_read_body(req, &t->body);
-	if (rc == PS_ERR_TOO_LARGE) {
+	/* An upload's token is checked before its body is read: without
+	 * one, the answer (401) is in t->reply already. */
+	rc = asapi_early(&a->cfg, &q, &t->reply) ? PS_ERR_AUTH :
+	    server_read_body(req, &t->body);
+	if (rc == PS_ERR_AUTH) {
+		/* answered */
+	} else if (rc == PS_ERR_TOO_LARGE) {
 		asreply_reset(&t->reply);
 		asreply_error(&t->reply, 413, "body_too_large",
 		    "request body too large");
@@ -175,6 +220,9 @@ enum {
 	OPT_DB = 0x100, OPT_TOKENS, OPT_PLATFORM_KEY, OPT_MEASUREMENT,
 	OPT_MEASUREMENTS, OPT_MAX_TTL, OPT_CHALLENGE_TTL, OPT_MAX_SECRETS,
 	OPT_MAX_CHALLENGES, OPT_PREFIX, OPT_SOCKET, OPT_THREADS, OPT_LOG_LEVEL,
+	/* The AS's own attestation and keys. */
+	OPT_ATTEST_KEY = 0x180, OPT_ATTEST_MEASUREMENT, OPT_ATTEST_MEASUREMENT_OF,
+	OPT_STORAGE_KEY_FILE, OPT_PEER, OPT_PEER_CA_FILE, OPT_PEER_MEASUREMENT,
 };
 
 /* Go on parsing; any other value is the exit status. */
@@ -211,11 +259,56 @@ add_measurement(struct as *a, const char *hex)
 	return attest_allowlist_add(&a->allow, &m) == PS_OK ? GO_ON : 1;
 }
 
+#define NOT_MINE (-2)
+
+/* The options of the AS's own attestation and keys; GO_ON, an exit
+ * status, or NOT_MINE when opt is not one of them. */
+static int
+trust_option(struct as *a, int opt, const char *arg)
+{
+	struct attest_measurement m;
+
+	switch (opt) {
+	case OPT_ATTEST_KEY:
+		a->attest_key = arg;
+		return GO_ON;
+	case OPT_ATTEST_MEASUREMENT:
+	case OPT_PEER_MEASUREMENT:
+		if (attest_measurement_parse(arg, strlen(arg), &m) != PS_OK) {
+			fprintf(stderr, "promptseal-as: a measurement is 32 to "
+			    "48 bytes in hex\n");
+			return 2;
+		}
+		if (opt == OPT_PEER_MEASUREMENT)
+			return attest_allowlist_add(&a->peers, &m) == PS_OK ?
+			    GO_ON : 1;
+		a->self_m = m;
+		a->self_m_set = 1;
+		return GO_ON;
+	case OPT_ATTEST_MEASUREMENT_OF:
+		return options_append(&a->self_files, &a->nself_files, arg) ==
+		    0 ? GO_ON : 1;
+	case OPT_STORAGE_KEY_FILE:
+		a->storage_file = arg;
+		return GO_ON;
+	case OPT_PEER:
+		a->peer_url = arg;
+		return GO_ON;
+	case OPT_PEER_CA_FILE:
+		a->peer_ca = arg;
+		return GO_ON;
+	}
+	return NOT_MINE;
+}
+
 static int
 option(struct as *a, int opt, const char *arg)
 {
 	long v = 0;
+	int r;
 
+	if ((r = trust_option(a, opt, arg)) != NOT_MINE)
+		return r;
 	switch (opt) {
 	case OPT_DB:
 		a->db = arg;
@@ -301,6 +394,18 @@ parse_options(struct as *a, int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
+		/* The AS's own attestation and keys. */
+		{"attest-key", required_argument, NULL, OPT_ATTEST_KEY},
+		{"attest-measurement", required_argument, NULL,
+		    OPT_ATTEST_MEASUREMENT},
+		{"attest-measurement-of", required_argument, NULL,
+		    OPT_ATTEST_MEASUREMENT_OF},
+		{"storage-key-file", required_argument, NULL,
+		    OPT_STORAGE_KEY_FILE},
+		{"peer", required_argument, NULL, OPT_PEER},
+		{"peer-ca-file", required_argument, NULL, OPT_PEER_CA_FILE},
+		{"peer-measurement", required_argument, NULL,
+		    OPT_PEER_MEASUREMENT},
 		{NULL, 0, NULL, 0}
 	};
 	int opt, r;
@@ -309,7 +414,8 @@ parse_options(struct as *a, int argc, char **argv)
 		if ((r = option(a, opt, optarg)) != GO_ON)
 			return r;
 	if (optind != argc || a->db == NULL || a->tokens_path == NULL ||
-	    a->npks == 0 || (a->allow.n == 0 && a->nmfiles == 0)) {
+	    a->npks == 0 || (a->allow.n == 0 && a->nmfiles == 0) ||
+	    a->attest_key == NULL || (a->self_m_set == (a->nself_files > 0))) {
 		usage(stderr);
 		return 2;
 	}
@@ -317,6 +423,126 @@ parse_options(struct as *a, int argc, char **argv)
 }
 
 /* ------------------------------------------------------------ set up */
+
+/*
+ * The storage key: from a peer (--peer), else from the sealed file, else
+ * fresh; sealed to the platform (--storage-key-file) whenever it was not
+ * read from there.  0 or -1 (logged).
+ */
+static int
+storage_key(struct as *a, const uint8_t platform_priv[ATTEST_SIM_KEY_LEN])
+{
+	struct asclient_opts o;
+	struct asclient *c = NULL;
+	uint8_t sk[32];
+	char why[256] = "";
+	int ret = -1, from_file = 0;
+	pserr rc = PS_ERR_NOT_FOUND;
+
+	if (askey_sim_sealing_key(platform_priv, &a->self_m, a->digest, sk) !=
+	    PS_OK)
+		goto out;
+	if (a->peer_url != NULL) {
+		memset(&o, 0, sizeof(o));
+		o.url = a->peer_url;
+		o.ca_file = a->peer_ca;
+		if (asclient_global_init() != PS_OK ||
+		    asclient_new(&o, &c) != PS_OK) {
+			log_error("--peer %s: not an https:// URL", a->peer_url);
+			goto out;
+		}
+		if ((rc = asclient_join(c, a->self, a->digest,
+		    a->storage_key)) != PS_OK) {
+			log_error("cannot join the AS at %s: %s", a->peer_url,
+			    asclient_error(c)[0] ? asclient_error(c) :
+			    pserr_str(rc));
+			goto out;
+		}
+		log_info("storage key from the AS instance at %s", a->peer_url);
+	} else if (a->storage_file != NULL && (rc = askey_unseal_file(
+	    a->storage_file, sk, a->storage_key, why, sizeof(why))) == PS_OK) {
+		from_file = 1;
+		log_info("storage key unsealed from %s", a->storage_file);
+	} else {
+		if (a->storage_file != NULL && rc != PS_ERR_NOT_FOUND)
+			log_warn("%s: %s: a fresh storage key is made, the "
+			    "secrets sealed under the old one are lost",
+			    a->storage_file, why);
+		if (secret_random(a->storage_key, sizeof(a->storage_key)) !=
+		    PS_OK)
+			goto out;
+		log_info("a fresh storage key");
+	}
+	why[0] = '\0';
+	if (a->storage_file != NULL && !from_file &&
+	    askey_seal_file(a->storage_file, sk, a->storage_key, why,
+	    sizeof(why)) != PS_OK) {
+		log_error("%s: %s", a->storage_file, why);
+		goto out;
+	}
+	if (askey_derive(a->storage_key, "challenge", a->challenge_key) !=
+	    PS_OK)
+		goto out;
+	ret = 0;
+out:
+	secret_wipe(sk, sizeof(sk));
+	asclient_free(c);
+	return ret;
+}
+
+/* The AS's own evidence, key pair, policy and storage key.  0 or -1. */
+static int
+setup_trust(struct as *a)
+{
+	uint8_t priv[ATTEST_SIM_KEY_LEN];
+	char why[256] = "";
+	size_t i;
+	int ret = -1;
+
+	if (a->nself_files > 0 && attest_sim_measure_files(a->self_files,
+	    a->nself_files, &a->self_m) != PS_OK) {
+		log_error("cannot measure the --attest-measurement-of files");
+		return -1;
+	}
+	if (attest_sim_load_private(a->attest_key, priv, why, sizeof(why)) !=
+	    PS_OK) {
+		log_error("%s: %s", a->attest_key, why);
+		return -1;
+	}
+	if (attest_sim_producer_new(priv, &a->self_m, &a->self) != PS_OK)
+		goto out;
+	/* The key pair clients seal their secrets to: made here, at start,
+	 * and never written anywhere. */
+	if (wrap_keypair(a->as_priv, a->as_pub) != PS_OK)
+		goto out;
+	aspolicy_init(&a->policy);
+	for (i = 0; i < a->npks; i++)
+		if (aspolicy_add_key(&a->policy, a->pk[i]) != PS_OK)
+			goto out;
+	for (i = 0; i < a->allow.n; i++)
+		if (attest_allowlist_add(&a->policy.workers, &a->allow.m[i]) !=
+		    PS_OK)
+			goto out;
+	if (aspolicy_digest(&a->policy, a->digest) != PS_OK)
+		goto out;
+	if (a->peers.n == 0 &&
+	    attest_allowlist_add(&a->peers, &a->self_m) != PS_OK)
+		goto out;
+	if (storage_key(a, priv) != 0)
+		goto out;
+	a->cfg.as_priv = a->as_priv;
+	a->cfg.as_pub = a->as_pub;
+	a->cfg.self = a->self;
+	a->cfg.policy = &a->policy;
+	a->cfg.policy_digest = a->digest;
+	a->cfg.challenge_key = a->challenge_key;
+	a->cfg.storage_key = a->storage_key;
+	a->cfg.peers = &a->peers;
+	ret = 0;
+out:
+	secret_wipe(priv, sizeof(priv));
+	return ret;
+}
 
 /* The allowlist, the tokens, the store and the verifier, checked before
  * the first request so that a bad file stops the start.  0 or -1. */
@@ -343,9 +569,11 @@ setup(struct as *a)
 		log_error("%s: %s", a->tokens_path, why);
 		return -1;
 	}
+	if (setup_trust(a) != 0)
+		return -1;
 	why[0] = '\0';
-	if (asstore_sqlite_open(a->db, &a->lim, &probe, why, sizeof(why)) !=
-	    PS_OK) {
+	if (asstore_sqlite_open(a->db, &a->lim, a->storage_key, &probe, why,
+	    sizeof(why)) != PS_OK) {
 		log_error("%s: %s", a->db, why);
 		return -1;
 	}
@@ -366,6 +594,13 @@ static void
 cleanup(struct as *a)
 {
 	attest_verifier_free(a->sim);
+	attest_producer_free(a->self);
+	aspolicy_free(&a->policy);
+	attest_allowlist_free(&a->peers);
+	free(a->self_files);
+	secret_wipe(a->as_priv, sizeof(a->as_priv));
+	secret_wipe(a->storage_key, sizeof(a->storage_key));
+	secret_wipe(a->challenge_key, sizeof(a->challenge_key));
 	attest_allowlist_free(&a->allow);
 	tokens_free(a->toks);
 	free(a->pk);
@@ -397,8 +632,16 @@ main(int argc, char **argv)
 		goto out;
 	log_warn("evidence format \"sim\" is accepted: it proves nothing "
 	    "about hardware (docs/attestation.md)");
-	log_info("serving %s/v1 with %zu platform key(s) and %zu allowed "
-	    "measurement(s)", a.cfg.prefix, a.npks, a.allow.n);
+	{
+		char hex[2 * ASPOLICY_DIGEST_LEN + 1];
+		size_t k;
+
+		for (k = 0; k < ASPOLICY_DIGEST_LEN; k++)
+			snprintf(hex + 2 * k, 3, "%02x", a.digest[k]);
+		log_info("serving %s/v1 with %zu platform key(s) and %zu allowed "
+		    "measurement(s), policy digest %s", a.cfg.prefix, a.npks,
+		    a.allow.n, hex);
+	}
 	ret = server_run(&a.so, &app);
 out:
 	cleanup(&a);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "asclient/asclient.h"
+#include "attest/aspolicy.h"
 #include "client.h"
 #include "core/caps.h"
 #include "core/conffile.h"
@@ -29,7 +30,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: promptseal-client --upstream URL --key-file FILE [options]\n"
 "       promptseal-client --upstream URL --as-url URL --as-token-file FILE\n"
-"                         --key-state FILE [options]\n"
+"                         --key-state FILE --as-policy FILE [options]\n"
 "\n"
 "Encrypts OpenAI API requests for a promptseal worker and decrypts its\n"
 "replies (protocol.md).  Runs as a FastCGI responder.\n"
@@ -52,6 +53,10 @@ usage(FILE *f)
 "  --key-ttl SECS           time to live of a key (default 3600, at least\n"
 "                           %d); a new key takes over about ttl/3 before\n"
 "                           the old one expires\n"
+"  --as-policy FILE         the user's trust policy: the AS measurements,\n"
+"                           platform keys and worker measurements accepted\n"
+"                           (docs/attestation.md); the AS is attested\n"
+"                           against it before every upload\n"
 "\n"
 "Pre-shared keys, without an AS (air-gapped use):\n"
 "  --key-file FILE          keys in the key cache format (mode 0600); the\n"
@@ -104,6 +109,8 @@ out:
 enum {
 	OPT_UPSTREAM = 0x200, OPT_CA_FILE, OPT_KEY_FILE, OPT_AS_URL,
 	OPT_AS_CA_FILE, OPT_AS_TOKEN_FILE, OPT_KEY_STATE, OPT_KEY_TTL,
+	/* The trust policy for the AS. */
+	OPT_AS_POLICY = 0x280,
 };
 
 /* What the command line says, beside the options of struct client. */
@@ -114,6 +121,7 @@ struct args {
 	long ttl;
 	int ttl_given;
 	char base[1024];          /* the worker's URL, no trailing slash */
+	const char *policy_file;  /* --as-policy */
 };
 
 /* Parse argv into a and cl->opts.  Returns -1 to go on, or the exit
@@ -133,6 +141,8 @@ parse_args(int argc, char **argv, struct args *a, struct client *cl)
 		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
 		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
+		/* The trust policy for the AS. */
+		{"as-policy", required_argument, NULL, OPT_AS_POLICY},
 		{NULL, 0, NULL, 0}
 	};
 	int opt, r;
@@ -173,6 +183,9 @@ parse_args(int argc, char **argv, struct args *a, struct client *cl)
 			}
 			a->ttl_given = 1;
 			break;
+		case OPT_AS_POLICY:
+			a->policy_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -202,12 +215,13 @@ check_args(struct args *a)
 	}
 	/* Either pre-shared keys or the AS, never both. */
 	if ((a->keyfile != NULL) == (a->ao.url != NULL) || (a->ao.url != NULL &&
-	    (a->token_file == NULL || a->kc.state_path == NULL)) ||
+	    (a->token_file == NULL || a->kc.state_path == NULL ||
+	    a->policy_file == NULL)) ||
 	    (a->ao.url == NULL && (a->ao.ca_file != NULL ||
 	    a->token_file != NULL || a->kc.state_path != NULL ||
-	    a->ttl_given))) {
+	    a->ttl_given || a->policy_file != NULL))) {
 		fprintf(stderr, "promptseal-client: give --key-file, or --as-url "
-		    "with --as-token-file and --key-state\n");
+		    "with --as-token-file, --key-state and --as-policy\n");
 		usage(stderr);
 		return 2;
 	}
@@ -227,6 +241,28 @@ check_args(struct args *a)
 	return -1;
 }
 
+/*
+ * The user's trust policy for the AS: checked here so that a bad file
+ * stops the start; asclient reads it again at every upload, so that a new
+ * worker build the user accepts counts from the next rotation.  0 or -1
+ * (logged).
+ */
+static int
+check_policy(const char *path)
+{
+	struct aspolicy p;
+	char why[256] = "";
+	int ret = 0;
+
+	aspolicy_init(&p);
+	if (aspolicy_load(path, &p, why, sizeof(why)) != PS_OK) {
+		log_error("%s: %s", path, why);
+		ret = -1;
+	}
+	aspolicy_free(&p);
+	return ret;
+}
+
 /* The client's keys: pre-shared from a file, or made here and uploaded to
  * the AS.  Returns 0, or -1 (logged). */
 static int
@@ -239,8 +275,10 @@ setup_keys(struct args *a, struct client *cl, struct client_as *ca)
 		}
 		return 0;
 	}
-	if (read_token(a->token_file, &ca->token) != 0)
+	if (read_token(a->token_file, &ca->token) != 0 ||
+	    check_policy(a->policy_file) != 0)
 		return -1;
+	a->ao.policy_file = a->policy_file;
 	/* Below the stop deadline, so a stop never waits on the AS. */
 	a->ao.connect_timeout_ms = 5000;
 	a->ao.timeout_ms = 8000;

@@ -15,7 +15,7 @@ UNIT_TESTS = \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
 	tests/test_notify tests/test_keysync \
 	tests/test_attest tests/test_attest_sim tests/test_wrap \
-	tests/test_release \
+	tests/test_release tests/test_hpke \
 	tests/test_tokens tests/test_asstore tests/test_asreply \
 	tests/test_asbody tests/test_asapi \
 	tests/test_asclient tests/test_promptseal
@@ -32,6 +32,8 @@ tests_test_promptseal_LDADD = lib/promptseal/libpromptseal.la $(CHECK_LIBS)
 # test_wrap compiles lib/attest/wrap.c itself (for its static seal_eph()),
 # so it links no other copy of it.
 tests_test_wrap_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
+# test_hpke likewise, for its static seal_ikm().
+tests_test_hpke_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
 noinst_HEADERS = tests/testutil.h tests/attest_kat.h tests/wrap_kat.h
 
 # What each program links, read from its symbols (nm).
@@ -41,7 +43,7 @@ EXTRA_DIST += tests/pswire.py \
 	tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
 	tests/vectors/gen_message.py tests/vectors/stream.json \
-	tests/vectors/gen_stream.py tests/wrap_vectors.py \
+	tests/vectors/gen_stream.py tests/wrap_vectors.py tests/hpke_vectors.py \
 	tests/attest_vectors.py
 
 # The installed library: make install into a scratch DESTDIR, then the

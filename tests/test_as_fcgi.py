@@ -62,7 +62,10 @@ class AsFcgi(unittest.TestCase):
             [AS, "--db", d + "/as.db", "--tokens", d + "/tokens",
              "--platform-key", d + "/platform.pub",
              "--measurement", cls.measurement.hex(), "--socket", cls.sock,
-             "--threads", "2", "--max-ttl", "3600", "--log-level", "debug"],
+             "--threads", "2", "--max-ttl", "3600", "--log-level", "debug",
+             "--attest-key", d + "/platform.key",
+             "--attest-measurement-of", AS,
+             "--storage-key-file", d + "/as.storage"],
             stdout=cls.log, stderr=cls.log)
         for _ in range(100):
             if os.path.exists(cls.sock):
@@ -95,10 +98,15 @@ class AsFcgi(unittest.TestCase):
         status = int(head.split(b"\r\n")[0].split()[1])
         return status, head.decode(), payload
 
+    def as_key(self):
+        st, _, body = self.call("POST", "/as/v1/attest", json.dumps(
+            {"challenge": simas.b64url(os.urandom(32))}).encode())
+        self.assertEqual(st, 200, body)
+        return simas.unb64url(json.loads(body)["pubkey"])
+
     def upload(self, kid, secret, ttl=600, auth="Bearer " + TOKEN):
-        body = json.dumps({"kid": kid, "secret":
-                           base64.b64encode(secret).decode(),
-                           "ttl": ttl}).encode()
+        body = json.dumps(simas.sealed_upload(self.as_key(), kid, secret,
+                                              ttl)).encode()
         return self.call("POST", "/as/v1/secrets", body, auth)
 
     def challenge(self):
@@ -178,14 +186,53 @@ class AsFcgi(unittest.TestCase):
         self.assertEqual(self.call("POST", "/v1/chat/completions")[0], 404)
         st, _, body = self.call("POST", "/as/v1/fetch", b"x" * (64 * 1024 + 1))
         self.assertEqual(st, 413, body)
+        # Issue 12: the token is checked before the body is read, so a
+        # body too large without a token is 401, not 413.
+        st, _, body = self.call("POST", "/as/v1/secrets", b"x" * (64 * 1024 + 1))
+        self.assertEqual(st, 401, body)
         # None of the refused uploads stored anything.
         self.assertEqual(self.upload(kid, secret)[0], 201)
+
+    def test_35_attest(self):
+        """The AS's evidence binds the challenge, its key and its policy:
+        checked here by the independent implementation."""
+        ch = os.urandom(32)
+        st, _, body = self.call("POST", "/as/v1/attest", json.dumps(
+            {"challenge": simas.b64url(ch)}).encode())
+        self.assertEqual(st, 200, body)
+        j = json.loads(body)
+        self.assertEqual(j["suite"], {"kem": 32, "kdf": 1, "aead": 2})
+        pub = simas.unb64url(j["pubkey"])
+        ev = simas.unb64url(j["evidence"])
+        ppub = self.platform.public_key().public_bytes(*simas.RAW)
+        self.assertEqual(j["policy"]["platform_keys"], [ppub.hex()])
+        self.assertEqual(j["policy"]["worker_measurements"],
+                         [self.measurement.hex()])
+        dig = simas.policy_digest([ppub], [self.measurement])
+        self.assertEqual(ev[40:104], simas.as_report_data(ch, pub, dig))
+        with open(AS, "rb") as f:
+            self.assertEqual(ev[104:152], simas.measure([f.read()]))
+        self.assertEqual(ev[8:40], ppub)
 
     def test_4_stop_and_logs(self):
         secret = os.urandom(32)
         self.assertEqual(self.upload(os.urandom(16).hex(), secret)[0], 201)
+        # A burst, then the stop: every store handle is closed and
+        # SQLite removes its WAL (issue 12: it was left behind).
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda i: self.upload(os.urandom(16).hex(),
+                                              os.urandom(32)), range(24)))
         self.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.proc.wait(timeout=15), 0)
+        self.assertFalse(os.path.exists(self.dir + "/as.db-wal"))
+        # The store and the sealed storage key hold no secret.
+        for name in ("as.db", "as.storage"):
+            with open(os.path.join(self.dir, name), "rb") as f:
+                data = f.read()
+            for form in (secret, secret.hex().encode(),
+                         base64.b64encode(secret)):
+                self.assertNotIn(form, data)
         self.log.seek(0)
         log = self.log.read()
         self.assertIn("POST /as/v1/secrets 201", log)

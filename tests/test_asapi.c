@@ -10,6 +10,7 @@
 #include "as/asapi.h"
 #include "as/asreply.h"
 #include "as/asstore.h"
+#include "attest/aspolicy.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
 #include "attest/release.h"
@@ -92,14 +93,27 @@ message(void)
 	return out;
 }
 
+/* The body of an upload of kid (hex) and secret (base64), sealed to the
+ * AS's key as a client seals it. */
+static const char *
+sealed_body(const char *kid, const char *secret, int64_t ttl)
+{
+	static char b[512];
+	uint8_t k[16], sec[32];
+	size_t got;
+
+	ck_assert_int_eq(codec_hex_decode(kid, 32, k, 16), PS_OK);
+	ck_assert_int_eq(codec_b64_decode(secret, strlen(secret), sec, 32,
+	    &got), PS_OK);
+	tu_as_upload_body(&as, k, sec, ttl, b, sizeof(b));
+	return b;
+}
+
 static int
 upload(const char *kid, const char *secret, int64_t ttl, int64_t now)
 {
-	char b[512];
-
-	snprintf(b, sizeof(b), "{\"kid\":\"%s\",\"secret\":\"%s\",\"ttl\":%"
-	    PRId64 "}", kid, secret, ttl);
-	return call("POST", "/as/v1/secrets", AUTH, "application/json", b, now);
+	return call("POST", "/as/v1/secrets", AUTH, "application/json",
+	    sealed_body(kid, secret, ttl), now);
 }
 
 START_TEST(routing)
@@ -161,9 +175,9 @@ END_TEST
 
 START_TEST(upload_auth)
 {
-	const char *b = "{\"kid\":\"" KID "\",\"secret\":\"" SECRET
-	    "\",\"ttl\":60}";
+	char b[512];
 
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", NULL,
 	    "application/json", b, NOW), 401);
 	ck_assert_str_eq(code(), "unauthorized");
@@ -235,13 +249,17 @@ END_TEST
 
 START_TEST(upload_json_forms)
 {
-	/* Escapes (json-c writes "\/"), unknown members, blanks. */
-	const char *b = " {\n\t\"note\" : \"caf\\u00e9 \\ud83d\\ude00\", "
-	    "\"n\": -1.5e3, \"t\": true, \"z\": null, "
-	    "\"k\\u0069d\": \"" KID "\", \"ttl\": 60,"
-	    " \"secret\": \"\\/\\/////////////////////////////////////////8=\"}\n";
+	/* Escapes, unknown members, blanks. */
+	char b[768];
+	const char *sb = sealed_body(KID,
+	    "//////////////////////////////////////////8=", 60);
 	struct keycache_entry *l = NULL;
 	size_t n;
+
+	ck_assert_int_eq(strncmp(sb, "{\"kid\"", 6), 0);
+	snprintf(b, sizeof(b), " {\n\t\"note\" : \"caf\\u00e9 "
+	    "\\ud83d\\ude00\", \"n\": -1.5e3, \"t\": true, \"z\": null, "
+	    "\"k\\u0069d\"%s\n", sb + 6);
 
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
 	    "application/json", b, NOW), 201);
@@ -409,7 +427,9 @@ START_TEST(fetch_refusals)
 	    "attestation failed: challenge unknown or already used");
 	free(b);
 
-	/* Disallowed measurement; the challenge is burned by the try. */
+	/* Disallowed measurement.  A refused try stores nothing (so no
+	 * caller without good evidence can fill the table); the challenge
+	 * is used up by its one release. */
 	bad.b[0] ^= 1;
 	get_challenge(ch, NOW);
 	b = fetch_body(ch, pub, as.ppriv, &bad, "sim");
@@ -417,6 +437,16 @@ START_TEST(fetch_refusals)
 	ck_assert_str_eq(message(),
 	    "attestation failed: measurement not in the allowlist");
 	free(b);
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW), 200);
+	ck_assert_int_eq(fetch(b, NOW), 403);
+	ck_assert_str_eq(message(),
+	    "attestation failed: challenge unknown or already used");
+	free(b);
+
+	/* A challenge of the right form that this AS did not MAC. */
+	get_challenge(ch, NOW);
+	ch[10] ^= 1;
 	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW), 403);
 	ck_assert_str_eq(message(),
@@ -467,6 +497,228 @@ START_TEST(fetch_refusals)
 }
 END_TEST
 
+/* Issue 12: unauthenticated challenges cannot exhaust anything.  Far
+ * more challenges than the store remembers (100) are issued; evidence for
+ * the last one still gets its release. */
+START_TEST(challenges_stateless)
+{
+	uint8_t ch[32], priv[32], pub[32];
+	char *b;
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(call("POST", "/as/v1/challenge", NULL, NULL,
+		    NULL, NOW), 200);
+	ck_assert_int_eq(wrap_keypair(priv, pub), PS_OK);
+	get_challenge(ch, NOW);
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
+	ck_assert_int_eq(fetch(b, NOW + 1), 200);
+	free(b);
+	secret_wipe(priv, sizeof(priv));
+}
+END_TEST
+
+START_TEST(upload_sealed_only)
+{
+	char b[512], *at;
+	uint8_t k[16];
+
+	/* A raw secret is refused, never stored. */
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json", "{\"kid\":\"" KID "\",\"secret\":\"" SECRET
+	    "\",\"ttl\":60}", NOW), 400);
+	ck_assert_str_eq(message(), "a raw secret is refused: seal it to the "
+	    "attested key (POST /v1/attest)");
+	/* Sealed for another kid: the kid is bound. */
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
+	at = strstr(b, KID);
+	at[0] = 'f';
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json", b, NOW), 400);
+	ck_assert_str_eq(message(), "the sealed secret does not open");
+	/* Sealed for another ttl: bound as well. */
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
+	at = strstr(b, "\"ttl\":60");
+	at[6] = '7';
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json", b, NOW), 400);
+	/* Sealed to another key of the AS (an earlier instance). */
+	memset(k, 0, sizeof(k));
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
+	at = strstr(b, "\"pubkey\":\"") + 10;
+	at[0] = at[0] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json", b, NOW), 409);
+	ck_assert_str_eq(code(), "as_key_changed");
+	ck_assert_int_eq(upload(KID, SECRET, 60, NOW), 201);
+}
+END_TEST
+
+/* The AS's own evidence binds the client's challenge, its key and the
+ * digest of the policy it reports. */
+START_TEST(attest_binds)
+{
+	uint8_t ch[32], pub[32], rd[64], dig[32];
+	struct attest_measurement m;
+	enum attest_fail why;
+	json_object *o, *x, *pol, *keys, *ws;
+	const struct attest_verifier *vs[1] = {as.ver};
+	uint8_t ev[PS_CAP_EVIDENCE];
+	size_t got, evlen;
+	char b[128], c64[44];
+
+	memset(ch, 0x77, sizeof(ch));
+	c64[codec_b64url_encode(ch, 32, c64)] = 0;
+	snprintf(b, sizeof(b), "{\"challenge\":\"%s\"}", c64);
+	ck_assert_int_eq(call("POST", "/as/v1/attest", NULL,
+	    "application/json", b, NOW), 200);
+	o = json_tokener_parse(body());
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "format", &x));
+	ck_assert_str_eq(json_object_get_string(x), "sim");
+	ck_assert(json_object_object_get_ex(o, "pubkey", &x));
+	ck_assert_int_eq(codec_b64url_decode(json_object_get_string(x), 43,
+	    pub, 32, &got), PS_OK);
+	ck_assert_mem_eq(pub, as.as_pub, 32);
+	ck_assert(json_object_object_get_ex(o, "evidence", &x));
+	ck_assert_int_eq(codec_b64url_decode(json_object_get_string(x),
+	    (size_t)json_object_get_string_len(x), ev, sizeof(ev), &evlen),
+	    PS_OK);
+	ck_assert(json_object_object_get_ex(o, "policy", &pol));
+	ck_assert(json_object_object_get_ex(pol, "platform_keys", &keys));
+	ck_assert(json_object_object_get_ex(pol, "worker_measurements", &ws));
+	ck_assert_uint_eq(json_object_array_length(keys), 1);
+	ck_assert_uint_eq(json_object_array_length(ws), 1);
+	json_object_put(o);
+	ck_assert_int_eq(aspolicy_report_data(ch, pub, as.digest, rd), PS_OK);
+	ck_assert_int_eq(attest_check_rd(vs, 1, &as.peers, "sim", ev, evlen, rd,
+	    &m, &why), PS_OK);
+	ck_assert_mem_eq(m.b, as.as_meas.b, 48);
+	/* Another policy digest does not verify. */
+	memcpy(dig, as.digest, 32);
+	dig[0] ^= 1;
+	ck_assert_int_eq(aspolicy_report_data(ch, pub, dig, rd), PS_OK);
+	ck_assert_int_eq(attest_check_rd(vs, 1, &as.peers, "sim", ev, evlen, rd,
+	    &m, &why), PS_ERR_AUTH);
+	ck_assert_int_eq(why, ATTEST_FAIL_REPORT_DATA);
+	ck_assert_int_eq(call("POST", "/as/v1/attest", NULL,
+	    "application/json", "{\"challenge\":\"abc\"}", NOW), 400);
+}
+END_TEST
+
+/* Another AS instance with evidence binding this one's policy gets the
+ * storage key; with another policy or measurement it gets nothing. */
+START_TEST(join)
+{
+	uint8_t ch[32], priv[32], pub[32], rd[64], dig[32];
+	struct attest_measurement bad = as.as_meas;
+	struct buf ev, plain;
+	char *b, c64[44], p64[44], *e64;
+	int k;
+
+	ck_assert_int_eq(wrap_keypair(priv, pub), PS_OK);
+	for (k = 0; k < 3; k++) {
+		json_object *o, *x;
+		uint8_t blob[256];
+		size_t n, got;
+
+		get_challenge(ch, NOW);
+		memcpy(dig, as.digest, 32);
+		if (k == 1)
+			dig[3] ^= 1;
+		ck_assert_int_eq(aspolicy_report_data(ch, pub, dig, rd), PS_OK);
+		buf_init(&ev, PS_CAP_EVIDENCE);
+		bad.b[0] = as.as_meas.b[0] ^ (k == 2);
+		ck_assert_int_eq(attest_sim_report(as.ppriv, &bad, rd, &ev),
+		    PS_OK);
+		c64[codec_b64url_encode(ch, 32, c64)] = 0;
+		p64[codec_b64url_encode(pub, 32, p64)] = 0;
+		e64 = calloc(1, CODEC_B64URL_LEN(ev.len) + 1);
+		codec_b64url_encode((uint8_t *)ev.p, ev.len, e64);
+		n = strlen(e64) + 256;
+		b = malloc(n);
+		snprintf(b, n, "{\"challenge\":\"%s\",\"format\":\"sim\","
+		    "\"evidence\":\"%s\",\"pubkey\":\"%s\"}", c64, e64, p64);
+		if (k > 0) {
+			ck_assert_int_eq(call("POST", "/as/v1/join", NULL,
+			    "application/json", b, NOW), 403);
+		} else {
+			ck_assert_int_eq(call("POST", "/as/v1/join", NULL,
+			    "application/json", b, NOW), 200);
+			o = json_tokener_parse(body());
+			ck_assert(json_object_object_get_ex(o, "keys", &x));
+			ck_assert_int_eq(codec_b64url_decode(
+			    json_object_get_string(x),
+			    (size_t)json_object_get_string_len(x), blob,
+			    sizeof(blob), &got), PS_OK);
+			json_object_put(o);
+			buf_init(&plain, 64);
+			ck_assert_int_eq(wrap_open(priv, ch, 32, blob, got,
+			    &plain), PS_OK);
+			ck_assert_uint_eq(plain.len, 32);
+			ck_assert_mem_eq(plain.p, as.storage_key, 32);
+			buf_free(&plain);
+		}
+		free(e64);
+		free(b);
+		buf_free(&ev);
+	}
+	secret_wipe(priv, sizeof(priv));
+}
+END_TEST
+
+/* Tenants: one token uploads as much as it can, more than the store holds
+ * (100): at its limit it gets 429, and another token still gets in
+ * (issue 10: one token's uploads made another's fail with 503
+ * store_full). */
+START_TEST(token_limits)
+{
+	char path[300], why[256], kid[33], b[512];
+	struct tokens *t = NULL;
+	uint8_t k[16], sec[32];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/tokens2", as.dir);
+	tu_write(path, "greedy 60 greedy-token-0123456789\n"
+	    "modest 3 modest-token-0123456789\n", 67, 0600);
+	ck_assert_int_eq(tokens_load(path, &t, why, sizeof(why)), PS_OK);
+	as.cfg.tokens = t;
+	memset(sec, 9, sizeof(sec));
+	for (i = 0; i < 120; i++) {
+		memset(k, 0, sizeof(k));
+		k[0] = (uint8_t)(i + 1);
+		codec_hex_encode(k, 16, kid);
+		tu_as_upload_body(&as, k, sec, 60, b, sizeof(b));
+		ck_assert_int_eq(call("POST", "/as/v1/secrets",
+		    "Bearer greedy-token-0123456789", "application/json", b,
+		    NOW), i < 60 ? 201 : 429);
+	}
+	ck_assert_str_eq(code(), "token_limit");
+	memset(k, 0x40, sizeof(k));
+	tu_as_upload_body(&as, k, sec, 60, b, sizeof(b));
+	ck_assert_int_eq(call("POST", "/as/v1/secrets",
+	    "Bearer modest-token-0123456789", "application/json", b, NOW), 201);
+	as.cfg.tokens = as.toks;
+	tokens_free(t);
+}
+END_TEST
+
+/* The token is checked before the body is read (asapi_early). */
+START_TEST(early_token_check)
+{
+	struct asapi_request q = {"POST", "/as/v1/secrets", NULL,
+	    "application/json", NULL, 0};
+
+	ck_assert_int_eq(asapi_early(&as.cfg, &q, &rep), 1);
+	ck_assert_int_eq(rep.status, 401);
+	q.authorization = AUTH;
+	ck_assert_int_eq(asapi_early(&as.cfg, &q, &rep), 0);
+	q.authorization = NULL;
+	q.uri = "/as/v1/fetch";
+	ck_assert_int_eq(asapi_early(&as.cfg, &q, &rep), 0);
+}
+END_TEST
+
 static Suite *
 asapi_suite(void)
 {
@@ -482,6 +734,12 @@ asapi_suite(void)
 	tcase_add_test(t, upload_json_forms);
 	tcase_add_test(t, fetch_releases_wrapped);
 	tcase_add_test(t, fetch_refusals);
+	tcase_add_test(t, challenges_stateless);
+	tcase_add_test(t, upload_sealed_only);
+	tcase_add_test(t, attest_binds);
+	tcase_add_test(t, join);
+	tcase_add_test(t, token_limits);
+	tcase_add_test(t, early_token_check);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -47,9 +47,13 @@ static struct {
 	size_t resp_len;
 	struct asapi_cfg *cfg;
 	struct asstore *store;
+	int rekey;               /* after the next attest, the AS changes its
+	                          * key pair (a restart, another instance) */
 } srv;
 
 static struct tu_as as;
+static struct aspolicy user;     /* the user's trust policy: the platform
+                                  * key, the worker and AS measurements */
 
 static const char *
 header(const char *req, const char *name, char *out, size_t cap)
@@ -141,6 +145,11 @@ serve_one(int fd)
 		q.body = end + 4;
 		q.body_len = len - (size_t)(end + 4 - srv.last);
 		asapi_handle(srv.cfg, srv.store, &q, (int64_t)time(NULL), &rep);
+		if (srv.rekey && strcmp(uri, "/as/v1/attest") == 0) {
+			srv.rekey = 0;
+			if (wrap_keypair(as.as_priv, as.as_pub) != PS_OK)
+				rep.status = 599;
+		}
 	}
 	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: "
 	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
@@ -195,6 +204,10 @@ setup(void)
 {
 	ck_assert_int_eq(asclient_global_init(), PS_OK);
 	tu_as_setup(&as, TOKEN);
+	aspolicy_init(&user);
+	ck_assert_int_eq(aspolicy_add_key(&user, as.ppub), PS_OK);
+	ck_assert_int_eq(attest_allowlist_add(&user.workers, &as.meas), PS_OK);
+	ck_assert_int_eq(attest_allowlist_add(&user.as, &as.as_meas), PS_OK);
 	srv.cfg = &as.cfg;
 	srv.store = as.store;
 	srv.mode = M_API;
@@ -207,6 +220,7 @@ teardown(void)
 	srv.stop = 1;
 	pthread_join(srv.th, NULL);
 	close(srv.lfd);
+	aspolicy_free(&user);
 	tu_as_teardown(&as);
 }
 
@@ -222,6 +236,7 @@ client(long timeout_ms)
 	o.url = url;
 	o.allow_http = 1;
 	o.timeout_ms = timeout_ms;
+	o.policy = &user;
 	ck_assert_int_eq(asclient_new(&o, &c), PS_OK);
 	return c;
 }
@@ -267,8 +282,11 @@ START_TEST(upload)
 	ck_assert_ptr_nonnull(strstr(srv.last,
 	    "\r\nContent-Type: application/json\r\n"));
 	ck_assert_ptr_nonnull(strstr(srv.last, "\r\n\r\n{\"kid\":\""
-	    "abababababababababababababababab\",\"secret\":\""
-	    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\",\"ttl\":600}"));
+	    "abababababababababababababababab\",\"ttl\":600,\"pubkey\":\""));
+	/* Only sealed: neither the secret's bytes nor any text form. */
+	ck_assert_ptr_null(memmem(srv.last, srv.last_len, sec, 32));
+	ck_assert_ptr_null(strstr(srv.last, "AQEBAQEBAQEB"));
+	ck_assert_ptr_null(strstr(srv.last, "0101010101010101"));
 	ck_assert_int_eq(asstore_list(as.store, before, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_mem_eq(l[0].secret, sec, 32);
@@ -392,6 +410,120 @@ START_TEST(timeout_and_refused)
 }
 END_TEST
 
+/* An AS the user's policy does not accept gets nothing: the upload stops
+ * after the attest call. */
+static void
+refused(struct asclient *c, const char *why)
+{
+	uint8_t kid[16], sec[32];
+
+	memset(kid, 0x31, sizeof(kid));
+	memset(sec, 0x32, sizeof(sec));
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL),
+	    PS_ERR_AUTH);
+	ck_assert_msg(strstr(asclient_error(c), why) != NULL, "%s",
+	    asclient_error(c));
+	ck_assert_ptr_nonnull(strstr(srv.last, "POST /as/v1/attest "));
+	ck_assert_ptr_null(memmem(srv.last, srv.last_len, sec, 32));
+}
+
+START_TEST(as_verified)
+{
+	struct asclient *c = client(0);
+	struct attest_measurement rogue = as.meas;
+	uint8_t rogue_key[32], pub[32];
+	char saved[16384];
+	size_t saved_len;
+
+	/* The good AS: attested, and its key is the one it runs with. */
+	ck_assert_int_eq(asclient_attest(c, &user, pub), PS_OK);
+	ck_assert_mem_eq(pub, as.as_pub, 32);
+	memcpy(saved, srv.resp, srv.resp_len);
+	saved_len = srv.resp_len;
+	saved[saved_len] = '\0';
+
+	/* The operator adds a worker measurement of its own. */
+	rogue.b[0] ^= 0xff;
+	ck_assert_int_eq(attest_allowlist_add(&as.policy.workers, &rogue),
+	    PS_OK);
+	ck_assert_int_eq(aspolicy_digest(&as.policy, as.digest), PS_OK);
+	refused(c, "the AS allows worker measurement");
+	/* ... or a platform key of its own. */
+	as.policy.workers.n--;
+	memset(rogue_key, 0x66, sizeof(rogue_key));
+	ck_assert_int_eq(aspolicy_add_key(&as.policy, rogue_key), PS_OK);
+	ck_assert_int_eq(aspolicy_digest(&as.policy, as.digest), PS_OK);
+	refused(c, "the AS trusts platform key 6666");
+	as.policy.nkeys--;
+	/* ... or reports one policy and enforces another (the digest it
+	 * signed is not that of the lists it sends). */
+	as.digest[0] ^= 1;
+	refused(c, "its evidence does not bind");
+	ck_assert_int_eq(aspolicy_digest(&as.policy, as.digest), PS_OK);
+	/* An AS build the user does not accept. */
+	user.as.m[0].b[0] ^= 1;
+	refused(c, "AS measurement not in the allowlist");
+	user.as.m[0].b[0] ^= 1;
+
+	/* An impostor with a valid TLS endpoint but no valid evidence. */
+	srv.mode = M_CANNED;
+	srv.canned_status = 200;
+	srv.canned_body = "{\"format\":\"sim\",\"pubkey\":\""
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"evidence\":\"AAAA\","
+	    "\"policy\":{\"platform_keys\":[],\"worker_measurements\":[]}}";
+	refused(c, "the AS is refused: malformed evidence");
+	/* ... or that replays the good AS's old evidence. */
+	srv.canned_body = saved;
+	refused(c, "its evidence does not bind");
+	srv.mode = M_API;
+	ck_assert_int_eq(asclient_attest(c, &user, pub), PS_OK);
+	asclient_free(c);
+}
+END_TEST
+
+/* The AS's key changes between the attest and the upload: the upload is
+ * answered as_key_changed, the client attests again and seals anew, and
+ * never takes it for kid_exists. */
+START_TEST(as_key_changed)
+{
+	struct asclient *c = client(0);
+	struct keycache_entry *l = NULL;
+	uint8_t kid[16], sec[32];
+	size_t n;
+
+	memset(kid, 0x51, sizeof(kid));
+	memset(sec, 0x52, sizeof(sec));
+	srv.rekey = 1;
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL), PS_OK);
+	ck_assert_int_eq(srv.rekey, 0);
+	ck_assert_int_eq(asstore_list(as.store, (int64_t)time(NULL), &l, &n),
+	    PS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_mem_eq(l[0].secret, sec, 32);
+	keyfile_entries_free(l, n);
+	asclient_free(c);
+}
+END_TEST
+
+/* A second instance joins with evidence that binds this policy. */
+START_TEST(join_gets_storage_key)
+{
+	struct asclient *c = client(0);
+	struct attest_producer *p = NULL;
+	uint8_t key[32], dig[32];
+
+	ck_assert_int_eq(attest_sim_producer_new(as.ppriv, &as.as_meas, &p),
+	    PS_OK);
+	ck_assert_int_eq(asclient_join(c, p, as.digest, key), PS_OK);
+	ck_assert_mem_eq(key, as.storage_key, 32);
+	memcpy(dig, as.digest, 32);
+	dig[1] ^= 1;
+	ck_assert_int_eq(asclient_join(c, p, dig, key), PS_ERR_AUTH);
+	attest_producer_free(p);
+	asclient_free(c);
+}
+END_TEST
+
 static Suite *
 asclient_suite(void)
 {
@@ -405,6 +537,9 @@ asclient_suite(void)
 	tcase_add_test(t, fetch_keys);
 	tcase_add_test(t, bad_replies);
 	tcase_add_test(t, timeout_and_refused);
+	tcase_add_test(t, as_verified);
+	tcase_add_test(t, join_gets_storage_key);
+	tcase_add_test(t, as_key_changed);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -9,11 +9,19 @@
 #include <check.h>
 
 #include "as/asstore.h"
+#include "core/codec.h"
 #include "testutil.h"
 
 static char *dir;
 static char path[256];
 static const struct asstore_limits lim = {100, 100};
+
+static const uint8_t key[ASSTORE_KEY_LEN] = {
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+	0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+};
 
 static void
 setup(void)
@@ -34,7 +42,7 @@ open_store(const struct asstore_limits *l)
 	struct asstore *s = NULL;
 	char why[256] = "";
 
-	ck_assert_msg(asstore_sqlite_open(path, l, &s, why, sizeof(why)) ==
+	ck_assert_msg(asstore_sqlite_open(path, l, key, &s, why, sizeof(why)) ==
 	    PS_OK, "open: %s", why);
 	return s;
 }
@@ -118,7 +126,7 @@ START_TEST(purge_and_persist)
 	e = tu_entry(2, 1300);
 	ck_assert_int_eq(asstore_put(s, &e, 1000), PS_OK);
 	memset(c, 5, sizeof(c));
-	ck_assert_int_eq(asstore_challenge_put(s, c, 1060, 1000), PS_OK);
+	ck_assert_int_eq(asstore_challenge_use(s, c, 1060, 1000), PS_OK);
 	ck_assert_int_eq(asstore_purge(s, 1200), PS_OK);
 	asstore_close(s);
 	/* Another handle sees the purge: kid 1 is gone even for a clock
@@ -128,7 +136,8 @@ START_TEST(purge_and_persist)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(l[0].kid[0], 2);
 	keyfile_entries_free(l, n);
-	ck_assert_int_eq(asstore_challenge_take(s, c, 0), PS_ERR_NOT_FOUND);
+	/* The used challenge expired and was purged: forgotten. */
+	ck_assert_int_eq(asstore_challenge_use(s, c, 1060, 0), PS_OK);
 	asstore_close(s);
 }
 END_TEST
@@ -160,20 +169,130 @@ START_TEST(challenges)
 	memset(a, 1, 32);
 	memset(b, 2, 32);
 	memset(c, 3, 32);
-	ck_assert_int_eq(asstore_challenge_put(s, a, 1060, 1000), PS_OK);
-	ck_assert_int_eq(asstore_challenge_put(s, b, 1030, 1000), PS_OK);
-	/* Two outstanding: a third is refused until one expires. */
-	ck_assert_int_eq(asstore_challenge_put(s, c, 1060, 1000),
-	    PS_ERR_TOO_LARGE);
-	ck_assert_int_eq(asstore_challenge_take(s, c, 1001), PS_ERR_NOT_FOUND);
 	/* Single use. */
-	ck_assert_int_eq(asstore_challenge_take(s, a, 1059), PS_OK);
-	ck_assert_int_eq(asstore_challenge_take(s, a, 1059), PS_ERR_NOT_FOUND);
-	/* Stale, then gone. */
-	ck_assert_int_eq(asstore_challenge_take(s, b, 1030), PS_ERR_EXPIRED);
-	ck_assert_int_eq(asstore_challenge_take(s, b, 1000), PS_ERR_NOT_FOUND);
-	ck_assert_int_eq(asstore_challenge_put(s, c, 1060, 1000), PS_OK);
+	ck_assert_int_eq(asstore_challenge_use(s, a, 1060, 1000), PS_OK);
+	ck_assert_int_eq(asstore_challenge_use(s, a, 1060, 1059),
+	    PS_ERR_EXISTS);
+	ck_assert_int_eq(asstore_challenge_use(s, b, 1030, 1000), PS_OK);
+	/* Two remembered: a third is refused until one expires. */
+	ck_assert_int_eq(asstore_challenge_use(s, c, 1060, 1000),
+	    PS_ERR_TOO_LARGE);
+	ck_assert_int_eq(asstore_challenge_use(s, c, 1060, 1030), PS_OK);
 	asstore_close(s);
+}
+END_TEST
+
+/* One tenant holds at most its limit; another still gets in, and the
+ * store's own maximum still holds for all. */
+START_TEST(tenant_limit)
+{
+	const struct asstore_limits l = {5, 5};
+	struct asstore *s = open_store(&l);
+	struct keycache_entry e;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		e = tu_entry((uint8_t)i, 2000);
+		ck_assert_int_eq(asstore_put_for(s, &e, "greedy", 3, 1000),
+		    PS_OK);
+	}
+	e = tu_entry(10, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "greedy", 3, 1000),
+	    PS_ERR_PERM);
+	ck_assert_int_eq(asstore_put_for(s, &e, "other", 3, 1000), PS_OK);
+	e = tu_entry(11, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "other", 0, 1000), PS_OK);
+	e = tu_entry(12, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "third", 0, 1000),
+	    PS_ERR_TOO_LARGE);
+	asstore_close(s);
+}
+END_TEST
+
+/* Not a byte of a secret in the file or its WAL, in any encoding, and
+ * another storage key opens nothing. */
+START_TEST(sealed_at_rest)
+{
+	static const uint8_t other[ASSTORE_KEY_LEN] = {1};
+	struct asstore *s = open_store(&lim);
+	struct keycache_entry e, *l = NULL;
+	char why[256], p2[300];
+	size_t n, len, i;
+	uint8_t *data;
+	int f;
+
+	e = tu_entry(7, 2000);
+	for (i = 0; i < sizeof(e.secret); i++)
+		e.secret[i] = (uint8_t)(0xa0 + i);
+	ck_assert_int_eq(asstore_put_for(s, &e, "t", 0, 1000), PS_OK);
+	for (f = 0; f < 2; f++) {
+		char hex[65];
+
+		snprintf(p2, sizeof(p2), "%s%s", path, f ? "-wal" : "");
+		data = (uint8_t *)tu_slurp(p2, &len);
+		ck_assert_ptr_nonnull(data);
+		ck_assert_ptr_null(memmem(data, len, e.secret, 16));
+		ck_assert_ptr_null(memmem(data, len, e.secret + 16, 16));
+		hex[codec_hex_encode(e.secret, 32, hex)] = '\0';
+		ck_assert_ptr_null(memmem(data, len, hex, 32));
+		free(data);
+	}
+	asstore_close(s);
+	s = NULL;
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, other, &s, why,
+	    sizeof(why)), PS_OK);
+	ck_assert_int_eq(asstore_list(s, 1000, &l, &n), PS_OK);
+	ck_assert_uint_eq(n, 0);
+	asstore_close(s);
+	s = open_store(&lim);
+	ck_assert_int_eq(asstore_list(s, 1000, &l, &n), PS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_mem_eq(l[0].secret, e.secret, 32);
+	keyfile_entries_free(l, n);
+	asstore_close(s);
+}
+END_TEST
+
+/* Issue 12: the file was checked, then SQLite reopened it by path.  Now
+ * the check is made on SQLite's own descriptor: a file swapped in before
+ * SQLite opens it (here: one others may read) is refused. */
+static char swap_with[300];
+
+static void
+swap_file(const char *p)
+{
+	ck_assert_int_eq(rename(swap_with, p), 0);
+}
+
+START_TEST(file_swapped_after_check)
+{
+	struct asstore *s = NULL;
+	char why[256] = "";
+
+	snprintf(swap_with, sizeof(swap_with), "%s/other.db", dir);
+	tu_write(swap_with, "", 0, 0644);
+	asstore_sqlite_test_between = swap_file;
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, key, &s, why,
+	    sizeof(why)), PS_ERR_PERM);
+	asstore_sqlite_test_between = NULL;
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(why, "group or others have access (want mode 0600)");
+}
+END_TEST
+
+/* Every handle closed: no WAL is left behind. */
+START_TEST(no_wal_after_close)
+{
+	struct asstore *a = open_store(&lim), *b = open_store(&lim);
+	struct keycache_entry e = tu_entry(1, 2000);
+	char wal[300];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(asstore_put(a, &e, 1000), PS_OK);
+	ck_assert_int_eq(access(wal, F_OK), 0);
+	asstore_close(a);
+	asstore_close(b);
+	ck_assert_int_ne(access(wal, F_OK), 0);
 }
 END_TEST
 
@@ -186,25 +305,25 @@ START_TEST(file_refused)
 	asstore_close(s);
 	ck_assert_int_eq(chmod(path, 0640), 0);
 	s = NULL;
-	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &s, why, sizeof(why)),
-	    PS_ERR_PERM);
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, key, &s, why,
+	    sizeof(why)), PS_ERR_PERM);
 	ck_assert_ptr_null(s);
 	ck_assert_str_eq(why, "group or others have access (want mode 0600)");
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	snprintf(link, sizeof(link), "%s/link.db", dir);
 	ck_assert_int_eq(symlink(path, link), 0);
-	ck_assert_int_eq(asstore_sqlite_open(link, &lim, &s, why, sizeof(why)),
-	    PS_ERR_PERM);
+	ck_assert_int_eq(asstore_sqlite_open(link, &lim, key, &s, why,
+	    sizeof(why)), PS_ERR_PERM);
 	snprintf(link, sizeof(link), "%s/nodir/as.db", dir);
-	ck_assert_int_eq(asstore_sqlite_open(link, &lim, &s, why, sizeof(why)),
-	    PS_ERR_IO);
+	ck_assert_int_eq(asstore_sqlite_open(link, &lim, key, &s, why,
+	    sizeof(why)), PS_ERR_IO);
 }
 END_TEST
 
 /*
  * Several processes on one new file at once: each opens it (racing to set
- * it up), tries to put every kid and to take every challenge.  Each kid
- * must be stored exactly once and each challenge taken exactly once.
+ * it up), tries to put every kid and to use every challenge.  Each kid
+ * must be stored exactly once and each challenge used exactly once.
  */
 #define PROCS 4
 #define ITEMS 40
@@ -220,11 +339,7 @@ START_TEST(processes_share_the_file)
 	size_t n;
 
 	s = open_store(&big);
-	for (i = 0; i < ITEMS; i++) {
-		memset(c, 0, sizeof(c));
-		c[0] = (uint8_t)i;
-		ck_assert_int_eq(asstore_challenge_put(s, c, 5000, 1000), PS_OK);
-	}
+	memset(c, 0, sizeof(c));
 	asstore_close(s);
 	ck_assert_int_eq(pipe(fds), 0);
 	for (i = 0; i < PROCS; i++) {
@@ -237,7 +352,7 @@ START_TEST(processes_share_the_file)
 			pserr rc;
 
 			close(fds[0]);
-			if (asstore_sqlite_open(path, &big, &cs, why,
+			if (asstore_sqlite_open(path, &big, key, &cs, why,
 			    sizeof(why)) != PS_OK)
 				_exit(2);
 			for (j = 0; j < ITEMS; j++) {
@@ -252,10 +367,10 @@ START_TEST(processes_share_the_file)
 					_exit(3);
 				memset(cc, 0, sizeof(cc));
 				cc[0] = (uint8_t)((j + 7 * i) % ITEMS);
-				rc = asstore_challenge_take(cs, cc, 1000);
+				rc = asstore_challenge_use(cs, cc, 5000, 1000);
 				if (rc == PS_OK)
 					got[1]++;
-				else if (rc != PS_ERR_NOT_FOUND)
+				else if (rc != PS_ERR_EXISTS)
 					_exit(4);
 			}
 			asstore_close(cs);
@@ -305,6 +420,10 @@ asstore_suite(void)
 	tcase_add_test(t, purge_and_persist);
 	tcase_add_test(t, secret_limit);
 	tcase_add_test(t, challenges);
+	tcase_add_test(t, tenant_limit);
+	tcase_add_test(t, sealed_at_rest);
+	tcase_add_test(t, file_swapped_after_check);
+	tcase_add_test(t, no_wal_after_close);
 	tcase_add_test(t, file_refused);
 	tcase_add_test(t, processes_share_the_file);
 	suite_add_tcase(s, t);

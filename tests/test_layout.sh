@@ -5,7 +5,8 @@
 #   promptseal-worker    no AS, AS client, client key, attestation, wrap,
 #                        token or sim code
 #   promptseal-client    none of the AS server (API, store, tokens,
-#                        handlers), and no sim platform
+#                        handlers), and of the sim platform only what
+#                        verifies the AS's evidence (no producer)
 #   promptseal-keysync   none of the AS server
 #   every program        no wrap_seal_eph (the fixed-key seal of the
 #                        known-answer tests is static in wrap.c)
@@ -59,7 +60,9 @@ check fcgi-worker/promptseal-worker \
     'AS, AS client, client key, attestation, wrap, token or sim symbol'
 check fcgi-client/promptseal-client 'asapi_|asstore_|tokens_|handle_' \
     'AS server symbol'
-check fcgi-client/promptseal-client 'attest_sim|sim_' 'sim platform symbol'
+check fcgi-client/promptseal-client \
+    'attest_sim_producer|attest_sim_report|attest_sim_keygen|sim_produce' \
+    'sim producer symbol'
 check keysync/promptseal-keysync 'asapi_|asstore_|tokens_|handle_' \
     'AS server symbol'
 for p in fcgi-worker/promptseal-worker fcgi-client/promptseal-client \

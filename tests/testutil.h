@@ -20,8 +20,12 @@
 #include "as/asapi.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
+#include "attest/aspolicy.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/hpke.h"
+#include "attest/wrap.h"
+#include "core/codec.h"
 #include "core/privfile.h"
 #include "core/secret.h"
 #include "keys/keyfile.h"
@@ -249,8 +253,19 @@ struct tu_as {
 	struct attest_allowlist allow;
 	struct attest_measurement meas;
 	uint8_t ppriv[ATTEST_SIM_KEY_LEN];    /* the platform's private key */
+	uint8_t ppub[ATTEST_SIM_KEY_LEN];
 	struct asapi_cfg cfg;                 /* prefix /as, ttl at most a day,
 	                                       * challenges for 60 s */
+	/* The AS's own identity: its X25519 key pair, its sim evidence of
+	 * measurement 48 bytes of 0x55, its policy (the platform key and the
+	 * allowed measurement), a storage key of 0x11s and a challenge key
+	 * of 0x22s. */
+	uint8_t as_priv[32], as_pub[32], storage_key[32], challenge_key[32];
+	struct attest_measurement as_meas;
+	struct attest_producer *self;
+	struct aspolicy policy;
+	uint8_t digest[ASPOLICY_DIGEST_LEN];
+	struct attest_allowlist peers;        /* as_meas */
 };
 
 static inline void
@@ -258,7 +273,7 @@ tu_as_setup(struct tu_as *a, const char *token)
 {
 	const struct asstore_limits lim = {100, 100};
 	char path[256], pub[256], why[256], line[600];
-	uint8_t ppub[ATTEST_SIM_KEY_LEN];
+	uint8_t *ppub = a->ppub;
 
 	memset(a, 0, sizeof(*a));
 	a->dir = tu_tmpdir();
@@ -267,8 +282,10 @@ tu_as_setup(struct tu_as *a, const char *token)
 	tu_write(path, line, strlen(line), 0600);
 	ck_assert_int_eq(tokens_load(path, &a->toks, why, sizeof(why)), PS_OK);
 	snprintf(path, sizeof(path), "%s/as.db", a->dir);
-	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &a->store, why,
-	    sizeof(why)), PS_OK);
+	memset(a->storage_key, 0x11, sizeof(a->storage_key));
+	memset(a->challenge_key, 0x22, sizeof(a->challenge_key));
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, a->storage_key,
+	    &a->store, why, sizeof(why)), PS_OK);
 	snprintf(path, sizeof(path), "%s/p.key", a->dir);
 	snprintf(pub, sizeof(pub), "%s/p.pub", a->dir);
 	ck_assert_int_eq(attest_sim_keygen(path, pub), PS_OK);
@@ -276,7 +293,8 @@ tu_as_setup(struct tu_as *a, const char *token)
 	    sizeof(why)), PS_OK);
 	ck_assert_int_eq(attest_sim_load_public(pub, ppub, why, sizeof(why)),
 	    PS_OK);
-	ck_assert_int_eq(attest_sim_verifier_new(&ppub, 1, &a->ver), PS_OK);
+	ck_assert_int_eq(attest_sim_verifier_new(
+	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])ppub, 1, &a->ver), PS_OK);
 	a->vers[0] = a->ver;
 	memset(&a->meas, 0x42, sizeof(a->meas));
 	a->meas.len = 48;
@@ -288,12 +306,61 @@ tu_as_setup(struct tu_as *a, const char *token)
 	a->cfg.allow = &a->allow;
 	a->cfg.max_ttl = 86400;
 	a->cfg.challenge_ttl = 60;
+	ck_assert_int_eq(wrap_keypair(a->as_priv, a->as_pub), PS_OK);
+	memset(&a->as_meas, 0x55, sizeof(a->as_meas));
+	a->as_meas.len = 48;
+	ck_assert_int_eq(attest_sim_producer_new(a->ppriv, &a->as_meas,
+	    &a->self), PS_OK);
+	aspolicy_init(&a->policy);
+	ck_assert_int_eq(aspolicy_add_key(&a->policy, ppub), PS_OK);
+	ck_assert_int_eq(attest_allowlist_add(&a->policy.workers, &a->meas),
+	    PS_OK);
+	ck_assert_int_eq(aspolicy_digest(&a->policy, a->digest), PS_OK);
+	ck_assert_int_eq(attest_allowlist_add(&a->peers, &a->as_meas), PS_OK);
+	a->cfg.as_priv = a->as_priv;
+	a->cfg.as_pub = a->as_pub;
+	a->cfg.self = a->self;
+	a->cfg.policy = &a->policy;
+	a->cfg.policy_digest = a->digest;
+	a->cfg.challenge_key = a->challenge_key;
+	a->cfg.storage_key = a->storage_key;
+	a->cfg.peers = &a->peers;
+}
+
+/*
+ * The JSON body of an upload of kid and secret for ttl, the secret sealed
+ * to the AS's key as a client seals it, into out (cap bytes).
+ */
+static inline void
+tu_as_upload_body(const struct tu_as *a, const uint8_t kid[16],
+    const uint8_t secret[32], int64_t ttl, char *out, size_t cap)
+{
+	uint8_t enc[32], aad[ASPOLICY_UPLOAD_AAD_LEN];
+	char kidhex[33], pub64[64], enc64[64], ct64[96];
+	struct buf ct;
+
+	buf_init(&ct, 64);
+	aspolicy_upload_aad(kid, ttl, aad);
+	ck_assert_int_eq(hpke_seal(&hpke_suite_default, a->as_pub,
+	    ASPOLICY_UPLOAD_INFO, sizeof(ASPOLICY_UPLOAD_INFO) - 1, aad,
+	    sizeof(aad), secret, 32, enc, &ct), PS_OK);
+	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
+	pub64[codec_b64url_encode(a->as_pub, 32, pub64)] = '\0';
+	enc64[codec_b64url_encode(enc, 32, enc64)] = '\0';
+	ct64[codec_b64url_encode((const uint8_t *)ct.p, ct.len, ct64)] = '\0';
+	snprintf(out, cap, "{\"kid\":\"%s\",\"ttl\":%lld,\"pubkey\":\"%s\","
+	    "\"enc\":\"%s\",\"sealed\":\"%s\"}", kidhex, (long long)ttl,
+	    pub64, enc64, ct64);
+	buf_free(&ct);
 }
 
 static inline void
 tu_as_teardown(struct tu_as *a)
 {
 	attest_allowlist_free(&a->allow);
+	attest_allowlist_free(&a->peers);
+	attest_producer_free(a->self);
+	aspolicy_free(&a->policy);
 	attest_verifier_free(a->ver);
 	asstore_close(a->store);
 	tokens_free(a->toks);

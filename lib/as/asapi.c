@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "as/asapi.h"
 #include "as/asbody.h"
+#include "attest/hpke.h"
 #include "attest/release.h"
 #include "attest/wrap.h"
 #include "core/caps.h"
@@ -16,7 +21,7 @@
 /* What a request's strings may hold, in the encodings of docs/as-api.md;
  * twice the length needed, so that escapes are no reason to refuse. */
 #define KID_HEX_MAX 64
-#define SECRET_B64_MAX 128
+#define SEALED_B64_MAX 128
 #define KEY_B64URL_MAX (2 * CODEC_B64URL_LEN(32))
 #define FORMAT_MAX 31
 #define EVIDENCE_B64_MAX CODEC_B64URL_LEN(PS_CAP_EVIDENCE)
@@ -45,7 +50,46 @@ b64url_exact(const struct buf *s, uint8_t *out, size_t want)
 
 /* ------------------------------------------------ POST /v1/secrets */
 
-enum { UP_KID, UP_SECRET, UP_TTL, UP_N };
+enum { UP_KID, UP_TTL, UP_PUBKEY, UP_ENC, UP_SEALED, UP_SECRET, UP_N };
+
+/* Open the sealed secret of an upload into e->secret; -1 with the answer
+ * in r when it is not sealed to this AS's key or does not open. */
+static int
+upload_open(const struct asapi_cfg *c, const struct asbody_field *f,
+    struct keycache_entry *e, int64_t ttl, struct asreply *r)
+{
+	uint8_t pub[32], enc[HPKE_ENC_LEN], ct[32 + HPKE_TAG_LEN], aad[24];
+	struct buf pt;
+	int ret = -1;
+
+	buf_init(&pt, sizeof(e->secret));
+	if (b64url_exact(&f[UP_PUBKEY].str, pub, sizeof(pub)) != 0 ||
+	    b64url_exact(&f[UP_ENC].str, enc, sizeof(enc)) != 0 ||
+	    b64url_exact(&f[UP_SEALED].str, ct, sizeof(ct)) != 0) {
+		asreply_bad_request(r, "pubkey and enc must be the base64url "
+		    "of 32 bytes, sealed of 48");
+		goto out;
+	}
+	if (CRYPTO_memcmp(pub, c->as_pub, sizeof(pub)) != 0) {
+		/* Another instance's key, or this one's before a restart:
+		 * the client attests again. */
+		asreply_error(r, 409, "as_key_changed", "the secret is sealed "
+		    "to another key of the attestation service: attest again");
+		goto out;
+	}
+	aspolicy_upload_aad(e->kid, ttl, aad);
+	if (hpke_open(&hpke_suite_default, c->as_priv, enc,
+	    ASPOLICY_UPLOAD_INFO, sizeof(ASPOLICY_UPLOAD_INFO) - 1, aad, sizeof(aad),
+	    ct, sizeof(ct), &pt) != PS_OK || pt.len != sizeof(e->secret)) {
+		asreply_bad_request(r, "the sealed secret does not open");
+		goto out;
+	}
+	memcpy(e->secret, pt.p, sizeof(e->secret));
+	ret = 0;
+out:
+	buf_free(&pt);
+	return ret;
+}
 
 /*
  * The secret and its ttl from an upload's body into e (expires unset) and
@@ -57,34 +101,39 @@ upload_parse(const struct asapi_cfg *c, const struct asapi_request *q,
 {
 	struct asbody_field f[UP_N] = {
 		[UP_KID] = {"kid", ASBODY_STR, KID_HEX_MAX},
-		[UP_SECRET] = {"secret", ASBODY_STR, SECRET_B64_MAX},
 		[UP_TTL] = {"ttl", ASBODY_INT, 0},
+		[UP_PUBKEY] = {"pubkey", ASBODY_STR, KEY_B64URL_MAX},
+		[UP_ENC] = {"enc", ASBODY_STR, KEY_B64URL_MAX},
+		[UP_SEALED] = {"sealed", ASBODY_STR, SEALED_B64_MAX},
+		[UP_SECRET] = {"secret", ASBODY_STR, SEALED_B64_MAX},
 	};
 	char msg[96];
-	size_t got;
 	int ret = -1;
 	pserr rc;
 
 	if ((rc = asbody_parse(q->body, q->body_len, f, UP_N)) == PS_ERR_NOMEM)
 		asreply_internal(r, "upload", rc);
 	else if (rc != PS_OK)
-		asreply_bad_request(r, "body is not a JSON object of kid, "
-		    "secret and ttl");
-	else if (!f[UP_KID].seen || !f[UP_SECRET].seen || !f[UP_TTL].seen)
-		asreply_bad_request(r, "kid, secret and ttl are required");
+		asreply_bad_request(r, "body is not a JSON object of kid, ttl, "
+		    "pubkey, enc and sealed");
+	else if (f[UP_SECRET].seen)
+		/* A raw secret never crosses the wire: whoever terminates
+		 * TLS in front of the AS would read it. */
+		asreply_bad_request(r, "a raw secret is refused: seal it to "
+		    "the attested key (POST /v1/attest)");
+	else if (!f[UP_KID].seen || !f[UP_TTL].seen || !f[UP_PUBKEY].seen ||
+	    !f[UP_ENC].seen || !f[UP_SEALED].seen)
+		asreply_bad_request(r, "kid, ttl, pubkey, enc and sealed are "
+		    "required");
 	else if (codec_hex_decode(f[UP_KID].str.p, f[UP_KID].str.len, e->kid,
 	    sizeof(e->kid)) != PS_OK)
 		asreply_bad_request(r, "kid must be 32 lowercase hex "
 		    "characters");
-	else if (codec_b64_decode(f[UP_SECRET].str.p, f[UP_SECRET].str.len,
-	    e->secret, sizeof(e->secret), &got) != PS_OK ||
-	    got != sizeof(e->secret))
-		asreply_bad_request(r, "secret must be the base64 of 32 bytes");
 	else if (f[UP_TTL].num < 1 || f[UP_TTL].num > c->max_ttl) {
 		pserr_why(msg, sizeof(msg), "ttl must be 1 to %" PRId64
 		    " seconds", c->max_ttl);
 		asreply_bad_request(r, msg);
-	} else {
+	} else if (upload_open(c, f, e, f[UP_TTL].num, r) == 0) {
 		*ttl = f[UP_TTL].num;
 		ret = 0;
 	}
@@ -93,20 +142,28 @@ upload_parse(const struct asapi_cfg *c, const struct asapi_request *q,
 }
 
 static void
+unauthorized(struct asreply *r)
+{
+	asreply_error(r, 401, "unauthorized", "a valid bearer token is "
+	    "required");
+	r->headers = ASREPLY_HEADERS
+	    "WWW-Authenticate: Bearer realm=\"promptseal-as\"\r\n";
+}
+
+static void
 handle_secrets(const struct asapi_cfg *c, struct asstore *s,
     const struct asapi_request *q, int64_t now, struct asreply *r)
 {
 	struct keycache_entry e;
 	char kidhex[2 * sizeof(e.kid) + 1];
+	const char *tenant = NULL;
+	size_t limit = 0;
 	int64_t ttl;
 	pserr rc;
 
 	memset(&e, 0, sizeof(e));
-	if (!tokens_check_header(c->tokens, q->authorization)) {
-		asreply_error(r, 401, "unauthorized",
-		    "a valid bearer token is required");
-		r->headers = ASREPLY_HEADERS
-		    "WWW-Authenticate: Bearer realm=\"promptseal-as\"\r\n";
+	if (!tokens_find_header(c->tokens, q->authorization, &tenant, &limit)) {
+		unauthorized(r);
 		goto out;
 	}
 	if (!asbody_is_json(q->content_type)) {
@@ -116,18 +173,22 @@ handle_secrets(const struct asapi_cfg *c, struct asstore *s,
 	if (upload_parse(c, q, &e, &ttl, r) != 0)
 		goto out;
 	e.expires = now + ttl;
-	rc = asstore_put(s, &e, now);
+	rc = asstore_put_for(s, &e, tenant, limit, now);
 	if (rc == PS_ERR_EXISTS)
 		asreply_error(r, 409, "kid_exists",
 		    "a secret with this kid exists");
-	else if (rc == PS_ERR_TOO_LARGE)
+	else if (rc == PS_ERR_PERM) {
+		asreply_note(r, "token %s at its limit of %zu", tenant, limit);
+		asreply_error(r, 429, "token_limit",
+		    "this token holds its maximum of secrets");
+	} else if (rc == PS_ERR_TOO_LARGE)
 		asreply_error(r, 503, "store_full",
 		    "the service holds its maximum of secrets");
 	else if (rc != PS_OK)
 		asreply_internal(r, "store", rc);
 	else {
 		kidhex[codec_hex_encode(e.kid, sizeof(e.kid), kidhex)] = '\0';
-		asreply_note(r, "stored, ttl %" PRId64, ttl);
+		asreply_note(r, "stored for %s, ttl %" PRId64, tenant, ttl);
 		asreply_ok(r, 201, "{\"kid\":\"%s\",\"expires\":%" PRId64 "}",
 		    kidhex, e.expires);
 	}
@@ -135,7 +196,73 @@ out:
 	secret_wipe(&e, sizeof(e));
 }
 
+int
+asapi_early(const struct asapi_cfg *c, const struct asapi_request *q,
+    struct asreply *r)
+{
+	size_t plen = strlen(c->prefix), ulen;
+	const char *u = q->uri ? q->uri : "";
+	static const char up[] = "/v1/secrets";
+
+	ulen = strcspn(u, "?");
+	if (ulen != plen + sizeof(up) - 1 || memcmp(u, c->prefix, plen) != 0 ||
+	    memcmp(u + plen, up, sizeof(up) - 1) != 0 ||
+	    q->method == NULL || strcmp(q->method, "POST") != 0 ||
+	    tokens_check_header(c->tokens, q->authorization))
+		return 0;
+	asreply_reset(r);
+	unauthorized(r);
+	return 1;
+}
+
 /* ---------------------------------------------- POST /v1/challenge */
+
+/*
+ * A challenge is stateless: expires (8, big-endian) || random (8) ||
+ * HMAC-SHA256(challenge key, the first 16 bytes), cut to 16.  Issuing one
+ * stores nothing, so unauthenticated callers cannot exhaust anything; the
+ * store remembers a challenge only once evidence for it checked out, to
+ * refuse it a second time.
+ */
+static int
+challenge_mac(const struct asapi_cfg *c, const uint8_t *head,
+    uint8_t mac[16])
+{
+	uint8_t full[32];
+	unsigned int len = 0;
+	int ok;
+
+	ok = HMAC(EVP_sha256(), c->challenge_key, 32, head, 16, full, &len) !=
+	    NULL && len == 32;
+	memcpy(mac, full, 16);
+	secret_wipe(full, sizeof(full));
+	return ok ? 0 : -1;
+}
+
+static int64_t
+challenge_expires(const uint8_t ch[RELEASE_CHALLENGE_LEN])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | ch[i];
+	return (int64_t)v;
+}
+
+/* PS_OK, PS_ERR_NOT_FOUND (not ours) or PS_ERR_EXPIRED. */
+static pserr
+challenge_check(const struct asapi_cfg *c,
+    const uint8_t ch[RELEASE_CHALLENGE_LEN], int64_t now)
+{
+	uint8_t mac[16];
+
+	if (challenge_mac(c, ch, mac) != 0)
+		return PS_ERR_CRYPTO;
+	if (CRYPTO_memcmp(mac, ch + 16, 16) != 0)
+		return PS_ERR_NOT_FOUND;
+	return challenge_expires(ch) > now ? PS_OK : PS_ERR_EXPIRED;
+}
 
 static void
 handle_challenge(const struct asapi_cfg *c, struct asstore *s,
@@ -145,20 +272,18 @@ handle_challenge(const struct asapi_cfg *c, struct asstore *s,
 	char ch64[CODEC_B64URL_LEN(RELEASE_CHALLENGE_LEN) + 1];
 	int64_t expires = now + c->challenge_ttl;
 	pserr rc;
+	int i;
 
 	(void)q;
-	if ((rc = secret_random(ch, sizeof(ch))) != PS_OK) {
+	(void)s;
+	for (i = 0; i < 8; i++)
+		ch[i] = (uint8_t)((uint64_t)expires >> (56 - 8 * i));
+	if ((rc = secret_random(ch + 8, 8)) != PS_OK) {
 		asreply_internal(r, "random", rc);
 		return;
 	}
-	rc = asstore_challenge_put(s, ch, expires, now);
-	if (rc == PS_ERR_TOO_LARGE) {
-		asreply_error(r, 503, "too_many_challenges",
-		    "too many challenges outstanding, try again later");
-		return;
-	}
-	if (rc != PS_OK) {
-		asreply_internal(r, "store", rc);
+	if (challenge_mac(c, ch, ch + 16) != 0) {
+		asreply_internal(r, "mac", PS_ERR_CRYPTO);
 		return;
 	}
 	ch64[codec_b64url_encode(ch, sizeof(ch), ch64)] = '\0';
@@ -251,19 +376,20 @@ refused(struct asreply *r, enum attest_fail why)
 }
 
 /*
- * Use up the challenge and check the evidence: 0 with x->m set when it
- * checks out, else -1 with the answer in r.
+ * Check the challenge, the evidence against the report data rd with the
+ * allowlist al, and use the challenge up: 0 with x->m set when it checks
+ * out, else -1 with the answer in r.  Nothing is stored for a caller
+ * whose evidence does not check out.
  */
 static int
 fetch_attest(const struct asapi_cfg *c, struct asstore *s, struct fetch *x,
-    int64_t now, struct asreply *r)
+    const struct attest_allowlist *al, const uint8_t *rd, int64_t now,
+    struct asreply *r)
 {
 	enum attest_fail why;
 	pserr rc;
 
-	/* The challenge is used up whatever the evidence turns out to be:
-	 * one challenge, one try. */
-	rc = asstore_challenge_take(s, x->ch, now);
+	rc = challenge_check(c, x->ch, now);
 	if (rc == PS_ERR_NOT_FOUND || rc == PS_ERR_EXPIRED) {
 		refused(r, rc == PS_ERR_NOT_FOUND ?
 		    ATTEST_FAIL_CHALLENGE_UNKNOWN :
@@ -271,16 +397,40 @@ fetch_attest(const struct asapi_cfg *c, struct asstore *s, struct fetch *x,
 		return -1;
 	}
 	if (rc != PS_OK) {
+		asreply_internal(r, "challenge", rc);
+		return -1;
+	}
+	if (rd != NULL)
+		rc = attest_check_rd(c->verifiers, c->n_verifiers, al,
+		    x->format, x->ev, x->evlen, rd, &x->m, &why);
+	else
+		rc = attest_check(c->verifiers, c->n_verifiers, al, x->format,
+		    x->ev, x->evlen, x->ch, sizeof(x->ch), x->pub, &x->m, &why);
+	if (rc == PS_ERR_AUTH) {
+		refused(r, why);
+		return -1;
+	}
+	if (rc != PS_OK) {
+		asreply_internal(r, "attestation", rc);
+		return -1;
+	}
+	/* One challenge, one release: a replay of good evidence is
+	 * refused. */
+	rc = asstore_challenge_use(s, x->ch, challenge_expires(x->ch), now);
+	if (rc == PS_ERR_EXISTS) {
+		refused(r, ATTEST_FAIL_CHALLENGE_UNKNOWN);
+		return -1;
+	}
+	if (rc == PS_ERR_TOO_LARGE) {
+		asreply_error(r, 503, "too_many_challenges",
+		    "too many challenges used recently, try again later");
+		return -1;
+	}
+	if (rc != PS_OK) {
 		asreply_internal(r, "store", rc);
 		return -1;
 	}
-	rc = attest_check(c->verifiers, c->n_verifiers, c->allow, x->format,
-	    x->ev, x->evlen, x->ch, sizeof(x->ch), x->pub, &x->m, &why);
-	if (rc == PS_ERR_AUTH)
-		refused(r, why);
-	else if (rc != PS_OK)
-		asreply_internal(r, "attestation", rc);
-	return rc == PS_OK ? 0 : -1;
+	return 0;
 }
 
 /* The 200 body {"count":n,"keys":"<base64url of blob>"}. */
@@ -350,9 +500,171 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 	struct fetch x;
 
 	memset(&x, 0, sizeof(x));
-	if (fetch_parse(q, &x, r) == 0 && fetch_attest(c, s, &x, now, r) == 0)
+	if (fetch_parse(q, &x, r) == 0 &&
+	    fetch_attest(c, s, &x, c->allow, NULL, now, r) == 0)
 		fetch_release(s, &x, now, r);
 	free(x.ev);
+}
+
+/* --------------------------------------------------- POST /v1/join */
+
+/*
+ * Another AS instance asks for the storage key.  Its evidence must bind
+ * the challenge, its ephemeral key and this instance's own policy digest
+ * (aspolicy_report_data): a joiner enforces exactly the policy this one
+ * does, and runs an AS build in --peer-measurement.
+ */
+static void
+handle_join(const struct asapi_cfg *c, struct asstore *s,
+    const struct asapi_request *q, int64_t now, struct asreply *r)
+{
+	uint8_t rd[ATTEST_REPORT_DATA_LEN];
+	char mhex[2 * ATTEST_MEASUREMENT_MAX + 1];
+	struct fetch x;
+	struct buf blob;
+
+	memset(&x, 0, sizeof(x));
+	buf_init(&blob, 256);
+	if (c->peers == NULL || c->storage_key == NULL) {
+		asreply_error(r, 404, "unknown_endpoint", "unknown endpoint");
+		goto out;
+	}
+	if (fetch_parse(q, &x, r) != 0)
+		goto out;
+	if (aspolicy_report_data(x.ch, x.pub, c->policy_digest, rd) != PS_OK) {
+		asreply_internal(r, "join", PS_ERR_CRYPTO);
+		goto out;
+	}
+	if (fetch_attest(c, s, &x, c->peers, rd, now, r) != 0)
+		goto out;
+	if (wrap_seal(x.pub, x.ch, sizeof(x.ch), c->storage_key,
+	    ASSTORE_KEY_LEN, &blob) != PS_OK ||
+	    put_released(r, 1, &blob) != PS_OK) {
+		asreply_internal(r, "join", PS_ERR_CRYPTO);
+		goto out;
+	}
+	attest_measurement_hex(&x.m, mhex);
+	asreply_note(r, "storage key to an AS instance, measurement %.24s...",
+	    mhex);
+out:
+	free(x.ev);
+	buf_free(&blob);
+}
+
+/* ------------------------------------------------- POST /v1/attest */
+
+enum { AT_CHALLENGE, AT_N };
+
+/* Append "[\"hex\",...]" of the n items of len bytes each at p (stride
+ * bytes apart) to b. */
+static pserr
+hex_array(struct buf *b, const uint8_t *p, size_t n, size_t stride,
+    const size_t *lens)
+{
+	char hex[2 * ATTEST_MEASUREMENT_MAX + 1];
+	size_t i, len;
+	pserr rc;
+
+	if ((rc = buf_putc(b, '[')) != PS_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		len = lens != NULL ? lens[i] : stride;
+		hex[codec_hex_encode(p + i * stride, len, hex)] = '\0';
+		if ((i > 0 && (rc = buf_putc(b, ',')) != PS_OK) ||
+		    (rc = buf_putc(b, '"')) != PS_OK ||
+		    (rc = buf_puts(b, hex)) != PS_OK ||
+		    (rc = buf_putc(b, '"')) != PS_OK)
+			return rc;
+	}
+	return buf_putc(b, ']');
+}
+
+/* The 200 body of an attest. */
+static pserr
+put_attested(const struct asapi_cfg *c, struct asreply *r,
+    const struct buf *ev)
+{
+	const struct aspolicy *p = c->policy;
+	size_t *lens = NULL, i;
+	char *o;
+	pserr rc;
+
+	buf_reset(&r->body);
+	if ((rc = buf_puts(&r->body, "{\"format\":\"")) != PS_OK ||
+	    (rc = buf_puts(&r->body, c->self->format)) != PS_OK ||
+	    (rc = buf_puts(&r->body, "\",\"suite\":{\"kem\":32,\"kdf\":1,"
+	    "\"aead\":2},\"pubkey\":\"")) != PS_OK ||
+	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(32) +
+	    CODEC_B64URL_LEN(ev->len) + 32)) != PS_OK)
+		goto out;
+	o = r->body.p + r->body.len;
+	r->body.len += codec_b64url_encode(c->as_pub, 32, o);
+	if ((rc = buf_puts(&r->body, "\",\"evidence\":\"")) != PS_OK ||
+	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(ev->len) + 1)) !=
+	    PS_OK)
+		goto out;
+	o = r->body.p + r->body.len;
+	r->body.len += codec_b64url_encode((const uint8_t *)ev->p, ev->len, o);
+	if ((rc = buf_puts(&r->body, "\",\"policy\":{\"platform_keys\":")) !=
+	    PS_OK ||
+	    (rc = hex_array(&r->body, (const uint8_t *)p->keys, p->nkeys,
+	    ATTEST_SIM_KEY_LEN, NULL)) != PS_OK ||
+	    (rc = buf_puts(&r->body, ",\"worker_measurements\":")) != PS_OK)
+		goto out;
+	rc = PS_ERR_NOMEM;
+	if (p->workers.n > 0 &&
+	    (lens = malloc(p->workers.n * sizeof(*lens))) == NULL)
+		goto out;
+	for (i = 0; i < p->workers.n; i++)
+		lens[i] = p->workers.m[i].len;
+	if ((rc = hex_array(&r->body, p->workers.n > 0 ? p->workers.m[0].b :
+	    NULL, p->workers.n, sizeof(p->workers.m[0]), lens)) != PS_OK ||
+	    (rc = buf_puts(&r->body, "}}")) != PS_OK)
+		goto out;
+	r->status = 200;
+out:
+	free(lens);
+	return rc;
+}
+
+static void
+handle_attest(const struct asapi_cfg *c, struct asstore *s,
+    const struct asapi_request *q, int64_t now, struct asreply *r)
+{
+	struct asbody_field f[AT_N] = {
+		[AT_CHALLENGE] = {"challenge", ASBODY_STR, KEY_B64URL_MAX},
+	};
+	uint8_t ch[32], rd[ATTEST_REPORT_DATA_LEN];
+	struct buf ev;
+	pserr rc;
+
+	(void)s;
+	(void)now;
+	buf_init(&ev, PS_CAP_EVIDENCE);
+	if (!asbody_is_json(q->content_type)) {
+		unsupported_media_type(r);
+		goto out;
+	}
+	if ((rc = asbody_parse(q->body, q->body_len, f, AT_N)) == PS_ERR_NOMEM) {
+		asreply_internal(r, "attest", rc);
+		goto out;
+	}
+	if (rc != PS_OK || !f[AT_CHALLENGE].seen ||
+	    b64url_exact(&f[AT_CHALLENGE].str, ch, sizeof(ch)) != 0) {
+		asreply_bad_request(r, "body must be {\"challenge\": the "
+		    "base64url of 32 bytes}");
+		goto out;
+	}
+	if ((rc = aspolicy_report_data(ch, c->as_pub, c->policy_digest, rd)) !=
+	    PS_OK || (rc = c->self->produce(c->self, rd, &ev)) != PS_OK ||
+	    (rc = put_attested(c, r, &ev)) != PS_OK) {
+		asreply_internal(r, "attest", rc);
+		goto out;
+	}
+	asreply_note(r, "attested with %s evidence", c->self->format);
+out:
+	asbody_free(f, AT_N);
+	buf_free(&ev);
 }
 
 /* ---------------------------------------------------------- routes */
@@ -365,9 +677,11 @@ route(const char *u, size_t ulen)
 		const char *path;
 		handler fn;
 	} routes[] = {
+		{"/v1/attest", handle_attest},
 		{"/v1/secrets", handle_secrets},
 		{"/v1/challenge", handle_challenge},
 		{"/v1/fetch", handle_fetch},
+		{"/v1/join", handle_join},
 	};
 	size_t i;
 

@@ -3,9 +3,15 @@
  * from the FastCGI wiring, so that every answer can be tested without a
  * web server.
  *
- *   POST <prefix>/v1/secrets    upload a secret (bearer token)
- *   POST <prefix>/v1/challenge  a single-use challenge for a worker
- *   POST <prefix>/v1/fetch      evidence in, wrapped secrets out
+ *   POST <prefix>/v1/attest     the AS's own evidence, for a client's
+ *                               challenge (the client checks it before
+ *                               it uploads anything)
+ *   POST <prefix>/v1/secrets    upload a secret sealed to the AS's key
+ *                               (HPKE, bearer token)
+ *   POST <prefix>/v1/challenge  a stateless, MAC'd challenge
+ *   POST <prefix>/v1/fetch      a worker's evidence in, wrapped secrets out
+ *   POST <prefix>/v1/join       another AS instance's evidence in, the
+ *                               storage key wrapped to it out
  *
  * Replies are built with asreply, request bodies read with asbody, and
  * the secrets released in the format of attest/release.h.
@@ -19,6 +25,7 @@
 #include "as/asreply.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
+#include "attest/aspolicy.h"
 #include "attest/attest.h"
 
 struct asapi_cfg {
@@ -29,6 +36,16 @@ struct asapi_cfg {
 	const struct attest_allowlist *allow;
 	int64_t max_ttl;               /* longest time to live of a secret */
 	int64_t challenge_ttl;         /* how long a challenge stays valid */
+	/* The AS's own identity, made inside its environment at start. */
+	const uint8_t *as_priv;        /* X25519, 32 bytes: opens uploads */
+	const uint8_t *as_pub;
+	const struct attest_producer *self;  /* its own evidence */
+	const struct aspolicy *policy; /* what it enforces (keys, workers) */
+	const uint8_t *policy_digest;  /* ASPOLICY_DIGEST_LEN bytes */
+	const uint8_t *challenge_key;  /* 32 bytes, MACs the challenges */
+	const uint8_t *storage_key;    /* ASSTORE_KEY_LEN: given to peers */
+	const struct attest_allowlist *peers; /* AS measurements that may
+	                                       * join; NULL: none */
 };
 
 /* What the API needs of a request; NULL for an absent header. */
@@ -40,6 +57,14 @@ struct asapi_request {
 	const char *body;
 	size_t body_len;
 };
+
+/*
+ * 1 when the request must be answered without reading its body (an upload
+ * without a valid bearer token), with the answer in r; else 0.  Lets the
+ * FastCGI wiring check the token before the body is read.
+ */
+int asapi_early(const struct asapi_cfg *c, const struct asapi_request *q,
+    struct asreply *r);
 
 /*
  * Answer one request at time now.  Always fills r (status, headers, JSON

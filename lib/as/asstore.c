@@ -5,7 +5,14 @@
 pserr
 asstore_put(struct asstore *s, const struct keycache_entry *e, int64_t now)
 {
-	return s->ops->put(s, e, now);
+	return s->ops->put(s, e, "", 0, now);
+}
+
+pserr
+asstore_put_for(struct asstore *s, const struct keycache_entry *e,
+    const char *tenant, size_t tenant_limit, int64_t now)
+{
+	return s->ops->put(s, e, tenant, tenant_limit, now);
 }
 
 pserr
@@ -22,17 +29,10 @@ asstore_purge(struct asstore *s, int64_t now)
 }
 
 pserr
-asstore_challenge_put(struct asstore *s,
+asstore_challenge_use(struct asstore *s,
     const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t expires, int64_t now)
 {
-	return s->ops->challenge_put(s, c, expires, now);
-}
-
-pserr
-asstore_challenge_take(struct asstore *s,
-    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t now)
-{
-	return s->ops->challenge_take(s, c, now);
+	return s->ops->challenge_use(s, c, expires, now);
 }
 
 void

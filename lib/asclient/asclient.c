@@ -10,6 +10,8 @@
 #include <json-c/json.h>
 
 #include "asclient/asclient.h"
+#include "attest/attest_sim.h"
+#include "attest/hpke.h"
 #include "attest/release.h"
 #include "attest/wrap.h"
 #include "core/caps.h"
@@ -25,6 +27,8 @@ struct asclient {
 	long connect_timeout_ms;
 	long timeout_ms;
 	int allow_http;
+	const struct aspolicy *policy;
+	char *policy_file;
 	char err[256];
 };
 
@@ -66,6 +70,8 @@ asclient_new(const struct asclient_opts *o, struct asclient **out)
 	    o->connect_timeout_ms : 5000;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 15000;
 	c->allow_http = o->allow_http;
+	c->policy = o->policy;
+	c->policy_file = dup_or_null(o->policy_file, &fail);
 	/* A trailing slash on the base would double the one of each path. */
 	if (c->url != NULL) {
 		size_t n = strlen(c->url);
@@ -92,6 +98,7 @@ asclient_free(struct asclient *c)
 	free(c->ca_file);
 	free(c->pin);
 	free(c->unix_socket);
+	free(c->policy_file);
 	free(c);
 }
 
@@ -324,12 +331,80 @@ get_str(json_object *o, const char *name, size_t *len)
 	return json_object_get_string(x);
 }
 
+/* Append base64url of n bytes to b. */
+static pserr
+put_b64url(struct buf *b, const uint8_t *p, size_t n)
+{
+	pserr rc;
+
+	if ((rc = buf_reserve(b, CODEC_B64URL_LEN(n) + 1)) != PS_OK)
+		return rc;
+	b->len += codec_b64url_encode(p, n, b->p + b->len);
+	return PS_OK;
+}
+
+/*
+ * Attest the AS against pol, seal the secret to its key and post the
+ * upload with the header line auth; the reply into reply.
+ */
+static pserr
+upload_once(struct asclient *c, const struct aspolicy *pol, const char *auth,
+    const uint8_t kid[16], const uint8_t secret[32], int64_t ttl,
+    struct buf *reply)
+{
+	uint8_t as_pub[32], enc[HPKE_ENC_LEN], aad[ASPOLICY_UPLOAD_AAD_LEN];
+	char kidhex[33];
+	struct buf body, sealed;
+	pserr rc;
+
+	buf_init(&body, 1024);
+	buf_init(&sealed, 64);
+	/* Before any secret leaves: the AS proves what it runs and what it
+	 * enforces, and gets the secret only sealed to its attested key. */
+	if ((rc = asclient_attest(c, pol, as_pub)) != PS_OK)
+		goto out;
+	aspolicy_upload_aad(kid, ttl, aad);
+	if ((rc = hpke_seal(&hpke_suite_default, as_pub, ASPOLICY_UPLOAD_INFO,
+	    sizeof(ASPOLICY_UPLOAD_INFO) - 1, aad, sizeof(aad), secret, 32, enc,
+	    &sealed)) != PS_OK) {
+		pserr_why(c->err, sizeof(c->err), "cannot seal to the AS's key");
+		goto out;
+	}
+	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
+	{
+		char ttls[32];
+
+		snprintf(ttls, sizeof(ttls), "%" PRId64, ttl);
+		if ((rc = buf_puts(&body, "{\"kid\":\"")) != PS_OK ||
+		    (rc = buf_puts(&body, kidhex)) != PS_OK ||
+		    (rc = buf_puts(&body, "\",\"ttl\":")) != PS_OK ||
+		    (rc = buf_puts(&body, ttls)) != PS_OK ||
+		    (rc = buf_puts(&body, ",\"pubkey\":\"")) != PS_OK ||
+		    (rc = put_b64url(&body, as_pub, 32)) != PS_OK ||
+		    (rc = buf_puts(&body, "\",\"enc\":\"")) != PS_OK ||
+		    (rc = put_b64url(&body, enc, sizeof(enc))) != PS_OK ||
+		    (rc = buf_puts(&body, "\",\"sealed\":\"")) != PS_OK ||
+		    (rc = put_b64url(&body, (const uint8_t *)sealed.p,
+		    sealed.len)) != PS_OK ||
+		    (rc = buf_puts(&body, "\"}")) != PS_OK)
+			goto out;
+	}
+	rc = post(c, "/v1/secrets", auth, body.p, body.len, 201, reply);
+out:
+	buf_free(&body);
+	buf_free(&sealed);
+	return rc;
+}
+
 pserr
 asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
     const uint8_t secret[32], int64_t ttl, int64_t *expires)
 {
-	char kidhex[33], sec64[CODEC_B64_LEN(32) + 1];
-	struct buf body, reply, auth;
+	char why[200] = "";
+	struct aspolicy fresh;
+	const struct aspolicy *pol = c->policy;
+	struct buf reply, auth;
+	int try;
 	json_object *o = NULL;
 	const char *p;
 	int64_t exp;
@@ -338,30 +413,42 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	for (p = token; *p; p++)
 		if (*p < 0x21 || *p > 0x7e)
 			return PS_ERR_ARG;
-	buf_init(&body, 1024);
 	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
 	buf_init(&auth, 1024);
-	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
-	sec64[codec_b64_encode(secret, 32, sec64)] = '\0';
+	aspolicy_init(&fresh);
+	if (c->policy_file != NULL) {
+		if (aspolicy_load(c->policy_file, &fresh, why, sizeof(why)) !=
+		    PS_OK) {
+			pserr_why(c->err, sizeof(c->err), "the trust policy "
+			    "%s: %s: nothing is uploaded", c->policy_file, why);
+			rc = PS_ERR_AUTH;
+			goto out;
+		}
+		pol = &fresh;
+	}
+	if (pol == NULL) {
+		pserr_why(c->err, sizeof(c->err), "no trust policy for the AS: "
+		    "nothing is uploaded");
+		rc = PS_ERR_AUTH;
+		goto out;
+	}
 	if ((rc = buf_puts(&auth, "Authorization: Bearer ")) != PS_OK ||
 	    (rc = buf_puts(&auth, token)) != PS_OK ||
 	    buf_cstr(&auth) == NULL)
 		goto out;
-	{
-		char ttls[32];
-
-		snprintf(ttls, sizeof(ttls), "%" PRId64, ttl);
-		if ((rc = buf_puts(&body, "{\"kid\":\"")) != PS_OK ||
-		    (rc = buf_puts(&body, kidhex)) != PS_OK ||
-		    (rc = buf_puts(&body, "\",\"secret\":\"")) != PS_OK ||
-		    (rc = buf_puts(&body, sec64)) != PS_OK ||
-		    (rc = buf_puts(&body, "\",\"ttl\":")) != PS_OK ||
-		    (rc = buf_puts(&body, ttls)) != PS_OK ||
-		    (rc = buf_putc(&body, '}')) != PS_OK)
-			goto out;
+	/* An AS instance that does not hold the key the secret was sealed
+	 * to (another instance behind the same name, or one restarted
+	 * since the attest) answers 409 as_key_changed: attest again, once.
+	 * Never taken for kid_exists: the secret is not at the AS. */
+	for (try = 0; try < 2; try++) {
+		buf_reset(&reply);
+		rc = upload_once(c, pol, auth.p, kid, secret, ttl, &reply);
+		if (rc != PS_ERR_EXISTS || strstr(c->err, " as_key_changed") ==
+		    NULL)
+			break;
+		rc = PS_ERR_UPSTREAM;
 	}
-	if ((rc = post(c, "/v1/secrets", auth.p, body.p, body.len, 201,
-	    &reply)) != PS_OK)
+	if (rc != PS_OK)
 		goto out;
 	rc = PS_ERR_BAD_UPSTREAM;
 	if ((o = reply_object(c, &reply)) == NULL)
@@ -375,10 +462,149 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	rc = PS_OK;
 out:
 	json_object_put(o);
-	secret_wipe(sec64, sizeof(sec64));
-	buf_free(&body);
 	buf_free(&auth);
 	buf_free(&reply);
+	aspolicy_free(&fresh);
+	return rc;
+}
+
+/* Parse a JSON array of hex strings of want bytes each (want 0: a
+ * measurement, 32 to 48) into p.  -1 when it is not one. */
+static int
+policy_list(json_object *arr, int keys, struct aspolicy *p)
+{
+	size_t i, n, len;
+	const char *s;
+
+	if (!json_object_is_type(arr, json_type_array) ||
+	    (n = json_object_array_length(arr)) > 256)
+		return -1;
+	for (i = 0; i < n; i++) {
+		json_object *x = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(x, json_type_string))
+			return -1;
+		s = json_object_get_string(x);
+		len = (size_t)json_object_get_string_len(x);
+		if (keys) {
+			uint8_t k[ATTEST_SIM_KEY_LEN];
+
+			if (len != 2 * sizeof(k) || codec_hex_decode(s, len, k,
+			    sizeof(k)) != PS_OK || aspolicy_add_key(p, k) !=
+			    PS_OK)
+				return -1;
+		} else {
+			struct attest_measurement m;
+
+			if (attest_measurement_parse(s, len, &m) != PS_OK ||
+			    attest_allowlist_add(&p->workers, &m) != PS_OK)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The attest reply o into its parts; -1 (error set) when malformed. */
+static int
+attest_parse(struct asclient *c, json_object *o, char *format,
+    uint8_t pub[32], struct buf *ev, struct aspolicy *asp)
+{
+	json_object *pol, *keys, *workers;
+	const char *s;
+	size_t len, got;
+
+	if ((s = get_str(o, "format", &len)) == NULL || len == 0 || len > 31)
+		goto bad;
+	memcpy(format, s, len);
+	format[len] = '\0';
+	if ((s = get_str(o, "pubkey", &len)) == NULL ||
+	    codec_b64url_decode(s, len, pub, 32, &got) != PS_OK || got != 32)
+		goto bad;
+	if ((s = get_str(o, "evidence", &len)) == NULL ||
+	    buf_reserve(ev, PS_CAP_EVIDENCE) != PS_OK ||
+	    codec_b64url_decode(s, len, (uint8_t *)ev->p, PS_CAP_EVIDENCE,
+	    &ev->len) != PS_OK)
+		goto bad;
+	if (!json_object_object_get_ex(o, "policy", &pol) ||
+	    !json_object_object_get_ex(pol, "platform_keys", &keys) ||
+	    !json_object_object_get_ex(pol, "worker_measurements", &workers) ||
+	    policy_list(keys, 1, asp) != 0 || policy_list(workers, 0, asp) != 0)
+		goto bad;
+	return 0;
+bad:
+	pserr_why(c->err, sizeof(c->err), "the AS's attest reply is "
+	    "malformed");
+	return -1;
+}
+
+pserr
+asclient_attest(struct asclient *c, const struct aspolicy *user,
+    uint8_t as_pub[32])
+{
+	uint8_t ch[32], pub[32], digest[ASPOLICY_DIGEST_LEN];
+	uint8_t rd[ATTEST_REPORT_DATA_LEN];
+	char body[128], format[32], why[192] = "";
+	struct attest_verifier *v = NULL;
+	const struct attest_verifier *vs[1];
+	struct attest_measurement m;
+	enum attest_fail fail;
+	struct aspolicy asp;
+	struct buf reply, ev;
+	json_object *o = NULL;
+	pserr rc;
+	int n;
+
+	aspolicy_init(&asp);
+	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
+	buf_init(&ev, PS_CAP_EVIDENCE);
+	/* The client's own challenge: fresh evidence, whatever the AS's
+	 * clock or challenges say. */
+	if ((rc = secret_random(ch, sizeof(ch))) != PS_OK)
+		goto out;
+	n = snprintf(body, sizeof(body), "{\"challenge\":\"");
+	n += (int)codec_b64url_encode(ch, sizeof(ch), body + n);
+	n += snprintf(body + n, sizeof(body) - (size_t)n, "\"}");
+	if ((rc = post(c, "/v1/attest", NULL, body, (size_t)n, 200, &reply)) !=
+	    PS_OK)
+		goto out;
+	rc = PS_ERR_AUTH;
+	if ((o = reply_object(c, &reply)) == NULL ||
+	    attest_parse(c, o, format, pub, &ev, &asp) != 0) {
+		rc = PS_ERR_BAD_UPSTREAM;
+		goto out;
+	}
+	if ((rc = aspolicy_digest(&asp, digest)) != PS_OK ||
+	    (rc = aspolicy_report_data(ch, pub, digest, rd)) != PS_OK ||
+	    (rc = attest_sim_verifier_new(
+	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])user->keys, user->nkeys,
+	    &v)) != PS_OK)
+		goto out;
+	vs[0] = v;
+	rc = attest_check_rd(vs, 1, &user->as, format, (uint8_t *)ev.p, ev.len,
+	    rd, &m, &fail);
+	if (rc == PS_ERR_AUTH) {
+		pserr_why(c->err, sizeof(c->err), "the AS is refused: %s%s",
+		    fail == ATTEST_FAIL_MEASUREMENT ? "AS " : "",
+		    fail == ATTEST_FAIL_REPORT_DATA ? "its evidence does not "
+		    "bind this challenge, its key and its policy" :
+		    attest_fail_str(fail));
+		goto out;
+	}
+	if (rc != PS_OK)
+		goto out;
+	if (!aspolicy_accepts(user, &asp, why, sizeof(why))) {
+		pserr_why(c->err, sizeof(c->err), "the AS is refused: %s", why);
+		rc = PS_ERR_AUTH;
+		goto out;
+	}
+	memcpy(as_pub, pub, 32);
+	rc = PS_OK;
+out:
+	attest_verifier_free(v);
+	aspolicy_free(&asp);
+	json_object_put(o);
+	buf_free(&reply);
+	buf_free(&ev);
 	return rc;
 }
 
@@ -511,5 +737,75 @@ out:
 	secret_wipe(priv, sizeof(priv));
 	buf_free(&ev);
 	buf_free(&wrapped);
+	return rc;
+}
+
+pserr
+asclient_join(struct asclient *c, const struct attest_producer *p,
+    const uint8_t digest[ASPOLICY_DIGEST_LEN], uint8_t key[32])
+{
+	uint8_t ch[RELEASE_CHALLENGE_LEN], priv[WRAP_KEY_LEN], pub[WRAP_KEY_LEN];
+	uint8_t rd[ATTEST_REPORT_DATA_LEN];
+	struct buf ev, wrapped, out;
+	struct buf body, reply;
+	json_object *o = NULL;
+	const char *s;
+	size_t len, got;
+	pserr rc;
+
+	buf_init(&ev, PS_CAP_EVIDENCE);
+	buf_init(&wrapped, 256);
+	buf_init(&out, 32);
+	buf_init(&body, PS_CAP_AS_BODY);
+	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
+	if ((rc = asclient_challenge(c, ch, NULL)) != PS_OK ||
+	    (rc = wrap_keypair(priv, pub)) != PS_OK)
+		goto out;
+	if ((rc = aspolicy_report_data(ch, pub, digest, rd)) != PS_OK ||
+	    (rc = p->produce(p, rd, &ev)) != PS_OK) {
+		pserr_why(c->err, sizeof(c->err), "cannot produce %s evidence",
+		    p->format);
+		goto out;
+	}
+	if ((rc = buf_puts(&body, "{\"challenge\":\"")) != PS_OK ||
+	    (rc = put_b64url(&body, ch, sizeof(ch))) != PS_OK ||
+	    (rc = buf_puts(&body, "\",\"format\":\"")) != PS_OK ||
+	    (rc = buf_puts(&body, p->format)) != PS_OK ||
+	    (rc = buf_puts(&body, "\",\"evidence\":\"")) != PS_OK ||
+	    (rc = put_b64url(&body, (const uint8_t *)ev.p, ev.len)) != PS_OK ||
+	    (rc = buf_puts(&body, "\",\"pubkey\":\"")) != PS_OK ||
+	    (rc = put_b64url(&body, pub, sizeof(pub))) != PS_OK ||
+	    (rc = buf_puts(&body, "\"}")) != PS_OK)
+		goto out;
+	if ((rc = post(c, "/v1/join", NULL, body.p, body.len, 200, &reply)) !=
+	    PS_OK)
+		goto out;
+	rc = PS_ERR_BAD_UPSTREAM;
+	if ((o = reply_object(c, &reply)) == NULL ||
+	    (s = get_str(o, "keys", &len)) == NULL ||
+	    buf_reserve(&wrapped, 128) != PS_OK ||
+	    codec_b64url_decode(s, len, (uint8_t *)wrapped.p, 128, &got) !=
+	    PS_OK) {
+		pserr_why(c->err, sizeof(c->err), "the peer's reply is "
+		    "malformed");
+		goto out;
+	}
+	wrapped.len = got;
+	if (wrap_open(priv, ch, sizeof(ch), wrapped.p, wrapped.len, &out) !=
+	    PS_OK || out.len != 32) {
+		pserr_why(c->err, sizeof(c->err), "the peer's storage key does "
+		    "not open");
+		goto out;
+	}
+	memcpy(key, out.p, 32);
+	rc = PS_OK;
+out:
+	secret_wipe(priv, sizeof(priv));
+	json_object_put(o);
+	buf_free(&ev);
+	buf_free(&wrapped);
+	buf_free(&out);
+	buf_free(&body);
+	buf_free(&reply);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attest/aspolicy.h"
 #include "attest/attest.h"
 #include "core/buf.h"
 #include "core/pserr.h"
@@ -31,6 +32,12 @@ struct asclient_opts {
 	const char *unix_socket;  /* talk HTTP over this socket, or NULL */
 	int allow_http;           /* accept an http:// url (tests only: the
 	                           * AS would not be authenticated) */
+	const struct aspolicy *policy;  /* the user's trust policy: uploads
+	                           * go only to an AS it accepts; NULL: no
+	                           * upload at all.  Must outlive the handle. */
+	const char *policy_file;  /* or the file to read it from at every
+	                           * upload (aspolicy_load()), so that a
+	                           * change counts from the next rotation */
 };
 
 struct asclient;
@@ -56,7 +63,23 @@ void asclient_free(struct asclient *c);
 const char *asclient_error(const struct asclient *c);
 
 /*
- * Upload a secret (POST <url>/v1/secrets) with bearer token.  Returns
+ * Challenge the AS (POST <url>/v1/attest) with 32 fresh random bytes and
+ * verify its evidence against the user's policy: a platform key of the
+ * policy signed it, it reports an AS measurement of the policy, it binds
+ * this challenge, the AS's X25519 key and the digest of the policy the AS
+ * reports, and that policy is one the user's accepts
+ * (aspolicy_accepts()).  PS_OK with the AS's key in as_pub; PS_ERR_AUTH
+ * when anything is refused (the reason in asclient_error()); other codes
+ * as asclient_upload.
+ */
+pserr asclient_attest(struct asclient *c, const struct aspolicy *user,
+    uint8_t as_pub[32]) PS_WARN_UNUSED;
+
+/*
+ * Upload a secret (POST <url>/v1/secrets) with bearer token, after
+ * asclient_attest() with the handle's policy: the secret travels only
+ * sealed (HPKE, attest/hpke.h) to the key of an AS the user's policy
+ * accepts; nothing is sent when the AS is refused.  Returns
  *   PS_OK             stored; *expires (may be NULL) gets the AS's expiry
  *   PS_ERR_EXISTS     409: the kid exists at the AS
  *   PS_ERR_AUTH       401: the token was refused
@@ -92,5 +115,16 @@ pserr asclient_fetch(struct asclient *c, const uint8_t challenge[32],
  */
 pserr asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
     struct keycache_entry **keys, size_t *n) PS_WARN_UNUSED;
+
+/*
+ * Join a running AS instance (POST <url>/v1/join): a challenge, a fresh
+ * X25519 key pair, evidence from p binding both and the policy digest of
+ * this instance, and the storage key the peer wraps to that key, into key.
+ * PS_ERR_AUTH when the peer refused; PS_ERR_BAD_UPSTREAM when its reply
+ * does not open; other codes as asclient_upload.
+ */
+pserr asclient_join(struct asclient *c, const struct attest_producer *p,
+    const uint8_t digest[ASPOLICY_DIGEST_LEN], uint8_t key[32])
+    PS_WARN_UNUSED;
 
 #endif

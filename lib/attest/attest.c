@@ -210,13 +210,11 @@ attest_allowlist_free(struct attest_allowlist *al)
 }
 
 pserr
-attest_check(const struct attest_verifier *const *vs, size_t nv,
+attest_check_rd(const struct attest_verifier *const *vs, size_t nv,
     const struct attest_allowlist *al, const char *format, const uint8_t *ev,
-    size_t n, const uint8_t *challenge, size_t clen,
-    const uint8_t pubkey[ATTEST_PUBKEY_LEN], struct attest_measurement *m,
-    enum attest_fail *why)
+    size_t n, const uint8_t rd[ATTEST_REPORT_DATA_LEN],
+    struct attest_measurement *m, enum attest_fail *why)
 {
-	uint8_t rd[ATTEST_REPORT_DATA_LEN];
 	struct attest_measurement got;
 	const struct attest_verifier *v = NULL;
 	size_t i;
@@ -234,8 +232,6 @@ attest_check(const struct attest_verifier *const *vs, size_t nv,
 		*why = ATTEST_FAIL_MALFORMED;
 		return PS_ERR_AUTH;
 	}
-	if ((rc = attest_report_data(challenge, clen, pubkey, rd)) != PS_OK)
-		return rc;
 	if ((rc = v->verify(v, ev, n, rd, &got, why)) != PS_OK)
 		return rc;
 	if (!attest_allowlist_has(al, &got)) {
@@ -245,4 +241,20 @@ attest_check(const struct attest_verifier *const *vs, size_t nv,
 	if (m != NULL)
 		*m = got;
 	return PS_OK;
+}
+
+pserr
+attest_check(const struct attest_verifier *const *vs, size_t nv,
+    const struct attest_allowlist *al, const char *format, const uint8_t *ev,
+    size_t n, const uint8_t *challenge, size_t clen,
+    const uint8_t pubkey[ATTEST_PUBKEY_LEN], struct attest_measurement *m,
+    enum attest_fail *why)
+{
+	uint8_t rd[ATTEST_REPORT_DATA_LEN];
+	pserr rc;
+
+	*why = ATTEST_FAIL_NONE;
+	if ((rc = attest_report_data(challenge, clen, pubkey, rd)) != PS_OK)
+		return rc;
+	return attest_check_rd(vs, nv, al, format, ev, n, rd, m, why);
 }

@@ -135,4 +135,11 @@ pserr attest_check(const struct attest_verifier *const *vs, size_t nv,
     const uint8_t pubkey[ATTEST_PUBKEY_LEN], struct attest_measurement *m,
     enum attest_fail *why) PS_WARN_UNUSED;
 
+/* attest_check() with the report data rd given: the AS's own evidence
+ * binds more than a challenge and a key (attest/aspolicy.h). */
+pserr attest_check_rd(const struct attest_verifier *const *vs, size_t nv,
+    const struct attest_allowlist *al, const char *format, const uint8_t *ev,
+    size_t n, const uint8_t rd[ATTEST_REPORT_DATA_LEN],
+    struct attest_measurement *m, enum attest_fail *why) PS_WARN_UNUSED;
+
 #endif

@@ -658,17 +658,46 @@ class Chain:
         out = subprocess.run([self.sim_bin, "measure", self.worker_bin], check=True,
                              capture_output=True, text=True)
         self.measurement = out.stdout.strip()
+        out = subprocess.run([self.sim_bin, "measure", self.as_bin], check=True,
+                             capture_output=True, text=True)
+        self.as_measurement = out.stdout.strip()
+        self.storage_key_file = os.path.join(d, "as.storage")
+        self.write_policy()
         self.key_state = os.path.join(d, "client-state.json")
         self.keysync_sock = os.path.join(d, "keysync.sock")
         self.as_sock = os.path.join(d, "as.sock")
         self.as_port = free_port()
         self.as_url = "https://localhost:%d/as" % self.as_port
 
-    def start_as(self, web=True):
-        argv = [self.as_bin, "--db", os.path.join(self.dir, "as.db"),
+    def platform_pub_hex(self, path=None):
+        from cryptography.hazmat.primitives import serialization
+        with open(path or self.platform_pub, "rb") as f:
+            k = serialization.load_pem_public_key(f.read())
+        return k.public_bytes(serialization.Encoding.Raw,
+                              serialization.PublicFormat.Raw).hex()
+
+    def write_policy(self, extra=""):
+        """The user's trust policy (docs/attestation.md): this AS build, the
+        sim platform key, this worker build."""
+        self.as_policy = os.path.join(self.dir, "as-policy")
+        with open(self.as_policy, "w") as f:
+            f.write("# what this user accepts\n"
+                    "as-measurement %s\nplatform-key sim %s\n"
+                    "worker-measurement %s\n%s" % (
+                        self.as_measurement, self.platform_pub_hex(),
+                        self.measurement, extra))
+        os.chmod(self.as_policy, 0o644)
+
+    def as_argv(self, db="as.db", storage=None):
+        return [self.as_bin, "--db", os.path.join(self.dir, db),
                 "--tokens", self.as_tokens, "--platform-key", self.platform_pub,
                 "--measurement", self.measurement, "--threads", "4",
-                "--max-ttl", "86400"] + self.as_args
+                "--max-ttl", "86400", "--attest-key", self.platform_key,
+                "--attest-measurement-of", self.as_bin,
+                "--storage-key-file", storage or self.storage_key_file]
+
+    def start_as(self, web=True):
+        argv = self.as_argv() + self.as_args
         self._spawn("as", self.as_sock, argv)
         if web:
             self._web("as", self.as_web, self.as_port)
@@ -738,7 +767,7 @@ class Chain:
         return ["--as-url", self.as_url, "--as-ca-file", self.ca,
                 "--as-token-file", token_file or self.client_token,
                 "--key-state", key_state or self.key_state,
-                "--key-ttl", str(self.key_ttl)]
+                "--key-ttl", str(self.key_ttl), "--as-policy", self.as_policy]
 
     def _web(self, role, kind, port):
         env = {"PS_PORT": str(port), "PS_DIR": self.dir, "PS_ROLE": role,
@@ -756,7 +785,8 @@ class Chain:
                "PS_AS_CA_FILE": getattr(self, "ca", ""),
                "PS_AS_TOKEN_FILE": getattr(self, "client_token", ""),
                "PS_KEY_STATE": getattr(self, "key_state", ""),
-               "PS_KEY_TTL": str(self.key_ttl)}
+               "PS_KEY_TTL": str(self.key_ttl),
+               "PS_AS_POLICY": getattr(self, "as_policy", "")}
         if role == "as":
             server = LIGHTTPD if kind == "lighttpd" else APACHE
             conf = os.path.join(self.lighttpd_conf if kind == "lighttpd" else

@@ -37,10 +37,22 @@ def key_exchange(c):
     c.keysync_now()
     ch.wait_for(lambda: kid in [k for k, _, _ in pswire.read_keyfile(c.worker_keys)],
                 "keysync to fetch the key")
-    show("0. the key exchange (no key was shared beforehand)", "\n".join([
+    as_log = [l for l in log_lines(c, "as.log", "POST /as/v1/")
+              if "/attest" in l or "/secrets" in l]
+    with open(c.as_policy) as f:
+        policy = [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    show("0. the client verifies the AS before its first key", "\n".join([
+        "the user's trust policy (--as-policy):"] + ["  " + l[:100] for l in policy] + [
+        "the AS enforces: " + log_lines(c, "as.log", "policy digest")[-1],
+        "the client challenged the AS, checked its \"sim\" evidence (platform key,",
+        "  AS measurement, its own challenge, the AS's key and policy digest bound),",
+        "  and the AS's policy against its own; only then did it upload, the",
+        "  secret sealed with HPKE to the attested key.  The AS logged, in order:"] +
+        ["  " + l for l in as_log[:2]]))
+    show("0b. the key exchange (no key was shared beforehand)", "\n".join([
         "the client proxy made kid %s (expires in %d s) and uploaded it over"
         % (kid.hex(), expires - time.time()),
-        "  verified TLS with its bearer token; the AS logged:",
+        "  verified TLS with its bearer token, sealed to the AS; the AS logged:",
         "  " + log_lines(c, "as.log", "POST /as/v1/secrets")[-1],
         "keysync attested with \"sim\" evidence of measurement",
         "  %s..." % c.measurement[:48],

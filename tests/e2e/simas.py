@@ -92,6 +92,103 @@ def records(plain):
             for i in range(0, len(plain), RECORD_LEN)]
 
 
+# --- HPKE (RFC 9180), base mode, single shot, written from the RFC with
+# python3-cryptography's X25519, HMAC-based HKDF and AESGCM; the reference
+# for lib/attest/hpke.c.
+HPKE_KEM_X25519, HPKE_KDF_SHA256 = 0x0020, 0x0001
+HPKE_AES128GCM, HPKE_AES256GCM = 0x0001, 0x0002
+
+
+def _hmac(key, data):
+    import hmac
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def _hkdf_expand(prk, info, n):
+    out, t, i = b"", b"", 0
+    while len(out) < n:
+        i += 1
+        t = _hmac(prk, t + info + bytes([i]))
+        out += t
+    return out[:n]
+
+
+def _sid(aead, kem_only):
+    if kem_only:
+        return b"KEM" + struct.pack(">H", HPKE_KEM_X25519)
+    return b"HPKE" + struct.pack(">HHH", HPKE_KEM_X25519, HPKE_KDF_SHA256, aead)
+
+
+def _lx(aead, kem_only, salt, label, ikm):
+    return _hmac(salt or b"\0" * 32, b"HPKE-v1" + _sid(aead, kem_only) + label + ikm)
+
+
+def _le(aead, kem_only, prk, label, info, n):
+    return _hkdf_expand(prk, struct.pack(">H", n) + b"HPKE-v1" +
+                        _sid(aead, kem_only) + label + info, n)
+
+
+def hpke_derive_keypair(ikm, aead=HPKE_AES256GCM):
+    sk = _le(aead, True, _lx(aead, True, b"", b"dkp_prk", ikm), b"sk", b"", 32)
+    return sk, X25519PrivateKey.from_private_bytes(sk).public_key().public_bytes(*RAW)
+
+
+def _hpke_schedule(aead, dh, enc, pkr, info):
+    prk = _lx(aead, True, b"", b"eae_prk", dh)
+    shared = _le(aead, True, prk, b"shared_secret", enc + pkr, 32)
+    ctx = (b"\0" + _lx(aead, False, b"", b"psk_id_hash", b"") +
+           _lx(aead, False, b"", b"info_hash", info))
+    secret = _lx(aead, False, shared, b"secret", b"")
+    nk = 16 if aead == HPKE_AES128GCM else 32
+    return (_le(aead, False, secret, b"key", ctx, nk),
+            _le(aead, False, secret, b"base_nonce", ctx, 12))
+
+
+def hpke_seal(pkr, info, aad, pt, aead=HPKE_AES256GCM, ikm_e=None):
+    """(enc, ct) of SealBase to the raw X25519 public key pkr."""
+    import os
+    ske, enc = hpke_derive_keypair(ikm_e or os.urandom(32), aead)
+    dh = X25519PrivateKey.from_private_bytes(ske).exchange(
+        X25519PublicKey.from_public_bytes(pkr))
+    key, nonce = _hpke_schedule(aead, dh, enc, pkr, info)
+    return enc, AESGCM(key).encrypt(nonce, pt, aad)
+
+
+def hpke_open(skr, enc, info, aad, ct, aead=HPKE_AES256GCM):
+    priv = X25519PrivateKey.from_private_bytes(skr)
+    dh = priv.exchange(X25519PublicKey.from_public_bytes(enc))
+    pkr = priv.public_key().public_bytes(*RAW)
+    key, nonce = _hpke_schedule(aead, dh, enc, pkr, info)
+    return AESGCM(key).decrypt(nonce, ct, aad)
+
+
+UPLOAD_INFO = b"promptseal as upload v1"
+
+
+def sealed_upload(as_pub, kid_hex, secret, ttl):
+    """The body of an upload: secret sealed with HPKE to as_pub, the kid
+    and ttl bound as associated data (docs/as-api.md)."""
+    aad = bytes.fromhex(kid_hex) + struct.pack(">q", ttl)
+    enc, ct = hpke_seal(as_pub, UPLOAD_INFO, aad, secret)
+    return {"kid": kid_hex, "ttl": ttl, "pubkey": b64url(as_pub),
+            "enc": b64url(enc), "sealed": b64url(ct)}
+
+
+def policy_digest(platform_pubs, worker_measurements):
+    """The AS policy digest (attest/aspolicy.h) of raw keys and
+    measurements."""
+    text = "promptseal as policy v1\n"
+    for k in sorted(set(platform_pubs)):
+        text += "platform sim " + k.hex() + "\n"
+    for m in sorted(set(worker_measurements)):
+        text += "worker " + m.hex() + "\n"
+    return hashlib.sha256(text.encode()).digest()
+
+
+def as_report_data(challenge, as_pub, digest):
+    return hashlib.sha512(b"promptseal as v1" + challenge + as_pub + digest).digest()
+
+
 class AsApi:
     """Calls to the AS at https://localhost:port<prefix>, verified against
     the CA file."""
@@ -117,10 +214,22 @@ class AsApi:
         finally:
             c.close()
 
-    def upload(self, kid, secret, ttl=600, token=None):
-        return self.post("/v1/secrets", {
-            "kid": kid.hex(), "secret": base64.b64encode(secret).decode(),
-            "ttl": ttl}, token)
+    def attest(self, challenge=None):
+        """The AS's attest reply for challenge (fresh when None):
+        (status, reply)."""
+        import os
+        return self.post("/v1/attest", {"challenge": b64url(challenge or os.urandom(32))})
+
+    def as_key(self):
+        st, j = self.attest()
+        assert st == 200, (st, j)
+        return unb64url(j["pubkey"])
+
+    def upload(self, kid, secret, ttl=600, token=None, as_pub=None):
+        """Upload secret sealed to the AS's key (attested here without a
+        check: the tests of the check are the client's)."""
+        return self.post("/v1/secrets", sealed_upload(
+            as_pub or self.as_key(), kid.hex(), secret, ttl), token)
 
     def challenge(self):
         st, j = self.post("/v1/challenge")

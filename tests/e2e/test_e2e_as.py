@@ -357,13 +357,27 @@ class Rotation(AsCase):
                     pass
                 time.sleep(0.2)
 
+        def operator():
+            # Under the load: the AS restarts (its storage key comes back
+            # from the sealed file), and a second AS instance joins the
+            # first and shares its store.
+            time.sleep(5)
+            c.stop_proc("as")
+            c.start_as(web=False)
+            time.sleep(3)
+            c._spawn("as2", self.as2_sock, c.as_argv(storage=os.path.join(
+                c.dir, "as2.storage")) + ["--peer", c.as_url, "--peer-ca-file",
+                                         c.ca])
+
+        self.as2_sock = os.path.join(c.dir, "as2.sock")
         threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
         threads.append(threading.Thread(target=watch))
+        threads.append(threading.Thread(target=operator))
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        self.assertEqual(failures, [])
+        self.assertEqual(failures[:5], [])
         self.assertGreater(len(done), 40)
         kids = {wire_kid(b) for b in c.tamper.requests}
         self.assertGreaterEqual(len(kids), 3, kids)
@@ -385,6 +399,187 @@ class Rotation(AsCase):
             self.assert_nowhere(s, "a log", [logs])
             self.assert_nowhere(s, "the wire between the proxies",
                                 c.tamper.requests + c.tamper.responses)
+        # The restarted AS kept its secrets: its storage key came back
+        # from the sealed file, and it released keys it stored before.
+        self.assertIn("storage key unsealed from", c.log("as.log"))
+        # The second instance joined the first, attested, and opens the
+        # secrets of the shared store with the storage key it was given.
+        self.assertIn("storage key from the AS instance at", c.log("as2.log"))
+        self.assertIn("POST /as/v1/join 200 storage key to an AS instance",
+                      c.log("as.log"))
+        # The keys the clients hold now (a rotation may add one after
+        # this; that one need not be in the fetch).
+        live = {k: s for k, s, e in self.state_keys() if e > time.time() + 2}
+        ch_ = self.fcgi_challenge(self.as2_sock)
+        priv = simas.new_x25519()
+        st, j = fcgi_post(self.as2_sock, "/as/v1/fetch", simas.AsApi.fetch_body(
+            ch_, priv, simas.load_platform(c.platform_key),
+            bytes.fromhex(c.measurement)))
+        self.assertEqual(st, 200, j)
+        got = {k: s for k, s, _ in
+               simas.records(simas.unwrap(priv, ch_, simas.unb64url(j["keys"])))}
+        self.assertTrue(live)
+        for k, s in live.items():
+            self.assertEqual(got.get(k), s, k.hex())
+        self.rogue_operator_reads_everything(list(seen.values()))
+
+    @staticmethod
+    def fcgi_challenge(sock):
+        st, j = fcgi_post(sock, "/as/v1/challenge", b"")
+        assert st == 200, (st, j)
+        return simas.unb64url(j["challenge"])
+
+    def rogue_operator_reads_everything(self, secrets):
+        """Every file of the AS (its store, WAL and shared memory, the
+        sealed storage keys, every log) after a run with rotation: no
+        client secret in any encoding."""
+        c = self.chain
+        names = [n for n in os.listdir(c.dir)
+                 if n.startswith("as") or n.endswith(".log")]
+        self.assertIn("as.db", names)
+        self.assertIn("as.storage", names)
+        blobs = []
+        for n in names:
+            p = os.path.join(c.dir, n)
+            if os.path.isfile(p) and n != "as-policy":
+                blobs.append(read_bytes(p))
+        self.assertTrue(secrets)
+        for s in secrets:
+            forms = [s] + [f.encode() for f in pswire.secret_forms(s)]
+            for b in blobs:
+                for f in forms:
+                    self.assertNotIn(f, b)
+
+
+class RogueWorkerMeasurement(AsCase):
+    """The AS's operator adds a worker measurement of its own: the client
+    refuses the AS (it uploads nothing, requests get 503 no_key and its
+    log says why), and a worker with the rogue measurement gets nothing."""
+
+    ROGUE = "ab" * 48
+    CHAIN = dict(as_web="lighttpd", as_args=["--measurement", "ab" * 48])
+    WHY = "the AS allows worker measurement " + "ab" * 48
+
+    def test_client_refuses(self):
+        c = self.chain
+        st, _, body = self.post(CHAT, chat("must not be sent"))
+        self.assertEqual(st, 503, body)
+        self.assertEqual(body["error"]["code"], "no_key")
+        ch.wait_for(lambda: self.WHY in c.log("client.log"),
+                    "the client to log why")
+        self.assertNotIn("POST /as/v1/secrets", c.log("as.log"))
+        self.assertIn("POST /as/v1/attest 200", c.log("as.log"))
+        self.assertFalse(os.path.exists(c.key_state))
+        # A worker claiming the rogue measurement: nothing to release.
+        cache = os.path.join(c.dir, "rogue-keys.json")
+        r = c.run(c.keysync_argv(cache=cache, once=True,
+                                 measurement=self.ROGUE))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(pswire.read_keyfile(cache), [])
+        # Once the user's policy accepts the new build, the upload goes.
+        c.write_policy("worker-measurement %s\n" % self.ROGUE)
+        ch.wait_for(lambda: self.post(CHAT, chat("now accepted"))[0] == 200,
+                    "the client to accept the AS", timeout=15)
+
+
+class RogueRestart(AsCase):
+    """The operator restarts the AS with a worker measurement of its own
+    after clients uploaded: the sealed storage key does not open under the
+    new policy, so what the store holds stays sealed, and a worker with
+    the rogue measurement gets nothing."""
+
+    CHAIN = dict(as_web="lighttpd")
+
+    def test_secrets_stay_sealed(self):
+        c = self.chain
+        st, _, body = self.post(CHAT, chat("uploaded before"))
+        self.assertEqual(st, 200, body)
+        rogue = "cd" * 48
+        c.as_args = c.as_args + ["--measurement", rogue]
+        c.stop_proc("as")
+        c.start_as(web=False)
+        self.assertIn("a fresh storage key is made", c.log("as.log"))
+        cache = os.path.join(c.dir, "rogue-keys.json")
+        r = c.run(c.keysync_argv(cache=cache, once=True, measurement=rogue))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(pswire.read_keyfile(cache), [])
+        self.assertIn("does not open under the storage key", c.log("as.log"))
+
+
+class RoguePlatformKey(RogueWorkerMeasurement):
+    """... or a platform key of its own."""
+
+    CHAIN = dict(as_web="lighttpd")
+    WHY = "the AS trusts platform key"
+
+    @classmethod
+    def setUpClass(cls):
+        # The chain's AS is started with a second platform key made here.
+        import chain as chain_mod
+        orig = chain_mod.Chain.setup_as
+
+        def setup_as(self):
+            orig(self)
+            k, p = os.path.join(self.dir, "rogue.key"), os.path.join(self.dir, "rogue.pub")
+            subprocess.run([self.sim_bin, "keygen", k, p], check=True,
+                           capture_output=True)
+            self.own(k)
+            self.own(p)
+            self.rogue_pub = p
+            self.as_args = self.as_args + ["--platform-key", p]
+        chain_mod.Chain.setup_as = setup_as
+        try:
+            super().setUpClass()
+        finally:
+            chain_mod.Chain.setup_as = orig
+
+    def test_client_refuses(self):
+        c = self.chain
+        st, _, body = self.post(CHAT, chat("must not be sent"))
+        self.assertEqual(st, 503, body)
+        self.assertEqual(body["error"]["code"], "no_key")
+        ch.wait_for(lambda: self.WHY in c.log("client.log"),
+                    "the client to log why")
+        self.assertNotIn("POST /as/v1/secrets", c.log("as.log"))
+        # Accepting the key in the user's policy lets the upload go.
+        c.write_policy("platform-key sim %s\n" % c.platform_pub_hex(c.rogue_pub))
+        ch.wait_for(lambda: self.post(CHAT, chat("now accepted"))[0] == 200,
+                    "the client to accept the AS", timeout=15)
+
+
+class ImpostorAs(RogueWorkerMeasurement):
+    """An AS behind the same valid TLS certificate whose evidence is signed
+    by a platform the user does not trust (and claims the right build):
+    the client refuses it."""
+
+    CHAIN = dict(as_web="lighttpd")
+    WHY = "the AS is refused: evidence from an untrusted platform key"
+
+    @classmethod
+    def setUpClass(cls):
+        import chain as chain_mod
+        orig = chain_mod.Chain.setup_as
+
+        def setup_as(self):
+            orig(self)
+            k, p = os.path.join(self.dir, "imp.key"), os.path.join(self.dir, "imp.pub")
+            subprocess.run([self.sim_bin, "keygen", k, p], check=True,
+                           capture_output=True)
+            self.own(k)
+            self.as_args = self.as_args + ["--attest-key", k]
+        chain_mod.Chain.setup_as = setup_as
+        try:
+            super().setUpClass()
+        finally:
+            chain_mod.Chain.setup_as = orig
+
+    def test_client_refuses(self):
+        c = self.chain
+        st, _, body = self.post(CHAT, chat("must not be sent"))
+        self.assertEqual(st, 503, body)
+        ch.wait_for(lambda: self.WHY in c.log("client.log"),
+                    "the client to log why")
+        self.assertNotIn("POST /as/v1/secrets", c.log("as.log"))
 
 
 class AsDown(AsCase):
