@@ -36,6 +36,9 @@ usage(FILE *f)
 "                           not in the cache, ask keysync for a fetch and\n"
 "                           wait for the key before answering unknown_key\n"
 "  --key-wait MS            how long to wait for it (default 2000)\n"
+"  --key-waiters N          how many requests may wait so at once, the\n"
+"                           others are answered at once (default: a quarter\n"
+"                           of --threads, at least 1)\n"
 "  --pad-stream BYTES       pad each stream event to multiples of BYTES, at\n"
 "                           most 64K (default 256; 0: no padding)\n"
 "  --replay-window SECS     how old a request may be, and how long its nonce\n"
@@ -58,6 +61,7 @@ main(int argc, char **argv)
 		{"upstream", required_argument, NULL, 'u'},
 		{"keysync-notify", required_argument, NULL, 'n'},
 		{"key-wait", required_argument, NULL, 'w'},
+		{"key-waiters", required_argument, NULL, 'K'},
 		{"pad-stream", required_argument, NULL, 'p'},
 		{"replay-window", required_argument, NULL, 'W'},
 		{"replay-file", required_argument, NULL, 'f'},
@@ -78,6 +82,7 @@ main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	proxy_opts_init(&w.opts);
 	w.key_wait_ms = 2000;
+	w.key_waiters_max = -1;
 	w.pad_stream = 256;
 	w.replay_window = 300;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -99,6 +104,13 @@ main(int argc, char **argv)
 			if (options_long(optarg, 0, 60000, &w.key_wait_ms) !=
 			    PS_OK) {
 				fprintf(stderr, "--key-wait wants 0 to 60000 ms\n");
+				return 2;
+			}
+			break;
+		case 'K':
+			if (options_long(optarg, 1, 1024, &w.key_waiters_max) !=
+			    PS_OK) {
+				fprintf(stderr, "--key-waiters wants 1 to 1024\n");
 				return 2;
 			}
 			break;
@@ -146,6 +158,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_setup("promptseal-worker", (enum log_level)w.opts.log_level);
+	if (w.key_waiters_max < 0)
+		w.key_waiters_max = w.opts.server.threads / 4 > 1 ?
+		    w.opts.server.threads / 4 : 1;
 	w.opts.upstream.base_url = "http://localhost";
 	w.opts.upstream.unix_path = upstream + 5;
 

@@ -108,32 +108,49 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* 1 at most once in 10 s per *last: a run of unknown kids must not flood
+ * the log. */
+static int
+warn_now(int64_t *last)
+{
+	int64_t now = mono_ms(), prev;
+
+	prev = __atomic_load_n(last, __ATOMIC_RELAXED);
+	return (prev < 0 || now - prev >= 10000) &&
+	    __atomic_compare_exchange_n(last, &prev, now, 0, __ATOMIC_RELAXED,
+	    __ATOMIC_RELAXED);
+}
+
 /*
  * The request's kid is not in the cache (rc): ask keysync for a fetch and
  * look again every 50 ms, up to --key-wait.  A client's new key reaches
- * the worker this way when keysync has not fetched it yet.  Returns the
- * lookup's last error, or PS_OK once the kid is there.
+ * the worker this way when keysync has not fetched it yet.  Anybody can
+ * send a request with a kid nobody has, and each wait holds a request
+ * thread, so at most --key-waiters requests wait at once; the others get
+ * rc at once.  Returns the lookup's last error, or PS_OK once the kid is
+ * there.
  */
 static pserr
 wait_for_key(struct exchange *x, pserr rc)
 {
+	static int64_t last_warn = -1, last_full = -1;
 	struct worker *w = x->w;
 	struct timespec pause = {0, 50 * 1000000L};
 	uint8_t key[ENVELOPE_SECRET_LEN];
 	int64_t end = mono_ms() + w->key_wait_ms;
 
-	static int64_t last_warn = -1;
-	int64_t now = mono_ms(), prev;
-
-	if (notify_send(w->keysync_notify) != PS_OK) {
-		/* Once in 10 s: a run of unknown kids must not flood the log. */
-		prev = __atomic_load_n(&last_warn, __ATOMIC_RELAXED);
-		if ((prev < 0 || now - prev >= 10000) &&
-		    __atomic_compare_exchange_n(&last_warn, &prev, now, 0,
-		    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			log_warn("cannot ask keysync for a fetch: nobody "
-			    "listens on %s", w->keysync_notify);
+	if (__atomic_add_fetch(&w->key_waiters, 1, __ATOMIC_ACQ_REL) >
+	    w->key_waiters_max) {
+		__atomic_sub_fetch(&w->key_waiters, 1, __ATOMIC_ACQ_REL);
+		if (warn_now(&last_full))
+			log_warn("%ld requests already wait for unknown kids: "
+			    "answering the others at once (--key-waiters)",
+			    w->key_waiters_max);
+		return rc;
 	}
+	if (notify_send(w->keysync_notify) != PS_OK && warn_now(&last_warn))
+		log_warn("cannot ask keysync for a fetch: nobody listens on %s",
+		    w->keysync_notify);
 	while (mono_ms() < end) {
 		nanosleep(&pause, NULL);
 		keycache_refresh(w->keys);
@@ -142,6 +159,7 @@ wait_for_key(struct exchange *x, pserr rc)
 			break;
 	}
 	secret_wipe(key, sizeof(key));
+	__atomic_sub_fetch(&w->key_waiters, 1, __ATOMIC_ACQ_REL);
 	return rc;
 }
 

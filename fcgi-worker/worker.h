@@ -17,6 +17,8 @@ struct worker {
 	struct keycache *keys;
 	const char *keysync_notify;  /* keysync's notify socket, or NULL */
 	long key_wait_ms;            /* how long to wait for an unknown kid */
+	long key_waiters_max;        /* how many requests may wait at once */
+	long key_waiters;            /* how many wait now (atomic) */
 	size_t pad_stream;           /* padding bucket of stream events */
 	struct replay *replay;       /* the node's record of accepted requests */
 	long replay_window;          /* W, seconds */
