@@ -34,7 +34,11 @@ usage(FILE *f)
 "replies (protocol.md).  Runs as a FastCGI responder.\n"
 "\n"
 "  --upstream URL           the worker's base URL, http:// or https://\n"
-"                           (https is always verified)\n"
+"                           (https is always verified); http:// only to\n"
+"                           a loopback address\n"
+"  --allow-plain-upstream   allow an http:// upstream on another host: the\n"
+"                           user's Authorization header then travels in\n"
+"                           clear\n"
 "  --ca-file FILE           CA certificates for the worker's TLS (default:\n"
 "                           the system's)\n"
 "\n"
@@ -102,6 +106,7 @@ out:
 enum {
 	OPT_UPSTREAM = 0x200, OPT_CA_FILE, OPT_KEY_FILE, OPT_AS_URL,
 	OPT_AS_CA_FILE, OPT_AS_TOKEN_FILE, OPT_KEY_STATE, OPT_KEY_TTL,
+	OPT_ALLOW_PLAIN,
 };
 
 int
@@ -117,6 +122,7 @@ main(int argc, char **argv)
 		{"as-token-file", required_argument, NULL, OPT_AS_TOKEN_FILE},
 		{"key-state", required_argument, NULL, OPT_KEY_STATE},
 		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
+		{"allow-plain-upstream", no_argument, NULL, OPT_ALLOW_PLAIN},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -132,7 +138,7 @@ main(int argc, char **argv)
 	char base[1024];
 	size_t n;
 	long ttl = 3600;
-	int opt, r, ttl_given = 0, ret = 1;
+	int opt, r, ttl_given = 0, allow_plain = 0, ret = 1;
 
 	memset(&cl, 0, sizeof(cl));
 	memset(&ca, 0, sizeof(ca));
@@ -153,6 +159,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_KEY_FILE:
 			keyfile = optarg;
+			break;
+		case OPT_ALLOW_PLAIN:
+			allow_plain = 1;
 			break;
 		case OPT_AS_URL:
 			ao.url = optarg;
@@ -187,6 +196,16 @@ main(int argc, char **argv)
 	    (strncmp(upstream, "http://", 7) != 0 &&
 	    strncmp(upstream, "https://", 8) != 0)) {
 		usage(stderr);
+		return 2;
+	}
+	/* The prompt is sealed, but the user's Authorization header is
+	 * not: over http:// it is readable by anybody on the way. */
+	if (strncmp(upstream, "http://", 7) == 0 &&
+	    !upstream_is_loopback(upstream) && !allow_plain) {
+		fprintf(stderr, "promptseal-client: --upstream %s is plain "
+		    "http:// to another host: the user's Authorization header "
+		    "would travel in clear; use https:// or give "
+		    "--allow-plain-upstream\n", upstream);
 		return 2;
 	}
 	/* Either pre-shared keys or the AS, never both. */

@@ -88,5 +88,48 @@ class KeyWaiters(FaultCase):
         self.assertIn("--key-waiters", self.chain.log("worker.log"))
 
 
+class PlainUpstream(unittest.TestCase):
+    """An http:// worker off loopback would carry the user's Authorization
+    header in clear: the client refuses to start unless told so."""
+
+    def start_client(self, d, *args):
+        import subprocess
+        keys = os.path.join(d, "keys.json")
+        kid, secret = pswire.new_key()
+        pswire.write_keyfile(keys, [(kid, secret, int(time.time()) + 3600)], 0o600)
+        return subprocess.Popen(
+            [os.path.join(ch.BUILD, "fcgi-client", "promptseal-client"),
+             "--key-file", keys, "--socket", os.path.join(d, "c.sock")] + list(args),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+
+    def test_refused_off_loopback(self):
+        import tempfile
+        for url in ("http://192.0.2.1:8080", "http://worker.example",
+                    "http://127.0.0.1@worker.example"):
+            with tempfile.TemporaryDirectory() as d:
+                p = self.start_client(d, "--upstream", url)
+                out, err = p.communicate(timeout=10)
+            self.assertEqual(p.returncode, 2, err)
+            self.assertIn("Authorization header would travel in clear", err)
+            self.assertIn("--allow-plain-upstream", err)
+
+    def test_allowed_on_loopback_or_when_told(self):
+        import tempfile
+        for args in (["--upstream", "http://127.0.0.1:9"],
+                     ["--upstream", "http://[::1]:9"],
+                     ["--upstream", "http://192.0.2.1:9", "--allow-plain-upstream"]):
+            with tempfile.TemporaryDirectory() as d:
+                p = self.start_client(d, *args)
+                try:
+                    ch.wait_for(lambda: ch.unix_open(os.path.join(d, "c.sock")),
+                                "the client", proc=p)
+                finally:
+                    p.terminate()
+                    out, err = p.communicate(timeout=15)
+            self.assertNotIn("travel in clear", err, args)
+            self.assertEqual(p.returncode, 0, (args, err))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
