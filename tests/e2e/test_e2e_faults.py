@@ -88,6 +88,246 @@ class KeyWaiters(FaultCase):
         self.assertIn("--key-waiters", self.chain.log("worker.log"))
 
 
+class InferenceFaults(FaultCase):
+    """The inference server dies, stalls, crawls or answers garbage."""
+
+    CHAIN = dict(worker_args=["--upstream-timeout", "2"])
+
+    def tearDown(self):
+        p = self.chain.procs.get("inference")
+        if p is None or p.poll() is not None:
+            self.chain.procs.pop("inference", None)
+            self.chain.start_inference()
+
+    def stream_in_thread(self, body):
+        out = {}
+
+        def run():
+            out["r"] = self.user.stream(CHAT, body, timeout=60)
+        th = threading.Thread(target=run)
+        th.start()
+        return th, out
+
+    def assertStreamError(self, lines, code, text):
+        """The stream ended in one error event of code, without [DONE],
+        after content that is a prefix of the true reply."""
+        events = ch.data_events(lines)
+        self.assertNotIn("[DONE]", events)
+        last = json.loads(events[-1])
+        self.assertEqual(last["error"]["code"], code, events[-3:])
+        got = "".join(json.loads(e)["choices"][0]["delta"].get("content") or ""
+                      for e in events[:-1] if json.loads(e).get("choices"))
+        self.assertTrue(("echo: " + text).startswith(got), got)
+
+    def test_killed_mid_stream(self):
+        text = "a stream the server dies in"
+        th, out = self.stream_in_thread(chat(text, stream=True, x_events=10,
+                                             x_delay_ms=300))
+        time.sleep(1.0)
+        kill_hard(self.chain.procs["inference"])
+        th.join(60)
+        st, lines = out["r"]
+        self.assertEqual(st, 200)
+        self.assertStreamError(lines, "upstream_unavailable", text)
+        self.assertNoPlaintext(text, "echo:")
+        self.chain.procs.pop("inference")
+        self.chain.start_inference()
+        self.assertWorks()
+
+    def test_killed_mid_reply(self):
+        text = "a reply the server dies in"
+        th = threading.Thread(target=lambda: out.update(r=self.post(
+            CHAT, chat(text, x_hang_ms=8000), timeout=60)))
+        out = {}
+        th.start()
+        time.sleep(1.0)
+        kill_hard(self.chain.procs["inference"])
+        th.join(60)
+        self.assertError(502, "upstream_unavailable", out["r"])
+        self.assertNoPlaintext(text, "echo:")
+        self.chain.procs.pop("inference")
+        self.chain.start_inference()
+        self.assertWorks()
+
+    def test_stalled_before_the_reply(self):
+        self.assertError(504, "upstream_timeout",
+                         self.post(CHAT, chat("stalled", x_first_delay_ms=6000)))
+        self.assertWorks()
+
+    def test_stalled_mid_reply(self):
+        self.assertError(504, "upstream_timeout",
+                         self.post(CHAT, chat("stalled half way", x_hang_ms=6000)))
+        self.assertNoPlaintext("stalled half way")
+        self.assertWorks()
+
+    def test_stalled_mid_stream(self):
+        text = "a stream that stalls"
+        st, lines = self.user.stream(CHAT, chat(text, stream=True, x_events=3,
+                                                x_delay_ms=6000), timeout=60)
+        self.assertEqual(st, 200)
+        self.assertStreamError(lines, "upstream_timeout", text)
+        self.assertWorks()
+
+    def test_slow_reply_arrives_whole(self):
+        # One byte every 20 ms: never silent for --upstream-timeout, so
+        # the whole reply comes, sealed, and nothing of it is lost.
+        text = "slowly now"
+        st, _, body = self.post(CHAT, chat(text, x_slow_ms=20), timeout=60)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["choices"][0]["message"]["content"], "echo: " + text)
+        self.assertNoPlaintext(text, "echo:")
+
+    def test_garbage(self):
+        self.assertError(502, "bad_upstream_response",
+                         self.post(CHAT, chat("garbage", x_garbage=True)))
+        self.assertNoPlaintext("not json")
+        self.assertWorks()
+
+    def test_two_mib_of_non_json(self):
+        r = self.post(CHAT, chat("big garbage", x_big_garbage=True), timeout=60)
+        self.assertError(502, "bad_upstream_response", r)
+        self.assertNoPlaintext("<not json>", "xxxxxxxx")
+        self.assertWorks()
+
+
+class UserGoesAway(FaultCase):
+    """A user who disconnects mid-stream frees both proxies' threads: with
+    more such users than threads, the next request is still served."""
+
+    def test_disconnect_mid_stream(self):
+        body = json.dumps(chat("long stream", stream=True, x_events=1000,
+                               x_delay_ms=100)).encode()
+        # Twice the threads of either proxy (4), each stream 100 s long.
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", self.chain.client_port))
+            s.sendall(b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: " +
+                      str(len(body)).encode() + b"\r\n\r\n" + body)
+            got = b""
+            while b"data:" not in got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            self.assertIn(b"data:", got)
+            s.close()
+        # Every thread would still be busy for 100 s if the disconnects
+        # went unnoticed: this request would time out.
+        self.assertWorks("after the users left")
+        st, lines = self.user.stream(CHAT, chat("a stream after", stream=True))
+        self.assertEqual(ch.data_events(lines)[-1], "[DONE]")
+
+
+class KeyCacheFaults(FaultCase):
+    """The worker's key cache goes bad: the worker keeps the keys it has,
+    says why in its log, and takes a good file again."""
+
+    def setUp(self):
+        super().setUp()
+        with open(self.chain.worker_keys, "rb") as f:
+            self.good = f.read()
+
+    def tearDown(self):
+        p = self.chain.worker_keys
+        if os.path.islink(p) or os.path.exists(p):
+            os.unlink(p)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.good)
+        self.chain.own(p)
+        time.sleep(1.1)
+
+    def replace_with(self, data):
+        p = self.chain.worker_keys
+        tmp = p + ".new"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        self.chain.own(tmp)
+        os.rename(tmp, p)
+        time.sleep(1.1)
+
+    def check_kept(self, why):
+        self.assertWorks("with the old keys")
+        self.assertIn(why, self.chain.log("worker.log"))
+
+    def test_corrupted(self):
+        self.replace_with(self.good.replace(b'"version"', b'"versiom"'))
+        self.check_kept("key cache")
+
+    def test_truncated(self):
+        self.replace_with(self.good[:len(self.good) // 2])
+        self.check_kept("not valid JSON")
+
+    def test_symlink(self):
+        p = self.chain.worker_keys
+        real = os.path.join(self.chain.dir, "elsewhere.json")
+        fd = os.open(real, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.good)
+        self.chain.own(real)
+        os.unlink(p)
+        os.symlink(real, p)
+        time.sleep(1.1)
+        self.check_kept("symbolic link")
+
+
+class WorkerKilledUnderLoad(FaultCase):
+    """The worker dies with requests in flight: the user gets clean
+    errors, never a partial or unsealed reply, and once it is back every
+    request succeeds."""
+
+    def test_worker_killed(self):
+        stop, results, lock = threading.Event(), [], threading.Lock()
+
+        def load(i):
+            n = 0
+            while not stop.is_set():
+                text = "load %d %d" % (i, n)
+                r = self.post(CHAT, chat(text), timeout=60)
+                with lock:
+                    results.append((time.monotonic(), text, r))
+                n += 1
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
+        for th in threads:
+            th.start()
+        time.sleep(1.0)
+        kill_hard(self.chain.procs["worker"])
+        killed = time.monotonic()
+        time.sleep(1.0)
+        self.chain.procs.pop("worker")
+        self.chain.start_worker()
+        back = time.monotonic()
+        time.sleep(2.0)
+        stop.set()
+        for th in threads:
+            th.join(60)
+        ok = errors = 0
+        for t, text, (st, hdrs, body) in results:
+            if st == 200:
+                ok += 1
+                self.assertEqual(body["choices"][0]["message"]["content"],
+                                 "echo: " + text)
+            else:
+                errors += 1
+                self.assertIn(st, (502, 503, 504), body)
+                # The worker's web server answers for a dead worker
+                # with a page of its own: not sealed, so the client says
+                # bad_upstream_response, never shows it.
+                self.assertIn(cases.error_code(body),
+                              ("upstream_unavailable", "upstream_timeout",
+                               "bad_upstream_response"))
+                self.assertEqual(set(body["error"]), {"message", "type", "code"})
+        self.assertGreater(errors, 0)
+        # Everything sent once the worker was back succeeded.
+        late = [r for t, _, r in results if t > back + 1.0]
+        self.assertTrue(late)
+        self.assertTrue(all(r[0] == 200 for r in late), late[:3])
+        self.assertNoPlaintext("load 0", "echo:")
+        del killed
+
+
 class PlainUpstream(unittest.TestCase):
     """An http:// worker off loopback would carry the user's Authorization
     header in clear: the client refuses to start unless told so."""
