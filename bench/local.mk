@@ -19,3 +19,11 @@ CLEANFILES += bench/micro bench/unix-connect.so bench-results.md \
 	bench-results.json perf-client.data perf-worker.data
 EXTRA_DIST += bench/run.py bench/post.lua bench/micro.c bench/unix-connect.c \
 	bench/lighttpd-plain-client.conf bench/lighttpd-plain-worker.conf
+
+# `make bench-v1v2`: what wire format v2 costs next to v1 in the library
+# alone, as instruction counts (callgrind), which repeat exactly.
+bench-v1v2: bench/micro
+	PS_BUILDDIR='$(abs_top_builddir)' PS_SRCDIR='$(abs_top_srcdir)' \
+	$(PYTHON3) $(srcdir)/bench/v1v2.py $(BENCH_ARGS)
+.PHONY: bench-v1v2
+EXTRA_DIST += bench/v1v2.py bench/v1-micro-iterations.patch

@@ -41,6 +41,10 @@
 
 #define BODY_MAX (64u << 20)
 
+/* --iterations N: each loop runs exactly N times (no time limit, no AES
+ * row), so that an instruction count is the same on every run. */
+static long iterations;
+
 static double
 now(void)
 {
@@ -99,7 +103,7 @@ aes_rate(const uint8_t *key, const char *in, size_t n, double secs)
 	int len;
 	double rate = -1;
 
-	if (ctx == NULL || out == NULL)
+	if (ctx == NULL || out == NULL || iterations)
 		goto out;
 	t0 = now();
 	do {
@@ -211,7 +215,7 @@ measure(const char *kind, size_t size, enum message_endpoint ep,
 		}
 		n_seal++;
 		t_seal = now() - t0;
-	} while (t_seal < secs || n_seal < 3);
+	} while (iterations ? n_seal < iterations : t_seal < secs || n_seal < 3);
 
 	t0 = now();
 	do {
@@ -223,7 +227,7 @@ measure(const char *kind, size_t size, enum message_endpoint ep,
 		}
 		n_open++;
 		t_open = now() - t0;
-	} while (t_open < secs || n_open < 3);
+	} while (iterations ? n_open < iterations : t_open < secs || n_open < 3);
 
 	if (got_len != body->len || memcmp(got, body->p, body->len) != 0) {
 		fprintf(stderr, "micro: %s %zu: opened body differs\n", kind, size);
@@ -276,13 +280,23 @@ main(int argc, char **argv)
 	size_t size;
 
 	buf_init(&body, BODY_MAX);
+	if (argc >= 3 && strcmp(argv[1], "--iterations") == 0) {
+		iterations = atol(argv[2]);
+		argc -= 2;
+		argv += 2;
+		if (iterations <= 0) {
+			fprintf(stderr, "micro: --iterations wants N > 0\n");
+			return 2;
+		}
+	}
 	if (argc >= 3 && strcmp(argv[1], "--seconds") == 0) {
 		secs = atof(argv[2]);
 		argc -= 2;
 		argv += 2;
 	}
 	if (argc > 1 && (argv[1][0] == '-' || secs <= 0)) {
-		fprintf(stderr, "usage: micro [--seconds S] [SIZE|event ...]\n");
+		fprintf(stderr, "usage: micro [--iterations N] [--seconds S] "
+		    "[SIZE|event ...]\n");
 		return 2;
 	}
 	if (argc > 1) {

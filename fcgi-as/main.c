@@ -7,32 +7,46 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "as/asapi.h"
+#include "as/asreply.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
 #include "core/caps.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/options.h"
 #include "net/server.h"
 
+/* What main() parses and sets up; the request threads read cfg, db and
+ * lim only. */
 struct as {
 	struct asapi_cfg cfg;
 	const char *db;
 	struct asstore_limits lim;
+	struct server_opts so;
+	int level;
+	const char *tokens_path;
+	const char **mfiles;                    /* --measurements */
+	size_t nmfiles;
+	uint8_t (*pk)[ATTEST_SIM_KEY_LEN];      /* --platform-key */
+	size_t npks;
+	struct attest_allowlist allow;
+	struct tokens *toks;
+	struct attest_verifier *sim;
+	const struct attest_verifier *vers[1];
 };
 
 struct as_thread {
 	struct asstore *store;
 	struct buf body;
-	struct asapi_reply reply;
+	struct asreply reply;
 };
 
 static void
@@ -73,6 +87,8 @@ usage(FILE *f)
 	    PS_CAP_AS_SECRETS);
 }
 
+/* ---------------------------------------------------------- requests */
+
 static void *
 thread_init(void *app)
 {
@@ -89,7 +105,7 @@ thread_init(void *app)
 		return NULL;
 	}
 	buf_init(&t->body, PS_CAP_AS_BODY);
-	asapi_reply_init(&t->reply);
+	asreply_init(&t->reply);
 	return t;
 }
 
@@ -101,7 +117,7 @@ thread_fini(void *app, void *state)
 	(void)app;
 	asstore_close(t->store);
 	buf_free(&t->body);
-	asapi_reply_free(&t->reply);
+	asreply_free(&t->reply);
 	free(t);
 }
 
@@ -112,59 +128,43 @@ handle(void *app, void *state, FCGX_Request *req)
 	struct as_thread *t = state;
 	struct asapi_request q;
 	const char *uri = server_param(req, "REQUEST_URI");
+	/* The path without its query: the query is not the AS's business,
+	 * and the log line must hold nothing a client chose to put there. */
+	int plen = uri ? (int)strcspn(uri, "?") : 1;
 	pserr rc;
 
 	memset(&q, 0, sizeof(q));
-	t->reply.note[0] = '\0';
 	q.method = server_param(req, "REQUEST_METHOD");
 	q.uri = uri;
 	q.authorization = server_param(req, "HTTP_AUTHORIZATION");
 	q.content_type = server_param(req, "CONTENT_TYPE");
 	rc = server_read_body(req, &t->body);
 	if (rc == PS_ERR_TOO_LARGE) {
-		asapi_error(&t->reply, 413, "body_too_large",
+		asreply_reset(&t->reply);
+		asreply_error(&t->reply, 413, "body_too_large",
 		    "request body too large");
 	} else if (rc != PS_OK) {
 		log_info("%s %.*s: the connection broke while reading",
-		    q.method ? q.method : "-", uri ? (int)strcspn(uri, "?") : 1,
-		    uri ? uri : "-");
+		    q.method ? q.method : "-", plen, uri ? uri : "-");
 		goto out;
 	} else {
 		q.body = t->body.p ? t->body.p : "";
 		q.body_len = t->body.len;
-		asapi_handle(&a->cfg, t->store, &q, (int64_t)time(NULL),
-		    &t->reply);
+		asapi_handle(&a->cfg, t->store, &q, clock_unix(), &t->reply);
 	}
 	server_send(req, t->reply.status, "application/json",
 	    t->reply.headers, t->reply.body.p ? t->reply.body.p : "",
 	    t->reply.body.len);
-	/* The path without its query, the status, and a note that never
-	 * holds a secret or a token. */
+	/* The status, and a note that never holds a secret or a token. */
 	log_msg(t->reply.status >= 500 ? LOG_ERROR : LOG_INFO, "%s %.*s %d %s",
-	    q.method ? q.method : "-", uri ? (int)strcspn(uri, "?") : 1,
-	    uri ? uri : "-", t->reply.status, t->reply.note);
+	    q.method ? q.method : "-", plen, uri ? uri : "-", t->reply.status,
+	    t->reply.note);
 out:
 	buf_reset(&t->body);
 	buf_reset(&t->reply.body);
 }
 
-static int
-number(const char *opt, const char *s, long long min, long long max,
-    long long *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "promptseal-as: %s wants a number from %lld to "
-		    "%lld\n", opt, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
+/* ----------------------------------------------------------- options */
 
 enum {
 	OPT_DB = 0x100, OPT_TOKENS, OPT_PLATFORM_KEY, OPT_MEASUREMENT,
@@ -172,8 +172,113 @@ enum {
 	OPT_MAX_CHALLENGES, OPT_PREFIX, OPT_SOCKET, OPT_THREADS, OPT_LOG_LEVEL,
 };
 
-int
-main(int argc, char **argv)
+/* Go on parsing; any other value is the exit status. */
+#define GO_ON (-1)
+
+static int
+add_platform_key(struct as *a, const char *path)
+{
+	uint8_t (*npk)[ATTEST_SIM_KEY_LEN];
+	char why[256] = "";
+
+	if ((npk = realloc(a->pk, (a->npks + 1) * sizeof(*a->pk))) == NULL)
+		return 1;
+	a->pk = npk;
+	if (attest_sim_load_public(path, a->pk[a->npks], why, sizeof(why)) !=
+	    PS_OK) {
+		fprintf(stderr, "promptseal-as: %s: %s\n", path, why);
+		return 2;
+	}
+	a->npks++;
+	return GO_ON;
+}
+
+static int
+add_measurement(struct as *a, const char *hex)
+{
+	struct attest_measurement m;
+
+	if (attest_measurement_parse(hex, strlen(hex), &m) != PS_OK) {
+		fprintf(stderr, "promptseal-as: --measurement wants 32 to 48 "
+		    "bytes in hex\n");
+		return 2;
+	}
+	return attest_allowlist_add(&a->allow, &m) == PS_OK ? GO_ON : 1;
+}
+
+static int
+option(struct as *a, int opt, const char *arg)
+{
+	long v = 0;
+
+	switch (opt) {
+	case OPT_DB:
+		a->db = arg;
+		break;
+	case OPT_TOKENS:
+		a->tokens_path = arg;
+		break;
+	case OPT_PLATFORM_KEY:
+		return add_platform_key(a, arg);
+	case OPT_MEASUREMENT:
+		return add_measurement(a, arg);
+	case OPT_MEASUREMENTS:
+		return options_append(&a->mfiles, &a->nmfiles, arg) == 0 ?
+		    GO_ON : 1;
+	case OPT_MAX_TTL:
+		if (options_number("--max-ttl", arg, 1, 10L * 366 * 86400,
+		    &v) != 0)
+			return 2;
+		a->cfg.max_ttl = v;
+		break;
+	case OPT_CHALLENGE_TTL:
+		if (options_number("--challenge-ttl", arg, 1, 3600, &v) != 0)
+			return 2;
+		a->cfg.challenge_ttl = v;
+		break;
+	case OPT_MAX_SECRETS:
+		if (options_number("--max-secrets", arg, 1, PS_CAP_AS_SECRETS,
+		    &v) != 0)
+			return 2;
+		a->lim.max_secrets = (size_t)v;
+		break;
+	case OPT_MAX_CHALLENGES:
+		if (options_number("--max-challenges", arg, 1, 1000000,
+		    &v) != 0)
+			return 2;
+		a->lim.max_challenges = (size_t)v;
+		break;
+	case OPT_PREFIX:
+		if (arg[0] != '/' || arg[strlen(arg) - 1] == '/') {
+			fprintf(stderr, "promptseal-as: --prefix starts with / "
+			    "and does not end with one\n");
+			return 2;
+		}
+		a->cfg.prefix = arg;
+		break;
+	case OPT_SOCKET:
+		a->so.socket_path = arg;
+		break;
+	case OPT_THREADS:
+		if (options_number("--threads", arg, 1, 256, &v) != 0)
+			return 2;
+		a->so.threads = (int)v;
+		break;
+	case OPT_LOG_LEVEL:
+		return options_log_level(arg, &a->level) == 0 ? GO_ON : 2;
+	case 'h':
+		usage(stdout);
+		return 0;
+	default:
+		usage(stderr);
+		return 2;
+	}
+	return GO_ON;
+}
+
+/* GO_ON when the command line is complete, else the exit status. */
+static int
+parse_options(struct as *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, OPT_DB},
@@ -192,188 +297,104 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	struct as a;
-	struct server_opts so = {NULL, 4, 128, 5};
-	struct server_app app = {handle, thread_init, thread_fini, &a, NULL};
-	struct attest_allowlist allow = {NULL, 0};
-	struct attest_measurement m;
-	struct attest_verifier *sim = NULL;
-	const struct attest_verifier *vers[1];
-	struct tokens *toks = NULL;
-	struct asstore *probe = NULL;
-	uint8_t (*pk)[ATTEST_SIM_KEY_LEN] = NULL, (*npk)[ATTEST_SIM_KEY_LEN];
-	const char *tokens_path = NULL, **mfiles = NULL, **nm;
-	size_t npks = 0, nmfiles = 0, i;
-	char why[256];
-	long long v;
-	int opt, level = LOG_INFO, ret = 1;
+	int opt, r;
 
-	memset(&a, 0, sizeof(a));
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+		if ((r = option(a, opt, optarg)) != GO_ON)
+			return r;
+	if (optind != argc || a->db == NULL || a->tokens_path == NULL ||
+	    a->npks == 0 || (a->allow.n == 0 && a->nmfiles == 0)) {
+		usage(stderr);
+		return 2;
+	}
+	return GO_ON;
+}
+
+/* ------------------------------------------------------------ set up */
+
+/* The allowlist, the tokens, the store and the verifier, checked before
+ * the first request so that a bad file stops the start.  0 or -1. */
+static int
+setup(struct as *a)
+{
+	struct asstore *probe = NULL;
+	char why[256] = "";
+	size_t i;
+
+	for (i = 0; i < a->nmfiles; i++)
+		if (attest_allowlist_load(&a->allow, a->mfiles[i], why,
+		    sizeof(why)) != PS_OK) {
+			log_error("%s: %s", a->mfiles[i], why);
+			return -1;
+		}
+	if (a->allow.n == 0) {
+		log_error("no measurement is allowed: no worker could ever get "
+		    "a secret");
+		return -1;
+	}
+	why[0] = '\0';
+	if (tokens_load(a->tokens_path, &a->toks, why, sizeof(why)) != PS_OK) {
+		log_error("%s: %s", a->tokens_path, why);
+		return -1;
+	}
+	why[0] = '\0';
+	if (asstore_sqlite_open(a->db, &a->lim, &probe, why, sizeof(why)) !=
+	    PS_OK) {
+		log_error("%s: %s", a->db, why);
+		return -1;
+	}
+	asstore_close(probe);
+	if (attest_sim_verifier_new(
+	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])a->pk, a->npks, &a->sim) !=
+	    PS_OK)
+		return -1;
+	a->vers[0] = a->sim;
+	a->cfg.tokens = a->toks;
+	a->cfg.verifiers = a->vers;
+	a->cfg.n_verifiers = 1;
+	a->cfg.allow = &a->allow;
+	return 0;
+}
+
+static void
+cleanup(struct as *a)
+{
+	attest_verifier_free(a->sim);
+	attest_allowlist_free(&a->allow);
+	tokens_free(a->toks);
+	free(a->pk);
+	free(a->mfiles);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct as a;
+	struct server_app app = {handle, thread_init, thread_fini, &a, NULL};
+	int ret;
+
 	a.cfg.prefix = "/as";
 	a.cfg.max_ttl = 604800;
 	a.cfg.challenge_ttl = 60;
 	a.lim.max_secrets = 4096;
 	a.lim.max_challenges = 10000;
+	a.so.threads = 4;
+	a.so.backlog = 128;
+	a.so.stop_seconds = 5;
+	a.level = LOG_INFO;
 	log_setup("promptseal-as", LOG_INFO);
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_DB:
-			a.db = optarg;
-			break;
-		case OPT_TOKENS:
-			tokens_path = optarg;
-			break;
-		case OPT_PLATFORM_KEY:
-			if ((npk = realloc(pk, (npks + 1) * sizeof(*pk))) == NULL)
-				goto out;
-			pk = npk;
-			if (attest_sim_load_public(optarg, pk[npks], why,
-			    sizeof(why)) != PS_OK) {
-				fprintf(stderr, "promptseal-as: %s: %s\n", optarg,
-				    why);
-				ret = 2;
-				goto out;
-			}
-			npks++;
-			break;
-		case OPT_MEASUREMENT:
-			if (attest_measurement_parse(optarg, strlen(optarg), &m) !=
-			    PS_OK) {
-				fprintf(stderr, "promptseal-as: --measurement "
-				    "wants 32 to 48 bytes in hex\n");
-				ret = 2;
-				goto out;
-			}
-			if (attest_allowlist_add(&allow, &m) != PS_OK)
-				goto out;
-			break;
-		case OPT_MEASUREMENTS:
-			if ((nm = realloc(mfiles, (nmfiles + 1) *
-			    sizeof(*mfiles))) == NULL)
-				goto out;
-			mfiles = nm;
-			mfiles[nmfiles++] = optarg;
-			break;
-		case OPT_MAX_TTL:
-			if (number("--max-ttl", optarg, 1, 10LL * 366 * 86400,
-			    &v) != 0) {
-				ret = 2;
-				goto out;
-			}
-			a.cfg.max_ttl = v;
-			break;
-		case OPT_CHALLENGE_TTL:
-			if (number("--challenge-ttl", optarg, 1, 3600, &v) != 0) {
-				ret = 2;
-				goto out;
-			}
-			a.cfg.challenge_ttl = v;
-			break;
-		case OPT_MAX_SECRETS:
-			if (number("--max-secrets", optarg, 1, PS_CAP_AS_SECRETS,
-			    &v) != 0) {
-				ret = 2;
-				goto out;
-			}
-			a.lim.max_secrets = (size_t)v;
-			break;
-		case OPT_MAX_CHALLENGES:
-			if (number("--max-challenges", optarg, 1, 1000000,
-			    &v) != 0) {
-				ret = 2;
-				goto out;
-			}
-			a.lim.max_challenges = (size_t)v;
-			break;
-		case OPT_PREFIX:
-			if (optarg[0] != '/' ||
-			    optarg[strlen(optarg) - 1] == '/') {
-				fprintf(stderr, "promptseal-as: --prefix starts "
-				    "with / and does not end with one\n");
-				ret = 2;
-				goto out;
-			}
-			a.cfg.prefix = optarg;
-			break;
-		case OPT_SOCKET:
-			so.socket_path = optarg;
-			break;
-		case OPT_THREADS:
-			if (number("--threads", optarg, 1, 256, &v) != 0) {
-				ret = 2;
-				goto out;
-			}
-			so.threads = (int)v;
-			break;
-		case OPT_LOG_LEVEL:
-			if ((level = log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "promptseal-as: --log-level is "
-				    "error, warn, info or debug\n");
-				ret = 2;
-				goto out;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			ret = 0;
-			goto out;
-		default:
-			usage(stderr);
-			ret = 2;
-			goto out;
-		}
-	}
-	if (optind != argc || a.db == NULL || tokens_path == NULL ||
-	    npks == 0 || (allow.n == 0 && nmfiles == 0)) {
-		usage(stderr);
-		ret = 2;
+	if ((ret = parse_options(&a, argc, argv)) != GO_ON)
 		goto out;
-	}
-	log_setup("promptseal-as", (enum log_level)level);
-	for (i = 0; i < nmfiles; i++) {
-		if (attest_allowlist_load(&allow, mfiles[i], why, sizeof(why)) !=
-		    PS_OK) {
-			log_error("%s: %s", mfiles[i], why);
-			goto out;
-		}
-	}
-	if (allow.n == 0) {
-		log_error("no measurement is allowed: no worker could ever get "
-		    "a secret");
+	log_setup("promptseal-as", (enum log_level)a.level);
+	ret = 1;
+	if (setup(&a) != 0)
 		goto out;
-	}
-	why[0] = '\0';
-	if (tokens_load(tokens_path, &toks, why, sizeof(why)) != PS_OK) {
-		log_error("%s: %s", tokens_path, why);
-		goto out;
-	}
-	/* Open the store once here, so a bad path or mode stops the start
-	 * instead of every request. */
-	why[0] = '\0';
-	if (asstore_sqlite_open(a.db, &a.lim, &probe, why, sizeof(why)) !=
-	    PS_OK) {
-		log_error("%s: %s", a.db, why);
-		goto out;
-	}
-	asstore_close(probe);
-	if (attest_sim_verifier_new((const uint8_t (*)[ATTEST_SIM_KEY_LEN])pk,
-	    npks, &sim) != PS_OK)
-		goto out;
-	vers[0] = sim;
-	a.cfg.tokens = toks;
-	a.cfg.verifiers = vers;
-	a.cfg.n_verifiers = 1;
-	a.cfg.allow = &allow;
 	log_warn("evidence format \"sim\" is accepted: it proves nothing "
 	    "about hardware (docs/attestation.md)");
 	log_info("serving %s/v1 with %zu platform key(s) and %zu allowed "
-	    "measurement(s)", a.cfg.prefix, npks, allow.n);
-	ret = server_run(&so, &app);
+	    "measurement(s)", a.cfg.prefix, a.npks, a.allow.n);
+	ret = server_run(&a.so, &app);
 out:
-	attest_verifier_free(sim);
-	attest_allowlist_free(&allow);
-	tokens_free(toks);
-	free(pk);
-	free(mfiles);
+	cleanup(&a);
 	return ret;
 }

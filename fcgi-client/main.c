@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "asclient/asclient.h"
-#include "core/caps.h"
 #include "client.h"
+#include "core/caps.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/privfile.h"
@@ -109,8 +109,21 @@ enum {
 	OPT_ALLOW_PLAIN,
 };
 
-int
-main(int argc, char **argv)
+/* What the command line says, beside the options of struct client. */
+struct args {
+	const char *upstream, *keyfile, *token_file;
+	struct asclient_opts ao;
+	struct clientkey_cfg kc;
+	long ttl;
+	int ttl_given;
+	int allow_plain;          /* --allow-plain-upstream */
+	char base[1024];          /* the worker's URL, no trailing slash */
+};
+
+/* Parse argv into a and cl->opts.  Returns -1 to go on, or the exit
+ * status (0 after --help). */
+static int
+parse_args(int argc, char **argv, struct args *a, struct client *cl)
 {
 	static const struct option longopts[] = {
 		PROXY_LONG_OPTIONS,
@@ -126,63 +139,46 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	struct client cl;
-	struct client_as ca;
-	struct server_app app = {
-		client_handle, client_thread_init, client_thread_fini, &cl,
-		client_background
-	};
-	struct asclient_opts ao;
-	struct clientkey_cfg kc;
-	const char *keyfile = NULL, *upstream = NULL, *token_file = NULL;
-	char base[1024];
-	size_t n;
-	long ttl = 3600;
-	int opt, r, ttl_given = 0, allow_plain = 0, ret = 1;
+	int opt, r;
 
-	memset(&cl, 0, sizeof(cl));
-	memset(&ca, 0, sizeof(ca));
-	memset(&ao, 0, sizeof(ao));
-	memset(&kc, 0, sizeof(kc));
-	proxy_opts_init(&cl.opts);
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((r = proxy_opts_apply(&cl.opts, opt, optarg)) > 0)
+		if ((r = proxy_opts_apply(&cl->opts, opt, optarg)) > 0)
 			continue;
 		if (r < 0)
 			return 2;
 		switch (opt) {
 		case OPT_UPSTREAM:
-			upstream = optarg;
+			a->upstream = optarg;
 			break;
 		case OPT_CA_FILE:
-			cl.opts.upstream.ca_file = optarg;
+			cl->opts.upstream.ca_file = optarg;
 			break;
 		case OPT_KEY_FILE:
-			keyfile = optarg;
+			a->keyfile = optarg;
 			break;
 		case OPT_ALLOW_PLAIN:
-			allow_plain = 1;
+			a->allow_plain = 1;
 			break;
 		case OPT_AS_URL:
-			ao.url = optarg;
+			a->ao.url = optarg;
 			break;
 		case OPT_AS_CA_FILE:
-			ao.ca_file = optarg;
+			a->ao.ca_file = optarg;
 			break;
 		case OPT_AS_TOKEN_FILE:
-			token_file = optarg;
+			a->token_file = optarg;
 			break;
 		case OPT_KEY_STATE:
-			kc.state_path = optarg;
+			a->kc.state_path = optarg;
 			break;
 		case OPT_KEY_TTL:
 			if (options_long(optarg, CLIENTKEY_MIN_TTL,
-			    CLIENTKEY_MAX_TTL, &ttl) != PS_OK) {
+			    CLIENTKEY_MAX_TTL, &a->ttl) != PS_OK) {
 				fprintf(stderr, "--key-ttl wants %d to %d seconds\n",
 				    CLIENTKEY_MIN_TTL, CLIENTKEY_MAX_TTL);
 				return 2;
 			}
-			ttl_given = 1;
+			a->ttl_given = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -192,78 +188,125 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || upstream == NULL ||
-	    (strncmp(upstream, "http://", 7) != 0 &&
-	    strncmp(upstream, "https://", 8) != 0)) {
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* The combinations of options that make sense, and the worker's base URL
+ * into a->base.  Returns -1 to go on, or the exit status. */
+static int
+check_args(struct args *a)
+{
+	size_t n;
+
+	if (a->upstream == NULL || (strncmp(a->upstream, "http://", 7) != 0 &&
+	    strncmp(a->upstream, "https://", 8) != 0)) {
 		usage(stderr);
 		return 2;
 	}
 	/* The prompt is sealed, but the user's Authorization header is
 	 * not: over http:// it is readable by anybody on the way. */
-	if (strncmp(upstream, "http://", 7) == 0 &&
-	    !upstream_is_loopback(upstream) && !allow_plain) {
+	if (strncmp(a->upstream, "http://", 7) == 0 &&
+	    !upstream_is_loopback(a->upstream) && !a->allow_plain) {
 		fprintf(stderr, "promptseal-client: --upstream %s is plain "
 		    "http:// to another host: the user's Authorization header "
 		    "would travel in clear; use https:// or give "
-		    "--allow-plain-upstream\n", upstream);
+		    "--allow-plain-upstream\n", a->upstream);
 		return 2;
 	}
 	/* Either pre-shared keys or the AS, never both. */
-	if ((keyfile != NULL) == (ao.url != NULL) || (ao.url != NULL &&
-	    (token_file == NULL || kc.state_path == NULL)) ||
-	    (ao.url == NULL && (ao.ca_file != NULL || token_file != NULL ||
-	    kc.state_path != NULL || ttl_given))) {
+	if ((a->keyfile != NULL) == (a->ao.url != NULL) || (a->ao.url != NULL &&
+	    (a->token_file == NULL || a->kc.state_path == NULL)) ||
+	    (a->ao.url == NULL && (a->ao.ca_file != NULL ||
+	    a->token_file != NULL || a->kc.state_path != NULL ||
+	    a->ttl_given))) {
 		fprintf(stderr, "promptseal-client: give --key-file, or --as-url "
 		    "with --as-token-file and --key-state\n");
 		usage(stderr);
 		return 2;
 	}
-	if (ao.url != NULL && strncmp(ao.url, "https://", 8) != 0) {
+	if (a->ao.url != NULL && strncmp(a->ao.url, "https://", 8) != 0) {
 		fprintf(stderr, "promptseal-client: --as-url must be https://\n");
 		return 2;
 	}
 	/* The request path is appended as it came: drop a trailing slash. */
-	n = strlen(upstream);
-	if (n >= sizeof(base)) {
+	n = strlen(a->upstream);
+	if (n >= sizeof(a->base)) {
 		fprintf(stderr, "--upstream URL too long\n");
 		return 2;
 	}
-	memcpy(base, upstream, n + 1);
-	while (n > 0 && base[n - 1] == '/')
-		base[--n] = '\0';
-	cl.opts.upstream.base_url = base;
+	memcpy(a->base, a->upstream, n + 1);
+	while (n > 0 && a->base[n - 1] == '/')
+		a->base[--n] = '\0';
+	return -1;
+}
+
+/* The client's keys: pre-shared from a file, or made here and uploaded to
+ * the AS.  Returns 0, or -1 (logged). */
+static int
+setup_keys(struct args *a, struct client *cl, struct client_as *ca)
+{
+	if (a->keyfile != NULL) {
+		if (keycache_open(a->keyfile, &cl->keys) != PS_OK) {
+			log_error("out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (read_token(a->token_file, &ca->token) != 0)
+		return -1;
+	/* Below the stop deadline, so a stop never waits on the AS. */
+	a->ao.connect_timeout_ms = 5000;
+	a->ao.timeout_ms = 8000;
+	if (asclient_new(&a->ao, &ca->as) != PS_OK) {
+		log_error("cannot set up the AS client");
+		return -1;
+	}
+	a->kc.ttl = a->ttl;
+	a->kc.upload = client_as_upload;
+	a->kc.upload_arg = ca;
+	if (clientkey_new(&a->kc, &cl->ck) != PS_OK) {
+		log_error("cannot set up the key state");
+		return -1;
+	}
+	log_info("keys from the AS, rotated every %ld s or so",
+	    a->ttl - (long)clientkey_lead(a->ttl) + 1);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct client cl;
+	struct client_as ca;
+	struct server_app app = {
+		client_handle, client_thread_init, client_thread_fini, &cl,
+		client_background
+	};
+	struct args a;
+	int ret;
+
+	memset(&cl, 0, sizeof(cl));
+	memset(&ca, 0, sizeof(ca));
+	memset(&a, 0, sizeof(a));
+	a.ttl = 3600;
+	proxy_opts_init(&cl.opts);
+	if ((ret = parse_args(argc, argv, &a, &cl)) >= 0 ||
+	    (ret = check_args(&a)) >= 0)
+		return ret;
+	cl.opts.upstream.base_url = a.base;
 	log_setup("promptseal-client", (enum log_level)cl.opts.log_level);
 
+	ret = 1;
 	if (upstream_global_init() != PS_OK || asclient_global_init() != PS_OK) {
 		log_error("cannot initialise libcurl");
 		goto out;
 	}
-	if (keyfile != NULL) {
-		if (keycache_open(keyfile, &cl.keys) != PS_OK) {
-			log_error("out of memory");
-			goto out;
-		}
-	} else {
-		if (read_token(token_file, &ca.token) != 0)
-			goto out;
-		/* Below the stop deadline, so a stop never waits on the AS. */
-		ao.connect_timeout_ms = 5000;
-		ao.timeout_ms = 8000;
-		if (asclient_new(&ao, &ca.as) != PS_OK) {
-			log_error("cannot set up the AS client");
-			goto out;
-		}
-		kc.ttl = ttl;
-		kc.upload = client_as_upload;
-		kc.upload_arg = &ca;
-		if (clientkey_new(&kc, &cl.ck) != PS_OK) {
-			log_error("cannot set up the key state");
-			goto out;
-		}
-		log_info("keys from the AS, rotated every %ld s or so",
-		    ttl - (long)clientkey_lead(ttl) + 1);
-	}
-	ret = server_run(&cl.opts.server, &app);
+	if (setup_keys(&a, &cl, &ca) == 0)
+		ret = server_run(&cl.opts.server, &app);
 out:
 	keycache_close(cl.keys);
 	clientkey_free(cl.ck);

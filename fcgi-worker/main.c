@@ -52,8 +52,17 @@ PROXY_HELP
 "  --help                   this text\n", REPLAY_SLOTS_DEFAULT);
 }
 
-int
-main(int argc, char **argv)
+/* What the command line says, beside the options of struct worker. */
+struct args {
+	const char *cache, *upstream, *replay_file;
+	size_t slots;
+	char replay_path[4096];
+};
+
+/* Parse argv into a and w.  Returns -1 to go on, or the exit status (0
+ * after --help). */
+static int
+parse_args(int argc, char **argv, struct args *a, struct worker *w)
 {
 	static const struct option longopts[] = {
 		PROXY_LONG_OPTIONS,
@@ -69,46 +78,33 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	struct worker w;
-	struct server_app app = {
-		worker_handle, worker_thread_init, worker_thread_fini, &w, NULL
-	};
-	const char *cache = NULL, *upstream = NULL, *replay_file = NULL;
-	char replay_path[4096], why[256];
-	size_t slots = REPLAY_SLOTS_DEFAULT;
 	long v;
-	int opt, r, ret = 1;
+	int opt, r;
 
-	memset(&w, 0, sizeof(w));
-	proxy_opts_init(&w.opts);
-	w.key_wait_ms = 2000;
-	w.key_waiters_max = -1;
-	w.pad_stream = 256;
-	w.replay_window = 300;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((r = proxy_opts_apply(&w.opts, opt, optarg)) > 0)
+		if ((r = proxy_opts_apply(&w->opts, opt, optarg)) > 0)
 			continue;
 		if (r < 0)
 			return 2;
 		switch (opt) {
 		case 'k':
-			cache = optarg;
+			a->cache = optarg;
 			break;
 		case 'u':
-			upstream = optarg;
+			a->upstream = optarg;
 			break;
 		case 'n':
-			w.keysync_notify = optarg;
+			w->keysync_notify = optarg;
 			break;
 		case 'w':
-			if (options_long(optarg, 0, 60000, &w.key_wait_ms) !=
+			if (options_long(optarg, 0, 60000, &w->key_wait_ms) !=
 			    PS_OK) {
 				fprintf(stderr, "--key-wait wants 0 to 60000 ms\n");
 				return 2;
 			}
 			break;
 		case 'K':
-			if (options_long(optarg, 1, 1024, &w.key_waiters_max) !=
+			if (options_long(optarg, 1, 1024, &w->key_waiters_max) !=
 			    PS_OK) {
 				fprintf(stderr, "--key-waiters wants 1 to 1024\n");
 				return 2;
@@ -116,15 +112,15 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			if (strcmp(optarg, "0") == 0)
-				w.pad_stream = 0;
+				w->pad_stream = 0;
 			else if (options_size(optarg, STREAM_BUCKET_MAX,
-			    &w.pad_stream) != PS_OK) {
+			    &w->pad_stream) != PS_OK) {
 				fprintf(stderr, "--pad-stream wants 0 to 64K\n");
 				return 2;
 			}
 			break;
 		case 'W':
-			if (options_long(optarg, 1, 86400, &w.replay_window) !=
+			if (options_long(optarg, 1, 86400, &w->replay_window) !=
 			    PS_OK) {
 				fprintf(stderr, "--replay-window wants 1 to 86400 "
 				    "seconds\n");
@@ -132,7 +128,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			replay_file = optarg;
+			a->replay_file = optarg;
 			break;
 		case 'S':
 			if (options_long(optarg, (long)REPLAY_SLOTS_MIN,
@@ -142,7 +138,7 @@ main(int argc, char **argv)
 				    REPLAY_SLOTS_MAX);
 				return 2;
 			}
-			slots = (size_t)v;
+			a->slots = (size_t)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -152,42 +148,79 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || cache == NULL || upstream == NULL ||
-	    strncmp(upstream, "unix:", 5) != 0 || upstream[5] == '\0') {
+	if (optind != argc || a->cache == NULL || a->upstream == NULL ||
+	    strncmp(a->upstream, "unix:", 5) != 0 || a->upstream[5] == '\0') {
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The live key cache and the node's replay table.  Returns 0, or -1
+ * (logged). */
+static int
+setup_state(struct args *a, struct worker *w)
+{
+	char why[256] = "";
+	int r;
+
+	if (keycache_open(a->cache, &w->keys) != PS_OK) {
+		log_error("out of memory");
+		return -1;
+	}
+	/* Every worker process of the node names the same key cache, so the
+	 * default puts them all on one replay table. */
+	if (a->replay_file == NULL) {
+		r = snprintf(a->replay_path, sizeof(a->replay_path), "%s.replay",
+		    a->cache);
+		if (r < 0 || (size_t)r >= sizeof(a->replay_path)) {
+			log_error("--key-cache path too long");
+			return -1;
+		}
+		a->replay_file = a->replay_path;
+	}
+	if (replay_open(a->replay_file, a->slots, &w->replay, why,
+	    sizeof(why)) != PS_OK) {
+		log_error("%s: %s", a->replay_file, why[0] ? why : "cannot open");
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct worker w;
+	struct server_app app = {
+		worker_handle, worker_thread_init, worker_thread_fini, &w, NULL
+	};
+	struct args a;
+	int ret;
+
+	memset(&w, 0, sizeof(w));
+	memset(&a, 0, sizeof(a));
+	proxy_opts_init(&w.opts);
+	w.key_wait_ms = 2000;
+	w.key_waiters_max = -1;
+	w.pad_stream = 256;
+	w.replay_window = 300;
+	a.slots = REPLAY_SLOTS_DEFAULT;
+	if ((ret = parse_args(argc, argv, &a, &w)) >= 0)
+		return ret;
 	log_setup("promptseal-worker", (enum log_level)w.opts.log_level);
 	if (w.key_waiters_max < 0)
 		w.key_waiters_max = w.opts.server.threads / 4 > 1 ?
 		    w.opts.server.threads / 4 : 1;
 	w.opts.upstream.base_url = "http://localhost";
-	w.opts.upstream.unix_path = upstream + 5;
+	w.opts.upstream.unix_path = a.upstream + 5;
 
+	ret = 1;
 	if (upstream_global_init() != PS_OK) {
 		log_error("cannot initialise libcurl");
 		goto out;
 	}
-	if (keycache_open(cache, &w.keys) != PS_OK) {
-		log_error("out of memory");
-		goto out;
-	}
-	/* Every worker process of the node names the same key cache, so the
-	 * default puts them all on one replay table. */
-	if (replay_file == NULL) {
-		r = snprintf(replay_path, sizeof(replay_path), "%s.replay", cache);
-		if (r < 0 || (size_t)r >= sizeof(replay_path)) {
-			log_error("--key-cache path too long");
-			goto out;
-		}
-		replay_file = replay_path;
-	}
-	if (replay_open(replay_file, slots, &w.replay, why, sizeof(why)) !=
-	    PS_OK) {
-		log_error("%s: %s", replay_file, why[0] ? why : "cannot open");
-		goto out;
-	}
-	ret = server_run(&w.opts.server, &app);
+	if (setup_state(&a, &w) == 0)
+		ret = server_run(&w.opts.server, &app);
 out:
 	replay_close(w.replay);
 	keycache_close(w.keys);

@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,18 +17,46 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "as/asstore.h"
 #include "asclient/asclient.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "core/clock.h"
 #include "core/log.h"
-#include "core/secret.h"
+#include "core/options.h"
+#include "keys/keyfile.h"
 #include "keys/keysync.h"
 #include "keys/notify.h"
 
 /* The least time between two fetches a worker's request can cause. */
 #define NOTIFY_MIN_GAP_MS 1000
 #define FIRST_RETRY_MS 1000
+
+/* Go on; any other value is the exit status. */
+#define GO_ON (-1)
+
+struct sync {
+	/* the command line */
+	struct asclient_opts co;
+	const char *cache, *pkey, *notify;
+	const char **mfiles;                /* --measurement-of */
+	size_t nmfiles;
+	struct attest_measurement m;
+	int have_m, once, level;
+	long interval, max_backoff, timeout;
+	/* what setup() makes */
+	struct asclient *client;
+	struct attest_producer *prod;
+	struct keysync *ks;
+	int nfd;
+};
+
+/* The state of the polling loop. */
+struct loop {
+	struct keysync_backoff bo;
+	int64_t next;                       /* the next fetch (clock_mono_ms) */
+	int64_t last_try;
+	unsigned failures;                  /* in a row */
+};
 
 static volatile sig_atomic_t stop_signal;
 
@@ -75,46 +102,19 @@ usage(FILE *f)
 "in a file: it proves nothing about hardware (docs/attestation.md).\n");
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-number(const char *opt, const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "promptseal-keysync: %s wants a number from %ld "
-		    "to %ld\n", opt, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* One fetch and, when the keys changed, one write of the cache. */
 static pserr
-sync_once(struct asclient *c, const struct attest_producer *p,
-    struct keysync *ks)
+sync_once(struct sync *y)
 {
 	struct keycache_entry *keys = NULL;
 	size_t n = 0;
 	int changed;
 	pserr rc;
 
-	if ((rc = asclient_fetch_keys(c, p, &keys, &n)) != PS_OK)
+	if ((rc = asclient_fetch_keys(y->client, y->prod, &keys, &n)) != PS_OK)
 		return rc;
-	rc = keysync_apply(ks, keys, n, &changed);
-	asstore_entries_free(keys, n);
+	rc = keysync_apply(y->ks, keys, n, &changed);
+	keyfile_entries_free(keys, n);
 	if (rc != PS_OK) {
 		log_error("cannot write the key cache: %s (the previous file "
 		    "stays)", pserr_str(rc));
@@ -127,14 +127,78 @@ sync_once(struct asclient *c, const struct attest_producer *p,
 	return PS_OK;
 }
 
+/* ----------------------------------------------------------- options */
+
 enum {
 	OPT_AS_URL = 0x100, OPT_CA_FILE, OPT_PIN, OPT_KEY_CACHE,
 	OPT_PLATFORM_KEY, OPT_MEASUREMENT, OPT_MEASUREMENT_OF, OPT_INTERVAL,
 	OPT_MAX_BACKOFF, OPT_TIMEOUT, OPT_NOTIFY, OPT_ONCE, OPT_LOG_LEVEL,
 };
 
-int
-main(int argc, char **argv)
+/* options_number() in this file's terms: GO_ON or exit status 2. */
+static int
+number(const char *opt, const char *arg, long min, long max, long *out)
+{
+	return options_number(opt, arg, min, max, out) == 0 ? GO_ON : 2;
+}
+
+static int
+option(struct sync *y, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_AS_URL:
+		y->co.url = arg;
+		return GO_ON;
+	case OPT_CA_FILE:
+		y->co.ca_file = arg;
+		return GO_ON;
+	case OPT_PIN:
+		y->co.pin = arg;
+		return GO_ON;
+	case OPT_KEY_CACHE:
+		y->cache = arg;
+		return GO_ON;
+	case OPT_PLATFORM_KEY:
+		y->pkey = arg;
+		return GO_ON;
+	case OPT_MEASUREMENT:
+		if (attest_measurement_parse(arg, strlen(arg), &y->m) !=
+		    PS_OK) {
+			fprintf(stderr, "promptseal-keysync: --measurement "
+			    "wants 32 to 48 bytes in hex\n");
+			return 2;
+		}
+		y->have_m = 1;
+		return GO_ON;
+	case OPT_MEASUREMENT_OF:
+		return options_append(&y->mfiles, &y->nmfiles, arg) == 0 ?
+		    GO_ON : 1;
+	case OPT_INTERVAL:
+		return number("--interval", arg, 1, 86400, &y->interval);
+	case OPT_MAX_BACKOFF:
+		return number("--max-backoff", arg, 1, 86400, &y->max_backoff);
+	case OPT_TIMEOUT:
+		return number("--timeout", arg, 1, 600, &y->timeout);
+	case OPT_NOTIFY:
+		y->notify = arg;
+		return GO_ON;
+	case OPT_ONCE:
+		y->once = 1;
+		return GO_ON;
+	case OPT_LOG_LEVEL:
+		return options_log_level(arg, &y->level) == 0 ? GO_ON : 2;
+	case 'h':
+		usage(stdout);
+		return 0;
+	default:
+		usage(stderr);
+		return 2;
+	}
+}
+
+/* GO_ON when the command line is complete, else the exit status. */
+static int
+parse_options(struct sync *y, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"as-url", required_argument, NULL, OPT_AS_URL},
@@ -153,238 +217,216 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	struct asclient_opts co;
-	struct asclient *client = NULL;
-	struct attest_producer *prod = NULL;
-	struct attest_measurement m;
-	struct keysync *ks = NULL;
-	struct keysync_backoff bo;
-	struct sigaction sa;
-	sigset_t block, waitmask;
-	const char *cache = NULL, *pkey = NULL, *notify = NULL, **mfiles = NULL;
-	const char **nm;
-	uint8_t priv[ATTEST_SIM_KEY_LEN];
-	size_t nmfiles = 0;
-	char why[256];
-	long interval = 30, max_backoff = 60, timeout = 15;
-	int64_t next, last_try = 0;
-	int opt, level = LOG_INFO, once = 0, have_m = 0, nfd = -1, ret = 1;
-	unsigned failures = 0;
-	pserr rc;
+	int opt, r;
 
-	memset(&co, 0, sizeof(co));
-	memset(&m, 0, sizeof(m));
-	log_setup("promptseal-keysync", LOG_INFO);
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_AS_URL:
-			co.url = optarg;
-			break;
-		case OPT_CA_FILE:
-			co.ca_file = optarg;
-			break;
-		case OPT_PIN:
-			co.pin = optarg;
-			break;
-		case OPT_KEY_CACHE:
-			cache = optarg;
-			break;
-		case OPT_PLATFORM_KEY:
-			pkey = optarg;
-			break;
-		case OPT_MEASUREMENT:
-			if (attest_measurement_parse(optarg, strlen(optarg), &m) !=
-			    PS_OK) {
-				fprintf(stderr, "promptseal-keysync: "
-				    "--measurement wants 32 to 48 bytes in hex\n");
-				ret = 2;
-				goto out;
-			}
-			have_m = 1;
-			break;
-		case OPT_MEASUREMENT_OF:
-			if ((nm = realloc(mfiles, (nmfiles + 1) *
-			    sizeof(*mfiles))) == NULL)
-				goto out;
-			mfiles = nm;
-			mfiles[nmfiles++] = optarg;
-			break;
-		case OPT_INTERVAL:
-			if (number("--interval", optarg, 1, 86400, &interval)) {
-				ret = 2;
-				goto out;
-			}
-			break;
-		case OPT_MAX_BACKOFF:
-			if (number("--max-backoff", optarg, 1, 86400,
-			    &max_backoff)) {
-				ret = 2;
-				goto out;
-			}
-			break;
-		case OPT_TIMEOUT:
-			if (number("--timeout", optarg, 1, 600, &timeout)) {
-				ret = 2;
-				goto out;
-			}
-			break;
-		case OPT_NOTIFY:
-			notify = optarg;
-			break;
-		case OPT_ONCE:
-			once = 1;
-			break;
-		case OPT_LOG_LEVEL:
-			if ((level = log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "promptseal-keysync: --log-level "
-				    "is error, warn, info or debug\n");
-				ret = 2;
-				goto out;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			ret = 0;
-			goto out;
-		default:
-			usage(stderr);
-			ret = 2;
-			goto out;
-		}
-	}
-	if (optind != argc || co.url == NULL || cache == NULL || pkey == NULL ||
-	    have_m == (nmfiles > 0)) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+		if ((r = option(y, opt, optarg)) != GO_ON)
+			return r;
+	if (optind != argc || y->co.url == NULL || y->cache == NULL ||
+	    y->pkey == NULL || y->have_m == (y->nmfiles > 0)) {
 		usage(stderr);
-		ret = 2;
-		goto out;
+		return 2;
 	}
-	log_setup("promptseal-keysync", (enum log_level)level);
-	co.timeout_ms = timeout * 1000;
-	if (nmfiles > 0 && attest_sim_measure_files(mfiles, nmfiles, &m) !=
-	    PS_OK) {
+	return GO_ON;
+}
+
+/* ------------------------------------------------------------ set up */
+
+/* The evidence producer, the AS client and the cache writer: GO_ON, or
+ * the exit status after saying why. */
+static int
+setup(struct sync *y)
+{
+	char why[256] = "";
+
+	y->co.timeout_ms = y->timeout * 1000;
+	if (y->nmfiles > 0 && attest_sim_measure_files(y->mfiles, y->nmfiles,
+	    &y->m) != PS_OK) {
 		log_error("cannot read the files to measure");
-		goto out;
+		return 1;
 	}
-	why[0] = '\0';
-	if (attest_sim_load_private(pkey, priv, why, sizeof(why)) != PS_OK) {
-		log_error("%s: %s", pkey, why);
-		goto out;
+	if (attest_sim_producer_load(y->pkey, &y->m, &y->prod, why,
+	    sizeof(why)) != PS_OK) {
+		log_error("%s: %s", y->pkey, why);
+		return 1;
 	}
-	rc = attest_sim_producer_new(priv, &m, &prod);
-	secret_wipe(priv, sizeof(priv));
-	if (rc != PS_OK)
-		goto out;
 	if (asclient_global_init() != PS_OK) {
 		log_error("cannot initialise libcurl");
-		goto out;
+		return 1;
 	}
-	if ((rc = asclient_new(&co, &client)) != PS_OK) {
+	if (asclient_new(&y->co, &y->client) != PS_OK) {
 		log_error("--as-url must be an https:// URL");
-		ret = 2;
-		goto out;
+		return 2;
 	}
-	if (keysync_new(cache, &ks) != PS_OK)
-		goto out;
+	if (keysync_new(y->cache, &y->ks) != PS_OK)
+		return 1;
 	log_warn("evidence format \"sim\": it proves nothing about hardware "
 	    "(docs/attestation.md)");
+	return GO_ON;
+}
 
-	if (once) {
-		if ((rc = sync_once(client, prod, ks)) != PS_OK) {
-			log_error("fetch from the AS failed: %s", rc == PS_ERR_NOMEM ?
-			    pserr_str(rc) : asclient_error(client));
-			goto out;
-		}
-		ret = 0;
-		goto out;
-	}
+/*
+ * Block the stop signals except while waiting (in *waitmask), so that a
+ * stop request is seen between fetches and the cache is never left half
+ * done.
+ */
+static void
+block_signals(sigset_t *waitmask)
+{
+	static const int stops[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
 
-	/* Signals are blocked except while waiting, so a stop request is
-	 * seen between fetches and the cache is never left half done. */
 	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGHUP);
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaddset(&block, stops[i]);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (notify != NULL && (rc = notify_open(notify, &nfd)) !=
-	    PS_OK) {
-		log_error("cannot listen on %s: %s", notify, rc == PS_ERR_EXISTS ?
-		    "another kind of file is there" : pserr_str(rc));
-		goto out;
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		sigdelset(waitmask, stops[i]);
+		sigaction(stops[i], &sa, NULL);
 	}
+	signal(SIGPIPE, SIG_IGN);
+}
 
-	keysync_backoff_init(&bo, FIRST_RETRY_MS, max_backoff * 1000);
-	next = mono_ms();
+/* -------------------------------------------------------------- loop */
+
+/* Fetch now, and plan the next fetch after the interval or the backoff. */
+static void
+loop_fetch(struct sync *y, struct loop *l, int64_t now)
+{
+	const char *err;
+	int64_t d;
+	pserr rc;
+
+	l->last_try = now;
+	if ((rc = sync_once(y)) == PS_OK) {
+		if (l->failures > 0)
+			log_info("the AS answers again after %u failed tries",
+			    l->failures);
+		l->failures = 0;
+		keysync_backoff_reset(&l->bo);
+		l->next = clock_mono_ms() + y->interval * 1000;
+		return;
+	}
+	d = keysync_backoff_next(&l->bo);
+	l->failures++;
+	err = asclient_error(y->client);
+	log_warn("fetch from the AS failed: %s; the key cache stays as it is, "
+	    "next try in %lld s", err[0] ? err : pserr_str(rc),
+	    (long long)((d + 999) / 1000));
+	l->next = clock_mono_ms() + d;
+}
+
+/* Sleep until the next fetch, a stop signal, or a worker's request. */
+static void
+loop_wait(struct sync *y, struct loop *l, int64_t now,
+    const sigset_t *waitmask)
+{
+	struct pollfd pfd = {y->nfd, POLLIN, 0};
+	struct timespec ts;
+	int64_t wait = l->next - now, at;
+	int asked;
+
+	ts.tv_sec = (time_t)(wait / 1000);
+	ts.tv_nsec = (long)(wait % 1000) * 1000000;
+	if (ppoll(y->nfd >= 0 ? &pfd : NULL, y->nfd >= 0 ? 1 : 0, &ts,
+	    waitmask) <= 0 || !(pfd.revents & POLLIN))
+		return;
+	asked = notify_drain(y->nfd);
+	/* While the AS fails, the backoff decides; otherwise fetch now, but
+	 * not more than once a second. */
+	if (l->failures > 0)
+		return;
+	now = clock_mono_ms();
+	at = l->last_try + NOTIFY_MIN_GAP_MS;
+	if (at < now)
+		at = now;
+	if (at < l->next)
+		l->next = at;
+	log_debug("%d refresh request(s): fetch in %lld ms", asked,
+	    (long long)(l->next - now));
+}
+
+/* Keep the cache in step until a stop signal: the exit status. */
+static int
+run(struct sync *y)
+{
+	struct loop l;
+	sigset_t waitmask;
+	pserr rc;
+
+	block_signals(&waitmask);
+	if (y->notify != NULL && (rc = notify_open(y->notify,
+	    &y->nfd)) != PS_OK) {
+		log_error("cannot listen on %s: %s", y->notify,
+		    rc == PS_ERR_EXISTS ? "another kind of file is there" :
+		    pserr_str(rc));
+		return 1;
+	}
+	memset(&l, 0, sizeof(l));
+	keysync_backoff_init(&l.bo, FIRST_RETRY_MS, y->max_backoff * 1000);
+	l.next = clock_mono_ms();
 	while (!stop_signal) {
-		int64_t now = mono_ms();
-		struct pollfd pfd = {nfd, POLLIN, 0};
-		struct timespec ts;
-		int64_t wait;
+		int64_t now = clock_mono_ms();
 
-		if (now >= next) {
-			last_try = now;
-			rc = sync_once(client, prod, ks);
-			if (rc == PS_OK) {
-				if (failures > 0)
-					log_info("the AS answers again after %u "
-					    "failed tries", failures);
-				failures = 0;
-				keysync_backoff_reset(&bo);
-				next = mono_ms() + interval * 1000;
-			} else {
-				int64_t d = keysync_backoff_next(&bo);
-
-				failures++;
-				log_warn("fetch from the AS failed: %s; the key "
-				    "cache stays as it is, next try in %lld s",
-				    asclient_error(client)[0] ?
-				    asclient_error(client) : pserr_str(rc),
-				    (long long)((d + 999) / 1000));
-				next = mono_ms() + d;
-			}
-			continue;
-		}
-		wait = next - now;
-		ts.tv_sec = (time_t)(wait / 1000);
-		ts.tv_nsec = (long)(wait % 1000) * 1000000;
-		if (ppoll(nfd >= 0 ? &pfd : NULL, nfd >= 0 ? 1 : 0, &ts,
-		    &waitmask) > 0 && (pfd.revents & POLLIN)) {
-			int asked = notify_drain(nfd);
-
-			/* While the AS fails, the backoff decides; otherwise
-			 * fetch now, but not more than once a second. */
-			if (failures == 0) {
-				int64_t at = last_try + NOTIFY_MIN_GAP_MS;
-
-				now = mono_ms();
-				if (at < now)
-					at = now;
-				if (at < next)
-					next = at;
-				log_debug("%d refresh request(s): fetch in %lld "
-				    "ms", asked, (long long)(next - now));
-			}
-		}
+		if (now >= l.next)
+			loop_fetch(y, &l, now);
+		else
+			loop_wait(y, &l, now, &waitmask);
 	}
 	log_info("stopping on signal %d", (int)stop_signal);
-	ret = 0;
-out:
-	if (nfd >= 0) {
-		close(nfd);
-		unlink(notify);
+	return 0;
+}
+
+static int
+run_once(struct sync *y)
+{
+	pserr rc;
+
+	if ((rc = sync_once(y)) != PS_OK) {
+		log_error("fetch from the AS failed: %s", rc == PS_ERR_NOMEM ?
+		    pserr_str(rc) : asclient_error(y->client));
+		return 1;
 	}
-	keysync_free(ks);
-	asclient_free(client);
-	attest_producer_free(prod);
-	free(mfiles);
+	return 0;
+}
+
+static void
+cleanup(struct sync *y)
+{
+	if (y->nfd >= 0) {
+		close(y->nfd);
+		unlink(y->notify);
+	}
+	keysync_free(y->ks);
+	asclient_free(y->client);
+	attest_producer_free(y->prod);
+	free(y->mfiles);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sync y;
+	int ret;
+
+	y.interval = 30;
+	y.max_backoff = 60;
+	y.timeout = 15;
+	y.level = LOG_INFO;
+	y.nfd = -1;
+	log_setup("promptseal-keysync", LOG_INFO);
+	if ((ret = parse_options(&y, argc, argv)) != GO_ON)
+		goto out;
+	log_setup("promptseal-keysync", (enum log_level)y.level);
+	if ((ret = setup(&y)) != GO_ON)
+		goto out;
+	ret = y.once ? run_once(&y) : run(&y);
+out:
+	cleanup(&y);
 	return ret;
 }

@@ -7,22 +7,31 @@ AM_CPPFLAGS += -DTEST_SRCDIR='"$(abs_top_srcdir)/tests"'
 AM_CFLAGS += $(CHECK_CFLAGS)
 
 UNIT_TESTS = \
-	tests/test_codec tests/test_buf tests/test_secret tests/test_options \
-	tests/test_log tests/test_privfile tests/test_server \
-	tests/test_upstream tests/test_proxy \
+	tests/test_codec tests/test_buf tests/test_secret tests/test_pserr \
+	tests/test_options tests/test_log tests/test_clock tests/test_privfile \
+	tests/test_server tests/test_upstream tests/test_proxy \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
 	tests/test_notify tests/test_keysync \
-	tests/test_attest tests/test_wrap \
-	tests/test_tokens tests/test_asstore tests/test_asapi \
+	tests/test_attest tests/test_attest_sim tests/test_wrap \
+	tests/test_release \
+	tests/test_tokens tests/test_asstore tests/test_asreply \
+	tests/test_asbody tests/test_asapi \
 	tests/test_asclient
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 # test_keyfile looks into every block the key file code frees, for a
 # secret that was not wiped.
 tests_test_keyfile_LDFLAGS = -Wl,--wrap=free
-noinst_HEADERS = tests/testutil.h
+# test_wrap compiles lib/attest/wrap.c itself (for its static seal_eph()),
+# so it links no other copy of it.
+tests_test_wrap_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
+noinst_HEADERS = tests/testutil.h tests/attest_kat.h tests/wrap_kat.h
+
+# What each program links, read from its symbols (nm).
+TESTS += tests/test_layout.sh
+EXTRA_DIST += tests/test_layout.sh
 EXTRA_DIST += tests/pswire.py \
 	tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
@@ -57,10 +66,10 @@ AM_TESTS_ENVIRONMENT = PS_BUILDDIR='$(abs_top_builddir)' \
 	PS_SDK_DIR='$(PS_SDK_DIR)' PYTHONDONTWRITEBYTECODE=1 \
 	PS_CC='$(CC)' PS_CFLAGS='$(CFLAGS)' PS_LDFLAGS='$(LDFLAGS)' \
 	PS_LIBDIR='$(libdir)' PS_INCLUDEDIR='$(includedir)' \
-	PS_MAN3DIR='$(man3dir)' PKG_CONFIG='$(PKG_CONFIG)'; \
+	PS_MAN3DIR='$(man3dir)' PKG_CONFIG='$(PKG_CONFIG)' NM='$(NM)'; \
 	export PS_BUILDDIR PS_SRCDIR PYTHONPATH LIGHTTPD APACHE2 SPAWN_FCGI \
 	PS_SDK_DIR PYTHONDONTWRITEBYTECODE PS_CC PS_CFLAGS PS_LDFLAGS \
-	PS_LIBDIR PS_INCLUDEDIR PS_MAN3DIR PKG_CONFIG;
+	PS_LIBDIR PS_INCLUDEDIR PS_MAN3DIR PKG_CONFIG NM;
 # The dist tree has no node_modules: distcheck uses the source tree's.
 AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 	--enable-werror

@@ -6,64 +6,29 @@ wrapped secrets opened by an independent implementation
 with lighttpd and Apache elsewhere."""
 
 import base64
-import hashlib
 import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import (
-    X25519PrivateKey, X25519PublicKey)
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+# The AS's formats in Python, shared with the end-to-end tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "e2e"))
+import simas  # noqa: E402
 
 BUILD = os.environ.get("PS_BUILDDIR") or os.getcwd()
 AS = os.path.join(BUILD, "fcgi-as", "promptseal-as")
 SIM = os.path.join(BUILD, "keysync", "promptseal-sim")
 CGI_FCGI = shutil.which("cgi-fcgi") or "/usr/bin/cgi-fcgi"
 TOKEN = "fcgi-test-token-0123456789abcdef"
-RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-
-
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def unb64url(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def sim_report(key, measurement, report_data):
-    pub = key.public_key().public_bytes(*RAW)
-    body = (b"PSIM" + bytes([1, len(measurement), 0, 0]) + pub +
-            report_data + measurement)
-    return body + key.sign(body)
-
-
-def unwrap(priv, aad, blob):
-    assert blob[:4] == b"psw1"
-    eph_pub = blob[4:36]
-    my_pub = priv.public_key().public_bytes(*RAW)
-    shared = priv.exchange(X25519PublicKey.from_public_bytes(eph_pub))
-    okm = HKDF(algorithm=SHA256(), length=44, salt=b"promptseal wrap v1",
-               info=b"promptseal wrap v1" + eph_pub + my_pub).derive(shared)
-    return AESGCM(okm[:32]).decrypt(okm[32:], blob[36:], aad)
-
-
-def records(pt):
-    assert len(pt) % 56 == 0
-    return [(pt[i:i + 16].hex(), pt[i + 16:i + 48],
-             struct.unpack(">q", pt[i + 48:i + 56])[0])
-            for i in range(0, len(pt), 56)]
 
 
 class AsFcgi(unittest.TestCase):
@@ -83,22 +48,20 @@ class AsFcgi(unittest.TestCase):
             f.write(b"weights" * 1000)
         out = subprocess.run([SIM, "measure", d + "/model.bin", AS],
                              check=True, capture_output=True, text=True)
-        h = hashlib.sha384()
+        contents = []
         for p in (d + "/model.bin", AS):
             with open(p, "rb") as f:
-                data = f.read()
-            h.update(struct.pack(">Q", len(data)) + data)
-        if out.stdout != h.hexdigest() + "\n":
+                contents.append(f.read())
+        cls.measurement = simas.measure(contents)
+        if out.stdout != cls.measurement.hex() + "\n":
             raise AssertionError("promptseal-sim measure: " + out.stdout)
-        cls.measurement = h.digest()
-        with open(d + "/platform.key", "rb") as f:
-            cls.platform = serialization.load_pem_private_key(f.read(), None)
+        cls.platform = simas.load_platform(d + "/platform.key")
         cls.sock = d + "/as.sock"
         cls.log = open(d + "/as.log", "w+")
         cls.proc = subprocess.Popen(
             [AS, "--db", d + "/as.db", "--tokens", d + "/tokens",
              "--platform-key", d + "/platform.pub",
-             "--measurement", h.hexdigest(), "--socket", cls.sock,
+             "--measurement", cls.measurement.hex(), "--socket", cls.sock,
              "--threads", "2", "--max-ttl", "3600", "--log-level", "debug"],
             stdout=cls.log, stderr=cls.log)
         for _ in range(100):
@@ -143,17 +106,13 @@ class AsFcgi(unittest.TestCase):
         self.assertEqual(st, 200, body)
         j = json.loads(body)
         self.assertAlmostEqual(j["expires"], time.time() + 60, delta=5)
-        return unb64url(j["challenge"])
+        return simas.unb64url(j["challenge"])
 
     def fetch(self, ch, priv, platform=None, measurement=None,
               bind_pub=None):
-        pub = priv.public_key().public_bytes(*RAW)
-        rd = hashlib.sha512(ch + (bind_pub or pub)).digest()
-        ev = sim_report(platform or self.platform,
-                        measurement or self.measurement, rd)
-        body = json.dumps({"challenge": b64url(ch), "format": "sim",
-                           "evidence": b64url(ev),
-                           "pubkey": b64url(pub)}).encode()
+        body = simas.AsApi.fetch_body(ch, priv, platform or self.platform,
+                                      measurement or self.measurement,
+                                      bind_pub)
         return self.call("POST", "/as/v1/fetch", body)
 
     def test_1_upload_and_fetch(self):
@@ -174,9 +133,9 @@ class AsFcgi(unittest.TestCase):
         self.assertEqual(st, 200, body)
         j = json.loads(body)
         self.assertNotIn(base64.b64encode(secret), body)
-        got = records(unwrap(priv, ch, unb64url(j["keys"])))
+        got = simas.records(simas.unwrap(priv, ch, simas.unb64url(j["keys"])))
         self.assertEqual(j["count"], len(got))
-        self.assertIn((kid, secret), [(k, s) for k, s, _ in got])
+        self.assertIn((kid, secret), [(k.hex(), s) for k, s, _ in got])
         # The same evidence again: the challenge is used up.
         st, _, body = self.fetch(ch, priv)
         self.assertEqual(st, 403, body)

@@ -8,15 +8,16 @@
 #include <json-c/json.h>
 
 #include "as/asapi.h"
+#include "as/asreply.h"
 #include "as/asstore.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/release.h"
+#include "attest/wrap.h"
 #include "core/caps.h"
 #include "core/codec.h"
 #include "core/secret.h"
 #include "testutil.h"
-#include "as/tokens.h"
-#include "attest/wrap.h"
 
 #define TOKEN "test-token-0123456789"
 #define AUTH "Bearer " TOKEN
@@ -25,69 +26,21 @@
 /* base64 of the bytes 0x00..0x1f */
 #define SECRET "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-static char *dir;
-static struct tokens *toks;
-static struct asstore *store;
-static struct attest_verifier *ver;
-static const struct attest_verifier *vers[1];
-static struct attest_allowlist allow;
-static struct attest_measurement meas;
-static uint8_t ppriv[32];
-static struct asapi_cfg cfg;
-static struct asapi_reply rep;
+static struct tu_as as;
+static struct asreply rep;
 
 static void
 setup(void)
 {
-	const struct asstore_limits lim = {100, 100};
-	char path[256], why[256];
-	uint8_t ppub[32];
-
-	dir = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/tokens", dir);
-	tu_write(path, TOKEN "\n", strlen(TOKEN) + 1, 0600);
-	ck_assert_int_eq(tokens_load(path, &toks, why, sizeof(why)), PS_OK);
-	snprintf(path, sizeof(path), "%s/as.db", dir);
-	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &store, why,
-	    sizeof(why)), PS_OK);
-	/* A platform key pair through the files, as the AS loads it. */
-	{
-		char priv[256], pub[256];
-
-		snprintf(priv, sizeof(priv), "%s/p.key", dir);
-		snprintf(pub, sizeof(pub), "%s/p.pub", dir);
-		ck_assert_int_eq(attest_sim_keygen(priv, pub), PS_OK);
-		ck_assert_int_eq(attest_sim_load_private(priv, ppriv, why,
-		    sizeof(why)), PS_OK);
-		ck_assert_int_eq(attest_sim_load_public(pub, ppub, why,
-		    sizeof(why)), PS_OK);
-	}
-	ck_assert_int_eq(attest_sim_verifier_new(&ppub, 1, &ver), PS_OK);
-	vers[0] = ver;
-	memset(&meas, 0x42, sizeof(meas));
-	meas.len = 48;
-	memset(&allow, 0, sizeof(allow));
-	ck_assert_int_eq(attest_allowlist_add(&allow, &meas), PS_OK);
-	cfg.prefix = "/as";
-	cfg.tokens = toks;
-	cfg.verifiers = vers;
-	cfg.n_verifiers = 1;
-	cfg.allow = &allow;
-	cfg.max_ttl = 86400;
-	cfg.challenge_ttl = 60;
-	asapi_reply_init(&rep);
+	tu_as_setup(&as, TOKEN);
+	asreply_init(&rep);
 }
 
 static void
 teardown(void)
 {
-	asapi_reply_free(&rep);
-	attest_allowlist_free(&allow);
-	attest_verifier_free(ver);
-	asstore_close(store);
-	tokens_free(toks);
-	secret_wipe(ppriv, sizeof(ppriv));
-	tu_rmdir(dir);
+	asreply_free(&rep);
+	tu_as_teardown(&as);
 }
 
 static int
@@ -97,7 +50,7 @@ call(const char *method, const char *uri, const char *auth, const char *ct,
 	struct asapi_request q = {method, uri, auth, ct, body,
 	    body ? strlen(body) : 0};
 
-	asapi_handle(&cfg, store, &q, now, &rep);
+	asapi_handle(&as.cfg, as.store, &q, now, &rep);
 	return rep.status;
 }
 
@@ -170,6 +123,24 @@ START_TEST(routing)
 	/* A query string does not change the route. */
 	ck_assert_int_eq(call("POST", "/as/v1/challenge?x=1", NULL, NULL, "",
 	    NOW), 200);
+}
+END_TEST
+
+/* One reply serves a thread's every request: the header lines of one
+ * answer must not stay for the next. */
+START_TEST(headers_per_request)
+{
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", NULL,
+	    "application/json", "{}", NOW), 401);
+	ck_assert_ptr_nonnull(strstr(rep.headers, "WWW-Authenticate: Bearer"));
+	ck_assert_int_eq(call("POST", "/as/v1/challenge", NULL, NULL, "", NOW),
+	    200);
+	ck_assert_str_eq(rep.headers, "Cache-Control: no-store\r\n");
+	ck_assert_int_eq(call("GET", "/as/v1/challenge", NULL, NULL, "", NOW),
+	    405);
+	ck_assert_ptr_nonnull(strstr(rep.headers, "Allow: POST\r\n"));
+	ck_assert_int_eq(upload(KID, SECRET, 60, NOW), 201);
+	ck_assert_str_eq(rep.headers, "Cache-Control: no-store\r\n");
 }
 END_TEST
 
@@ -274,12 +245,12 @@ START_TEST(upload_json_forms)
 
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
 	    "application/json", b, NOW), 201);
-	ck_assert_int_eq(asstore_list(store, NOW, &l, &n), PS_OK);
+	ck_assert_int_eq(asstore_list(as.store, NOW, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(l[0].secret[0], 0xff);
 	ck_assert_uint_eq(l[0].secret[31], 0xff);
 	ck_assert_int_eq(l[0].expires, NOW + 60);
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 }
 END_TEST
 
@@ -356,7 +327,7 @@ unwrap(const uint8_t priv[32], const uint8_t ch[32],
 	    blob, len, &got), PS_OK);
 	buf_init(&plain, 1 << 20);
 	ck_assert_int_eq(wrap_open(priv, ch, 32, blob, got, &plain), PS_OK);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)plain.p, plain.len, keys,
+	ck_assert_int_eq(release_decode((uint8_t *)plain.p, plain.len, keys,
 	    n), PS_OK);
 	ck_assert_int_eq(json_object_get_int(c), (int)*n);
 	buf_free(&plain);
@@ -376,7 +347,7 @@ START_TEST(fetch_releases_wrapped)
 	    "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 10, NOW), 201);
 	ck_assert_int_eq(wrap_keypair(priv, pub), PS_OK);
 	get_challenge(ch, NOW);
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW + 5), 200);
 	ck_assert_ptr_null(strstr(body(), SECRET));
 	unwrap(priv, ch, &keys, &n);
@@ -387,7 +358,7 @@ START_TEST(fetch_releases_wrapped)
 	ck_assert_uint_eq(keys[1].kid[0], 0xff);
 	ck_assert_uint_eq(keys[1].secret[0], 1);
 	ck_assert_int_eq(keys[1].expires, NOW + 10);
-	asstore_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	/* The same request again: the challenge is used up. */
 	ck_assert_int_eq(fetch(b, NOW + 6), 403);
 	ck_assert_str_eq(code(), "attestation_failed");
@@ -396,16 +367,16 @@ START_TEST(fetch_releases_wrapped)
 	free(b);
 	/* Later, the second secret has expired and is not released. */
 	get_challenge(ch, NOW + 20);
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW + 20), 200);
 	unwrap(priv, ch, &keys, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(keys[0].kid[0], 0x00);
-	asstore_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	free(b);
 	/* No secret at all: an empty, still wrapped, list. */
 	get_challenge(ch, NOW + 4000);
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW + 4000), 200);
 	unwrap(priv, ch, &keys, &n);
 	ck_assert_uint_eq(n, 0);
@@ -417,7 +388,7 @@ END_TEST
 START_TEST(fetch_refusals)
 {
 	uint8_t ch[32], priv[32], pub[32], other[32];
-	struct attest_measurement bad = meas;
+	struct attest_measurement bad = as.meas;
 	char *b;
 
 	ck_assert_int_eq(upload(KID, SECRET, 3600, NOW), 201);
@@ -425,14 +396,14 @@ START_TEST(fetch_refusals)
 
 	/* Stale: the challenge expired. */
 	get_challenge(ch, NOW);
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW + 60), 403);
 	ck_assert_str_eq(message(), "attestation failed: challenge expired");
 	free(b);
 
 	/* Never issued. */
 	memset(ch, 7, sizeof(ch));
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW), 403);
 	ck_assert_str_eq(message(),
 	    "attestation failed: challenge unknown or already used");
@@ -441,12 +412,12 @@ START_TEST(fetch_refusals)
 	/* Disallowed measurement; the challenge is burned by the try. */
 	bad.b[0] ^= 1;
 	get_challenge(ch, NOW);
-	b = fetch_body(ch, pub, ppriv, &bad, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &bad, "sim");
 	ck_assert_int_eq(fetch(b, NOW), 403);
 	ck_assert_str_eq(message(),
 	    "attestation failed: measurement not in the allowlist");
 	free(b);
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW), 403);
 	ck_assert_str_eq(message(),
 	    "attestation failed: challenge unknown or already used");
@@ -455,7 +426,7 @@ START_TEST(fetch_refusals)
 	/* Untrusted platform key. */
 	ck_assert_int_eq(secret_random(other, sizeof(other)), PS_OK);
 	get_challenge(ch, NOW);
-	b = fetch_body(ch, pub, other, &meas, "sim");
+	b = fetch_body(ch, pub, other, &as.meas, "sim");
 	ck_assert_int_eq(fetch(b, NOW), 403);
 	ck_assert_str_eq(message(),
 	    "attestation failed: evidence from an untrusted platform key");
@@ -463,7 +434,7 @@ START_TEST(fetch_refusals)
 
 	/* Evidence that binds another public key than the one sent. */
 	get_challenge(ch, NOW);
-	b = fetch_body(ch, pub, ppriv, &meas, "sim");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "sim");
 	{
 		char p64[44], *at = strstr(b, "\"pubkey\":\"") + 10;
 
@@ -478,7 +449,7 @@ START_TEST(fetch_refusals)
 
 	/* Unknown format. */
 	get_challenge(ch, NOW);
-	b = fetch_body(ch, pub, ppriv, &meas, "tdx");
+	b = fetch_body(ch, pub, as.ppriv, &as.meas, "tdx");
 	ck_assert_int_eq(fetch(b, NOW), 403);
 	ck_assert_str_eq(message(),
 	    "attestation failed: unsupported evidence format");
@@ -496,47 +467,6 @@ START_TEST(fetch_refusals)
 }
 END_TEST
 
-START_TEST(records)
-{
-	struct keycache_entry in[2], *out = NULL;
-	struct buf b;
-	size_t n;
-
-	memset(in, 0, sizeof(in));
-	memset(in[0].kid, 1, 16);
-	memset(in[0].secret, 2, 32);
-	in[0].expires = 0x0102030405060708;
-	memset(in[1].kid, 3, 16);
-	memset(in[1].secret, 4, 32);
-	in[1].expires = -1;
-	buf_init(&b, 4096);
-	ck_assert_int_eq(asapi_keys_encode(in, 2, &b), PS_OK);
-	ck_assert_uint_eq(b.len, 112);
-	ck_assert_mem_eq(b.p + 48, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
-	    PS_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_mem_eq(out, in, sizeof(in));
-	asstore_entries_free(out, n);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 111, &out, &n),
-	    PS_ERR_CORRUPT);
-	/* Records in any order come back ordered by kid. */
-	buf_reset(&b);
-	ck_assert_int_eq(asapi_keys_encode(&in[1], 1, &b), PS_OK);
-	ck_assert_int_eq(asapi_keys_encode(&in[0], 1, &b), PS_OK);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, b.len, &out, &n),
-	    PS_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_mem_eq(out, in, sizeof(in));
-	asstore_entries_free(out, n);
-	/* The same kid twice. */
-	memcpy(b.p + 56, b.p, 16);
-	ck_assert_int_eq(asapi_keys_decode((uint8_t *)b.p, 112, &out, &n),
-	    PS_ERR_CORRUPT);
-	buf_free(&b);
-}
-END_TEST
-
 static Suite *
 asapi_suite(void)
 {
@@ -545,13 +475,13 @@ asapi_suite(void)
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, routing);
+	tcase_add_test(t, headers_per_request);
 	tcase_add_test(t, upload_ok_then_conflict);
 	tcase_add_test(t, upload_auth);
 	tcase_add_test(t, upload_malformed);
 	tcase_add_test(t, upload_json_forms);
 	tcase_add_test(t, fetch_releases_wrapped);
 	tcase_add_test(t, fetch_refusals);
-	tcase_add_test(t, records);
 	suite_add_tcase(s, t);
 	return s;
 }
@@ -559,11 +489,5 @@ asapi_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(asapi_suite());
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(asapi_suite());
 }

@@ -21,13 +21,14 @@
 #include <check.h>
 
 #include "as/asapi.h"
+#include "as/asreply.h"
 #include "as/asstore.h"
 #include "asclient/asclient.h"
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "attest/release.h"
 #include "core/secret.h"
 #include "testutil.h"
-#include "as/tokens.h"
 
 #define TOKEN "client-token-0123456789"
 
@@ -48,15 +49,7 @@ static struct {
 	struct asstore *store;
 } srv;
 
-static char *dir;
-static struct tokens *toks;
-static struct asstore *store;
-static struct attest_verifier *ver;
-static const struct attest_verifier *vers[1];
-static struct attest_allowlist allow;
-static struct attest_measurement meas;
-static uint8_t ppriv[32];
-static struct asapi_cfg cfg;
+static struct tu_as as;
 
 static const char *
 header(const char *req, const char *name, char *out, size_t cap)
@@ -82,7 +75,7 @@ static void
 serve_one(int fd)
 {
 	char *end, method[16], uri[256], auth[600], ct[128], cl[32];
-	struct asapi_reply rep;
+	struct asreply rep;
 	struct asapi_request q;
 	size_t len = 0, want;
 	ssize_t r;
@@ -131,7 +124,7 @@ serve_one(int fd)
 				return;
 		return;
 	}
-	asapi_reply_init(&rep);
+	asreply_init(&rep);
 	if (srv.mode == M_CANNED) {
 		rep.status = srv.canned_status;
 		if (buf_puts(&rep.body, srv.canned_body) != PS_OK)
@@ -157,7 +150,7 @@ serve_one(int fd)
 	/* A client that went away is no concern of this server. */
 	if (write(fd, head, strlen(head)) > 0 && rep.body.len > 0)
 		r = write(fd, rep.body.p, rep.body.len);
-	asapi_reply_free(&rep);
+	asreply_free(&rep);
 }
 
 static void *
@@ -200,40 +193,10 @@ start_server(void)
 static void
 setup(void)
 {
-	const struct asstore_limits lim = {100, 100};
-	char path[256], why[256], priv[256], pub[256];
-	uint8_t ppub[32];
-
 	ck_assert_int_eq(asclient_global_init(), PS_OK);
-	dir = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/tokens", dir);
-	tu_write(path, TOKEN "\n", strlen(TOKEN) + 1, 0600);
-	ck_assert_int_eq(tokens_load(path, &toks, why, sizeof(why)), PS_OK);
-	snprintf(path, sizeof(path), "%s/as.db", dir);
-	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &store, why,
-	    sizeof(why)), PS_OK);
-	snprintf(priv, sizeof(priv), "%s/p.key", dir);
-	snprintf(pub, sizeof(pub), "%s/p.pub", dir);
-	ck_assert_int_eq(attest_sim_keygen(priv, pub), PS_OK);
-	ck_assert_int_eq(attest_sim_load_private(priv, ppriv, why, sizeof(why)),
-	    PS_OK);
-	ck_assert_int_eq(attest_sim_load_public(pub, ppub, why, sizeof(why)),
-	    PS_OK);
-	ck_assert_int_eq(attest_sim_verifier_new(&ppub, 1, &ver), PS_OK);
-	vers[0] = ver;
-	memset(&meas, 0x42, sizeof(meas));
-	meas.len = 48;
-	memset(&allow, 0, sizeof(allow));
-	ck_assert_int_eq(attest_allowlist_add(&allow, &meas), PS_OK);
-	cfg.prefix = "/as";
-	cfg.tokens = toks;
-	cfg.verifiers = vers;
-	cfg.n_verifiers = 1;
-	cfg.allow = &allow;
-	cfg.max_ttl = 86400;
-	cfg.challenge_ttl = 60;
-	srv.cfg = &cfg;
-	srv.store = store;
+	tu_as_setup(&as, TOKEN);
+	srv.cfg = &as.cfg;
+	srv.store = as.store;
 	srv.mode = M_API;
 	start_server();
 }
@@ -244,11 +207,7 @@ teardown(void)
 	srv.stop = 1;
 	pthread_join(srv.th, NULL);
 	close(srv.lfd);
-	attest_allowlist_free(&allow);
-	attest_verifier_free(ver);
-	asstore_close(store);
-	tokens_free(toks);
-	tu_rmdir(dir);
+	tu_as_teardown(&as);
 }
 
 static struct asclient *
@@ -310,10 +269,10 @@ START_TEST(upload)
 	ck_assert_ptr_nonnull(strstr(srv.last, "\r\n\r\n{\"kid\":\""
 	    "abababababababababababababababab\",\"secret\":\""
 	    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\",\"ttl\":600}"));
-	ck_assert_int_eq(asstore_list(store, before, &l, &n), PS_OK);
+	ck_assert_int_eq(asstore_list(as.store, before, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_mem_eq(l[0].secret, sec, 32);
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	/* Again: the kid exists. */
 	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp),
 	    PS_ERR_EXISTS);
@@ -330,7 +289,7 @@ START_TEST(upload)
 	    &exp), PS_ERR_ARG);
 	/* A ttl the AS refuses. */
 	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 86401, &exp),
-	    PS_ERR_ARG);
+	    PS_ERR_BAD_REQUEST);
 	asclient_free(c);
 }
 END_TEST
@@ -339,12 +298,13 @@ START_TEST(fetch_keys)
 {
 	struct asclient *c = client(0);
 	struct attest_producer *p = NULL;
-	struct attest_measurement bad = meas;
+	struct attest_measurement bad = as.meas;
 	struct keycache_entry *keys = NULL;
 	uint8_t kid[16], sec[32];
 	size_t n = 99;
 
-	ck_assert_int_eq(attest_sim_producer_new(ppriv, &meas, &p), PS_OK);
+	ck_assert_int_eq(attest_sim_producer_new(as.ppriv, &as.meas, &p),
+	    PS_OK);
 	/* Nothing uploaded yet: an empty set, not an error. */
 	ck_assert_int_eq(asclient_fetch_keys(c, p, &keys, &n), PS_OK);
 	ck_assert_uint_eq(n, 0);
@@ -361,11 +321,11 @@ START_TEST(fetch_keys)
 	ck_assert_uint_gt(srv.resp_len, 100);
 	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, sec, 32));
 	ck_assert_ptr_null(memmem(srv.resp, srv.resp_len, "IiIiIiIi", 8));
-	asstore_entries_free(keys, n);
+	keyfile_entries_free(keys, n);
 	attest_producer_free(p);
 	/* Evidence claiming a measurement the AS does not allow. */
 	bad.b[0] ^= 1;
-	ck_assert_int_eq(attest_sim_producer_new(ppriv, &bad, &p), PS_OK);
+	ck_assert_int_eq(attest_sim_producer_new(as.ppriv, &bad, &p), PS_OK);
 	keys = NULL;
 	ck_assert_int_eq(asclient_fetch_keys(c, p, &keys, &n), PS_ERR_AUTH);
 	ck_assert_ptr_null(keys);
@@ -452,15 +412,9 @@ asclient_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(asclient_suite());
-	int failed;
-
 	/* The fake AS writes to clients that may have gone (the client cuts
 	 * the M_HUGE reply off at its cap): such a write must fail with
 	 * EPIPE, not kill the test. */
 	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(asclient_suite());
 }

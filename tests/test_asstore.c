@@ -64,13 +64,13 @@ START_TEST(put_list)
 	ck_assert_mem_eq(&l[1], &e, sizeof(e));
 	e = tu_entry(3, 2000);
 	ck_assert_mem_eq(&l[2], &e, sizeof(e));
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	/* At 1500 the kid 2 has expired: not listed. */
 	ck_assert_int_eq(asstore_list(s, 1500, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(l[0].kid[0], 1);
 	ck_assert_uint_eq(l[1].kid[0], 3);
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	asstore_close(s);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
@@ -94,14 +94,14 @@ START_TEST(kid_taken)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(l[0].secret[0], 0x87);
 	ck_assert_int_eq(l[0].expires, 2000);
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	/* Once expired the secret is gone and the kid free again. */
 	ck_assert_int_eq(asstore_put(s, &e, 2000), PS_OK);
 	ck_assert_int_eq(asstore_list(s, 2000, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(l[0].secret[0], 0x11);
 	ck_assert_int_eq(l[0].expires, 5000);
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	asstore_close(s);
 }
 END_TEST
@@ -127,7 +127,7 @@ START_TEST(purge_and_persist)
 	ck_assert_int_eq(asstore_list(s, 0, &l, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(l[0].kid[0], 2);
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	ck_assert_int_eq(asstore_challenge_take(s, c, 0), PS_ERR_NOT_FOUND);
 	asstore_close(s);
 }
@@ -287,7 +287,7 @@ START_TEST(processes_share_the_file)
 		e = tu_entry((uint8_t)i, 5000);
 		ck_assert_mem_eq(l[i].kid, e.kid, sizeof(e.kid));
 	}
-	asstore_entries_free(l, n);
+	keyfile_entries_free(l, n);
 	asstore_close(s);
 }
 END_TEST
@@ -314,11 +314,5 @@ asstore_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(asstore_suite());
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(asstore_suite());
 }

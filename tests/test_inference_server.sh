@@ -80,9 +80,11 @@ check_file() {
 
 # wait_socket PATH: until the server has put its socket in place (it
 # appears only once it accepts), at most about 10 s.
+# wait_socket PATH: until something accepts connections there (a stale
+# socket file exists before the server has replaced it).
 wait_socket() {
 	i=0
-	while [ ! -S "$1" ]; do
+	until "$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$1" 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 1000 ]; then
 			echo "Bail out! the server did not create $1"

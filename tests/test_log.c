@@ -62,6 +62,15 @@ START_TEST(test_level_parse)
 }
 END_TEST
 
+/* The name the option messages of core/options print. */
+START_TEST(test_progname)
+{
+	ck_assert_str_eq(log_progname(), "promptseal");
+	log_setup("promptseal-test", LOG_INFO);
+	ck_assert_str_eq(log_progname(), "promptseal-test");
+}
+END_TEST
+
 static void
 at_warn(void)
 {
@@ -171,6 +180,7 @@ log_suite(void)
 	TCase *tc = tcase_create("log");
 
 	tcase_add_test(tc, test_level_parse);
+	tcase_add_test(tc, test_progname);
 	tcase_add_test(tc, test_levels_and_form);
 	tcase_add_test(tc, test_long_line_cut);
 	tcase_add_test(tc, test_threads_do_not_mix);

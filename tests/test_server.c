@@ -69,7 +69,7 @@ handle(void *app, void *state, FCGX_Request *req)
 	(void)state;
 	buf_init(&body, BODY_CAP);
 	if ((rc = server_read_body(req, &body)) != PS_OK) {
-		server_send_error(req, rc);
+		server_send_error(req, rc, "X-Extra: 1\r\n");
 		goto out;
 	}
 	if (delay != NULL) {
@@ -270,6 +270,7 @@ START_TEST(test_body_cap)
 	r = reply("POST", "application/json", "65", big, sizeof(big), &out);
 	ck_assert_ptr_nonnull(strstr(r, "Status: 413"));
 	ck_assert_ptr_nonnull(strstr(r, "Promptseal-Encrypted: false\r\n"));
+	ck_assert_ptr_nonnull(strstr(r, "X-Extra: 1\r\n"));
 	ck_assert_str_eq(strstr(r, "\r\n\r\n") + 4, err);
 	r = reply("POST", "application/json", NULL, big, sizeof(big), &out);
 	ck_assert_ptr_nonnull(strstr(r, "Status: 413"));

@@ -112,11 +112,5 @@ tokens_suite(void)
 int
 main(void)
 {
-	SRunner *r = srunner_create(tokens_suite());
-	int failed;
-
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(tokens_suite());
 }

@@ -1,6 +1,7 @@
 /*
  * Fixtures shared by the Check suites: hex, private temporary
- * directories, files, and keys and key cache files.
+ * directories, files, keys and key cache files, and the attestation
+ * service.
  */
 #ifndef PROMPTSEAL_TESTUTIL_H
 #define PROMPTSEAL_TESTUTIL_H
@@ -16,7 +17,13 @@
 
 #include <check.h>
 
+#include "as/asapi.h"
+#include "as/asstore.h"
+#include "as/tokens.h"
+#include "attest/attest.h"
+#include "attest/attest_sim.h"
 #include "core/privfile.h"
+#include "core/secret.h"
 #include "keys/keyfile.h"
 
 /* Decode lowercase hex into a malloc'd buffer; aborts the test on bad
@@ -223,6 +230,75 @@ tu_kat_entry(struct keycache_entry *e, int64_t expires)
 	for (i = 0; i < ENVELOPE_KEY_LEN; i++)
 		e->secret[i] = (uint8_t)i;
 	e->expires = expires;
+}
+
+/* ---------------------------------------------- attestation service */
+
+/*
+ * An attestation service as the API sees it, in a fresh directory: one
+ * bearer token, a SQLite store (100 secrets, 100 challenges), a sim
+ * platform key pair made and loaded through files as the programs do, and
+ * one allowed measurement (48 bytes of 0x42).
+ */
+struct tu_as {
+	char *dir;
+	struct tokens *toks;
+	struct asstore *store;
+	struct attest_verifier *ver;
+	const struct attest_verifier *vers[1];
+	struct attest_allowlist allow;
+	struct attest_measurement meas;
+	uint8_t ppriv[ATTEST_SIM_KEY_LEN];    /* the platform's private key */
+	struct asapi_cfg cfg;                 /* prefix /as, ttl at most a day,
+	                                       * challenges for 60 s */
+};
+
+static inline void
+tu_as_setup(struct tu_as *a, const char *token)
+{
+	const struct asstore_limits lim = {100, 100};
+	char path[256], pub[256], why[256], line[600];
+	uint8_t ppub[ATTEST_SIM_KEY_LEN];
+
+	memset(a, 0, sizeof(*a));
+	a->dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/tokens", a->dir);
+	snprintf(line, sizeof(line), "%s\n", token);
+	tu_write(path, line, strlen(line), 0600);
+	ck_assert_int_eq(tokens_load(path, &a->toks, why, sizeof(why)), PS_OK);
+	snprintf(path, sizeof(path), "%s/as.db", a->dir);
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, &a->store, why,
+	    sizeof(why)), PS_OK);
+	snprintf(path, sizeof(path), "%s/p.key", a->dir);
+	snprintf(pub, sizeof(pub), "%s/p.pub", a->dir);
+	ck_assert_int_eq(attest_sim_keygen(path, pub), PS_OK);
+	ck_assert_int_eq(attest_sim_load_private(path, a->ppriv, why,
+	    sizeof(why)), PS_OK);
+	ck_assert_int_eq(attest_sim_load_public(pub, ppub, why, sizeof(why)),
+	    PS_OK);
+	ck_assert_int_eq(attest_sim_verifier_new(&ppub, 1, &a->ver), PS_OK);
+	a->vers[0] = a->ver;
+	memset(&a->meas, 0x42, sizeof(a->meas));
+	a->meas.len = 48;
+	ck_assert_int_eq(attest_allowlist_add(&a->allow, &a->meas), PS_OK);
+	a->cfg.prefix = "/as";
+	a->cfg.tokens = a->toks;
+	a->cfg.verifiers = a->vers;
+	a->cfg.n_verifiers = 1;
+	a->cfg.allow = &a->allow;
+	a->cfg.max_ttl = 86400;
+	a->cfg.challenge_ttl = 60;
+}
+
+static inline void
+tu_as_teardown(struct tu_as *a)
+{
+	attest_allowlist_free(&a->allow);
+	attest_verifier_free(a->ver);
+	asstore_close(a->store);
+	tokens_free(a->toks);
+	secret_wipe(a->ppriv, sizeof(a->ppriv));
+	tu_rmdir(a->dir);
 }
 
 #endif

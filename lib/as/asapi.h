@@ -7,10 +7,8 @@
  *   POST <prefix>/v1/challenge  a single-use challenge for a worker
  *   POST <prefix>/v1/fetch      evidence in, wrapped secrets out
  *
- * The wrapped secrets (wrap.h, aad = the 32 challenge bytes) are a
- * sequence of records, one per secret, ordered by kid:
- *
- *     kid (16) | secret (32) | expires (8, signed, big-endian Unix seconds)
+ * Replies are built with asreply, request bodies read with asbody, and
+ * the secrets released in the format of attest/release.h.
  */
 #ifndef PROMPTSEAL_ASAPI_H
 #define PROMPTSEAL_ASAPI_H
@@ -18,15 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "as/asreply.h"
 #include "as/asstore.h"
 #include "as/tokens.h"
 #include "attest/attest.h"
-#include "core/buf.h"
-#include "core/pserr.h"
-#include "keys/keycache.h"
-
-#define ASAPI_RECORD_LEN 56
-#define ASAPI_CHALLENGE_LEN 32
 
 struct asapi_cfg {
 	const char *prefix;            /* where the API is mounted: "/as" */
@@ -48,38 +41,12 @@ struct asapi_request {
 	size_t body_len;
 };
 
-struct asapi_reply {
-	int status;
-	const char *headers;           /* static extra header lines, or NULL */
-	struct buf body;               /* JSON; set up by asapi_reply_init */
-	char note[160];                /* for the log: never a secret */
-};
-
-void asapi_reply_init(struct asapi_reply *r);
-void asapi_reply_free(struct asapi_reply *r);
-
 /*
- * Answer one request at time now.  Always fills r (status, JSON body,
- * note), including for errors; never fails.  s is the caller's store
- * handle (one per thread).
+ * Answer one request at time now.  Always fills r (status, headers, JSON
+ * body, note), including for errors; never fails.  s is the caller's
+ * store handle (one per thread).
  */
 void asapi_handle(const struct asapi_cfg *c, struct asstore *s,
-    const struct asapi_request *q, int64_t now, struct asapi_reply *r);
-
-/* The error reply with status, code and message (all static text). */
-void asapi_error(struct asapi_reply *r, int status, const char *code,
-    const char *message);
-
-/* Append the records of n secrets to out. */
-pserr asapi_keys_encode(const struct keycache_entry *k, size_t n,
-    struct buf *out) PS_WARN_UNUSED;
-
-/*
- * Parse len bytes of records into a new array ordered by kid (free with
- * asstore_entries_free; NULL when *n is 0).  PS_ERR_CORRUPT when len is
- * not a multiple of the record length or kids repeat.
- */
-pserr asapi_keys_decode(const uint8_t *p, size_t len,
-    struct keycache_entry **k, size_t *n) PS_WARN_UNUSED;
+    const struct asapi_request *q, int64_t now, struct asreply *r);
 
 #endif

@@ -1,9 +1,6 @@
 #include "config.h"
 
-#include <stdlib.h>
-
 #include "as/asstore.h"
-#include "core/secret.h"
 
 pserr
 asstore_put(struct asstore *s, const struct keycache_entry *e, int64_t now)
@@ -26,14 +23,14 @@ asstore_purge(struct asstore *s, int64_t now)
 
 pserr
 asstore_challenge_put(struct asstore *s,
-    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t expires, int64_t now)
+    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t expires, int64_t now)
 {
 	return s->ops->challenge_put(s, c, expires, now);
 }
 
 pserr
 asstore_challenge_take(struct asstore *s,
-    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t now)
+    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t now)
 {
 	return s->ops->challenge_take(s, c, now);
 }
@@ -43,10 +40,4 @@ asstore_close(struct asstore *s)
 {
 	if (s != NULL)
 		s->ops->close(s);
-}
-
-void
-asstore_entries_free(struct keycache_entry *keys, size_t n)
-{
-	secret_free(keys, n * sizeof(*keys));
 }

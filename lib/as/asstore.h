@@ -22,10 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attest/release.h"
 #include "core/pserr.h"
-#include "keys/keycache.h"
-
-#define ASSTORE_CHALLENGE_LEN 32
+#include "keys/keyfile.h"
 
 struct asstore;
 
@@ -40,7 +39,7 @@ struct asstore_ops {
 	    int64_t now);
 	/*
 	 * All secrets unexpired at now, ordered by kid, in a new array
-	 * (free it with asstore_entries_free); *keys is NULL when *n is 0.
+	 * (free it with keyfile_entries_free); *keys is NULL when *n is 0.
 	 */
 	pserr (*list)(struct asstore *s, int64_t now,
 	    struct keycache_entry **keys, size_t *n);
@@ -51,14 +50,14 @@ struct asstore_ops {
 	 * when the maximum of outstanding challenges is reached.
 	 */
 	pserr (*challenge_put)(struct asstore *s,
-	    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t expires, int64_t now);
+	    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t expires, int64_t now);
 	/*
 	 * Take (consume) challenge c: PS_OK once, PS_ERR_EXPIRED when it
 	 * expired before now, PS_ERR_NOT_FOUND when it was never issued or
 	 * was already taken.  Either way it can never be taken again.
 	 */
 	pserr (*challenge_take)(struct asstore *s,
-	    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t now);
+	    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t now);
 	void (*close)(struct asstore *s);
 };
 
@@ -87,14 +86,11 @@ pserr asstore_list(struct asstore *s, int64_t now,
     struct keycache_entry **keys, size_t *n) PS_WARN_UNUSED;
 pserr asstore_purge(struct asstore *s, int64_t now) PS_WARN_UNUSED;
 pserr asstore_challenge_put(struct asstore *s,
-    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t expires, int64_t now)
+    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t expires, int64_t now)
     PS_WARN_UNUSED;
 pserr asstore_challenge_take(struct asstore *s,
-    const uint8_t c[ASSTORE_CHALLENGE_LEN], int64_t now) PS_WARN_UNUSED;
+    const uint8_t c[RELEASE_CHALLENGE_LEN], int64_t now) PS_WARN_UNUSED;
 /* s may be NULL. */
 void asstore_close(struct asstore *s);
-
-/* Wipe and free an array from list.  keys may be NULL. */
-void asstore_entries_free(struct keycache_entry *keys, size_t n);
 
 #endif

@@ -161,12 +161,49 @@ out:
 	return rc;
 }
 
+/* Room for one more entry in *a (cnt used of *cap).  Not realloc: the
+ * old block holds secrets and is wiped. */
+static pserr
+entries_grow(struct keycache_entry **a, size_t cnt, size_t *cap)
+{
+	struct keycache_entry *na;
+	size_t ncap;
+
+	if (cnt < *cap)
+		return PS_OK;
+	ncap = *cap ? *cap * 2 : 16;
+	if ((na = calloc(ncap, sizeof(*na))) == NULL)
+		return PS_ERR_NOMEM;
+	if (cnt)
+		memcpy(na, *a, cnt * sizeof(*na));
+	keyfile_entries_free(*a, *cap);
+	*a = na;
+	*cap = ncap;
+	return PS_OK;
+}
+
+/* The caller frees cnt entries: hand over an array of exactly cnt (NULL
+ * for none), the rest wiped.  *a is freed on failure. */
+static pserr
+entries_fit(struct keycache_entry **a, size_t cnt, size_t cap)
+{
+	struct keycache_entry *na = NULL;
+
+	if (cnt == cap)
+		return PS_OK;
+	if (cnt > 0 && (na = malloc(cnt * sizeof(*na))) != NULL)
+		memcpy(na, *a, cnt * sizeof(*na));
+	keyfile_entries_free(*a, cap);
+	*a = na;
+	return cnt > 0 && na == NULL ? PS_ERR_NOMEM : PS_OK;
+}
+
 static pserr
 sq_list(struct asstore *s, int64_t now, struct keycache_entry **keys,
     size_t *n)
 {
 	struct sq *q = (struct sq *)s;
-	struct keycache_entry *a = NULL, *na;
+	struct keycache_entry *a = NULL;
 	sqlite3_stmt *st = NULL;
 	size_t cnt = 0, cap = 0;
 	pserr rc;
@@ -184,50 +221,20 @@ sq_list(struct asstore *s, int64_t now, struct keycache_entry **keys,
 			    "is skipped");
 			continue;
 		}
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-
-			/* Not realloc: the old block holds secrets. */
-			if ((na = calloc(ncap, sizeof(*na))) == NULL) {
-				rc = PS_ERR_NOMEM;
-				goto out;
-			}
-			if (cnt)
-				memcpy(na, a, cnt * sizeof(*a));
-			asstore_entries_free(a, cap);
-			a = na;
-			cap = ncap;
-		}
+		if ((rc = entries_grow(&a, cnt, &cap)) != PS_OK)
+			goto out;
 		memcpy(a[cnt].kid, sqlite3_column_blob(st, 0), sizeof(a->kid));
 		memcpy(a[cnt].secret, sqlite3_column_blob(st, 1),
 		    sizeof(a->secret));
 		a[cnt].expires = sqlite3_column_int64(st, 2);
 		cnt++;
 	}
-	if (r != SQLITE_DONE) {
-		rc = fail(q, "list");
-		goto out;
-	}
-	rc = PS_OK;
+	rc = r == SQLITE_DONE ? entries_fit(&a, cnt, cap) : fail(q, "list");
 out:
 	sqlite3_finalize(st);
 	if (rc != PS_OK) {
-		asstore_entries_free(a, cap);
+		keyfile_entries_free(a, cap);
 		return rc;
-	}
-	/* The array is cap long; the caller frees n, so wipe the rest now
-	 * and hand over a right-sized copy only if it differs. */
-	if (cnt == 0) {
-		asstore_entries_free(a, cap);
-		a = NULL;
-	} else if (cnt < cap) {
-		if ((na = malloc(cnt * sizeof(*na))) == NULL) {
-			asstore_entries_free(a, cap);
-			return PS_ERR_NOMEM;
-		}
-		memcpy(na, a, cnt * sizeof(*na));
-		asstore_entries_free(a, cap);
-		a = na;
 	}
 	*keys = a;
 	*n = cnt;
@@ -253,7 +260,7 @@ sq_purge(struct asstore *s, int64_t now)
 }
 
 static pserr
-sq_challenge_put(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
+sq_challenge_put(struct asstore *s, const uint8_t c[RELEASE_CHALLENGE_LEN],
     int64_t expires, int64_t now)
 {
 	struct sq *q = (struct sq *)s;
@@ -273,7 +280,7 @@ sq_challenge_put(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
 		goto out;
 	}
 	if ((rc = run(q, "INSERT INTO challenges (c, expires) VALUES (?, ?)",
-	    c, ASSTORE_CHALLENGE_LEN, 1, expires, 0)) != PS_OK)
+	    c, RELEASE_CHALLENGE_LEN, 1, expires, 0)) != PS_OK)
 		goto out;
 	rc = exec(q, "COMMIT");
 out:
@@ -283,7 +290,7 @@ out:
 }
 
 static pserr
-sq_challenge_take(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
+sq_challenge_take(struct asstore *s, const uint8_t c[RELEASE_CHALLENGE_LEN],
     int64_t now)
 {
 	struct sq *q = (struct sq *)s;
@@ -293,14 +300,14 @@ sq_challenge_take(struct asstore *s, const uint8_t c[ASSTORE_CHALLENGE_LEN],
 	if ((rc = exec(q, "BEGIN IMMEDIATE")) != PS_OK)
 		return rc;
 	if ((rc = query_int(q, "SELECT expires FROM challenges WHERE c = ?", c,
-	    ASSTORE_CHALLENGE_LEN, &expires)) != PS_OK)
+	    RELEASE_CHALLENGE_LEN, &expires)) != PS_OK)
 		goto out;
 	if (expires == -1) {
 		rc = PS_ERR_NOT_FOUND;
 		goto out;
 	}
 	if ((rc = run(q, "DELETE FROM challenges WHERE c = ?", c,
-	    ASSTORE_CHALLENGE_LEN, 0, 0, 0)) != PS_OK)
+	    RELEASE_CHALLENGE_LEN, 0, 0, 0)) != PS_OK)
 		goto out;
 	if ((rc = exec(q, "COMMIT")) != PS_OK)
 		goto out;
@@ -337,7 +344,7 @@ prepare_file(const char *path, char *why, size_t whylen)
 	if (fd < 0) {
 		int e = errno;
 
-		snprintf(why, whylen, "cannot open or create the store file "
+		pserr_why(why, whylen, "cannot open or create the store file "
 		    "(%m)");
 		return e == ELOOP ? PS_ERR_PERM : PS_ERR_IO;
 	}
@@ -363,7 +370,7 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 	rc = PS_ERR_IO;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(why, whylen, "cannot open the store: %s",
+		pserr_why(why, whylen, "cannot open the store: %s",
 		    q->db ? sqlite3_errmsg(q->db) : "out of memory");
 		goto out;
 	}
@@ -374,7 +381,7 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 	    sqlite3_step(st) != SQLITE_ROW ||
 	    sqlite3_column_text(st, 0) == NULL ||
 	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
-		snprintf(why, whylen, "cannot switch the store to WAL mode: %s",
+		pserr_why(why, whylen, "cannot switch the store to WAL mode: %s",
 		    sqlite3_errmsg(q->db));
 		goto out;
 	}
@@ -383,12 +390,12 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 	if (exec(q, "PRAGMA synchronous = FULL") != PS_OK ||
 	    exec(q, "PRAGMA secure_delete = ON") != PS_OK ||
 	    exec(q, "BEGIN IMMEDIATE") != PS_OK) {
-		snprintf(why, whylen, "cannot set up the store: %s",
+		pserr_why(why, whylen, "cannot set up the store: %s",
 		    sqlite3_errmsg(q->db));
 		goto out;
 	}
 	if (exec(q, schema) != PS_OK || exec(q, "COMMIT") != PS_OK) {
-		snprintf(why, whylen, "cannot create the store's tables: %s",
+		pserr_why(why, whylen, "cannot create the store's tables: %s",
 		    sqlite3_errmsg(q->db));
 		rollback(q);
 		goto out;

@@ -75,7 +75,7 @@ tokens_load(const char *path, struct tokens **out, char *why, size_t whylen)
 		if (s == e || *s == '#')
 			continue;
 		if (!valid_token(s, (size_t)(e - s))) {
-			snprintf(why, whylen, "line %zu: a token is %d to %d "
+			pserr_why(why, whylen, "line %zu: a token is %d to %d "
 			    "printable characters without blanks", line,
 			    TOKENS_MIN_LEN, PS_CAP_TOKEN);
 			rc = PS_ERR_CORRUPT;
@@ -88,7 +88,7 @@ tokens_load(const char *path, struct tokens **out, char *why, size_t whylen)
 		t->n++;
 	}
 	if (t->n == 0) {
-		snprintf(why, whylen, "the file holds no token");
+		pserr_why(why, whylen, "the file holds no token");
 		rc = PS_ERR_CORRUPT;
 		goto out;
 	}

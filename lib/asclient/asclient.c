@@ -9,9 +9,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "as/asapi.h"
-#include "as/asstore.h"
 #include "asclient/asclient.h"
+#include "attest/release.h"
 #include "attest/wrap.h"
 #include "core/caps.h"
 #include "core/codec.h"
@@ -131,7 +130,7 @@ status_error(struct asclient *c, long status, struct buf *reply)
 	json_object *o = NULL, *e, *v;
 	const char *s;
 
-	snprintf(c->err, sizeof(c->err), "HTTP %ld", status);
+	pserr_why(c->err, sizeof(c->err), "HTTP %ld", status);
 	if ((s = buf_cstr(reply)) != NULL &&
 	    (o = json_tokener_parse(s)) != NULL &&
 	    json_object_object_get_ex(o, "error", &e)) {
@@ -155,46 +154,58 @@ status_error(struct asclient *c, long status, struct buf *reply)
 		return PS_ERR_EXISTS;
 	case 400:
 	case 415:
-		return PS_ERR_ARG;
+		return PS_ERR_BAD_REQUEST;
 	default:
 		return status >= 500 && status < 600 ? PS_ERR_UPSTREAM :
 		    PS_ERR_BAD_UPSTREAM;
 	}
 }
 
-/*
- * POST body to <url><path>, the reply into reply (capped by its max).
- * PS_OK when the status is want; otherwise the mapped error.
- */
-static pserr
-post(struct asclient *c, const char *path, const char *auth_header,
-    const char *body, size_t len, long want, struct buf *reply)
+/* The request's header lines; NULL when memory runs out. */
+static struct curl_slist *
+request_headers(const char *auth_header)
 {
+	static const char *const fixed[] = {
+		"Content-Type: application/json",
+		/* Ask for no "100 Continue" round trip. */
+		"Expect:",
+	};
 	struct curl_slist *hdr = NULL, *h;
-	char url[1024];
-	CURLcode cc;
-	long status = 0;
-	pserr rc = PS_ERR_NOMEM;
+	size_t i;
 
-	c->err[0] = '\0';
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >=
-	    sizeof(url)) {
-		snprintf(c->err, sizeof(c->err), "AS url too long");
-		return PS_ERR_ARG;
-	}
-	if ((h = curl_slist_append(hdr, "Content-Type: application/json")) ==
-	    NULL)
-		goto out;
-	hdr = h;
-	/* Ask for no "100 Continue" round trip. */
-	if ((h = curl_slist_append(hdr, "Expect:")) == NULL)
-		goto out;
-	hdr = h;
-	if (auth_header != NULL) {
-		if ((h = curl_slist_append(hdr, auth_header)) == NULL)
-			goto out;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if ((h = curl_slist_append(hdr, fixed[i])) == NULL)
+			goto fail;
 		hdr = h;
 	}
+	if (auth_header != NULL) {
+		if ((h = curl_slist_append(hdr, auth_header)) == NULL)
+			goto fail;
+		hdr = h;
+	}
+	return hdr;
+fail:
+	curl_slist_free_all(hdr);
+	return NULL;
+}
+
+/* Wipe (the token sits in a copy curl made of its line) and free. */
+static void
+headers_free(struct curl_slist *hdr)
+{
+	struct curl_slist *h;
+
+	for (h = hdr; h != NULL; h = h->next)
+		secret_wipe(h->data, strlen(h->data));
+	curl_slist_free_all(hdr);
+}
+
+/* Set the handle up for one POST: HTTPS only and verified, no redirects,
+ * the timeouts, the reply into reply. */
+static void
+setup_post(struct asclient *c, const char *url, struct curl_slist *hdr,
+    const char *body, size_t len, struct buf *reply)
+{
 	curl_easy_reset(c->h);
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -224,35 +235,53 @@ post(struct asclient *c, const char *path, const char *auth_header,
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, reply);
 	curl_easy_setopt(c->h, CURLOPT_USERAGENT, "promptseal/" PACKAGE_VERSION);
+}
 
+/* The code for a transfer that ended with cc; the error set. */
+static pserr
+transfer_error(struct asclient *c, CURLcode cc, const struct buf *reply)
+{
+	if (cc == CURLE_WRITE_ERROR) {
+		pserr_why(c->err, sizeof(c->err), "reply larger than %zu bytes",
+		    reply->max);
+		return PS_ERR_BAD_UPSTREAM;
+	}
+	pserr_why(c->err, sizeof(c->err), "%s", curl_easy_strerror(cc));
+	return cc == CURLE_OPERATION_TIMEDOUT ? PS_ERR_TIMEOUT :
+	    PS_ERR_UPSTREAM;
+}
+
+/*
+ * POST body to <url><path>, the reply into reply (capped by its max).
+ * PS_OK when the status is want; otherwise the mapped error.
+ */
+static pserr
+post(struct asclient *c, const char *path, const char *auth_header,
+    const char *body, size_t len, long want, struct buf *reply)
+{
+	struct curl_slist *hdr;
+	char url[1024];
+	CURLcode cc;
+	long status = 0;
+
+	c->err[0] = '\0';
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >=
+	    sizeof(url)) {
+		pserr_why(c->err, sizeof(c->err), "AS url too long");
+		return PS_ERR_ARG;
+	}
+	if ((hdr = request_headers(auth_header)) == NULL)
+		return PS_ERR_NOMEM;
+	setup_post(c, url, hdr, body, len, reply);
 	cc = curl_easy_perform(c->h);
 	/* The body may hold a secret: curl must not keep a pointer to it. */
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
-	if (cc == CURLE_WRITE_ERROR) {
-		snprintf(c->err, sizeof(c->err), "reply larger than %zu bytes",
-		    reply->max);
-		rc = PS_ERR_BAD_UPSTREAM;
-		goto out;
-	}
-	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(c->err, sizeof(c->err), "%s", curl_easy_strerror(cc));
-		rc = PS_ERR_TIMEOUT;
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		snprintf(c->err, sizeof(c->err), "%s", curl_easy_strerror(cc));
-		rc = PS_ERR_UPSTREAM;
-		goto out;
-	}
+	headers_free(hdr);
+	if (cc != CURLE_OK)
+		return transfer_error(c, cc, reply);
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
-	rc = status == want ? PS_OK : status_error(c, status, reply);
-out:
-	/* The token sits in a copy curl made of the header line. */
-	for (h = hdr; h != NULL; h = h->next)
-		secret_wipe(h->data, strlen(h->data));
-	curl_slist_free_all(hdr);
-	return rc;
+	return status == want ? PS_OK : status_error(c, status, reply);
 }
 
 /* The reply as a JSON object, or NULL (and the error set). */
@@ -264,7 +293,7 @@ reply_object(struct asclient *c, struct buf *reply)
 
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		snprintf(c->err, sizeof(c->err), "the AS's reply is not a "
+		pserr_why(c->err, sizeof(c->err), "the AS's reply is not a "
 		    "JSON object");
 		return NULL;
 	}
@@ -338,7 +367,7 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	if ((o = reply_object(c, &reply)) == NULL)
 		goto out;
 	if (get_int(o, "expires", &exp) != 0) {
-		snprintf(c->err, sizeof(c->err), "the AS's reply has no expiry");
+		pserr_why(c->err, sizeof(c->err), "the AS's reply has no expiry");
 		goto out;
 	}
 	if (expires != NULL)
@@ -373,7 +402,7 @@ asclient_challenge(struct asclient *c, uint8_t challenge[32],
 	if ((s = get_str(o, "challenge", &len)) == NULL ||
 	    codec_b64url_decode(s, len, challenge, 32, &got) != PS_OK ||
 	    got != 32 || get_int(o, "expires", &exp) != 0) {
-		snprintf(c->err, sizeof(c->err), "the AS's challenge reply is "
+		pserr_why(c->err, sizeof(c->err), "the AS's challenge reply is "
 		    "malformed");
 		goto out;
 	}
@@ -421,14 +450,14 @@ asclient_fetch(struct asclient *c, const uint8_t challenge[32],
 	if ((o = reply_object(c, &reply)) == NULL)
 		goto out;
 	if ((s = get_str(o, "keys", &len)) == NULL) {
-		snprintf(c->err, sizeof(c->err), "the AS's reply has no keys");
+		pserr_why(c->err, sizeof(c->err), "the AS's reply has no keys");
 		goto out;
 	}
 	if ((rc = buf_reserve(wrapped, len)) != PS_OK)
 		goto out;
 	if (codec_b64url_decode(s, len, (uint8_t *)wrapped->p + wrapped->len,
 	    wrapped->max - wrapped->len, &got) != PS_OK) {
-		snprintf(c->err, sizeof(c->err), "the AS's keys are not "
+		pserr_why(c->err, sizeof(c->err), "the AS's keys are not "
 		    "base64url");
 		rc = PS_ERR_BAD_UPSTREAM;
 		goto out;
@@ -448,14 +477,13 @@ pserr
 asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
     struct keycache_entry **keys, size_t *n)
 {
-	uint8_t ch[32], priv[WRAP_KEY_LEN], pub[WRAP_KEY_LEN];
+	uint8_t ch[RELEASE_CHALLENGE_LEN], priv[WRAP_KEY_LEN], pub[WRAP_KEY_LEN];
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
-	struct buf ev, wrapped, plain;
+	struct buf ev, wrapped;
 	pserr rc;
 
 	buf_init(&ev, PS_CAP_EVIDENCE);
 	buf_init(&wrapped, PS_CAP_AS_REPLY);
-	buf_init(&plain, PS_CAP_AS_REPLY);
 	if ((rc = asclient_challenge(c, ch, NULL)) != PS_OK)
 		goto out;
 	/* A fresh key pair per exchange: the private key lives only for the
@@ -464,18 +492,16 @@ asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
 		goto out;
 	if ((rc = attest_report_data(ch, sizeof(ch), pub, rd)) != PS_OK ||
 	    (rc = p->produce(p, rd, &ev)) != PS_OK) {
-		snprintf(c->err, sizeof(c->err), "cannot produce %s evidence: "
+		pserr_why(c->err, sizeof(c->err), "cannot produce %s evidence: "
 		    "%s", p->format, pserr_str(rc));
 		goto out;
 	}
 	if ((rc = asclient_fetch(c, ch, p->format, (uint8_t *)ev.p, ev.len,
 	    pub, &wrapped)) != PS_OK)
 		goto out;
-	if ((rc = wrap_open(priv, ch, sizeof(ch), wrapped.p, wrapped.len,
-	    &plain)) != PS_OK ||
-	    (rc = asapi_keys_decode((uint8_t *)plain.p, plain.len, keys, n)) !=
+	if ((rc = release_open(priv, ch, wrapped.p, wrapped.len, keys, n)) !=
 	    PS_OK) {
-		snprintf(c->err, sizeof(c->err), "the AS's wrapped keys do not "
+		pserr_why(c->err, sizeof(c->err), "the AS's wrapped keys do not "
 		    "open or parse");
 		rc = PS_ERR_BAD_UPSTREAM;
 		goto out;
@@ -485,6 +511,5 @@ out:
 	secret_wipe(priv, sizeof(priv));
 	buf_free(&ev);
 	buf_free(&wrapped);
-	buf_free(&plain);
 	return rc;
 }

@@ -19,7 +19,7 @@
 #include "attest/attest.h"
 #include "core/buf.h"
 #include "core/pserr.h"
-#include "keys/keycache.h"
+#include "keys/keyfile.h"
 
 struct asclient_opts {
 	const char *url;          /* the API's base: "https://as.example/as" */
@@ -60,7 +60,8 @@ const char *asclient_error(const struct asclient *c);
  *   PS_OK             stored; *expires (may be NULL) gets the AS's expiry
  *   PS_ERR_EXISTS     409: the kid exists at the AS
  *   PS_ERR_AUTH       401: the token was refused
- *   PS_ERR_ARG        400 or 415: the AS refused the request
+ *   PS_ERR_BAD_REQUEST  400 or 415: the AS refused the request
+ *   PS_ERR_ARG        a token that cannot go into a header
  *   PS_ERR_UPSTREAM   no connection, TLS verification failed, or 5xx
  *   PS_ERR_TIMEOUT    no answer in time
  *   PS_ERR_BAD_UPSTREAM  any other status, or a reply that does not parse
@@ -85,7 +86,7 @@ pserr asclient_fetch(struct asclient *c, const uint8_t challenge[32],
 /*
  * The whole exchange of a worker: a challenge, a fresh X25519 key pair,
  * evidence from p binding both, the fetch, and the unwrap.  On success
- * *keys (free with asstore_entries_free; NULL when *n is 0) holds the
+ * *keys (free with keyfile_entries_free; NULL when *n is 0) holds the
  * unexpired secrets the AS released.  PS_ERR_BAD_UPSTREAM when the
  * wrapped reply does not open; other codes as the calls above.
  */

@@ -1,6 +1,7 @@
-# asclient: the client side of the attestation service's API.
+# asclient: the client side of the attestation service's API.  It shares
+# only attest/ (evidence, wrap, release) with the server, never as/.
 noinst_LTLIBRARIES += lib/asclient/libasclient.la
 lib_asclient_libasclient_la_SOURCES = \
 	lib/asclient/asclient.c lib/asclient/asclient.h
-PS_ASCLIENT_LIBS = lib/asclient/libasclient.la $(PS_AS_LIBS) $(CURL_LIBS) \
-	$(JSONC_LIBS)
+PS_ASCLIENT_LIBS = lib/asclient/libasclient.la $(PS_ATTEST_LIBS) \
+	$(JSONC_LIBS) $(CURL_LIBS)

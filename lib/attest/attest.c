@@ -114,6 +114,30 @@ attest_allowlist_add(struct attest_allowlist *al,
 	return PS_OK;
 }
 
+/* The whole file into b.  Measurements are public: an ordinary readable
+ * file will do. */
+static pserr
+read_measurements(const char *path, struct buf *b, char *why, size_t whylen)
+{
+	FILE *f;
+	pserr rc = PS_OK;
+	int c;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		pserr_why(why, whylen, "cannot open the measurements file");
+		return PS_ERR_IO;
+	}
+	while (rc == PS_OK && (c = fgetc(f)) != EOF)
+		if ((rc = buf_putc(b, (char)c)) != PS_OK)
+			pserr_why(why, whylen, "measurements file too large");
+	if (rc == PS_OK && ferror(f)) {
+		pserr_why(why, whylen, "cannot read the measurements file");
+		rc = PS_ERR_IO;
+	}
+	fclose(f);
+	return rc;
+}
+
 pserr
 attest_allowlist_load(struct attest_allowlist *al, const char *path,
     char *why, size_t whylen)
@@ -123,29 +147,11 @@ attest_allowlist_load(struct attest_allowlist *al, const char *path,
 	struct buf b;
 	const char *p, *end, *nl;
 	size_t line = 0, i;
-	FILE *f;
 	pserr rc;
-	int c;
 
-	/* Measurements are public: an ordinary readable file will do. */
 	buf_init(&b, PS_CAP_ALLOWLIST_FILE);
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(why, whylen, "cannot open the measurements file");
-		return PS_ERR_IO;
-	}
-	while ((c = fgetc(f)) != EOF)
-		if ((rc = buf_putc(&b, (char)c)) != PS_OK) {
-			snprintf(why, whylen, "measurements file too large");
-			fclose(f);
-			goto out;
-		}
-	if (ferror(f)) {
-		fclose(f);
-		snprintf(why, whylen, "cannot read the measurements file");
-		rc = PS_ERR_IO;
+	if ((rc = read_measurements(path, &b, why, whylen)) != PS_OK)
 		goto out;
-	}
-	fclose(f);
 	p = b.p;
 	end = b.p + b.len;
 	while (p < end) {
@@ -163,7 +169,7 @@ attest_allowlist_load(struct attest_allowlist *al, const char *path,
 		if (s == e || *s == '#')
 			continue;
 		if (attest_measurement_parse(s, (size_t)(e - s), &m) != PS_OK) {
-			snprintf(why, whylen, "line %zu: not a measurement of "
+			pserr_why(why, whylen, "line %zu: not a measurement of "
 			    "%d to %d bytes in hex", line,
 			    ATTEST_MEASUREMENT_MIN, ATTEST_MEASUREMENT_MAX);
 			rc = PS_ERR_CORRUPT;

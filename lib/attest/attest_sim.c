@@ -21,13 +21,6 @@
 #define SIM_MAGIC "PSIM"
 #define SIM_VERSION 1
 
-static void
-say(char *why, size_t whylen, const char *s)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", s);
-}
-
 /* Write k as PEM to a new file path: the private key with mode 0600, or
  * the public key with mode 0644. */
 static pserr
@@ -102,15 +95,16 @@ attest_sim_load_public(const char *path, uint8_t pub[ATTEST_SIM_KEY_LEN],
 	pserr rc = PS_ERR_CORRUPT;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		say(why, whylen, "cannot open the platform public key");
-		return errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_IO;
+		rc = errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_IO;
+		pserr_why(why, whylen, "cannot open the platform public key");
+		return rc;
 	}
 	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519 ||
 	    EVP_PKEY_get_raw_public_key(k, pub, &len) != 1 ||
 	    len != ATTEST_SIM_KEY_LEN) {
-		say(why, whylen, "not a PEM Ed25519 public key");
+		pserr_why(why, whylen, "not a PEM Ed25519 public key");
 		goto out;
 	}
 	rc = PS_OK;
@@ -142,7 +136,8 @@ attest_sim_load_private(const char *path, uint8_t priv[ATTEST_SIM_KEY_LEN],
 	    EVP_PKEY_get_raw_private_key(k, priv, &len) != 1 ||
 	    len != ATTEST_SIM_KEY_LEN) {
 		secret_wipe(priv, ATTEST_SIM_KEY_LEN);
-		say(why, whylen, "not an unencrypted PEM Ed25519 private key");
+		pserr_why(why, whylen, "not an unencrypted PEM Ed25519 private "
+		    "key");
 		goto out;
 	}
 	rc = PS_OK;
@@ -415,4 +410,19 @@ attest_sim_producer_new(const uint8_t priv[ATTEST_SIM_KEY_LEN],
 	s->p.state = s;
 	*out = &s->p;
 	return PS_OK;
+}
+
+pserr
+attest_sim_producer_load(const char *path, const struct attest_measurement *m,
+    struct attest_producer **out, char *why, size_t whylen)
+{
+	uint8_t priv[ATTEST_SIM_KEY_LEN];
+	pserr rc;
+
+	if ((rc = attest_sim_load_private(path, priv, why, whylen)) != PS_OK)
+		return rc;
+	if ((rc = attest_sim_producer_new(priv, m, out)) != PS_OK)
+		pserr_why(why, whylen, "%s", pserr_str(rc));
+	secret_wipe(priv, sizeof(priv));
+	return rc;
 }

@@ -81,4 +81,13 @@ pserr attest_sim_producer_new(const uint8_t priv[ATTEST_SIM_KEY_LEN],
     const struct attest_measurement *m, struct attest_producer **out)
     PS_WARN_UNUSED;
 
+/*
+ * The worker side's whole set-up: the private key from path (as
+ * attest_sim_load_private(), the reason in why) and a producer of m with
+ * it.  The key is wiped here; only the producer holds a copy.
+ */
+pserr attest_sim_producer_load(const char *path,
+    const struct attest_measurement *m, struct attest_producer **out,
+    char *why, size_t whylen) PS_WARN_UNUSED;
+
 #endif

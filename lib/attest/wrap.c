@@ -131,8 +131,14 @@ gcm(EVP_CIPHER_CTX *x, int enc, const uint8_t *okm, const void *aad,
 	return 0;
 }
 
-pserr
-wrap_seal_eph(const uint8_t eph_priv[WRAP_KEY_LEN],
+/*
+ * wrap_seal() with the given ephemeral private key.  Static, so that no
+ * program can reuse an ephemeral key (that reuses the AES key and IV, which
+ * breaks GCM); the known-answer tests need a fixed one, and
+ * tests/test_wrap.c includes this file to reach it.
+ */
+static pserr
+seal_eph(const uint8_t eph_priv[WRAP_KEY_LEN],
     const uint8_t recipient_pub[WRAP_KEY_LEN], const void *aad, size_t aad_len,
     const void *pt, size_t pt_len, struct buf *out)
 {
@@ -189,8 +195,7 @@ wrap_seal(const uint8_t recipient_pub[WRAP_KEY_LEN], const void *aad,
 
 	if ((rc = wrap_keypair(eph_priv, eph_pub)) != PS_OK)
 		return rc;
-	rc = wrap_seal_eph(eph_priv, recipient_pub, aad, aad_len, pt, pt_len,
-	    out);
+	rc = seal_eph(eph_priv, recipient_pub, aad, aad_len, pt, pt_len, out);
 	secret_wipe(eph_priv, sizeof(eph_priv));
 	return rc;
 }

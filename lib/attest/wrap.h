@@ -53,15 +53,6 @@ pserr wrap_seal(const uint8_t recipient_pub[WRAP_KEY_LEN], const void *aad,
     PS_WARN_UNUSED;
 
 /*
- * wrap_seal() with the given ephemeral private key instead of a fresh one.
- * For known-answer tests only: reusing an ephemeral key reuses the AES key
- * and IV, which breaks GCM.
- */
-pserr wrap_seal_eph(const uint8_t eph_priv[WRAP_KEY_LEN],
-    const uint8_t recipient_pub[WRAP_KEY_LEN], const void *aad, size_t aad_len,
-    const void *pt, size_t pt_len, struct buf *out) PS_WARN_UNUSED;
-
-/*
  * Open the blob (n bytes) with the recipient's private key under aad and
  * append the plaintext to out.  PS_ERR_DECRYPT for every failure of the
  * blob itself (too short, wrong magic, bad key, authentication failed);

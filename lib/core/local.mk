@@ -1,4 +1,5 @@
-# core: errors, buffers, secrets, encodings, logging, options, private files.
+# core: errors, buffers, secrets, encodings, logging, options, clocks,
+# private files.
 noinst_LTLIBRARIES += lib/core/libcore.la
 lib_core_libcore_la_SOURCES = \
 	lib/core/pserr.c lib/core/pserr.h lib/core/caps.h \
@@ -7,5 +8,6 @@ lib_core_libcore_la_SOURCES = \
 	lib/core/buf.c lib/core/buf.h \
 	lib/core/log.c lib/core/log.h \
 	lib/core/options.c lib/core/options.h \
+	lib/core/clock.c lib/core/clock.h \
 	lib/core/privfile.c lib/core/privfile_write.c lib/core/privfile.h
 PS_CORE_LIBS = lib/core/libcore.la $(CRYPTO_LIBS)

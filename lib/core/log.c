@@ -18,6 +18,12 @@ log_setup(const char *progname, enum log_level level)
 	max_level = level;
 }
 
+const char *
+log_progname(void)
+{
+	return prog;
+}
+
 int
 log_level_parse(const char *s)
 {

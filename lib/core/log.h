@@ -15,6 +15,9 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* Set the program name shown in every line and the highest level printed. */
 void log_setup(const char *progname, enum log_level level);
 
+/* The program name given to log_setup() ("promptseal" before). */
+const char *log_progname(void);
+
 /* Parse "error", "warn", "info" or "debug"; returns -1 for anything else. */
 int log_level_parse(const char *s);
 

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "core/log.h"
 #include "core/options.h"
 
 pserr
@@ -46,4 +48,42 @@ options_long(const char *s, long min, long max, long *out)
 		return PS_ERR_ARG;
 	*out = v;
 	return PS_OK;
+}
+
+int
+options_number(const char *opt, const char *arg, long min, long max,
+    long *out)
+{
+	if (options_long(arg, min, max, out) != PS_OK) {
+		fprintf(stderr, "%s: %s wants a number from %ld to %ld\n",
+		    log_progname(), opt, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_log_level(const char *arg, int *level)
+{
+	int v;
+
+	if ((v = log_level_parse(arg)) < 0) {
+		fprintf(stderr, "%s: --log-level is error, warn, info or "
+		    "debug\n", log_progname());
+		return -1;
+	}
+	*level = v;
+	return 0;
+}
+
+int
+options_append(const char ***list, size_t *n, const char *value)
+{
+	const char **nl;
+
+	if ((nl = realloc(*list, (*n + 1) * sizeof(*nl))) == NULL)
+		return -1;
+	nl[(*n)++] = value;
+	*list = nl;
+	return 0;
 }

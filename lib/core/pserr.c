@@ -74,6 +74,8 @@ static const struct {
 	    "already exists"},
 	[PS_ERR_AUTH] = {401, "unauthorized", "invalid_request_error",
 	    "authentication failed"},
+	[PS_ERR_BAD_REQUEST] = {400, "invalid_request", "invalid_request_error",
+	    "the request was refused as malformed"},
 };
 
 static int
@@ -106,22 +108,59 @@ pserr_type(pserr rc)
 	return valid(rc) ? table[rc].type : "api_error";
 }
 
+/* Append s as the inside of a JSON string. */
+static pserr
+put_json_text(struct buf *b, const char *s)
+{
+	const char *run = s;
+	char esc[8];
+	pserr rc = PS_OK;
+
+	for (; *s != '\0' && rc == PS_OK; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		if ((rc = buf_append(b, run, (size_t)(s - run))) != PS_OK)
+			break;
+		if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = buf_append(b, esc, 6);
+		} else {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			rc = buf_append(b, esc, 2);
+		}
+		run = s + 1;
+	}
+	if (rc == PS_OK)
+		rc = buf_append(b, run, (size_t)(s - run));
+	return rc;
+}
+
 pserr
-pserr_json(pserr rc, struct buf *out)
+pserr_json_body(struct buf *out, const char *type, const char *code,
+    const char *message)
 {
 	size_t start = out->len;
 	pserr e;
 
-	/* The table's strings hold no character that JSON needs escaped. */
 	if ((e = buf_puts(out, "{\"error\":{\"message\":\"")) != PS_OK ||
-	    (e = buf_puts(out, pserr_str(rc))) != PS_OK ||
+	    (e = put_json_text(out, message)) != PS_OK ||
 	    (e = buf_puts(out, "\",\"type\":\"")) != PS_OK ||
-	    (e = buf_puts(out, pserr_type(rc))) != PS_OK ||
+	    (e = put_json_text(out, type)) != PS_OK ||
 	    (e = buf_puts(out, "\",\"code\":\"")) != PS_OK ||
-	    (e = buf_puts(out, pserr_code(rc))) != PS_OK ||
+	    (e = put_json_text(out, code)) != PS_OK ||
 	    (e = buf_puts(out, "\"}}")) != PS_OK)
 		out->len = start;
 	return e;
+}
+
+pserr
+pserr_json(pserr rc, struct buf *out)
+{
+	return pserr_json_body(out, pserr_type(rc), pserr_code(rc),
+	    pserr_str(rc));
 }
 
 pserr

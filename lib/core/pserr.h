@@ -44,16 +44,20 @@ typedef enum {
 	PS_ERR_REPLAY_FULL,       /* 503 replay_table_full */
 	/* local failures: 500 internal_error if they reach a peer */
 	PS_ERR_NOMEM,
-	PS_ERR_ARG,
+	PS_ERR_ARG,               /* a caller passed a bad argument */
 	PS_ERR_CRYPTO,
 	PS_ERR_IO,
 	PS_ERR_PERM,
 	PS_ERR_CORRUPT,
 	PS_ERR_EXPIRED,
-	/* the attestation service's answers */
+	/* results of lookups and checks (files, the AS's store, evidence,
+	 * the AS's answers to asclient); no proxy answers with them, and the
+	 * AS writes its own error codes (docs/as-api.md) */
 	PS_ERR_NOT_FOUND,         /* 404 not_found */
 	PS_ERR_EXISTS,            /* 409 conflict */
 	PS_ERR_AUTH,              /* 401 unauthorized */
+	PS_ERR_BAD_REQUEST,       /* 400 invalid_request: the AS refused a
+	                           * request as malformed (400 or 415) */
 	PS_ERR__COUNT
 } pserr;
 
@@ -87,6 +91,16 @@ const char *pserr_type(pserr rc);
  * codes and anything unknown give PS_OK).
  */
 pserr pserr_from_code(const char *code, size_t n);
+
+/*
+ * Append the error body {"error":{"message":"...","type":"...","code":"..."}}
+ * (no trailing newline) with the three strings, escaped as JSON strings
+ * ('/' is not escaped), to out: the one writer of that body, for
+ * pserr_json() and for the attestation service's own codes.  The caller
+ * passes no request data in them.  On failure out is left as it was.
+ */
+pserr pserr_json_body(struct buf *out, const char *type, const char *code,
+    const char *message) PS_WARN_UNUSED;
 
 /*
  * Write a reason for a log line to why (whylen bytes, always NUL

@@ -134,21 +134,7 @@ proxy_thread_clean(struct proxy_thread *t)
 void
 proxy_send_error(FCGX_Request *req, pserr rc)
 {
-	char text[512];
-	struct buf b;
-
-	buf_init(&b, sizeof(text));
-	if (pserr_json(rc, &b) == PS_OK) {
-		memcpy(text, b.p, b.len);
-		server_send(req, pserr_status(rc), "application/json",
-		    "Promptseal-Encrypted: false\r\n" PROXY_VERSION_HEADER, text,
-		    b.len);
-	} else {
-		server_send(req, 500, "application/json",
-		    "Promptseal-Encrypted: false\r\n" PROXY_VERSION_HEADER, "{}",
-		    2);
-	}
-	buf_free(&b);
+	server_send_error(req, rc, PROXY_VERSION_HEADER);
 }
 
 void

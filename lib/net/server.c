@@ -404,19 +404,23 @@ server_send(FCGX_Request *req, int status, const char *content_type,
 }
 
 void
-server_send_error(FCGX_Request *req, pserr rc)
+server_send_error(FCGX_Request *req, pserr rc, const char *headers)
 {
-	char text[512];
+	char text[512], head[512];
 	struct buf b;
+	int n;
 
+	n = snprintf(head, sizeof(head), "Promptseal-Encrypted: false\r\n%s",
+	    headers != NULL ? headers : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		head[0] = '\0';
 	buf_init(&b, sizeof(text));
 	if (pserr_json(rc, &b) == PS_OK) {
 		memcpy(text, b.p, b.len);
-		server_send(req, pserr_status(rc), "application/json",
-		    "Promptseal-Encrypted: false\r\n", text, b.len);
+		server_send(req, pserr_status(rc), "application/json", head,
+		    text, b.len);
 	} else {
-		server_send(req, 500, "application/json",
-		    "Promptseal-Encrypted: false\r\n", "{}", 2);
+		server_send(req, 500, "application/json", head, "{}", 2);
 	}
 	buf_free(&b);
 }

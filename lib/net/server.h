@@ -89,9 +89,10 @@ void server_send(FCGX_Request *req, int status, const char *content_type,
 /*
  * Write the plain error of protocol.md section 6 for rc:
  *   {"error": {"message": ..., "type": ..., "code": ...}}
- * with "Promptseal-Encrypted: false".  The message is pserr_str(rc): it
- * never holds request data (pserr_json() builds it).
+ * with "Promptseal-Encrypted: false" and headers (NULL or extra header
+ * lines, each ending in "\r\n").  The message is pserr_str(rc): it never
+ * holds request data (pserr_json() builds it).
  */
-void server_send_error(FCGX_Request *req, pserr rc);
+void server_send_error(FCGX_Request *req, pserr rc, const char *headers);
 
 #endif

@@ -1,7 +1,8 @@
-"""The attestation service's HTTP API (docs/as-api.md) from the outside, for
-the end-to-end tests: uploads, challenges and fetches over the AS's real
-TLS endpoint, with "sim" evidence made and the wrapped secrets opened by an
-independent implementation (python3-cryptography)."""
+"""What the attestation service speaks (docs/as-api.md, docs/attestation.md),
+written again with an independent implementation (python3-cryptography,
+hashlib), for every test of the AS: "sim" reports and measurements, the
+wrap (lib/attest/wrap.h), the released records (lib/attest/release.h), and
+the HTTP API over the AS's real TLS endpoint for the end-to-end tests."""
 
 import base64
 import hashlib
@@ -18,6 +19,8 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+WRAP_LABEL = b"promptseal wrap v1"
+RECORD_LEN = 56
 
 
 def b64url(b):
@@ -34,30 +37,59 @@ def load_platform(path):
 
 
 def sim_report(platform, measurement, report_data):
-    """A "sim" report (docs/attestation.md) signed by platform."""
+    """A "sim" report (docs/attestation.md) signed by platform, an Ed25519
+    private key."""
     pub = platform.public_key().public_bytes(*RAW)
     body = (b"PSIM" + bytes([1, len(measurement), 0, 0]) + pub +
             report_data + measurement)
     return body + platform.sign(body)
 
 
-def unwrap(priv, challenge, blob):
-    """Open the wrapped blob of a fetch reply (docs/as-api.md)."""
+def report_data(challenge, pubkey):
+    """What a report must carry: SHA-512(challenge || pubkey)."""
+    return hashlib.sha512(challenge + pubkey).digest()
+
+
+def measure(contents):
+    """The sim measurement of files with these contents, in order."""
+    h = hashlib.sha384()
+    for c in contents:
+        h.update(struct.pack(">Q", len(c)) + c)
+    return h.digest()
+
+
+def _wrap_key(shared, eph_pub, rcpt_pub):
+    okm = HKDF(algorithm=SHA256(), length=44, salt=WRAP_LABEL,
+               info=WRAP_LABEL + eph_pub + rcpt_pub).derive(shared)
+    return okm[:32], okm[32:]
+
+
+def wrap(eph, rcpt_pub, aad, pt):
+    """The blob of pt wrapped to rcpt_pub (32 bytes) under aad, with the
+    ephemeral X25519 private key eph."""
+    eph_pub = eph.public_key().public_bytes(*RAW)
+    key, iv = _wrap_key(eph.exchange(X25519PublicKey.from_public_bytes(
+        rcpt_pub)), eph_pub, rcpt_pub)
+    return b"psw1" + eph_pub + AESGCM(key).encrypt(iv, pt, aad or None)
+
+
+def unwrap(priv, aad, blob):
+    """Open a wrapped blob (a fetch reply's keys) with the X25519 private
+    key priv."""
     assert blob[:4] == b"psw1"
     eph_pub = blob[4:36]
     my_pub = priv.public_key().public_bytes(*RAW)
-    shared = priv.exchange(X25519PublicKey.from_public_bytes(eph_pub))
-    okm = HKDF(algorithm=SHA256(), length=44, salt=b"promptseal wrap v1",
-               info=b"promptseal wrap v1" + eph_pub + my_pub).derive(shared)
-    return AESGCM(okm[:32]).decrypt(okm[32:], blob[36:], challenge)
+    key, iv = _wrap_key(priv.exchange(X25519PublicKey.from_public_bytes(
+        eph_pub)), eph_pub, my_pub)
+    return AESGCM(key).decrypt(iv, blob[36:], aad)
 
 
 def records(plain):
     """The (kid bytes, secret, expires) records of an unwrapped blob."""
-    assert len(plain) % 56 == 0
+    assert len(plain) % RECORD_LEN == 0
     return [(plain[i:i + 16], plain[i + 16:i + 48],
              struct.unpack(">q", plain[i + 48:i + 56])[0])
-            for i in range(0, len(plain), 56)]
+            for i in range(0, len(plain), RECORD_LEN)]
 
 
 class AsApi:
@@ -96,9 +128,11 @@ class AsApi:
         return unb64url(j["challenge"])
 
     @staticmethod
-    def fetch_body(challenge, priv, platform, measurement):
+    def fetch_body(challenge, priv, platform, measurement, bind_pub=None):
+        """The body of a fetch for priv's public key, with evidence that
+        binds bind_pub instead when it is given."""
         pub = priv.public_key().public_bytes(*RAW)
-        rd = hashlib.sha512(challenge + pub).digest()
+        rd = report_data(challenge, bind_pub or pub)
         return json.dumps({"challenge": b64url(challenge), "format": "sim",
                            "evidence": b64url(sim_report(platform, measurement, rd)),
                            "pubkey": b64url(pub)}).encode()
