@@ -36,9 +36,9 @@ usage(FILE *f)
 "                           not in the cache, ask keysync for a fetch and\n"
 "                           wait for the key before answering unknown_key\n"
 "  --key-wait MS            how long to wait for it (default 2000)\n"
-"  --key-waiters N          how many requests may wait so at once, the\n"
-"                           others are answered at once (default: a quarter\n"
-"                           of --threads, at least 1)\n"
+"  --key-waiters N          how many unknown kids may be waited for at once;\n"
+"                           requests for other kids are answered at once\n"
+"                           (default: a quarter of --threads, at least 2)\n"
 "  --pad-stream BYTES       pad each stream event to multiples of BYTES, at\n"
 "                           most 64K (default 256; 0: no padding)\n"
 "  --replay-window SECS     how old a request may be, and how long its nonce\n"
@@ -208,9 +208,11 @@ main(int argc, char **argv)
 	if ((ret = parse_args(argc, argv, &a, &w)) >= 0)
 		return ret;
 	log_setup("promptseal-worker", (enum log_level)w.opts.log_level);
+	/* Two at least: the processes of one client installation may meet
+	 * two new kids at once when they start. */
 	if (w.key_waiters_max < 0)
-		w.key_waiters_max = w.opts.server.threads / 4 > 1 ?
-		    w.opts.server.threads / 4 : 1;
+		w.key_waiters_max = w.opts.server.threads / 4 > 2 ?
+		    w.opts.server.threads / 4 : 2;
 	w.opts.upstream.base_url = "http://localhost";
 	w.opts.upstream.unix_path = a.upstream + 5;
 
@@ -219,9 +221,14 @@ main(int argc, char **argv)
 		log_error("cannot initialise libcurl");
 		goto out;
 	}
+	if (worker_waits_new(&w) != 0) {
+		log_error("out of memory");
+		goto out;
+	}
 	if (setup_state(&a, &w) == 0)
 		ret = server_run(&w.opts.server, &app);
 out:
+	worker_waits_free(&w);
 	replay_close(w.replay);
 	keycache_close(w.keys);
 	return ret;

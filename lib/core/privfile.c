@@ -95,7 +95,9 @@ open_dir(const char *path, int *dirfd, const char **base,
 	if (dir == NULL)
 		return fail(st, PRIVFILE_NOMEM);
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = fail_errno(st, PRIVFILE_DIR_OPEN, errno);
+		/* No directory, no file: said as for a missing file. */
+		rc = fail_errno(st, errno == ENOENT ? PRIVFILE_MISSING :
+		    PRIVFILE_DIR_OPEN, errno);
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
@@ -132,8 +134,11 @@ privfile_check_dir(const char *path, char *why, size_t whylen)
 		return PS_ERR_ARG;
 	if ((rc = open_dir(path, &fd, &base, &st)) != PS_OK) {
 		errno = st.err;
-		if (st.fault == PRIVFILE_DIR_OPEN)
-			pserr_why(why, whylen, "%s: %m", faults[st.fault].why);
+		if (st.fault == PRIVFILE_MISSING)
+			rc = PS_ERR_IO;
+		if (st.fault == PRIVFILE_DIR_OPEN || st.fault == PRIVFILE_MISSING)
+			pserr_why(why, whylen, "%s: %m",
+			    faults[PRIVFILE_DIR_OPEN].why);
 		else
 			pserr_why(why, whylen, "%s, mode %04o",
 			    faults[st.fault].why, (unsigned)st.mode);

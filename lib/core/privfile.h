@@ -58,7 +58,8 @@ pserr privfile_read(const char *path, struct buf *out, char *why,
 /* What privfile_load found wrong with a file. */
 enum privfile_fault {
 	PRIVFILE_OK = 0,
-	PRIVFILE_MISSING,       /* PS_ERR_NOT_FOUND: no such file (err) */
+	PRIVFILE_MISSING,       /* PS_ERR_NOT_FOUND: no such file, or no
+	                         * such directory (err) */
 	PRIVFILE_LINK,          /* PS_ERR_PERM: a symbolic link */
 	PRIVFILE_OPEN,          /* PS_ERR_IO: open failed otherwise (err) */
 	PRIVFILE_STAT,          /* PS_ERR_IO: fstat failed (err) */
