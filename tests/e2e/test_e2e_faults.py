@@ -336,6 +336,122 @@ class WorkerKilledUnderLoad(FaultCase):
         self.assertNoPlaintext("load 0", "echo:")
 
 
+class AsFaults(FaultCase):
+    """The key path breaks: keysync dies, the AS goes away, the disk is
+    full when keysync writes the cache.  The worker keeps its keys and
+    serves; once things are back, so are fetches.  (Written against the
+    AS API of docs/as-api.md as it is now.)"""
+
+    CHAIN = dict(as_web="lighttpd", keysync_args=["--interval", "1"])
+
+    def cache(self):
+        with open(self.chain.worker_keys, "rb") as f:
+            return f.read()
+
+    def test_keysync_killed_and_restarted(self):
+        c = self.chain
+        self.assertWorks("before")
+        before = self.cache()
+        kill_hard(c.procs.pop("keysync"))
+        self.assertWorks("without keysync")
+        self.assertEqual(self.cache(), before)
+        n = c.log("keysync.log").count("key cache")
+        c.start_keysync()
+        ch.wait_for(lambda: c.log("keysync.log").count("key cache") > n,
+                    "keysync's first fetch after the restart", timeout=20)
+        c.keysync_now()
+        self.assertWorks("after keysync came back")
+        self.assertTrue(pswire.read_keyfile(c.worker_keys))
+
+    def test_as_down_and_restarted(self):
+        c = self.chain
+        self.assertWorks("before")
+        before = self.cache()
+        c.stop_proc("as")
+        ch.wait_for(lambda: "the key cache stays as it is" in c.log("keysync.log"),
+                    "keysync to notice", timeout=20)
+        self.assertWorks("while the AS is down")
+        self.assertEqual(self.cache(), before)
+        c.start_as(web=False)
+        n = c.log("keysync.log").count("key cache updated") + \
+            c.log("keysync.log").count("key cache unchanged")
+        ch.wait_for(lambda: c.log("keysync.log").count("key cache updated") +
+                    c.log("keysync.log").count("key cache unchanged") > n,
+                    "a fetch after the AS is back", timeout=20)
+        self.assertWorks("after the AS came back")
+
+    def test_as_answering_garbage(self):
+        import http.server
+        import ssl
+        c = self.chain
+
+        class Garbage(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = b"<html>not the AS</html>" * 1000
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(c.tls_pem)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        th = threading.Thread(target=srv.serve_forever, daemon=True)
+        th.start()
+        before = self.cache()
+        try:
+            url = "https://localhost:%d/as" % srv.server_address[1]
+            r = c.run(c.keysync_argv(cache=c.worker_keys, as_url=url, once=True))
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stderr.strip(), "keysync said nothing")
+        self.assertNotIn("not the AS", r.stderr)
+        self.assertEqual(self.cache(), before)
+        self.assertWorks("the cache stayed as it was")
+
+    def test_disk_full_while_writing_the_cache(self):
+        import resource
+        import subprocess
+        c = self.chain
+        before = self.cache()
+        # Another cache file, so the fetch has something to write: the
+        # running keysync keeps the real one.
+        path = os.path.join(c.dir, "full-keys.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(b'{"version": 1, "keys": []}\n')
+        c.own(path)
+        with open(path, "rb") as f:
+            old = f.read()
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+        kw = {}
+        if c.user:
+            kw = dict(user=c.user.pw_uid, group=c.user.pw_gid, extra_groups=[])
+        r = subprocess.run(c.keysync_argv(cache=path, once=True), cwd=c.dir,
+                           capture_output=True, text=True, timeout=60,
+                           preexec_fn=limit, **kw)
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("File too large", r.stderr)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), old)
+        self.assertEqual([n for n in os.listdir(c.dir) if ".tmp." in n], [])
+        self.assertEqual(self.cache(), before)
+        self.assertWorks("the worker's cache was never touched")
+
+
 class PlainUpstream(unittest.TestCase):
     """An http:// worker off loopback would carry the user's Authorization
     header in clear: the client refuses to start unless told so."""

@@ -296,7 +296,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			mut.len--;
 		} else
 			mut.len = at;
-		if (open_(ep, mut.p, mut.len, 0, data + i, size - i, &m) == 1) {
+		if (open_(ep, mut.p, mut.len, 0, data + i % size, size - i % size,
+		    &m) == 1) {
 			/* Only a change the SSE reading undoes may pass: a
 			 * CR for an LF at a line end, say.  Then the user
 			 * sees the very same events. */
