@@ -113,8 +113,10 @@ body_round_trip(const promptseal_key *key)
 		goto out;
 	}
 	printf("on the wire:    %s\n", sreply);
-	if ((rc = promptseal_open_reply(cx, 200, sreply, sreply_len, &preply,
-	    &preply_len)) != 0) {
+	/* The status and the media type that came with it are authenticated
+	 * with the reply. */
+	if ((rc = promptseal_open_reply(cx, 200, "application/json", sreply,
+	    sreply_len, &preply, &preply_len)) != 0) {
 		rc = fail("opening the reply", rc);
 		goto out;
 	}
@@ -153,11 +155,18 @@ stream_round_trip(const promptseal_key *key)
 	}
 	if ((rc = promptseal_stream_seal_feed(wx, upstream_events,
 	    strlen(upstream_events), to_wire, &w)) != 0 ||
-	    (rc = promptseal_stream_seal_finish(wx, to_wire, &w)) != 0) {
+	    (rc = promptseal_stream_seal_finish(wx, PROMPTSEAL_OK, to_wire,
+	    &w)) != 0) {
 		rc = fail("sealing the stream", rc);
 		goto out;
 	}
-	/* The client gets the stream in pieces that cut events anywhere. */
+	/* The client gets the stream, sent as 200 text/event-stream, in
+	 * pieces that cut events anywhere. */
+	if ((rc = promptseal_stream_open_begin(cx, 200,
+	    "text/event-stream")) != 0) {
+		rc = fail("opening the stream", rc);
+		goto out;
+	}
 	for (i = 0; i < w.len; i += 7) {
 		size_t n = w.len - i < 7 ? w.len - i : 7;
 

@@ -20,6 +20,7 @@
 #include "attest/attest_sim.h"
 #include "core/caps.h"
 #include "core/clock.h"
+#include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "net/server.h"
@@ -81,6 +82,10 @@ usage(FILE *f)
 "                         or mod_fcgid)\n"
 "  --threads N            request threads (default 4)\n"
 "  --log-level LEVEL      error, warn, info or debug (default info)\n"
+"  --config FILE          read options from FILE, \"key = value\" a line\n"
+"                         (keys: the long options without --); the\n"
+"                         command line wins\n"
+"  --version              print the version and exit\n"
 "  --help                 this text\n"
 "\n"
 "The \"sim\" platform proves nothing about hardware: see docs/attestation.md.\n",
@@ -294,12 +299,13 @@ parse_options(struct as *a, int argc, char **argv)
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	while ((opt = conffile_getopt(argc, argv, "h", longopts)) != -1)
 		if ((r = option(a, opt, optarg)) != GO_ON)
 			return r;
 	if (optind != argc || a->db == NULL || a->tokens_path == NULL ||

@@ -7,8 +7,12 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/privfile.h"
 #include "core/secret.h"
+#include "keys/keyfile.h"
+#include "net/metrics.h"
 #include "net/server.h"
+#include "net/upstream.h"
 #include "seal/message.h"
 #include "seal/stream.h"
 #include "client.h"
@@ -241,6 +245,60 @@ worker_lacks_key(struct exchange *x)
 	    (x->status == 503 && code == PS_ERR_NO_KEY);
 }
 
+/*
+ * The keys the client holds at now: *usable unexpired ones, *mtime of
+ * their file (0 when unknown).  With an AS the key state is read here, on
+ * its own, rather than through clientkey: a probe never rotates or
+ * uploads.  Nothing of a key leaves this function.
+ */
+static void
+key_stats(struct client *cl, int64_t now, size_t *usable, int64_t *mtime)
+{
+	struct keycache_entry *keys = NULL;
+	struct privfile_stamp st;
+	char why[256];
+	size_t n = 0, i;
+
+	if (cl->keys != NULL) {
+		keycache_refresh(cl->keys);
+		keycache_stats(cl->keys, now, usable, mtime);
+		return;
+	}
+	*usable = 0;
+	*mtime = 0;
+	if (cl->state_path == NULL ||
+	    keyfile_read(cl->state_path, &keys, &n, why, sizeof(why)) != PS_OK)
+		return;
+	for (i = 0; i < n; i++)
+		if (keys[i].expires > now)
+			(*usable)++;
+	keyfile_entries_free(keys, n);
+	privfile_stamp(cl->state_path, &st);
+	if (st.err == 0)
+		*mtime = (int64_t)st.mtim.tv_sec;
+}
+
+/* GET /healthz, GET /metrics: ready with a usable key (pre-shared, or
+ * in the key state) and the worker reachable. */
+static void
+ops(struct client *cl, FCGX_Request *req, enum proxy_ops_route route,
+    const char *method)
+{
+	struct metrics_gauges g;
+	size_t usable;
+	int64_t mtime, now = (int64_t)time(NULL);
+	int up;
+
+	key_stats(cl, now, &usable, &mtime);
+	up = upstream_reachable(&cl->opts.upstream) == PS_OK;
+	memset(&g, 0, sizeof(g));
+	g.keys = (long)usable;
+	g.key_age = mtime > 0 ? (now > mtime ? now - mtime : 0) : -1;
+	g.keys_from_as = cl->ck != NULL;
+	g.ready = usable > 0 && up;
+	proxy_ops_answer(req, route, method, &g, up);
+}
+
 void
 client_handle(void *app, void *ts, FCGX_Request *req)
 {
@@ -253,8 +311,15 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	char authline[4096];
 	size_t nh = 0, plen;
 	struct exchange x;
+	enum proxy_ops_route route;
 	pserr rc;
+	int ep = METRICS_EP_OTHER;
 
+	if ((route = proxy_ops_route(uri)) != PROXY_OPS_NONE) {
+		ops(cl, req, route, method);
+		return;
+	}
+	(void)server_status_take();
 	memset(&x, 0, sizeof(x));
 	x.cl = cl;
 	x.t = t;
@@ -264,6 +329,7 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	if ((rc = message_route(x.method, uri != NULL ? uri : "", plen,
 	    &x.ep)) != PS_OK)
 		goto fail;
+	ep = (int)x.ep;
 	/* The query goes inside the seal: check it before anything is read. */
 	if (x.qlen > MESSAGE_QUERY_MAX) {
 		rc = PS_ERR_QUERY_TOO_LONG;
@@ -305,6 +371,7 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 			rc = send_once(&x, headers, nh);
 	}
 	if (x.streaming) {
+		metrics_stream_end(rc == PS_OK);
 		if (rc == PS_ERR_IO)
 			log_debug("user went away during the stream");
 		else if (rc != PS_OK) {
@@ -331,6 +398,7 @@ fail:
 	log_info("request refused: %d %s", pserr_status(rc), pserr_code(rc));
 	proxy_send_error(req, rc);
 out:
+	metrics_request(ep, server_status_take());
 	secret_wipe(&x.key, sizeof(x.key));
 	envelope_wipe(&x.q);
 	envelope_wipe(&x.r);
@@ -343,13 +411,16 @@ client_background(void *app, int stop_fd)
 {
 	struct client *cl = app;
 	struct pollfd p;
-	int r;
+	int r, rotated;
 
 	if (cl->ck == NULL)
 		return;
 	for (;;) {
-		if (clientkey_tick(cl->ck, (int64_t)time(NULL), NULL) != PS_OK)
+		rotated = 0;
+		if (clientkey_tick(cl->ck, (int64_t)time(NULL), &rotated) != PS_OK)
 			log_debug("key rotation not done; next check in a second");
+		if (rotated)
+			metrics_rotation();
 		p.fd = stop_fd;
 		p.events = POLLIN;
 		p.revents = 0;
@@ -368,6 +439,7 @@ client_as_upload(void *arg, const struct keycache_entry *key, int64_t ttl,
 
 	rc = asclient_upload(ca->as, ca->token, key->kid, key->secret, ttl,
 	    expires);
+	metrics_upload(rc == PS_OK);
 	if (rc != PS_OK)
 		snprintf(why, whylen, "%s", asclient_error(ca->as)[0] ?
 		    asclient_error(ca->as) : pserr_str(rc));

@@ -20,6 +20,8 @@ struct client {
 	struct proxy_opts opts;
 	struct keycache *keys;   /* --key-file: pre-shared keys */
 	struct clientkey *ck;    /* --as-url: keys made here, uploaded to the AS */
+	const char *state_path;  /* --as-url: the key state file, read for
+	                            /healthz and /metrics */
 };
 
 void *client_thread_init(void *app);

@@ -13,6 +13,7 @@
 #include "asclient/asclient.h"
 #include "client.h"
 #include "core/caps.h"
+#include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/privfile.h"
@@ -62,6 +63,7 @@ usage(FILE *f)
 "                           the file is reloaded when it changes\n"
 "\n"
 PROXY_HELP
+CONFFILE_HELP
 "  --help                   this text\n", CLIENTKEY_MIN_TTL);
 }
 
@@ -136,12 +138,13 @@ parse_args(int argc, char **argv, struct args *a, struct client *cl)
 		{"key-state", required_argument, NULL, OPT_KEY_STATE},
 		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
 		{"allow-plain-upstream", no_argument, NULL, OPT_ALLOW_PLAIN},
+		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = conffile_getopt(argc, argv, "h", longopts)) != -1) {
 		if ((r = proxy_opts_apply(&cl->opts, opt, optarg)) > 0)
 			continue;
 		if (r < 0)
@@ -268,6 +271,7 @@ setup_keys(struct args *a, struct client *cl, struct client_as *ca)
 	a->kc.ttl = a->ttl;
 	a->kc.upload = client_as_upload;
 	a->kc.upload_arg = ca;
+	cl->state_path = a->kc.state_path;
 	if (clientkey_new(&a->kc, &cl->ck) != PS_OK) {
 		log_error("cannot set up the key state");
 		return -1;

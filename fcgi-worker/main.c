@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "keys/keycache.h"
@@ -49,6 +50,7 @@ usage(FILE *f)
 "  --replay-slots N         its size in records (default %zu): at least the\n"
 "                           requests a node accepts in one window\n"
 PROXY_HELP
+CONFFILE_HELP
 "  --help                   this text\n", REPLAY_SLOTS_DEFAULT);
 }
 
@@ -75,13 +77,14 @@ parse_args(int argc, char **argv, struct args *a, struct worker *w)
 		{"replay-window", required_argument, NULL, 'W'},
 		{"replay-file", required_argument, NULL, 'f'},
 		{"replay-slots", required_argument, NULL, 'S'},
+		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	long v;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = conffile_getopt(argc, argv, "h", longopts)) != -1) {
 		if ((r = proxy_opts_apply(&w->opts, opt, optarg)) > 0)
 			continue;
 		if (r < 0)

@@ -9,7 +9,9 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "keys/notify.h"
+#include "net/metrics.h"
 #include "net/server.h"
+#include "net/upstream.h"
 #include "seal/message.h"
 #include "seal/stream.h"
 #include "worker.h"
@@ -283,6 +285,27 @@ key_reply(struct exchange *x)
 
 /* The inference server's whole reply, sealed with its status; its errors
  * too. */
+/* GET /healthz, GET /metrics: ready with a usable key in the cache and
+ * the inference server's socket answering. */
+static void
+ops(struct worker *w, FCGX_Request *req, enum proxy_ops_route route,
+    const char *method)
+{
+	struct metrics_gauges g;
+	size_t usable;
+	int64_t mtime, now = (int64_t)time(NULL);
+	int up;
+
+	keycache_refresh(w->keys);
+	keycache_stats(w->keys, now, &usable, &mtime);
+	up = upstream_reachable(&w->opts.upstream) == PS_OK;
+	memset(&g, 0, sizeof(g));
+	g.keys = (long)usable;
+	g.key_age = mtime > 0 ? (now > mtime ? now - mtime : 0) : -1;
+	g.ready = usable > 0 && up;
+	proxy_ops_answer(req, route, method, &g, up);
+}
+
 static void
 send_sealed(struct exchange *x)
 {
@@ -368,9 +391,15 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	char target[64 + MESSAGE_QUERY_MAX];
 	size_t plen, qlen;
 	struct exchange x;
+	enum proxy_ops_route route;
 	pserr rc;
-	int started = 0, n;
+	int started = 0, n, ep = METRICS_EP_OTHER;
 
+	if ((route = proxy_ops_route(uri)) != PROXY_OPS_NONE) {
+		ops(w, req, route, method);
+		return;
+	}
+	(void)server_status_take();
 	memset(&x, 0, sizeof(x));
 	x.w = w;
 	x.t = t;
@@ -386,8 +415,10 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 		rc = PS_ERR_PLAIN_QUERY;
 		goto fail;
 	}
-	if ((rc = message_route(method, uri, plen, &x.ep)) != PS_OK ||
-	    (rc = open_request(&x, method)) != PS_OK ||
+	if ((rc = message_route(method, uri, plen, &x.ep)) != PS_OK)
+		goto fail;
+	ep = (int)x.ep;
+	if ((rc = open_request(&x, method)) != PS_OK ||
 	    (rc = check_fresh(&x)) != PS_OK ||
 	    (rc = key_reply(&x)) != PS_OK)
 		goto fail;
@@ -408,6 +439,7 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 		if (rc != PS_OK && rc != PS_ERR_IO)
 			log_warn("stream from the inference server broke off: %s",
 			    pserr_str(rc));
+		metrics_stream_end(rc == PS_OK);
 		if (rc != PS_ERR_IO && stream_seal_finish(&x.s, rc == PS_OK ?
 		    PS_OK : rc == PS_ERR_TIMEOUT ? PS_ERR_TIMEOUT :
 		    PS_ERR_UPSTREAM) != PS_OK)
@@ -432,6 +464,7 @@ fail:
 	log_info("request refused: %d %s", pserr_status(rc), pserr_code(rc));
 	proxy_send_error(req, rc);
 out:
+	metrics_request(ep, server_status_take());
 	secret_wipe(x.secret, sizeof(x.secret));
 	secret_wipe(x.kid, sizeof(x.kid));
 	envelope_wipe(&x.q);

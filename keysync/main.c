@@ -21,6 +21,7 @@
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
 #include "core/clock.h"
+#include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "keys/keyfile.h"
@@ -96,6 +97,10 @@ usage(FILE *f)
 "  --once                 fetch once, write the cache, exit (status 0 on\n"
 "                         success)\n"
 "  --log-level LEVEL      error, warn, info or debug (default info)\n"
+"  --config FILE          read options from FILE, \"key = value\" a line\n"
+"                         (keys: the long options without --); the\n"
+"                         command line wins\n"
+"  --version              print the version and exit\n"
 "  --help                 this text\n"
 "\n"
 "With the \"sim\" platform the measurement is only a claim, signed by a key\n"
@@ -214,12 +219,13 @@ parse_options(struct sync *y, int argc, char **argv)
 		{"notify-socket", required_argument, NULL, OPT_NOTIFY},
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	while ((opt = conffile_getopt(argc, argv, "h", longopts)) != -1)
 		if ((r = option(y, opt, optarg)) != GO_ON)
 			return r;
 	if (optind != argc || y->co.url == NULL || y->cache == NULL ||

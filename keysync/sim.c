@@ -5,11 +5,13 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "attest/attest.h"
 #include "attest/attest_sim.h"
+#include "core/conffile.h"
 #include "core/pserr.h"
 
 static void
@@ -28,7 +30,11 @@ usage(FILE *f)
 "         what promptseal-keysync --measurement-of claims.\n"
 "\n"
 "A sim platform key is a file: whoever reads it can sign any measurement.\n"
-"The sim platform proves nothing about hardware (docs/attestation.md).\n");
+"The sim platform proves nothing about hardware (docs/attestation.md).\n"
+"\n"
+"  --config FILE  read options from FILE (this program has no others)\n"
+"  --version      print the version and exit\n"
+"  --help         this text\n");
 }
 
 int
@@ -38,11 +44,25 @@ main(int argc, char **argv)
 	char hex[2 * ATTEST_MEASUREMENT_MAX + 1];
 	pserr rc;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
+	static const struct option longopts[] = {
+		CONFFILE_LONG_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	int opt;
+
+	/* "+": options only before the command, whose file names may
+	 * begin with '-'. */
+	while ((opt = conffile_getopt(argc, argv, "+h", longopts)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		return 2;
 	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc == 4 && strcmp(argv[1], "keygen") == 0) {
 		if ((rc = attest_sim_keygen(argv[2], argv[3])) != PS_OK) {
 			fprintf(stderr, "promptseal-sim: keygen: %s\n",

@@ -8,7 +8,7 @@ include lib/attest/local.mk
 include lib/as/local.mk
 include lib/asclient/local.mk
 # ...and the installed library built from seal and core.
-# include lib/promptseal/local.mk   (off until ported to wire format v2)
+include lib/promptseal/local.mk
 
 # Everything, for the unit tests.
 PS_ALL_LIBS = $(PS_AS_LIBS) $(PS_ASCLIENT_LIBS) $(PS_NET_LIBS) $(PS_KEYS_LIBS)

@@ -8,8 +8,8 @@ AM_CFLAGS += $(CHECK_CFLAGS)
 
 UNIT_TESTS = \
 	tests/test_codec tests/test_buf tests/test_secret tests/test_pserr \
-	tests/test_options tests/test_log tests/test_clock tests/test_privfile \
-	tests/test_server tests/test_upstream tests/test_proxy \
+	tests/test_options tests/test_conffile tests/test_log tests/test_clock tests/test_privfile \
+	tests/test_server tests/test_upstream tests/test_proxy tests/test_metrics \
 	tests/test_envelope tests/test_jscan tests/test_message \
 	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
@@ -18,12 +18,17 @@ UNIT_TESTS = \
 	tests/test_release \
 	tests/test_tokens tests/test_asstore tests/test_asreply \
 	tests/test_asbody tests/test_asapi \
-	tests/test_asclient
+	tests/test_asclient tests/test_promptseal
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 # test_keyfile looks into every block the key file code frees, for a
 # secret that was not wiped.
 tests_test_keyfile_LDFLAGS = -Wl,--wrap=free
+# The public library through its interface alone: the shared library and
+# its header, nothing of lib/ besides.
+tests_test_promptseal_CPPFLAGS = -I$(top_srcdir)/lib/promptseal
+tests_test_promptseal_CFLAGS = $(WARN_CFLAGS) $(CHECK_CFLAGS)
+tests_test_promptseal_LDADD = lib/promptseal/libpromptseal.la $(CHECK_LIBS)
 # test_wrap compiles lib/attest/wrap.c itself (for its static seal_eph()),
 # so it links no other copy of it.
 tests_test_wrap_LDADD = $(PS_CORE_LIBS) $(CHECK_LIBS)
@@ -42,6 +47,7 @@ EXTRA_DIST += tests/pswire.py \
 # The installed library: make install into a scratch DESTDIR, then the
 # example built and run against that copy through pkg-config.  The
 # compiler flags above (sanitizers included) reach the example this way.
+TESTS += tests/test_installed.sh
 EXTRA_DIST += tests/test_installed.sh
 
 # promptseal-as through cgi-fcgi, checked by python3-cryptography.
@@ -75,7 +81,8 @@ AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 	--enable-werror
 E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
 	tests/e2e/test_e2e_mixed.py tests/e2e/test_e2e_sdk.py \
-	tests/e2e/test_e2e_as.py tests/e2e/test_e2e_faults.py
+	tests/e2e/test_e2e_as.py tests/e2e/test_e2e_ops.py \
+	tests/e2e/test_e2e_faults.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py tests/soak/soak.py \
 	tests/e2e/demo.py tests/e2e/simas.py \

@@ -97,6 +97,7 @@ if command -v man >/dev/null 2>&1; then
 	[ -z "$w" ] || fail "man warns: $w"
 fi
 for f in $(echo "$exported" | grep '^promptseal_'); do
+	grep -q "$f" "$MAN3/promptseal.3" || fail "promptseal.3 does not name $f"
 	[ -f "$MAN3/$f.3" ] || fail "no manual page for $f"
 	grep -qx '.so man3/promptseal.3' "$MAN3/$f.3" ||
 		fail "$f.3 does not lead to promptseal.3"

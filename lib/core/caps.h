@@ -34,6 +34,8 @@
 #define PS_CAP_TOKENS_FILE        (1u << 20)    /* the AS's token file */
 #define PS_CAP_TOKEN              512           /* one bearer token */
 #define PS_CAP_ALLOWLIST_FILE     (256u << 10)  /* a measurements file */
+#define PS_CAP_CONFIG_FILE        (64u << 10)   /* a --config file */
+#define PS_CAP_CONFIG_LINE        4096          /* one line of it */
 #define PS_CAP_PEM                8192          /* a sim platform key */
 
 /* The attestation service's API (docs/as-api.md). */

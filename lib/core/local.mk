@@ -1,5 +1,5 @@
-# core: errors, buffers, secrets, encodings, logging, options, clocks,
-# private files.
+# core: errors, buffers, secrets, encodings, logging, options and
+# configuration files, clocks, private files.
 noinst_LTLIBRARIES += lib/core/libcore.la
 lib_core_libcore_la_SOURCES = \
 	lib/core/pserr.c lib/core/pserr.h lib/core/caps.h \
@@ -8,6 +8,7 @@ lib_core_libcore_la_SOURCES = \
 	lib/core/buf.c lib/core/buf.h \
 	lib/core/log.c lib/core/log.h \
 	lib/core/options.c lib/core/options.h \
+	lib/core/conffile.c lib/core/conffile.h \
 	lib/core/clock.c lib/core/clock.h \
 	lib/core/privfile.c lib/core/privfile_write.c lib/core/privfile.h
 PS_CORE_LIBS = lib/core/libcore.la $(CRYPTO_LIBS)

@@ -21,6 +21,7 @@ struct keycache {
 	pthread_rwlock_t lock;
 	struct keycache_entry *keys;
 	size_t n;
+	int64_t mtime;       /* of the file the keys came from; 0: none yet */
 };
 
 pserr
@@ -118,6 +119,7 @@ keycache_refresh(struct keycache *kc)
 	oldn = kc->n;
 	kc->keys = keys;
 	kc->n = n;
+	kc->mtime = (int64_t)sig.mtim.tv_sec;
 	pthread_rwlock_unlock(&kc->lock);
 	keyfile_entries_free(old, oldn);
 	log_info("key cache %s: loaded %zu keys", kc->path, n);
@@ -178,4 +180,23 @@ keycache_newest(struct keycache *kc, int64_t now, struct keycache_entry *out)
 	}
 	pthread_rwlock_unlock(&kc->lock);
 	return rc;
+}
+
+void
+keycache_stats(struct keycache *kc, int64_t now, size_t *usable,
+    int64_t *mtime)
+{
+	size_t i, k = 0;
+
+	*usable = 0;
+	*mtime = 0;
+	if (kc == NULL)
+		return;
+	pthread_rwlock_rdlock(&kc->lock);
+	for (i = 0; i < kc->n; i++)
+		if (kc->keys[i].expires > now)
+			k++;
+	*usable = k;
+	*mtime = kc->mtime;
+	pthread_rwlock_unlock(&kc->lock);
 }

@@ -63,4 +63,13 @@ pserr keycache_find(struct keycache *kc, const uint8_t kid[ENVELOPE_KID_LEN],
 pserr keycache_newest(struct keycache *kc, int64_t now,
     struct keycache_entry *out) PS_WARN_UNUSED;
 
+/*
+ * For health and metrics: *usable, the number of keys unexpired at now;
+ * *mtime, the modification time of the file they were loaded from (0
+ * before a first load).  Nothing of a key.  Does not look at the file.
+ * Safe to call from any thread; kc may be NULL (0 and 0).
+ */
+void keycache_stats(struct keycache *kc, int64_t now, size_t *usable,
+    int64_t *mtime);
+
 #endif

@@ -11,6 +11,7 @@
 #include "core/options.h"
 #include "net/proxy.h"
 #include "seal/jscan.h"
+#include "seal/message.h"
 
 void
 proxy_opts_init(struct proxy_opts *o)
@@ -134,6 +135,7 @@ proxy_thread_clean(struct proxy_thread *t)
 void
 proxy_send_error(FCGX_Request *req, pserr rc)
 {
+	metrics_error(rc);
 	server_send_error(req, rc, PROXY_VERSION_HEADER);
 }
 
@@ -157,8 +159,10 @@ proxy_sink_emit(void *arg, const char *p, size_t n, int flush)
 
 	if (n > 0 && FCGX_PutStr(p, (int)n, k->req->out) != (int)n)
 		return PS_ERR_IO;
-	if (flush)
+	if (flush) {
 		k->pending = 1;
+		metrics_stream_event();
+	}
 	return PS_OK;
 }
 
@@ -199,26 +203,7 @@ proxy_is_sse(const char *ct)
 int
 proxy_media_type(const char *ct, char *out, size_t outlen)
 {
-	size_t n = 0;
-	const char *e;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	for (e = ct; *e != '\0' && *e != ';'; e++)
-		;
-	while (e > ct && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	if ((size_t)(e - ct) >= outlen)
-		return -1;
-	for (; ct < e; ct++) {
-		unsigned char c = (unsigned char)*ct;
-
-		if (c < 0x20 || c == 0x7f)
-			return -1;
-		out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	out[n] = '\0';
-	return (int)n;
+	return message_media_type(ct, out, outlen);
 }
 
 /* The value of the last member called name (plain, unescaped) of the
@@ -260,4 +245,51 @@ proxy_plain_error_code(const char *body, size_t len)
 	if (clen < 2 || code[0] != '"' || memchr(code, '\\', clen) != NULL)
 		return PS_OK;
 	return pserr_from_code(code + 1, clen - 2);
+}
+
+enum proxy_ops_route
+proxy_ops_route(const char *uri)
+{
+	if (uri == NULL)
+		return PROXY_OPS_NONE;
+	if (strcmp(uri, "/healthz") == 0)
+		return PROXY_OPS_HEALTH;
+	if (strcmp(uri, "/metrics") == 0)
+		return PROXY_OPS_METRICS;
+	return PROXY_OPS_NONE;
+}
+
+void
+proxy_ops_answer(FCGX_Request *req, enum proxy_ops_route route,
+    const char *method, const struct metrics_gauges *g, int upstream_ok)
+{
+	static const char text[] = "text/plain; version=0.0.4; charset=utf-8";
+	struct buf b;
+	char json[160];
+	int n;
+
+	if (method == NULL || (strcmp(method, "GET") != 0 &&
+	    strcmp(method, "HEAD") != 0)) {
+		proxy_send_error(req, PS_ERR_METHOD);
+		return;
+	}
+	if (route == PROXY_OPS_HEALTH) {
+		n = snprintf(json, sizeof(json), "{\"status\":\"%s\",\"keys\":%ld,"
+		    "\"upstream\":%s}\n", g->ready ? "ready" : "not_ready",
+		    g->keys, upstream_ok ? "true" : "false");
+		if (n < 0 || (size_t)n >= sizeof(json))
+			n = 0;
+		server_send(req, g->ready ? 200 : 503, "application/json",
+		    "Cache-Control: no-store\r\n", json, (size_t)n);
+		return;
+	}
+	buf_init(&b, 1u << 20);
+	if (metrics_write(&b, g) != PS_OK) {
+		buf_free(&b);
+		proxy_send_error(req, PS_ERR_NOMEM);
+		return;
+	}
+	server_send(req, 200, text, "Cache-Control: no-store\r\n",
+	    b.p != NULL ? b.p : "", b.len);
+	buf_free(&b);
 }

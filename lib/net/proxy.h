@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/pserr.h"
+#include "net/metrics.h"
 #include "net/server.h"
 #include "net/upstream.h"
 #include "seal/stream.h"
@@ -128,12 +129,8 @@ pserr proxy_stream_flush(struct proxy_sink *k) PS_WARN_UNUSED;
 /* 1 when content_type is text/event-stream (parameters allowed). */
 int proxy_is_sse(const char *content_type);
 
-/*
- * The media type a reply is bound to (protocol.md section 3): the part of
- * content_type before any ';', spaces and tabs trimmed, ASCII lowercased,
- * written to out (outlen bytes, NUL-terminated).  Returns its length, or
- * -1 when it does not fit or holds a control byte.
- */
+/* message_media_type(), for the proxies: the media type a reply is bound
+ * to, or -1. */
 int proxy_media_type(const char *content_type, char *out, size_t outlen);
 
 /*
@@ -147,5 +144,25 @@ pserr proxy_plain_error_code(const char *body, size_t len);
 
 /* 1 when status is 2xx. */
 #define PROXY_OK_STATUS(s) ((s) >= 200 && (s) < 300)
+
+/* The operator's routes, GET only, exact paths without a query. */
+enum proxy_ops_route {
+	PROXY_OPS_NONE = 0,
+	PROXY_OPS_HEALTH,          /* /healthz */
+	PROXY_OPS_METRICS,         /* /metrics */
+};
+
+/* The operator's route uri (a REQUEST_URI, may be NULL) names. */
+enum proxy_ops_route proxy_ops_route(const char *uri);
+
+/*
+ * Answer an operator's route: /healthz with 200 {"status":"ready",...}
+ * when g->ready, else 503 {"status":"not_ready",...} (JSON holding the
+ * key count and whether the next hop answered, nothing else); /metrics
+ * with metrics_write's text.  A method other than GET or HEAD gets 405.
+ * upstream_ok: what upstream_reachable said.
+ */
+void proxy_ops_answer(FCGX_Request *req, enum proxy_ops_route route,
+    const char *method, const struct metrics_gauges *g, int upstream_ok);
 
 #endif

@@ -359,6 +359,18 @@ reason(int status)
 	}
 }
 
+/* The status of the last head this thread wrote (server_status_take). */
+static __thread int last_status;
+
+int
+server_status_take(void)
+{
+	int s = last_status;
+
+	last_status = 0;
+	return s;
+}
+
 void
 server_head(FCGX_Request *req, int status, const char *content_type,
     const char *headers)
@@ -366,6 +378,7 @@ server_head(FCGX_Request *req, int status, const char *content_type,
 	char line[256];
 	int n;
 
+	last_status = status;
 	/* snprintf, not FCGX_FPrintF: libfcgi's formatter is not printf's. */
 	n = snprintf(line, sizeof(line), "Status: %d %s\r\nContent-Type: %s\r\n",
 	    status, reason(status), content_type);

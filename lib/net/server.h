@@ -95,4 +95,11 @@ void server_send(FCGX_Request *req, int status, const char *content_type,
  */
 void server_send_error(FCGX_Request *req, pserr rc, const char *headers);
 
+/*
+ * The status of the last head (server_head, server_send, ...) the calling
+ * thread wrote since the last call, or 0; the next call says 0 until a
+ * head is written again.  For counting what a handler answered.
+ */
+int server_status_take(void);
+
 #endif

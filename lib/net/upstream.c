@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "core/log.h"
+#include "net/metrics.h"
 #include "net/upstream.h"
 
 struct upstream {
@@ -88,9 +89,13 @@ static pserr
 run_head(struct upstream *u)
 {
 	struct upstream_reply r;
+	curl_off_t us = 0;
 	char *ct = NULL;
 
 	u->head_done = 1;
+	if (curl_easy_getinfo(u->curl, CURLINFO_STARTTRANSFER_TIME_T, &us) ==
+	    CURLE_OK)
+		metrics_upstream_latency((int64_t)us);
 	memset(&r, 0, sizeof(r));
 	curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &r.status);
 	curl_easy_getinfo(u->curl, CURLINFO_CONTENT_TYPE, &ct);
@@ -290,4 +295,31 @@ out:
 	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, NULL);
 	curl_slist_free_all(hl);
 	return rc;
+}
+
+pserr
+upstream_reachable(const struct upstream_cfg *cfg)
+{
+	CURL *c;
+	CURLcode cc;
+
+	if ((c = curl_easy_init()) == NULL)
+		return PS_ERR_NOMEM;
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_URL, cfg->base_url);
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->connect_timeout_ms);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->unix_path != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_path);
+	cc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return cc == CURLE_OK ? PS_OK : PS_ERR_UPSTREAM;
 }

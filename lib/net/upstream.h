@@ -72,4 +72,12 @@ pserr upstream_request(struct upstream *u, const char *method,
     size_t len, upstream_head_fn head, upstream_data_fn data, void *arg,
     int *started) PS_WARN_UNUSED;
 
+/*
+ * Whether the next hop of cfg can be reached now: a connection (and for
+ * https a verified TLS handshake) within cfg->connect_timeout_ms, on a
+ * handle of its own, closed again.  PS_OK or PS_ERR_UPSTREAM (PS_ERR_NOMEM).
+ * Nothing is sent.  Safe to call from any thread.
+ */
+pserr upstream_reachable(const struct upstream_cfg *cfg) PS_WARN_UNUSED;
+
 #endif

@@ -24,11 +24,15 @@ PS_MAN3_LINKS = promptseal_strerror promptseal_error_status \
 	promptseal_key_new promptseal_key_generate promptseal_key_kid \
 	promptseal_key_secret promptseal_key_free \
 	promptseal_exchange_new promptseal_exchange_free \
+	promptseal_exchange_pad promptseal_exchange_path \
+	promptseal_exchange_target \
 	promptseal_seal_request promptseal_open_reply \
-	promptseal_open_request promptseal_seal_reply \
+	promptseal_open_request promptseal_request_id \
+	promptseal_request_fresh promptseal_seal_reply \
+	promptseal_stream_open_begin \
 	promptseal_stream_open_feed promptseal_stream_open_finish \
 	promptseal_stream_seal_feed promptseal_stream_seal_finish \
-	promptseal_plain_error promptseal_value_seal promptseal_value_open
+	promptseal_plain_error
 install-data-hook: install-man3-links
 uninstall-hook: uninstall-man3-links
 install-man3-links:

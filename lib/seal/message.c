@@ -76,6 +76,31 @@ message_target(const char *uri, size_t *path_len, const char **query,
 	*query_len = strlen(q + 1);
 }
 
+int
+message_media_type(const char *ct, char *out, size_t outlen)
+{
+	size_t n = 0;
+	const char *e;
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	for (e = ct; *e != '\0' && *e != ';'; e++)
+		;
+	while (e > ct && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if ((size_t)(e - ct) >= outlen)
+		return -1;
+	for (; ct < e; ct++) {
+		unsigned char c = (unsigned char)*ct;
+
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
 pserr
 message_route(const char *method, const char *path, size_t path_len,
     enum message_endpoint *ep)

@@ -40,6 +40,14 @@ void message_target(const char *uri, size_t *path_len, const char **query,
     size_t *query_len);
 
 /*
+ * The media type a reply is bound to (protocol.md section 3): the part of
+ * content_type before any ';', spaces and tabs trimmed, ASCII lowercased,
+ * written to out (outlen bytes, NUL-terminated).  Returns its length, or
+ * -1 when it does not fit or holds a control byte.
+ */
+int message_media_type(const char *content_type, char *out, size_t outlen);
+
+/*
  * Map a request method and path (path_len bytes, no query) to an
  * endpoint.  The path must match exactly (no trailing slash, no
  * percent-decoding, case-sensitive; so must the method: GET only for
