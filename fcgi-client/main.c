@@ -36,7 +36,11 @@ usage(FILE *f)
 "replies (protocol.md).  Runs as a FastCGI responder.\n"
 "\n"
 "  --upstream URL           the worker's base URL, http:// or https://\n"
-"                           (https is always verified)\n"
+"                           (https is always verified); http:// only to\n"
+"                           a loopback address\n"
+"  --allow-plain-upstream   allow an http:// upstream on another host: the\n"
+"                           user's Authorization header then travels in\n"
+"                           clear\n"
 "  --ca-file FILE           CA certificates for the worker's TLS (default:\n"
 "                           the system's)\n"
 "\n"
@@ -109,6 +113,7 @@ out:
 enum {
 	OPT_UPSTREAM = 0x200, OPT_CA_FILE, OPT_KEY_FILE, OPT_AS_URL,
 	OPT_AS_CA_FILE, OPT_AS_TOKEN_FILE, OPT_KEY_STATE, OPT_KEY_TTL,
+	OPT_ALLOW_PLAIN,
 	/* The trust policy for the AS. */
 	OPT_AS_POLICY = 0x280,
 };
@@ -120,6 +125,7 @@ struct args {
 	struct clientkey_cfg kc;
 	long ttl;
 	int ttl_given;
+	int allow_plain;          /* --allow-plain-upstream */
 	char base[1024];          /* the worker's URL, no trailing slash */
 	const char *policy_file;  /* --as-policy */
 };
@@ -139,6 +145,7 @@ parse_args(int argc, char **argv, struct args *a, struct client *cl)
 		{"as-token-file", required_argument, NULL, OPT_AS_TOKEN_FILE},
 		{"key-state", required_argument, NULL, OPT_KEY_STATE},
 		{"key-ttl", required_argument, NULL, OPT_KEY_TTL},
+		{"allow-plain-upstream", no_argument, NULL, OPT_ALLOW_PLAIN},
 		CONFFILE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		/* The trust policy for the AS. */
@@ -161,6 +168,9 @@ parse_args(int argc, char **argv, struct args *a, struct client *cl)
 			break;
 		case OPT_KEY_FILE:
 			a->keyfile = optarg;
+			break;
+		case OPT_ALLOW_PLAIN:
+			a->allow_plain = 1;
 			break;
 		case OPT_AS_URL:
 			a->ao.url = optarg;
@@ -211,6 +221,16 @@ check_args(struct args *a)
 	if (a->upstream == NULL || (strncmp(a->upstream, "http://", 7) != 0 &&
 	    strncmp(a->upstream, "https://", 8) != 0)) {
 		usage(stderr);
+		return 2;
+	}
+	/* The prompt is sealed, but the user's Authorization header is
+	 * not: over http:// it is readable by anybody on the way. */
+	if (strncmp(a->upstream, "http://", 7) == 0 &&
+	    !upstream_is_loopback(a->upstream) && !a->allow_plain) {
+		fprintf(stderr, "promptseal-client: --upstream %s is plain "
+		    "http:// to another host: the user's Authorization header "
+		    "would travel in clear; use https:// or give "
+		    "--allow-plain-upstream\n", a->upstream);
 		return 2;
 	}
 	/* Either pre-shared keys or the AS, never both. */

@@ -37,6 +37,9 @@ usage(FILE *f)
 "                           not in the cache, ask keysync for a fetch and\n"
 "                           wait for the key before answering unknown_key\n"
 "  --key-wait MS            how long to wait for it (default 2000)\n"
+"  --key-waiters N          how many unknown kids may be waited for at once;\n"
+"                           requests for other kids are answered at once\n"
+"                           (default: a quarter of --threads, at least 2)\n"
 "  --pad-stream BYTES       pad each stream event to multiples of BYTES, at\n"
 "                           most 64K (default 256; 0: no padding)\n"
 "  --replay-window SECS     how old a request may be, and how long its nonce\n"
@@ -69,6 +72,7 @@ parse_args(int argc, char **argv, struct args *a, struct worker *w)
 		{"upstream", required_argument, NULL, 'u'},
 		{"keysync-notify", required_argument, NULL, 'n'},
 		{"key-wait", required_argument, NULL, 'w'},
+		{"key-waiters", required_argument, NULL, 'K'},
 		{"pad-stream", required_argument, NULL, 'p'},
 		{"replay-window", required_argument, NULL, 'W'},
 		{"replay-file", required_argument, NULL, 'f'},
@@ -99,6 +103,13 @@ parse_args(int argc, char **argv, struct args *a, struct worker *w)
 			if (options_long(optarg, 0, 60000, &w->key_wait_ms) !=
 			    PS_OK) {
 				fprintf(stderr, "--key-wait wants 0 to 60000 ms\n");
+				return 2;
+			}
+			break;
+		case 'K':
+			if (options_long(optarg, 1, 1024, &w->key_waiters_max) !=
+			    PS_OK) {
+				fprintf(stderr, "--key-waiters wants 1 to 1024\n");
 				return 2;
 			}
 			break;
@@ -193,12 +204,18 @@ main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	proxy_opts_init(&w.opts);
 	w.key_wait_ms = 2000;
+	w.key_waiters_max = -1;
 	w.pad_stream = 256;
 	w.replay_window = 300;
 	a.slots = REPLAY_SLOTS_DEFAULT;
 	if ((ret = parse_args(argc, argv, &a, &w)) >= 0)
 		return ret;
 	log_setup("promptseal-worker", (enum log_level)w.opts.log_level);
+	/* Two at least: the processes of one client installation may meet
+	 * two new kids at once when they start. */
+	if (w.key_waiters_max < 0)
+		w.key_waiters_max = w.opts.server.threads / 4 > 2 ?
+		    w.opts.server.threads / 4 : 2;
 	w.opts.upstream.base_url = "http://localhost";
 	w.opts.upstream.unix_path = a.upstream + 5;
 
@@ -207,9 +224,14 @@ main(int argc, char **argv)
 		log_error("cannot initialise libcurl");
 		goto out;
 	}
+	if (worker_waits_new(&w) != 0) {
+		log_error("out of memory");
+		goto out;
+	}
 	if (setup_state(&a, &w) == 0)
 		ret = server_run(&w.opts.server, &app);
 out:
+	worker_waits_free(&w);
 	replay_close(w.replay);
 	keycache_close(w.keys);
 	return ret;

@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -110,32 +112,127 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* 1 at most once in 10 s per *last: a run of unknown kids must not flood
+ * the log. */
+static int
+warn_now(int64_t *last)
+{
+	int64_t now = mono_ms(), prev;
+
+	prev = __atomic_load_n(last, __ATOMIC_RELAXED);
+	return (prev < 0 || now - prev >= 10000) &&
+	    __atomic_compare_exchange_n(last, &prev, now, 0, __ATOMIC_RELAXED,
+	    __ATOMIC_RELAXED);
+}
+
+/*
+ * Who waits for which unknown kid.  Anybody can send a kid nobody has, and
+ * each wait holds a request thread, so at most max distinct kids are
+ * waited for at once.  A client's new key, met by many requests at once
+ * during a rotation, is one kid: requests for a kid already waited for
+ * wait too (so many requests naming one unknown kid can still hold the
+ * threads for one --key-wait).
+ */
+struct worker_waits {
+	pthread_mutex_t lock;
+	size_t max;              /* distinct kids */
+	struct {
+		uint8_t kid[ENVELOPE_KID_LEN];
+		size_t n;            /* requests waiting for it; 0: free slot */
+	} *kid;
+};
+
+int
+worker_waits_new(struct worker *w)
+{
+	struct worker_waits *ws;
+
+	if ((ws = calloc(1, sizeof(*ws))) == NULL)
+		return -1;
+	ws->max = (size_t)w->key_waiters_max;
+	if ((ws->kid = calloc(ws->max, sizeof(*ws->kid))) == NULL ||
+	    pthread_mutex_init(&ws->lock, NULL) != 0) {
+		free(ws->kid);
+		free(ws);
+		return -1;
+	}
+	w->waits = ws;
+	return 0;
+}
+
+void
+worker_waits_free(struct worker *w)
+{
+	if (w->waits == NULL)
+		return;
+	pthread_mutex_destroy(&w->waits->lock);
+	free(w->waits->kid);
+	free(w->waits);
+	w->waits = NULL;
+}
+
+/* Take a place among the waiters for kid: its slot, or -1 when there is
+ * none to have. */
+static long
+waits_enter(struct worker_waits *ws, const uint8_t *kid)
+{
+	long slot = -1, free_slot = -1;
+	size_t i;
+
+	pthread_mutex_lock(&ws->lock);
+	for (i = 0; i < ws->max; i++) {
+		if (ws->kid[i].n == 0) {
+			if (free_slot < 0)
+				free_slot = (long)i;
+		} else if (memcmp(ws->kid[i].kid, kid, ENVELOPE_KID_LEN) == 0) {
+			slot = (long)i;
+		}
+	}
+	if (slot < 0 && free_slot >= 0) {
+		slot = free_slot;
+		memcpy(ws->kid[slot].kid, kid, ENVELOPE_KID_LEN);
+	}
+	if (slot >= 0)
+		ws->kid[slot].n++;
+	pthread_mutex_unlock(&ws->lock);
+	return slot;
+}
+
+static void
+waits_leave(struct worker_waits *ws, long slot)
+{
+	pthread_mutex_lock(&ws->lock);
+	ws->kid[slot].n--;
+	pthread_mutex_unlock(&ws->lock);
+}
+
 /*
  * The request's kid is not in the cache (rc): ask keysync for a fetch and
  * look again every 50 ms, up to --key-wait.  A client's new key reaches
- * the worker this way when keysync has not fetched it yet.  Returns the
- * lookup's last error, or PS_OK once the kid is there.
+ * the worker this way when keysync has not fetched it yet.  When no place
+ * among the waiters is free (struct worker_waits), rc is returned at
+ * once.  Returns the lookup's last error, or PS_OK once the kid is there.
  */
 static pserr
 wait_for_key(struct exchange *x, pserr rc)
 {
+	static int64_t last_warn = -1, last_full = -1;
 	struct worker *w = x->w;
 	struct timespec pause = {0, 50 * 1000000L};
 	uint8_t key[ENVELOPE_SECRET_LEN];
 	int64_t end = mono_ms() + w->key_wait_ms;
+	long slot;
 
-	static int64_t last_warn = -1;
-	int64_t now = mono_ms(), prev;
-
-	if (notify_send(w->keysync_notify) != PS_OK) {
-		/* Once in 10 s: a run of unknown kids must not flood the log. */
-		prev = __atomic_load_n(&last_warn, __ATOMIC_RELAXED);
-		if ((prev < 0 || now - prev >= 10000) &&
-		    __atomic_compare_exchange_n(&last_warn, &prev, now, 0,
-		    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			log_warn("cannot ask keysync for a fetch: nobody "
-			    "listens on %s", w->keysync_notify);
+	if ((slot = waits_enter(w->waits, x->kid)) < 0) {
+		if (warn_now(&last_full))
+			log_warn("%ld unknown kids are already waited for: "
+			    "answering the others at once (--key-waiters)",
+			    w->key_waiters_max);
+		return rc;
 	}
+	if (notify_send(w->keysync_notify) != PS_OK && warn_now(&last_warn))
+		log_warn("cannot ask keysync for a fetch: nobody listens on %s",
+		    w->keysync_notify);
 	while (mono_ms() < end) {
 		nanosleep(&pause, NULL);
 		keycache_refresh(w->keys);
@@ -144,6 +241,7 @@ wait_for_key(struct exchange *x, pserr rc)
 			break;
 	}
 	secret_wipe(key, sizeof(key));
+	waits_leave(w->waits, slot);
 	return rc;
 }
 

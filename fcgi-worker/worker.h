@@ -17,10 +17,18 @@ struct worker {
 	struct keycache *keys;
 	const char *keysync_notify;  /* keysync's notify socket, or NULL */
 	long key_wait_ms;            /* how long to wait for an unknown kid */
+	long key_waiters_max;        /* how many unknown kids may be waited
+	                                for at once */
+	struct worker_waits *waits;  /* the kids waited for now */
 	size_t pad_stream;           /* padding bucket of stream events */
 	struct replay *replay;       /* the node's record of accepted requests */
 	long replay_window;          /* W, seconds */
 };
+
+/* Set up w->waits for w->key_waiters_max kids and w->opts.server.threads
+ * threads; -1 when out of memory.  worker_waits_free() undoes it. */
+int worker_waits_new(struct worker *w);
+void worker_waits_free(struct worker *w);
 
 void *worker_thread_init(void *app);
 void worker_thread_fini(void *app, void *thread_state);

@@ -34,6 +34,13 @@
  *                       {"error":{"message":"test error","type":"test",
  *                       "code":"x_status"}}
  *   "x_garbage": true   answer 200 with the body "not json"
+ *   "x_big_garbage": true  answer 200 (application/json) with 2 MiB of
+ *                       bytes that are not JSON
+ *   "x_slow_ms": MS     send a reply that is not a stream one byte every
+ *                       MS ms (at most 60000), the head first
+ *   "x_hang_ms": MS     send the head and half of the body of a reply
+ *                       that is not a stream, then nothing for MS ms,
+ *                       then the rest (a test kills the server meanwhile)
  *   "x_first_delay_ms": MS  be silent this long before answering
  *   "x_cut_after": K    in a stream, close the connection after K JSON
  *                       events, without the final chunk of the chunked
@@ -507,6 +514,12 @@ conn_send(struct conn *c, const void *p, size_t n)
 
 	return conn_sendv(c, &iov, 1);
 }
+
+/* Send status 200 with body c->out paced: one byte every slow_ms ms, or
+ * (slow_ms 0) the head and half the body, hang_ms of silence, the rest.
+ * Defined further down, after the sleeping helpers. */
+static pserr send_paced(struct conn *c, int keep, unsigned long slow_ms,
+    unsigned long hang_ms);
 
 /* ------------------------------------------------------------ HTTP input */
 
@@ -1025,6 +1038,39 @@ stop_sleep(unsigned long ms)
 	return stop;
 }
 
+static pserr
+send_paced(struct conn *c, int keep, unsigned long slow_ms,
+    unsigned long hang_ms)
+{
+	char head[256];
+	size_t i, half = c->out.len / 2;
+	int n;
+	pserr rc;
+
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n%s\r\n", c->out.len,
+	    !keep ? "Connection: close\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return PS_ERR_ARG;
+	if ((rc = conn_send(c, head, (size_t)n)) != PS_OK)
+		return rc;
+	if (slow_ms == 0) {
+		if ((rc = conn_send(c, c->out.p, half)) != PS_OK)
+			return rc;
+		if (stop_sleep(hang_ms))
+			return PS_ERR_IO;
+		return conn_send(c, c->out.p + half, c->out.len - half);
+	}
+	for (i = 0; i < c->out.len; i++) {
+		if ((rc = conn_send(c, c->out.p + i, 1)) != PS_OK)
+			return rc;
+		if (i + 1 < c->out.len && stop_sleep(slow_ms))
+			return PS_ERR_IO;
+	}
+	return PS_OK;
+}
+
 /* Member name of object o as a string, or NULL (also when not a string). */
 static const char *
 member_str(struct json_object *o, const char *name, size_t *len)
@@ -1405,10 +1451,24 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 		goto out;
 	}
 	if (!member_true(req, "stream")) {
+		int64_t slow = 0, hang = 0;
+
 		sbuf_reset(&c->out);
 		if (build_completion(&c->out, &gen) != PS_OK) {
 			(void)send_error(c, 500, "server_error",
 			    "internal_error", "response too large", 0);
+			goto out;
+		}
+		(void)member_int(req, "x_slow_ms", &slow);
+		(void)member_int(req, "x_hang_ms", &hang);
+		if (slow > 0 || hang > 0) {
+			if (slow > DELAY_MAX_MS)
+				slow = DELAY_MAX_MS;
+			if (hang > DELAY_MAX_MS)
+				hang = DELAY_MAX_MS;
+			done = send_paced(c, c->rq.keep_alive, slow > 0 ?
+			    (unsigned long)slow : 0, (unsigned long)hang) !=
+			    PS_OK || !c->rq.keep_alive;
 			goto out;
 		}
 		done = send_response(c, 200, "application/json",
@@ -1657,6 +1717,19 @@ handle_request(struct conn *c)
 			done = send_error(c, 400, "invalid_request_error",
 			    "invalid_request", "x_status out of range",
 			    keep) != PS_OK || !keep;
+	} else if (member_true(req, "x_big_garbage")) {
+		char junk[1024];
+		size_t k;
+
+		/* 2 MiB of text without any JSON in it. */
+		memset(junk, 'x', sizeof(junk));
+		memcpy(junk, "<not json> ", 11);
+		junk[sizeof(junk) - 1] = '\n';
+		sbuf_reset(&c->out);
+		for (k = 0, done = 0; k < 2048 && !done; k++)
+			done = sbuf_add(&c->out, junk, sizeof(junk)) != PS_OK;
+		done = done || send_response(c, 200, "application/json",
+		    keep) != PS_OK || !keep;
 	} else if (member_true(req, "x_garbage")) {
 		sbuf_reset(&c->out);
 		done = sbuf_adds(&c->out, "not json") != PS_OK ||
@@ -1913,8 +1986,8 @@ usage(FILE *f)
 	    "  --help          show this text\n"
 	    "\n"
 	    "Request members x_events, x_delay_ms, x_first_delay_ms, x_cut_after,\n"
-	    "x_status and\n"
-	    "x_garbage drive the test paths; see tests/inference-server.c.\n",
+	    "x_status, x_garbage, x_big_garbage, x_slow_ms and x_hang_ms drive\n"
+	    "the test paths; see tests/inference-server.c.\n",
 	    EVENTS_DEFAULT, EVENTS_MAX, DELAY_MAX_MS, THREADS_DEFAULT,
 	    THREADS_MAX);
 }

@@ -97,6 +97,30 @@ read_rc(const char *path, char *why, size_t whylen)
 
 /* ---------------------------------------------------------- the file */
 
+/* A key cache in a directory others may write in is refused on read and
+ * on write, with a reason that names the directory; once the directory
+ * is private again, it is read. */
+START_TEST(directory_writable_by_others)
+{
+	struct keycache_entry e;
+	char why[256];
+
+	ck_assert_int_eq(keyfile_generate(&e, 1000), PS_OK);
+	ck_assert_int_eq(keyfile_write(cache, &e, 1), PS_OK);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_PERM);
+	ck_assert_str_eq(why, "its directory (mode 0777) is writable by group "
+	    "or others; refused (chmod go-w)");
+	ck_assert_int_eq(keyfile_write(cache, &e, 1), PS_ERR_PERM);
+	ck_assert_int_eq(chmod(dir, 01773), 0);
+	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_ERR_PERM);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(read_rc(cache, why, sizeof(why)), PS_OK);
+	ck_assert_int_eq(tu_dir_entries(dir), 1);
+}
+END_TEST
+
+
 /* The text of two keys: tu_kat_entry(1700000000) and tu_mk(1, 0). */
 static const char kat_text[] =
     "{\"version\": 1,\n"
@@ -877,6 +901,7 @@ keyfile_suite(void)
 	tcase_add_test(parse, secret_copies_are_wiped);
 
 	tcase_add_test(file, write_exact_format);
+	tcase_add_test(file, directory_writable_by_others);
 	tcase_add_test(file, write_read_round_trip);
 	tcase_add_test(file, write_relative_path);
 	tcase_add_test(file, write_exact_mode_under_umask);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <check.h>
 #include <json.h>
@@ -921,6 +922,65 @@ START_TEST(test_no_envelope)
 }
 END_TEST
 
+/* The peak resident size of this process, in bytes. */
+static size_t
+peak_rss(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return (size_t)ru.ru_maxrss * 1024;
+}
+
+/*
+ * A wire of 600,000 tiny members and no envelope is answered before any
+ * key is looked at, in memory that does not grow with the number of
+ * members (it used to cost about 72 bytes a member, plus a copy while
+ * the table grew: some 14 times the body).
+ */
+START_TEST(test_no_envelope_bounded)
+{
+	static const char *const last[] = { "", ",\"messages\":1",
+	    ",\"n\":\"ps1:x\"", ",\"ps\\u0032\":1" };
+	static const pserr want[] = { PS_ERR_INVALID_ENVELOPE,
+	    PS_ERR_PLAINTEXT_MEMBER, PS_ERR_VERSION, PS_ERR_INVALID_ENVELOPE };
+	struct envelope_ctx c;
+	struct lookup_arg la = { 0 };
+	struct message_request r;
+	struct buf b, out;
+	size_t i, before, n = 600000;
+
+	buf_init(&b, 16u << 20);
+	buf_init(&out, 16u << 20);
+	ck_assert_int_eq(buf_reserve(&b, 6 * n + 64), PS_OK);
+	ck_assert_int_eq(buf_putc(&b, '{'), PS_OK);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(buf_append(&b, i ? ",\"n\":1" : "\"n\":1",
+		    i ? 6 : 5), PS_OK);
+	before = b.len;
+	for (i = 0; i < sizeof(last) / sizeof(last[0]); i++) {
+		size_t rss;
+
+		b.len = before;
+		ck_assert_int_eq(buf_puts(&b, last[i]), PS_OK);
+		ck_assert_int_eq(buf_putc(&b, '}'), PS_OK);
+		req_open_ctx(&c, "POST", "/v1/chat/completions");
+		rss = peak_rss();
+		ck_assert_int_eq(message_open_request(MESSAGE_CHAT, &c, lookup,
+		    &la, b.p, b.len, &out, &r), want[i]);
+		ck_assert_uint_eq(out.len, 0);
+		ck_assert_int_eq(la.calls, 0);
+		envelope_wipe(&c);
+		/* Well below the body's own size. */
+		ck_assert_msg(peak_rss() - rss < b.len / 2,
+		    "the scan raised the peak by %zu bytes for a body of %zu",
+		    peak_rss() - rss, b.len);
+	}
+	buf_free(&b);
+	buf_free(&out);
+}
+END_TEST
+
 /* ------------------------------------------------------------ queries */
 
 START_TEST(test_query)
@@ -1139,6 +1199,7 @@ message_suite(void)
 	tcase_add_test(tc, test_reply_values);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_no_envelope);
+	tcase_add_test(tc, test_no_envelope_bounded);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 

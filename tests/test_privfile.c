@@ -130,7 +130,11 @@ START_TEST(load_says_what_was_wrong)
 	ck_assert_int_eq(symlink(p, l), 0);
 	ck_assert_int_eq(privfile_load(l, &b, &st), PS_ERR_PERM);
 	ck_assert_int_eq(st.fault, PRIVFILE_LINK);
-	ck_assert_int_eq(privfile_load(d, &b, &st), PS_ERR_PERM);
+	/* A directory in a private one (d itself is in /tmp, which the
+	 * directory rule refuses). */
+	tu_path(l, sizeof(l), d, "sub");
+	ck_assert_int_eq(mkdir(l, 0700), 0);
+	ck_assert_int_eq(privfile_load(l, &b, &st), PS_ERR_PERM);
 	ck_assert_int_eq(st.fault, PRIVFILE_NOT_REGULAR);
 	tu_path(l, sizeof(l), d, "fifo");
 	ck_assert_int_eq(mkfifo(l, 0600), 0);
@@ -141,6 +145,74 @@ START_TEST(load_says_what_was_wrong)
 		ck_assert_int_eq(privfile_load(p, &b, &st), PS_ERR_PERM);
 		ck_assert_int_eq(st.fault, PRIVFILE_OWNER);
 		ck_assert_uint_eq(st.uid, 65534);
+	}
+	buf_free(&b);
+	tu_rmdir(d);
+}
+END_TEST
+
+/*
+ * The directory of a private file: not writable by group or others,
+ * sticky or not, and owned by this user or root.  Readers and writers
+ * refuse it with a reason that says so, and a writer leaves the old file
+ * as it was.
+ */
+START_TEST(directory_rule)
+{
+	static const mode_t bad[] = { 0770, 0720, 0702, 01777, 01730 };
+	char *d = tu_tmpdir(), sub[256], p[256], why[256];
+	struct privfile_status st;
+	struct buf b;
+	size_t i;
+
+	tu_path(sub, sizeof(sub), d, "keys");
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	tu_path(p, sizeof(p), sub, "cache");
+	tu_write(p, "old", 3, 0600);
+	buf_init(&b, 64);
+	ck_assert_int_eq(privfile_check_dir(p, why, sizeof(why)), PS_OK);
+	ck_assert_int_eq(privfile_load(p, &b, &st), PS_OK);
+	buf_reset(&b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(chmod(sub, bad[i]), 0);
+		ck_assert_int_eq(privfile_load(p, &b, &st), PS_ERR_PERM);
+		ck_assert_int_eq(st.fault, PRIVFILE_DIR_MODE);
+		ck_assert_uint_eq(st.mode, bad[i]);
+		ck_assert_uint_eq(b.len, 0);
+		ck_assert_int_eq(privfile_read(p, &b, why, sizeof(why)),
+		    PS_ERR_PERM);
+		ck_assert_ptr_nonnull(strstr(why, "its directory"));
+		ck_assert_int_eq(privfile_check_dir(p, why, sizeof(why)),
+		    PS_ERR_PERM);
+		ck_assert_ptr_nonnull(strstr(why, "chmod go-w"));
+		ck_assert_int_eq(privfile_replace(p, "new", 3, why,
+		    sizeof(why)), PS_ERR_PERM);
+		ck_assert_ptr_nonnull(strstr(why, "its directory"));
+		/* The old file, and nothing else. */
+		ck_assert_int_eq(tu_dir_entries(sub), 1);
+	}
+	/* Read and execute for all are fine. */
+	ck_assert_int_eq(chmod(sub, 0755), 0);
+	ck_assert_int_eq(privfile_replace(p, "new", 3, why, sizeof(why)), PS_OK);
+	ck_assert_int_eq(privfile_load(p, &b, &st), PS_OK);
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert_mem_eq(b.p, "new", 3);
+	buf_reset(&b);
+	/* /tmp itself is world-writable (sticky): a file right in it is
+	 * refused. */
+	ck_assert_int_eq(privfile_check_dir("/tmp/x", why, sizeof(why)),
+	    PS_ERR_PERM);
+	/* A relative path names a file in ".". */
+	ck_assert_int_eq(privfile_check_dir("no-slash", why, sizeof(why)) ==
+	    PS_OK || privfile_check_dir("no-slash", why, sizeof(why)) ==
+	    PS_ERR_PERM, 1);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(sub, 65534, 65534), 0);
+		ck_assert_int_eq(privfile_load(p, &b, &st), PS_ERR_PERM);
+		ck_assert_int_eq(st.fault, PRIVFILE_DIR_OWNER);
+		ck_assert_uint_eq(st.uid, 65534);
+		ck_assert_int_eq(privfile_replace(p, "x", 1, why, sizeof(why)),
+		    PS_ERR_PERM);
 	}
 	buf_free(&b);
 	tu_rmdir(d);
@@ -303,7 +375,7 @@ START_TEST(replace_failures_keep_the_old_file)
 	tu_path(p, sizeof(p), d, "none/f");
 	ck_assert_int_eq(privfile_replace(p, "x", 1, why, sizeof(why)),
 	    PS_ERR_IO);
-	ck_assert_str_eq(why, "cannot create a temporary file: No such file "
+	ck_assert_str_eq(why, "cannot open its directory: No such file "
 	    "or directory");
 	ck_assert_int_eq(tu_dir_entries(d), 0);
 	/* A directory in the way: the rename fails after a full write, and
@@ -446,6 +518,7 @@ privfile_suite(void)
 	tcase_add_test(t, read_private);
 	tcase_add_test(t, refusals);
 	tcase_add_test(t, load_says_what_was_wrong);
+	tcase_add_test(t, directory_rule);
 	tcase_add_test(t, read_large_file_whole);
 	tcase_add_test(t, check_fd_rule);
 	tcase_add_test(t, stamp_tells_a_change);

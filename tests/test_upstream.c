@@ -225,6 +225,33 @@ get(struct upstream *u, const char *method, const char *path,
 
 /* ------------------------------------------------------------ tests */
 
+START_TEST(test_is_loopback)
+{
+	static const char *const yes[] = {
+		"http://localhost", "http://localhost:8080/v1", "HTTP://LocalHost.",
+		"http://127.0.0.1:9", "http://127.1.2.3/x", "http://[::1]:80/",
+		"http://[::1]", "https://localhost", "http://u:p@127.0.0.1:1",
+		"http://localhost?x", "http://localhost#f",
+	};
+	static const char *const no[] = {
+		"http://example.com", "http://128.0.0.1", "http://10.0.0.1:80",
+		"http://localhost.example.com", "http://127.0.0.1.example",
+		"http://0x7f000001", "http://127.1", "http://[::2]",
+		"http://[::ffff:127.0.0.1]", "http://[::1", "http://[::1]x",
+		"http://", "ftp://localhost", "localhost", "", NULL,
+		"http://127.0.0.1@evil.example", "http://evil.example/127.0.0.1",
+		"http://evil.example?@127.0.0.1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(upstream_is_loopback(yes[i]) == 1, "%s", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(upstream_is_loopback(no[i]) == 0, "%s",
+		    no[i] ? no[i] : "NULL");
+}
+END_TEST
+
 START_TEST(test_head_and_body)
 {
 	struct upstream *u;
@@ -334,6 +361,7 @@ upstream_suite(void)
 	TCase *tc = tcase_create("upstream");
 
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_is_loopback);
 	tcase_add_test(tc, test_head_and_body);
 	tcase_add_test(tc, test_post_body_and_chunks);
 	tcase_add_test(tc, test_failures);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,11 @@ static const struct {
 	[PRIVFILE_TOO_LARGE] = {PS_ERR_TOO_LARGE, "file too large"},
 	[PRIVFILE_READ] = {PS_ERR_IO, "read error"},
 	[PRIVFILE_NOMEM] = {PS_ERR_NOMEM, "out of memory"},
+	[PRIVFILE_DIR_OPEN] = {PS_ERR_IO, "cannot open its directory"},
+	[PRIVFILE_DIR_OWNER] = {PS_ERR_PERM,
+	    "its directory is owned by another user (want this user or root)"},
+	[PRIVFILE_DIR_MODE] = {PS_ERR_PERM,
+	    "group or others may write in its directory (chmod go-w)"},
 };
 
 static pserr
@@ -59,6 +65,86 @@ check(int fd, struct stat *sb, struct privfile_status *st)
 		return fail(st, PRIVFILE_OWNER);
 	if ((sb->st_mode & (S_IRWXG | S_IRWXO)) != 0)
 		return fail(st, PRIVFILE_MODE);
+	return PS_OK;
+}
+
+/*
+ * Open the directory that holds path and check it against the rule.  On
+ * PS_OK *dirfd is its descriptor and *base points at the last component
+ * of path; otherwise *dirfd is -1.
+ */
+static pserr
+open_dir(const char *path, int *dirfd, const char **base,
+    struct privfile_status *st)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	struct stat sb;
+	int fd = -1;
+	pserr rc;
+
+	*dirfd = -1;
+	if (slash == NULL) {
+		*base = path;
+		dir = strdup(".");
+	} else {
+		*base = slash + 1;
+		dir = slash == path ? strdup("/") :
+		    strndup(path, (size_t)(slash - path));
+	}
+	if (dir == NULL)
+		return fail(st, PRIVFILE_NOMEM);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		/* No directory, no file: said as for a missing file. */
+		rc = fail_errno(st, errno == ENOENT ? PRIVFILE_MISSING :
+		    PRIVFILE_DIR_OPEN, errno);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = fail_errno(st, PRIVFILE_DIR_OPEN, errno);
+		goto out;
+	}
+	st->uid = sb.st_uid;
+	st->mode = sb.st_mode & 07777;
+	if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		rc = fail(st, PRIVFILE_DIR_OWNER);
+	else if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		rc = fail(st, PRIVFILE_DIR_MODE);
+	else
+		rc = PS_OK;
+out:
+	if (rc != PS_OK && fd >= 0)
+		close(fd);
+	else if (rc == PS_OK)
+		*dirfd = fd;
+	free(dir);
+	return rc;
+}
+
+pserr
+privfile_check_dir(const char *path, char *why, size_t whylen)
+{
+	struct privfile_status st;
+	const char *base;
+	int fd;
+	pserr rc;
+
+	memset(&st, 0, sizeof(st));
+	if (path == NULL)
+		return PS_ERR_ARG;
+	if ((rc = open_dir(path, &fd, &base, &st)) != PS_OK) {
+		errno = st.err;
+		if (st.fault == PRIVFILE_MISSING)
+			rc = PS_ERR_IO;
+		if (st.fault == PRIVFILE_DIR_OPEN || st.fault == PRIVFILE_MISSING)
+			pserr_why(why, whylen, "%s: %m",
+			    faults[PRIVFILE_DIR_OPEN].why);
+		else
+			pserr_why(why, whylen, "%s, mode %04o",
+			    faults[st.fault].why, (unsigned)st.mode);
+		return rc;
+	}
+	close(fd);
 	return PS_OK;
 }
 
@@ -126,19 +212,27 @@ pserr
 privfile_load(const char *path, struct buf *out, struct privfile_status *st)
 {
 	size_t start = out->len, want;
+	const char *base;
 	struct stat sb;
-	int fd, e;
+	int fd, dirfd, e;
 	pserr rc;
 
 	memset(st, 0, sizeof(*st));
-	/* O_NOFOLLOW: a link could point a reader at any file of its user.
-	 * O_NONBLOCK: opening a FIFO must not hang; the rule refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		e = errno;
+	if ((rc = open_dir(path, &dirfd, &base, st)) != PS_OK)
+		return rc;
+	/* Relative to the directory just checked, so that the path cannot
+	 * lead elsewhere since.  O_NOFOLLOW: a link could point a reader at
+	 * any file of its user.  O_NONBLOCK: opening a FIFO must not hang;
+	 * the rule refuses it. */
+	fd = openat(dirfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
+	e = errno;
+	close(dirfd);
+	if (fd < 0)
 		return fail_errno(st, e == ENOENT ? PRIVFILE_MISSING :
 		    e == ELOOP ? PRIVFILE_LINK : PRIVFILE_OPEN, e);
-	}
+	st->uid = 0;
+	st->mode = 0;
 	if ((rc = check(fd, &sb, st)) != PS_OK)
 		goto out;
 	if ((unsigned long long)sb.st_size > out->max - out->len) {
@@ -170,8 +264,13 @@ privfile_read(const char *path, struct buf *out, char *why, size_t whylen)
 	struct privfile_status st;
 	pserr rc;
 
-	if ((rc = privfile_load(path, out, &st)) != PS_OK)
-		pserr_why(why, whylen, "%s", faults[st.fault].why);
+	if ((rc = privfile_load(path, out, &st)) != PS_OK) {
+		if (st.fault >= PRIVFILE_DIR_OWNER)
+			pserr_why(why, whylen, "%s, mode %04o",
+			    faults[st.fault].why, (unsigned)st.mode);
+		else
+			pserr_why(why, whylen, "%s", faults[st.fault].why);
+	}
 	return rc;
 }
 

@@ -6,7 +6,12 @@
  * file is a regular file owned by the effective user, with no permission
  * bits for group or others; it is opened without following a symbolic
  * link and checked once open (the path may change between a check and an
- * open).  A writer replaces it whole, so a reader never sees half a file.
+ * open).  The directory that holds it is owned by the effective user or
+ * by root and is not writable by group or others (sticky or not: whoever
+ * may create names there may plant a file or a link where a writer's next
+ * rename or a reader's next open lands); it is checked on its open
+ * descriptor, and a reader opens the file relative to that descriptor.
+ * A writer replaces the file whole, so a reader never sees half a file.
  *
  * privfile.c holds what readers need (the rule, the read, the stamp);
  * privfile_write.c the writers, so a program that only reads links no
@@ -32,6 +37,15 @@
 pserr privfile_check_fd(int fd, char *why, size_t whylen) PS_WARN_UNUSED;
 
 /*
+ * Check the directory that holds path (the part before its last '/', "."
+ * when there is none) against the rule.  PS_ERR_PERM with the reason
+ * written to why (it names the directory), PS_ERR_IO when it cannot be
+ * opened or is not a directory, PS_ERR_NOMEM.
+ */
+pserr privfile_check_dir(const char *path, char *why, size_t whylen)
+    PS_WARN_UNUSED;
+
+/*
  * Read the whole file path into out (out->max caps it) after checking it
  * against the rule, without following a symbolic link.  PS_ERR_PERM,
  * PS_ERR_IO (cannot open or read; PS_ERR_NOT_FOUND when it does not exist)
@@ -44,7 +58,8 @@ pserr privfile_read(const char *path, struct buf *out, char *why,
 /* What privfile_load found wrong with a file. */
 enum privfile_fault {
 	PRIVFILE_OK = 0,
-	PRIVFILE_MISSING,       /* PS_ERR_NOT_FOUND: no such file (err) */
+	PRIVFILE_MISSING,       /* PS_ERR_NOT_FOUND: no such file, or no
+	                         * such directory (err) */
 	PRIVFILE_LINK,          /* PS_ERR_PERM: a symbolic link */
 	PRIVFILE_OPEN,          /* PS_ERR_IO: open failed otherwise (err) */
 	PRIVFILE_STAT,          /* PS_ERR_IO: fstat failed (err) */
@@ -54,14 +69,21 @@ enum privfile_fault {
 	                         * access */
 	PRIVFILE_TOO_LARGE,     /* PS_ERR_TOO_LARGE: more than out->max */
 	PRIVFILE_READ,          /* PS_ERR_IO: read failed (err) */
-	PRIVFILE_NOMEM          /* PS_ERR_NOMEM */
+	PRIVFILE_NOMEM,         /* PS_ERR_NOMEM */
+	PRIVFILE_DIR_OPEN,      /* PS_ERR_IO: its directory cannot be opened
+	                         * (err; ENOTDIR: not a directory) */
+	PRIVFILE_DIR_OWNER,     /* PS_ERR_PERM: its directory is owned by uid,
+	                         * neither by euid nor by root */
+	PRIVFILE_DIR_MODE       /* PS_ERR_PERM: group or others may write in
+	                         * its directory (mode) */
 };
 
 /* The facts behind a refusal, for a caller that words its own reason. */
 struct privfile_status {
 	enum privfile_fault fault;
 	int err;            /* errno of the call that failed, else 0 */
-	uid_t uid;          /* the file's owner (once fstat has run) */
+	uid_t uid;          /* the file's owner (once fstat has run), or
+	                     * the directory's for PRIVFILE_DIR_* */
 	mode_t mode;        /* its permission bits, st_mode & 07777 (same) */
 };
 
@@ -102,7 +124,8 @@ int privfile_stamp_equal(const struct privfile_stamp *a,
  * Replace path with the n bytes at p as a whole: a temporary file in the
  * same directory (mode 0600 whatever the umask, a name nobody can guess),
  * write all, fsync, rename over path, fsync of the directory.  A reader
- * sees the old file or the new one, never part of one.
+ * sees the old file or the new one, never part of one.  The directory is
+ * checked first (privfile_check_dir: PS_ERR_PERM with the reason).
  *
  * PS_ERR_ARG for a NULL or empty path, one that ends in '/', or p NULL
  * with n > 0; PS_ERR_NOMEM; PS_ERR_CRYPTO when no random name could be

@@ -155,6 +155,8 @@ privfile_replace(const char *path, const void *p, size_t n, char *why,
 		rc = PS_ERR_NOMEM;
 		goto out;
 	}
+	if ((rc = privfile_check_dir(path, why, whylen)) != PS_OK)
+		goto out;
 	if ((rc = create_temp(path, &tmp, &fd, why, whylen)) != PS_OK)
 		goto out;
 	/* A full disk shows here (ENOSPC, or EFBIG past a size limit) or in

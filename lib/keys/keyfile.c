@@ -483,6 +483,19 @@ refusal(const struct privfile_status *st, char *why, size_t whylen)
 	case PRIVFILE_READ:
 		pserr_why(why, whylen, "cannot read: %m");
 		return PS_ERR_IO;
+	case PRIVFILE_DIR_OPEN:
+		pserr_why(why, whylen, "cannot open its directory: %m");
+		return PS_ERR_IO;
+	case PRIVFILE_DIR_OWNER:
+		pserr_why(why, whylen, "its directory is owned by uid %lu, "
+		    "neither by uid %lu that reads it nor by root; refused",
+		    (unsigned long)st->uid, (unsigned long)geteuid());
+		return PS_ERR_PERM;
+	case PRIVFILE_DIR_MODE:
+		pserr_why(why, whylen, "its directory (mode %04o) is writable "
+		    "by group or others; refused (chmod go-w)",
+		    (unsigned)st->mode);
+		return PS_ERR_PERM;
 	default:
 		pserr_why(why, whylen, "out of memory");
 		return PS_ERR_NOMEM;

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,54 @@ struct upstream {
 	struct timespec last_move;    /* when a byte last moved */
 	int idle_expired;
 };
+
+int
+upstream_is_loopback(const char *url)
+{
+	const char *a, *e, *at;
+	char host[64];
+	size_t n;
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (url == NULL)
+		return 0;
+	if (strncasecmp(url, "http://", 7) == 0)
+		a = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		a = url + 8;
+	else
+		return 0;
+	/* The authority ends at the path, query or fragment. */
+	e = a + strcspn(a, "/?#");
+	for (at = a; at < e; at++)
+		if (*at == '@')
+			a = at + 1;
+	if (a < e && *a == '[') {
+		const char *close = memchr(a, ']', (size_t)(e - a));
+
+		if (close == NULL || (close + 1 != e && close[1] != ':'))
+			return 0;
+		n = (size_t)(close - a - 1);
+		if (n >= sizeof(host))
+			return 0;
+		memcpy(host, a + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, &v6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&v6);
+	}
+	n = strcspn(a, ":/?#");
+	if (a + n > e || n >= sizeof(host) || n == 0)
+		return 0;
+	memcpy(host, a, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0 ||
+	    strcasecmp(host, "localhost.") == 0)
+		return 1;
+	/* inet_pton takes only the dotted quad, no short or octal forms. */
+	return inet_pton(AF_INET, host, &v4) == 1 &&
+	    (ntohl(v4.s_addr) >> 24) == 127;
+}
 
 pserr
 upstream_global_init(void)

@@ -38,6 +38,17 @@ typedef pserr (*upstream_data_fn)(void *arg, const char *p, size_t n);
 
 struct upstream;
 
+/*
+ * 1 when url is "http://" or "https://" (any case) followed by a host that
+ * is this machine's loopback: "localhost" (any case, a final dot allowed),
+ * an IPv4 address in 127.0.0.0/8, or "[::1]"; user information before an
+ * '@' and a port are allowed.  0 for anything else (other hosts, names
+ * that merely resolve to loopback, a malformed URL, NULL).  A plain
+ * http:// upstream is safe only there: elsewhere the user's Authorization
+ * header would travel in clear.
+ */
+int upstream_is_loopback(const char *url);
+
 /* Call once from main() before any thread starts. */
 pserr upstream_global_init(void) PS_WARN_UNUSED;
 

@@ -530,13 +530,13 @@ locate(const char *wire, size_t wlen, const char **env, size_t *envlen,
 /* 1 when the member's value is a JSON string whose text (escapes undone)
  * starts with "ps1:". */
 static int
-is_v1_value(const struct member *e, struct buf *scratch)
+is_v1_value(const struct jscan_member *m, struct buf *scratch)
 {
-	const char *t = e->value + 1;
-	size_t tn = e->value_len - 2;
+	const char *t = m->value + 1;
+	size_t tn = m->value_len - 2;
 	int yes;
 
-	if (e->value[0] != '"')
+	if (m->value[0] != '"')
 		return 0;
 	if (tn >= 4 && memcmp(t, ENVELOPE_V1_PREFIX, 4) == 0)
 		return 1;
@@ -552,36 +552,59 @@ is_v1_value(const struct member *e, struct buf *scratch)
 	return yes;
 }
 
-/* Why no envelope could be located in wire (protocol.md section 4). */
+/*
+ * Why no envelope could be located in wire (protocol.md section 4).  This
+ * runs before any key is looked at, on whatever anybody sent, so it keeps
+ * nothing per member: one pass notes the three facts that decide, and
+ * the memory used is bounded by the longest member name.
+ */
 static pserr
 diagnose(enum message_endpoint ep, enum envelope_dir dir, const char *wire,
     size_t wlen)
 {
-	struct members ms;
+	struct jscan_object it;
+	struct jscan_member m;
 	struct buf scratch;
-	size_t i;
+	int more, ps2 = 0, v1 = 0, sealed = 0;
 	pserr rc;
 
-	members_init(&ms);
 	buf_init(&scratch, wlen);
-	if ((rc = members_scan(ep, dir, wire, wlen, 0, &ms)) != PS_OK)
+	if ((rc = jscan_object_begin(&it, wire, wlen)) != PS_OK)
 		goto out;
-	rc = PS_ERR_INVALID_ENVELOPE;
-	for (i = 0; i < ms.n; i++)
-		if (name_is(&ms.v[i], "ps2"))
+	for (;;) {
+		const char *name;
+		size_t name_len;
+
+		if ((rc = jscan_object_next(&it, &m, &more)) != PS_OK)
 			goto out;
-	for (i = 0; i < ms.n; i++)
-		if (is_v1_value(&ms.v[i], &scratch)) {
-			rc = PS_ERR_VERSION;
-			goto out;
+		if (!more)
+			break;
+		name = m.name;
+		name_len = m.name_len;
+		if (m.name_escaped) {
+			buf_reset(&scratch);
+			if ((rc = jscan_unescape(m.name, m.name_len,
+			    &scratch)) != PS_OK)
+				goto out;
+			name = scratch.p;
+			name_len = scratch.len;
 		}
-	for (i = 0; i < ms.n; i++)
-		if (!ms.v[i].plain) {
-			rc = PS_ERR_PLAINTEXT_MEMBER;
-			goto out;
-		}
+		if (name_len == 3 && memcmp(name, "ps2", 3) == 0)
+			ps2 = 1;
+		if (!message_is_plain(ep, dir, name, name_len))
+			sealed = 1;
+		if (!v1 && is_v1_value(&m, &scratch))
+			v1 = 1;
+	}
+	if (ps2)
+		rc = PS_ERR_INVALID_ENVELOPE;
+	else if (v1)
+		rc = PS_ERR_VERSION;
+	else if (sealed)
+		rc = PS_ERR_PLAINTEXT_MEMBER;
+	else
+		rc = PS_ERR_INVALID_ENVELOPE;
 out:
-	members_free(&ms);
 	buf_free(&scratch);
 	return rc;
 }
