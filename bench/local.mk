@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # `make bench` measures what the encryption costs beside a plain mod_proxy
 # chain and prints a table (docs/performance.md).  Never part of `make check`.
 EXTRA_PROGRAMS += bench/micro

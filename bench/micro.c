@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * micro: how fast the library seals and opens one message body, measured
  * beside raw AES-256-GCM through EVP in the same process.

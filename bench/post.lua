@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- wrk script for the benchmark: POST one JSON body read from a file and,
 -- at the end, print one line "WRKJSON {...}" with the counts and latency
 -- percentiles (microseconds) for bench/run.py.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The promptseal benchmark (`make bench`): what the encryption costs, side
 by side with a plain proxy chain, measured in one run on one machine.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * unix-connect.so: lets a load generator that only speaks TCP (wrk) reach
  * a server on a UNIX socket, without a relay process in between.

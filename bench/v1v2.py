@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """What wire format v2 costs next to v1, in the library alone.
 
 Builds bench/micro of the last v1 commit (the first parent of the merge of

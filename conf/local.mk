@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # What an administrator edits, under $(sysconfdir)/promptseal: an example
 # configuration file per program (--config), the AS's measurements, and
 # the lighttpd and Apache configurations as they are shipped.  Existing

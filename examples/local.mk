@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # examples: short programs written against the installed library alone
 # (promptseal.h, pkg-config promptseal).  Built here against the in-tree
 # copy so they cannot rot; tests/test_installed.sh builds and runs them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * seal_chat: one chat request and its reply, sealed and opened through
  * libpromptseal, first as a whole body and then as a stream of two events.

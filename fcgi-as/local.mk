@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # promptseal-as: the attestation service.
 bin_PROGRAMS += fcgi-as/promptseal-as
 fcgi_as_promptseal_as_SOURCES = fcgi-as/main.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * promptseal-as: the attestation service (protocol.md section 8), a
  * FastCGI responder behind a web server that terminates TLS.  Clients

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client proxy's request handling: encrypt the user's request, forward
  * it to the worker, authenticate and decrypt the reply.

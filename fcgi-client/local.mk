@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # promptseal-client: the user's proxy.
 bin_PROGRAMS += fcgi-client/promptseal-client
 fcgi_client_promptseal_client_SOURCES = fcgi-client/main.c \

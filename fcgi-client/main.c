@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * promptseal-client: the FastCGI proxy beside the user's application.  It
  * encrypts every request (protocol.md), forwards it to the worker and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # promptseal-worker: the attested proxy.  It links core, seal, keys and
 # net only.
 bin_PROGRAMS += fcgi-worker/promptseal-worker

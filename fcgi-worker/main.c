@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * promptseal-worker: the FastCGI proxy inside the attested environment.
  * It opens each request with the key its kid names, refuses a replay,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The worker proxy's request handling: open the sealed request, check that
  * it is fresh, forward the original to the inference server, seal the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # promptseal-keysync (beside the worker) and promptseal-sim (the tools of
 # the software test platform).
 bin_PROGRAMS += keysync/promptseal-keysync keysync/promptseal-sim

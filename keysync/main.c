@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * promptseal-keysync: the worker's polling helper.  It attests to the
  * attestation service, fetches the secrets wrapped to a fresh key, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * promptseal-sim: the tools of the "sim" platform (lib/attest/attest_sim.h):
  * make a platform key pair, compute the measurement of a set of files.

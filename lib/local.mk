@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The library, one static archive per folder.  Archives list their
 # dependencies after them, so a program names only what it uses directly.
 include lib/core/local.mk

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The programs' manual pages (promptseal(3) is in lib/promptseal/local.mk).
 dist_man1_MANS = man/promptseal-sim.1
 dist_man8_MANS = man/promptseal-client.8 man/promptseal-worker.8 \

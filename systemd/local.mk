@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # systemd units: a socket and a service for each FastCGI program (the
 # socket reaches it as fd 0, as spawn-fcgi passes it), a service for
 # keysync.  The services name the installed paths, filled in here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The known-answer vectors of lib/attest/attest.c and attest_sim.c, made
  * by tests/attest_vectors.py, and the fixture both suites share: a sim

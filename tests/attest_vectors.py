@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Known-answer vectors for lib/attest/attest.c and lib/attest/attest_sim.c
 from an independent implementation (python3-cryptography and hashlib, in
 tests/e2e/simas.py).  Prints the vectors that tests/attest_kat.h embeds:

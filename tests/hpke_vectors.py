@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Known-answer vectors for lib/attest/hpke.c from an independent
 implementation (python3-cryptography, in tests/e2e/simas.py).  It first
 checks itself against RFC 9180 appendix A.1.1, then prints the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * inference-server: a small OpenAI-compatible HTTP/1.1 server on a UNIX
  * domain socket.  It stands in for a real inference server in the

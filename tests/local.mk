@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Unit tests: one Check suite per library module, linked against the whole
 # library (the default LDADD).  Each is tests/test_<module>.c.
 # The fuzz targets take their main() from FUZZ_MAIN (tests/fuzz/local.mk);

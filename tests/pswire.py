@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """pswire: the promptseal wire format, version 2 (docs/protocol.md sections
 2-5), written from the specification with Python's cryptography package
 (Debian python3-cryptography) and nothing of the C code.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """promptseal-as as a FastCGI program, driven through cgi-fcgi (no web
 server): upload, challenge and fetch, with the evidence made and the
 wrapped secrets opened by an independent implementation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asbody: the flat JSON objects of the AS's requests, each rule of
  * lib/as/asbody.h, and the content type.

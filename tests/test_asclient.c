@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asclient against an in-process HTTP/1.1 server on 127.0.0.1 that either
  * runs the real API (asapi over a real store) or plays a canned reply.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asreply: the bytes of the AS's answers (docs/as-api.md): error bodies
  * with their type, escaping, notes, headers and the cap.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * attest: the report data, the whole check of the AS (format, binding,
  * allowlist) with the sim verifier, measurements and allowlist files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * attest_sim: the sim report against the Python-made vector, every way a
  * report can be malformed or badly signed, the producer, the key files and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clock: the monotonic clock moves on and never back; the Unix clock is
  * the time of day.

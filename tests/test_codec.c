@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/codec.c (base64, base64url, hex).  pserr's are in
  * test_pserr.c.

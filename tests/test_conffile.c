@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/conffile.c: the configuration file's lines
  * (key = value, key value, flags, quotes, comments), its errors naming

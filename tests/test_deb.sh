@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Build the Debian packages from a release tarball (make dist) with
 # dpkg-buildpackage -b -us -uc, check them with lintian (clean at its
 # default level: no error, no warning), and look inside them for the

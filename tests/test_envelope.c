@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/seal/envelope.c (protocol.md sections 2 and 3, wire
  * format version 2).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Drive tests/inference-server over its UNIX socket: every endpoint and
 # test hook with curl --unix-socket, and the HTTP edge cases (garbage,
 # caps, keep-alive, chunked bodies) with raw bytes from a small Python

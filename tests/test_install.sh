@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make install into a scratch DESTDIR: the programs in bindir, the man
 # pages, the example configurations and web server configurations under
 # $(sysconfdir)/promptseal, the state directory, the systemd units; then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The installed library, as another program meets it: make install into a
 # scratch DESTDIR (never the real prefix), then check what was installed
 # (SONAME, exported and needed symbols, the header, the manual) and build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the live cache: the keys of one key cache file, shared
  * by threads and reloaded when the file changes.  Every test works in its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the key cache file format (protocol.md section 7): the
  * text, the reader's refusals, the writer and what it leaves behind, and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The layout of lib/ (README.md) read from the programs' symbols: each
 # program links only the folders it needs, so what runs inside the
 # attested worker, and what the client proxy carries, is visible.

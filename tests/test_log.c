@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/log.c: levels, the form of a line, the length
  * cap, and one write per line so that threads' lines never mix.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Every program's man page renders without a warning (groff -ww and
 # man --warnings), names every long option the program's --help lists,
 # and lists no option (after a .TP) that --help does not.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/seal/message.c (protocol.md section 4, wire format
  * version 2).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/net/metrics.c: what the counters say after known
  * traffic, and that the text parses as the Prometheus exposition format

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the worker's "fetch now" to keysync: the datagram, the
  * socket keysync listens on, and what neither may do (block, or replace

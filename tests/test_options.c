@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/options.c: the option values every program
  * parses (sizes with K/M/G, bounded whole numbers), what the programs tell

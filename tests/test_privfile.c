@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for private files: the rule, the read, the stamp that tells
  * a changed file, and the writers (a whole replacement, a new file).

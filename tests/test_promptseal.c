@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The public library, through its installed interface only: this suite
  * links libpromptseal.la and includes nothing but promptseal.h.  The

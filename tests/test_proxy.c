@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/net/proxy.c: the options both proxies share (defaults,
  * every value accepted and refused), the event-stream content type, and

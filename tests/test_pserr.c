@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/pserr.c: the protocol.md section 6 table, the
  * local codes, the one writer of the error body, the reason buffer, and

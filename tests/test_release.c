@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * release: the records of the secrets the AS releases, and their wrap to
  * the worker's key, against the record vector of tests/wrap_vectors.py.

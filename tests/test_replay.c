@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/seal/replay.c: the worker's record of accepted
  * requests (protocol.md section 4), shared by the processes of a node.

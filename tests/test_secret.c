@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/secret.c: wiping, constant-time comparison, random bytes.
  */

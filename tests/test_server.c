@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/net/server.c: the FastCGI responder loop, driven over
  * its UNIX socket by a minimal FastCGI client of this file (the record

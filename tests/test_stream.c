@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/seal/stream.c (protocol.md section 5, wire format
  * version 2).

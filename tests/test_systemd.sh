@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # systemd-analyze verify on the units as they are installed.  It needs
 # no running systemd, but it does need the programs the units name: they
 # are taken from a scratch install.  Where systemd-analyze is missing or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/net/upstream.c against a small scripted HTTP/1.1
  * server of this file on a UNIX socket: the reply head (status, content

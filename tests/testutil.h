@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fixtures shared by the Check suites: hex, private temporary
  * directories, files, keys and key cache files, and the attestation

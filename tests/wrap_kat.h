@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Known-answer vectors of lib/attest/wrap.c, made by tests/wrap_vectors.py
  * (python3-cryptography): the wrap suite seals and opens them, the release

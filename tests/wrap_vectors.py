@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Known-answer vectors for lib/attest/wrap.c from an independent
 implementation (python3-cryptography, in tests/e2e/simas.py).  Prints the
 vectors that tests/wrap_kat.h embeds:

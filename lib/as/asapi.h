@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asapi: the HTTP API of the attestation service (docs/as-api.md), apart
  * from the FastCGI wiring, so that every answer can be tested without a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asbody: the request bodies of the attestation service (docs/as-api.md),
  * flat JSON objects of strings and whole numbers, read with seal/jscan.

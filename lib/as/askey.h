@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * askey: the storage key of the attestation service, the key the store
  * seals every secret under (as/asstore.h).  It exists only inside attested

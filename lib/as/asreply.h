@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asreply: one answer of the attestation service (docs/as-api.md): a
  * status, extra header lines, a JSON body and a note for the log line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asstore: what the attestation service (AS) keeps: the secrets clients
  * uploaded, until they expire, and the challenges attested callers have

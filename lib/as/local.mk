@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # as: the attestation service's server side (docs/as-api.md): its API
 # (routes and handlers), the replies it builds and the bodies it reads, its
 # store and its tokens.

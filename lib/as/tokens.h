@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tokens: the bearer tokens that let a client upload secrets to the
  * attestation service.

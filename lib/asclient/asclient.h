@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * asclient: the client side of the attestation service's HTTP API
  * (docs/as-api.md), over libcurl.  The client proxy uploads its secret

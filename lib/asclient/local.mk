@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # asclient: the client side of the attestation service's API.  It shares
 # only attest/ (evidence, wrap, release) with the server, never as/.
 noinst_LTLIBRARIES += lib/asclient/libasclient.la

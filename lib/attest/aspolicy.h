@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * aspolicy: what an attestation service (AS) trusts, and what a user
  * accepts of it (protocol.md section 8, docs/attestation.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * attest: attestation evidence, as the attestation service (AS) checks it
  * and as a worker's polling helper produces it (protocol.md section 8).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * attest_sim: the "sim" evidence format, a software platform.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hpke: Hybrid Public Key Encryption (RFC 9180), base mode, single shot,
  * on OpenSSL 3.0's EVP (OpenSSL has an HPKE API only from 3.2).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # attest: attestation evidence and its platforms, wrapping secrets to an
 # attested key, and the records the AS releases that way.
 noinst_LTLIBRARIES += lib/attest/libattest.la

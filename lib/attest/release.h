@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * release: what the attestation service releases to an attested worker
  * (docs/as-api.md), the one format both sides of a fetch share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * wrap: seal data to the holder of an X25519 private key, so that it can be
  * read by nobody else, even on a wire without TLS.  The attestation service

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * buf: a byte buffer that carries its length and a hard cap.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * caps: every size limit of promptseal in one table.
  *

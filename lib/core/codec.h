@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * codec: the text encodings used at the edges: base64url without padding
  * (envelopes), standard base64 with padding (key cache file) and lowercase

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conffile: --config FILE and --version, the same for every program.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # core: errors, buffers, secrets, encodings, logging, options and
 # configuration files, clocks, private files.
 noinst_LTLIBRARIES += lib/core/libcore.la

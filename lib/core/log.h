@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log: leveled log lines on stderr (the web server's error log).
  *

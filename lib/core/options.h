@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * options: parsing of option values shared by the programs.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * privfile: files that hold secrets (bearer tokens, a platform private key,
  * the key cache file, the attestation service's store).

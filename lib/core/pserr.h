@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pserr: the one error type of the promptseal library.
  *

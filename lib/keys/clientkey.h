@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clientkey: the client proxy's own secrets when they reach the workers
  * through the attestation service (protocol.md sections 1 and 8).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * keycache: the live set of keys a process holds: the keys of one key
  * cache file (keys/keyfile.h, protocol.md section 7), shared by the

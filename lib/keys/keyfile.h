@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * keyfile: the key cache file format (protocol.md section 7).
  *

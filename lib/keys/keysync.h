@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * keysync: keeping a worker's key cache file (protocol.md section 7) in
  * step with the attestation service.  Used by promptseal-keysync only.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # keys: the key cache file format (docs/protocol.md section 7), the live
 # cache, the client's own keys, the worker's "fetch now" to keysync, and
 # keysync's cache writing.  The worker links only keyfile.c, keycache.c

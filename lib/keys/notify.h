@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * notify: the worker's "fetch now" to promptseal-keysync.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # net: the FastCGI server, libcurl to the next hop, what both proxies share
 # (their health and metrics among it).
 noinst_LTLIBRARIES += lib/net/libnet.la

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics: a proxy's counters, and their text in the Prometheus
  * exposition format 0.0.4 for GET /metrics.

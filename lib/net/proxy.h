@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxy: what the client and the worker proxy share: their common options,
  * the per-thread state (one upstream connection, reusable buffers), their

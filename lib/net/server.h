@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server: the FastCGI responder loop shared by every promptseal program,
  * and the few response helpers they all need.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * upstream: the next hop over HTTP/1.1 with libcurl: the worker proxy on
  * the client side (http or verified https), the inference server on a UNIX

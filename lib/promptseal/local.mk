@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # promptseal: libpromptseal, the envelope library installed for other
 # programs (promptseal.h, man/promptseal.3, docs/library.md).  It is the
 # seal and core archives behind one public header, linked against libcrypto

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * envelope: seal and open one message (protocol.md sections 2, 3).
  *

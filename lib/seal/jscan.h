@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * jscan: a validating JSON scanner that builds nothing.
  *

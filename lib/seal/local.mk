@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # seal: the wire format (docs/protocol.md sections 2-5).
 noinst_LTLIBRARIES += lib/seal/libseal.la
 lib_seal_libseal_la_SOURCES = \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * message: the wire form of one message (protocol.md section 4): a
  * request body (or a bodyless request's header), a reply body, or one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * replay: the worker's record of the requests it accepted (protocol.md
  * section 4), shared by every worker process of a node.

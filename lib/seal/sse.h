@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sse: an incremental Server-Sent-Events line reader (protocol.md
  * section 5).  Input may be split at any byte; lines end in LF, CRLF or CR

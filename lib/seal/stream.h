@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * stream: sealing (worker) and checking (client) a streamed reply, event
  * by event (protocol.md section 5).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """End-to-end cases, run against each web server pairing by the
 test_e2e_*.py files.  Every check goes user -> client -> worker ->
 inference server and back, through real web servers."""

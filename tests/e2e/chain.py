@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Start and stop the real promptseal chain for end-to-end tests:
 
     user (urllib) -> client web server -> promptseal-client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Start the whole promptseal chain on loopback, attestation service
 included, and show the key exchange and one encrypted round trip: the
 client's secret going to the AS and, after attestation, to the worker;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the attestation service speaks (docs/as-api.md, docs/attestation.md),
 written again with an independent implementation (python3-cryptography,
 hashlib), for every test of the AS: "sim" reports and measurements, the

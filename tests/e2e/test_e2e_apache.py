@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The whole chain with apache on both sides."""
 
 import unittest

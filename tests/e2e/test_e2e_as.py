@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The key exchange of protocol.md section 8 end to end: the client proxy
 makes and uploads its secret to promptseal-as behind a real web server
 with real TLS (a private CA made at setup), promptseal-keysync attests and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Faults: parts of the chain die, stall, slow down or answer garbage,
 files go bad, and callers hold resources.  Each case asserts that nothing
 is lost (the next request works, every reply that arrives is whole), that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The whole chain with lighttpd on both sides."""
 
 import unittest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Each web server on each side, the web servers' own launchers, and real
 TLS between the proxies."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Operating the proxies: GET /healthz and GET /metrics through the
 shipped lighttpd and Apache configurations, and --config on the worker.
 

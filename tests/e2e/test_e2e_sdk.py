@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The official OpenAI SDK (npm package "openai"), unchanged, and curl,
 pointed at the client proxy's base URL."""
 

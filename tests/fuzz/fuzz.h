@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The interface of every fuzz target: libFuzzer's entry point, and the
  * property check that stops a run.  Each target asserts properties (round

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/as/asbody.c, the parser of the AS's request bodies
  * (docs/as-api.md).

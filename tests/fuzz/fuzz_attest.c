@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/attest/attest.c and attest_sim.c, the AS's check of a
  * worker's evidence.

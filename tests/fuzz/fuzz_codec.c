@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/core/codec.c, scalar and SSSE3 paths alike.
  *

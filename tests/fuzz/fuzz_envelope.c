@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/seal/envelope.c, the envelope text (protocol.md
  * section 2) and its sealing.

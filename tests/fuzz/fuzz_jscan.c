@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/seal/jscan.c, the validating scanner on the hot path.
  *

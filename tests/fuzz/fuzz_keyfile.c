@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/keys/keyfile.c, the key cache file (protocol.md
  * section 7).

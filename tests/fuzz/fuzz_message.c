@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/seal/message.c, the wire form of one message
  * (protocol.md section 4) in both directions.

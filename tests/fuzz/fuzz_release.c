@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/attest/release.c, the records the AS releases to an
  * attested worker, as keysync reads them out of a fetch reply.

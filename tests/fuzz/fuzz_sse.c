@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/seal/sse.c, the incremental line reader of streams.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/seal/stream.c, both directions of a streamed reply
  * (protocol.md section 5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/attest/wrap.c, opening a wrapped blob (the AS's
  * records for an attested worker).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Fuzz targets, one per parser (tests/fuzz/fuzz_<name>.c), each with a
 # seed corpus in tests/fuzz/corpus/<name>/.
 #

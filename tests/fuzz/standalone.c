@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * main() for a fuzz target built without libFuzzer: runs the target once
  * on each file named, and on each file in each directory named.  Exits 0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Replay every fuzz target's seed corpus (tests/fuzz/corpus/<name>/)
 # through the target built without libFuzzer: each property the target
 # asserts must hold for every seed.

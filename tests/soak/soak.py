@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The soak: the whole chain with keys from the AS, under continuous load
 with key rotation, for minutes.  Run by scripts/soak (not by make check).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Write the known-answer vectors that tests/test_envelope.c checks.
 
     /usr/bin/python3 tests/vectors/gen_envelope.py [outdir]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Known-answer vectors for lib/seal/message.c (protocol.md section 4).
 
     /usr/bin/python3 tests/vectors/gen_message.py

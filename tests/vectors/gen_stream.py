@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Known-answer vectors for lib/seal/stream.c (protocol.md section 5).
 
     /usr/bin/python3 tests/vectors/gen_stream.py

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Drives promptseal-client with the official OpenAI SDK, unchanged: the
 // base URL is the client proxy's.  Prints one line per check and exits
 // non-zero on the first failure.
