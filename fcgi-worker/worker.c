@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "keys/notify.h"
@@ -104,21 +105,12 @@ on_data(void *arg, const char *p, size_t n)
 	return buf_append(&x->t->reply, p, n);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 1 at most once in 10 s per *last: a run of unknown kids must not flood
  * the log. */
 static int
 warn_now(int64_t *last)
 {
-	int64_t now = mono_ms(), prev;
+	int64_t now = clock_mono_ms(), prev;
 
 	prev = __atomic_load_n(last, __ATOMIC_RELAXED);
 	return (prev < 0 || now - prev >= 10000) &&
@@ -221,7 +213,7 @@ wait_for_key(struct exchange *x, pserr rc)
 	struct worker *w = x->w;
 	struct timespec pause = {0, 50 * 1000000L};
 	uint8_t key[ENVELOPE_SECRET_LEN];
-	int64_t end = mono_ms() + w->key_wait_ms;
+	int64_t end = clock_mono_ms() + w->key_wait_ms;
 	long slot;
 
 	if ((slot = waits_enter(w->waits, x->kid)) < 0) {
@@ -234,7 +226,7 @@ wait_for_key(struct exchange *x, pserr rc)
 	if (notify_send(w->keysync_notify) != PS_OK && warn_now(&last_warn))
 		log_warn("cannot ask keysync for a fetch: nobody listens on %s",
 		    w->keysync_notify);
-	while (mono_ms() < end) {
+	while (clock_mono_ms() < end) {
 		nanosleep(&pause, NULL);
 		keycache_refresh(w->keys);
 		rc = keycache_find(w->keys, x->kid, (int64_t)time(NULL), key);

@@ -9,6 +9,7 @@ AM_CFLAGS += $(CHECK_CFLAGS)
 
 UNIT_TESTS = \
 	tests/test_codec tests/test_buf tests/test_secret tests/test_pserr \
+	tests/test_http \
 	tests/test_options tests/test_conffile tests/test_log tests/test_clock tests/test_privfile \
 	tests/test_server tests/test_upstream tests/test_proxy tests/test_metrics \
 	tests/test_envelope tests/test_jscan tests/test_message \

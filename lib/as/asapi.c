@@ -17,6 +17,7 @@
 #include "attest/wrap.h"
 #include "core/caps.h"
 #include "core/codec.h"
+#include "core/http.h"
 #include "core/secret.h"
 
 /* What a request's strings may hold, in the encodings of docs/as-api.md;
@@ -167,7 +168,7 @@ handle_secrets(const struct asapi_cfg *c, struct asstore *s,
 		unauthorized(r);
 		goto out;
 	}
-	if (!asbody_is_json(q->content_type)) {
+	if (!http_is_json(q->content_type)) {
 		unsupported_media_type(r);
 		goto out;
 	}
@@ -347,7 +348,7 @@ fetch_parse(const struct asapi_request *q, struct fetch *x,
 	int ret = -1;
 	pserr rc = PS_OK;
 
-	if (!asbody_is_json(q->content_type))
+	if (!http_is_json(q->content_type))
 		unsupported_media_type(r);
 	else if ((x->ev = malloc(PS_CAP_EVIDENCE)) == NULL ||
 	    (rc = asbody_parse(q->body, q->body_len, f, FE_N)) == PS_ERR_NOMEM)
@@ -642,7 +643,7 @@ handle_attest(const struct asapi_cfg *c, struct asstore *s,
 	(void)s;
 	(void)now;
 	buf_init(&ev, PS_CAP_EVIDENCE);
-	if (!asbody_is_json(q->content_type)) {
+	if (!http_is_json(q->content_type)) {
 		unsupported_media_type(r);
 		goto out;
 	}

@@ -54,11 +54,4 @@ pserr asbody_parse(const char *s, size_t n, struct asbody_field *f,
 /* Wipe and free the strings of the nf fields of f. */
 void asbody_free(struct asbody_field *f, size_t nf);
 
-/*
- * 1 when the Content-Type value ct is application/json, in any case,
- * with optional spaces around it and optional parameters ("; charset=");
- * 0 for anything else, NULL included.
- */
-int asbody_is_json(const char *ct);
-
 #endif

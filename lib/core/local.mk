@@ -3,6 +3,7 @@
 # configuration files, clocks, private files.
 noinst_LTLIBRARIES += lib/core/libcore.la
 lib_core_libcore_la_SOURCES = \
+	lib/core/http.c lib/core/http.h \
 	lib/core/pserr.c lib/core/pserr.h lib/core/caps.h \
 	lib/core/secret.c lib/core/secret.h \
 	lib/core/codec.c lib/core/codec.h \

@@ -17,6 +17,7 @@
 
 #include <fcgiapp.h>
 
+#include "core/http.h"
 #include "core/log.h"
 #include "net/server.h"
 
@@ -325,15 +326,7 @@ server_read_body(FCGX_Request *req, struct buf *out)
 int
 server_is_json(FCGX_Request *req)
 {
-	const char *ct = server_param(req, "CONTENT_TYPE");
-	size_t n = sizeof("application/json") - 1;
-
-	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
+	return http_is_json(server_param(req, "CONTENT_TYPE"));
 }
 
 static const char *
