@@ -5,8 +5,8 @@
  * The input is written to a private file and loaded.  Properties: it
  * loads exactly when an independent reading of tokens.h accepts it
  * (lines split at LF, blanks trimmed, blank and '#' lines skipped, each
- * other line 16 to PS_CAP_TOKEN printable characters without blanks, at
- * least one token); every token of the file checks, alone and as a
+ * other line a token of 16 to PS_CAP_TOKEN printable characters without
+ * blanks, alone or after a tenant's name and limit, at least one token); every token of the file checks, alone and as a
  * "Bearer" header; a token with one byte changed or one byte shorter
  * does not (unless the file holds that one too).
  */
@@ -36,6 +36,73 @@ blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+static int
+printable(const char *p, size_t n, size_t min, size_t max)
+{
+	size_t k;
+
+	if (n < min || n > max)
+		return 0;
+	for (k = 0; k < n; k++)
+		if ((unsigned char)p[k] < 0x21 || (unsigned char)p[k] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
+name_ok(const char *p, size_t n)
+{
+	size_t k;
+
+	if (n < 1 || n > TOKENS_NAME_MAX)
+		return 0;
+	for (k = 0; k < n; k++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_.", p[k]) == NULL || p[k] == '\0')
+			return 0;
+	return 1;
+}
+
+/* A line of s..e, trimmed and not empty: "TOKEN" or "NAME LIMIT TOKEN",
+ * fields apart by spaces and tabs.  Sets *tok and *tn; 1 when valid. */
+static int
+ref_line(const char *s, const char *e, const char **tok, size_t *tn)
+{
+	const char *f[3];
+	size_t fn[3], k = 0, i;
+	unsigned long lim = 0;
+
+	while (s < e) {
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s == e)
+			break;
+		if (k == 3)
+			return 0;
+		f[k] = s;
+		while (s < e && *s != ' ' && *s != '\t')
+			s++;
+		fn[k] = (size_t)(s - f[k]);
+		k++;
+	}
+	if (k == 3) {
+		if (!name_ok(f[0], fn[0]) || fn[1] < 1 || fn[1] > 7)
+			return 0;
+		for (i = 0; i < fn[1]; i++) {
+			if (f[1][i] < '0' || f[1][i] > '9')
+				return 0;
+			lim = lim * 10 + (unsigned long)(f[1][i] - '0');
+		}
+		if (lim > PS_CAP_AS_SECRETS)
+			return 0;
+	} else if (k != 1) {
+		return 0;
+	}
+	*tok = f[k - 1];
+	*tn = fn[k - 1];
+	return printable(*tok, *tn, TOKENS_MIN_LEN, PS_CAP_TOKEN);
+}
+
 /* 1 when accepted, 0 when refused, -1 beyond what this reference keeps. */
 static int
 ref_parse(const char *p, size_t n, struct ref *r)
@@ -44,7 +111,8 @@ ref_parse(const char *p, size_t n, struct ref *r)
 
 	r->count = 0;
 	while (i < n) {
-		size_t s = i, e, k;
+		size_t s = i, e, tn;
+		const char *tok;
 
 		while (i < n && p[i] != '\n')
 			i++;
@@ -57,16 +125,12 @@ ref_parse(const char *p, size_t n, struct ref *r)
 			e--;
 		if (s == e || p[s] == '#')
 			continue;
-		if (e - s < TOKENS_MIN_LEN || e - s > PS_CAP_TOKEN)
+		if (!ref_line(p + s, p + e, &tok, &tn))
 			return 0;
-		for (k = s; k < e; k++)
-			if ((unsigned char)p[k] < 0x21 ||
-			    (unsigned char)p[k] > 0x7e)
-				return 0;
 		if (r->count == MAX_TOKENS)
 			return -1;
-		r->s[r->count] = p + s;
-		r->n[r->count++] = e - s;
+		r->s[r->count] = tok;
+		r->n[r->count++] = tn;
 	}
 	return r->count > 0;
 }
