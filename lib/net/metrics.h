@@ -16,10 +16,11 @@
 
 #include "core/buf.h"
 #include "core/pserr.h"
+#include "seal/message.h"
 
 /* Request endpoints: enum message_endpoint's values, and these. */
-#define METRICS_EP_OTHER  4        /* no endpoint of the protocol */
-#define METRICS_EP_COUNT  5
+#define METRICS_EP_OTHER  MESSAGE_ENDPOINT_COUNT /* no endpoint of the protocol */
+#define METRICS_EP_COUNT  (MESSAGE_ENDPOINT_COUNT + 1)
 
 /* The upstream latency histogram's bounds, in seconds (and +Inf). */
 #define METRICS_LATENCY_BUCKETS \

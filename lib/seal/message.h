@@ -30,6 +30,21 @@ enum message_endpoint {
 	MESSAGE_COMPLETIONS,     /* POST /v1/completions */
 	MESSAGE_EMBEDDINGS,      /* POST /v1/embeddings */
 	MESSAGE_MODELS,          /* GET  /v1/models (bodyless) */
+	MESSAGE_MODEL,           /* GET  /v1/models/{id} (bodyless) */
+	MESSAGE_RESPONSES,       /* POST /v1/responses */
+	MESSAGE_RESPONSE_GET,    /* GET  /v1/responses/{id} (bodyless) */
+	MESSAGE_RESPONSE_DELETE, /* DELETE /v1/responses/{id} (bodyless) */
+	MESSAGE_RESPONSE_INPUT_ITEMS, /* GET /v1/responses/{id}/input_items */
+	MESSAGE_RESPONSE_CANCEL, /* POST /v1/responses/{id}/cancel (bodyless) */
+	MESSAGE_MESSAGES,        /* POST /v1/messages (Anthropic) */
+	MESSAGE_COUNT_TOKENS,    /* POST /v1/messages/count_tokens */
+	MESSAGE_RERANK,          /* POST /v1/rerank, /rerank, /v2/rerank */
+	MESSAGE_SCORE,           /* POST /v1/score */
+	MESSAGE_TOKENIZE,        /* POST /tokenize */
+	MESSAGE_DETOKENIZE,      /* POST /detokenize */
+	MESSAGE_TRANSCRIPTIONS,  /* POST /v1/audio/transcriptions (multipart) */
+	MESSAGE_TRANSLATIONS,    /* POST /v1/audio/translations (multipart) */
+	MESSAGE_ENDPOINT_COUNT   /* not an endpoint: how many there are */
 };
 
 /*
