@@ -39,6 +39,9 @@
  *                       bytes that are not JSON
  *   "x_slow_ms": MS     send a reply that is not a stream one byte every
  *                       MS ms (at most 60000), the head first
+ *   "x_slow_bytes": N   with x_slow_ms, pace only the first N bytes of
+ *                       the body and send the rest at once (so that one
+ *                       byte a second fits in a test)
  *   "x_hang_ms": MS     send the head and half of the body of a reply
  *                       that is not a stream, then nothing for MS ms,
  *                       then the rest (a test kills the server meanwhile)
@@ -516,11 +519,12 @@ conn_send(struct conn *c, const void *p, size_t n)
 	return conn_sendv(c, &iov, 1);
 }
 
-/* Send status 200 with body c->out paced: one byte every slow_ms ms, or
- * (slow_ms 0) the head and half the body, hang_ms of silence, the rest.
- * Defined further down, after the sleeping helpers. */
+/* Send status 200 with body c->out paced: the first slow_n bytes one every
+ * slow_ms ms and the rest at once, or (slow_ms 0) the head and half the
+ * body, hang_ms of silence, the rest.  Defined further down, after the
+ * sleeping helpers. */
 static pserr send_paced(struct conn *c, int keep, unsigned long slow_ms,
-    unsigned long hang_ms);
+    size_t slow_n, unsigned long hang_ms);
 
 /* ------------------------------------------------------------ HTTP input */
 
@@ -1040,7 +1044,7 @@ stop_sleep(unsigned long ms)
 }
 
 static pserr
-send_paced(struct conn *c, int keep, unsigned long slow_ms,
+send_paced(struct conn *c, int keep, unsigned long slow_ms, size_t slow_n,
     unsigned long hang_ms)
 {
 	char head[256];
@@ -1063,13 +1067,16 @@ send_paced(struct conn *c, int keep, unsigned long slow_ms,
 			return PS_ERR_IO;
 		return conn_send(c, c->out.p + half, c->out.len - half);
 	}
-	for (i = 0; i < c->out.len; i++) {
+	if (slow_n > c->out.len)
+		slow_n = c->out.len;
+	for (i = 0; i < slow_n; i++) {
 		if ((rc = conn_send(c, c->out.p + i, 1)) != PS_OK)
 			return rc;
 		if (i + 1 < c->out.len && stop_sleep(slow_ms))
 			return PS_ERR_IO;
 	}
-	return PS_OK;
+	return slow_n < c->out.len ?
+	    conn_send(c, c->out.p + slow_n, c->out.len - slow_n) : PS_OK;
 }
 
 /* Member name of object o as a string, or NULL (also when not a string). */
@@ -1452,7 +1459,7 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 		goto out;
 	}
 	if (!member_true(req, "stream")) {
-		int64_t slow = 0, hang = 0;
+		int64_t slow = 0, slow_n = -1, hang = 0;
 
 		sbuf_reset(&c->out);
 		if (build_completion(&c->out, &gen) != PS_OK) {
@@ -1461,6 +1468,7 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 			goto out;
 		}
 		(void)member_int(req, "x_slow_ms", &slow);
+		(void)member_int(req, "x_slow_bytes", &slow_n);
 		(void)member_int(req, "x_hang_ms", &hang);
 		if (slow > 0 || hang > 0) {
 			if (slow > DELAY_MAX_MS)
@@ -1468,7 +1476,8 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 			if (hang > DELAY_MAX_MS)
 				hang = DELAY_MAX_MS;
 			done = send_paced(c, c->rq.keep_alive, slow > 0 ?
-			    (unsigned long)slow : 0, (unsigned long)hang) !=
+			    (unsigned long)slow : 0, slow_n >= 0 ?
+			    (size_t)slow_n : c->out.len, (unsigned long)hang) !=
 			    PS_OK || !c->rq.keep_alive;
 			goto out;
 		}
@@ -1987,8 +1996,8 @@ usage(FILE *f)
 	    "  --help          show this text\n"
 	    "\n"
 	    "Request members x_events, x_delay_ms, x_first_delay_ms, x_cut_after,\n"
-	    "x_status, x_garbage, x_big_garbage, x_slow_ms and x_hang_ms drive\n"
-	    "the test paths; see tests/inference-server.c.\n",
+	    "x_status, x_garbage, x_big_garbage, x_slow_ms, x_slow_bytes and\n"
+	    "x_hang_ms drive the test paths; see tests/inference-server.c.\n",
 	    EVENTS_DEFAULT, EVENTS_MAX, DELAY_MAX_MS, THREADS_DEFAULT,
 	    THREADS_MAX);
 }
