@@ -19,7 +19,7 @@ UNIT_TESTS = \
 	tests/test_attest tests/test_attest_sim tests/test_wrap \
 	tests/test_release tests/test_hpke \
 	tests/test_tokens tests/test_asstore tests/test_asreply \
-	tests/test_asbody tests/test_asapi \
+	tests/test_asbody tests/test_asapi tests/test_asclient_parse \
 	tests/test_asclient tests/test_promptseal
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
