@@ -60,7 +60,7 @@ EXTRA_DIST += tests/test_as_fcgi.py
 
 # The stand-in for the model, and its own test.
 check_PROGRAMS += tests/inference-server
-tests_inference_server_LDADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
+tests_inference_server_LDADD = $(JSONC_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
 TESTS += tests/test_inference_server.sh
 EXTRA_DIST += tests/test_inference_server.sh
 
