@@ -671,7 +671,8 @@ multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 	int i;
 	pserr rc;
 
-	buf_init(&want, 0);
+	/* A recomputed prefix longer than the wire cannot match it. */
+	buf_init(&want, wlen);
 	c->keyed = 0;
 	if (c->dir != ENVELOPE_REQUEST || !multipart_endpoint(ep)) {
 		rc = PS_ERR_ARG;
