@@ -12,7 +12,7 @@ UNIT_TESTS = \
 	tests/test_http \
 	tests/test_options tests/test_conffile tests/test_log tests/test_clock tests/test_privfile \
 	tests/test_server tests/test_upstream tests/test_proxy tests/test_metrics \
-	tests/test_envelope tests/test_jscan tests/test_message \
+	tests/test_envelope tests/test_jscan tests/test_message tests/test_multipart \
 	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
 	tests/test_notify tests/test_keysync \
@@ -45,6 +45,7 @@ EXTRA_DIST += tests/pswire.py \
 	tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
 	tests/vectors/gen_message.py tests/vectors/stream.json \
+	tests/vectors/gen_multipart.py tests/vectors/multipart.json \
 	tests/vectors/gen_stream.py tests/wrap_vectors.py tests/hpke_vectors.py \
 	tests/attest_vectors.py
 
