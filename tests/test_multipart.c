@@ -465,9 +465,19 @@ START_TEST(test_every_byte)
 	request_ctx(&c, "/v1/audio/translations", 0);
 	ck_assert_int_eq(multipart_open_request(MESSAGE_TRANSLATIONS, &c,
 	    lookup, NULL, wire.p, wire.len, &out, &r), PS_ERR_DECRYPT);
-	/* Not a multipart endpoint. */
+	/* Not a multipart endpoint; and the JSON wire form is not theirs. */
 	ck_assert_int_eq(multipart_open_request(MESSAGE_CHAT, &c, lookup, NULL,
 	    wire.p, wire.len, &out, &r), PS_ERR_ARG);
+	{
+		struct message_request mr;
+
+		ck_assert_int_eq(message_open_request(MESSAGE_TRANSCRIPTIONS, &c,
+		    lookup, NULL, wire.p, wire.len, &out, &mr), PS_ERR_ARG);
+		request_ctx(&c, "/v1/audio/transcriptions", 1);
+		ck_assert_int_eq(message_seal_request(MESSAGE_TRANSCRIPTIONS, &c,
+		    5, "", 0, "{}", 2, 0, &out), PS_ERR_ARG);
+		ck_assert_uint_eq(out.len, 0);
+	}
 	envelope_wipe(&c);
 	buf_free(&wire);
 	buf_free(&out);

@@ -195,6 +195,12 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 }
 
 static int
+is_multipart(enum message_endpoint ep)
+{
+	return ep == MESSAGE_TRANSCRIPTIONS || ep == MESSAGE_TRANSLATIONS;
+}
+
+static int
 name_is(const struct member *e, const char *s)
 {
 	return e->name_len == strlen(s) && memcmp(e->name, s, e->name_len) == 0;
@@ -429,7 +435,8 @@ message_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
 	pserr rc;
 
 	members_init(&ms);
-	if (c->dir != ENVELOPE_REQUEST) {
+	/* Multipart requests have a wire form of their own (multipart.c). */
+	if (c->dir != ENVELOPE_REQUEST || is_multipart(ep)) {
 		rc = PS_ERR_ARG;
 		goto out;
 	}
@@ -679,7 +686,7 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 
 	members_init(&ms);
 	c->keyed = 0;
-	if (c->dir != ENVELOPE_REQUEST) {
+	if (c->dir != ENVELOPE_REQUEST || is_multipart(ep)) {
 		rc = PS_ERR_ARG;
 		goto out;
 	}
