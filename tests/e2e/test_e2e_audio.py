@@ -348,11 +348,21 @@ class LighttpdApache(AudioCase):
 class ApacheLighttpd(AudioCase):
     """The other order: the SDK, curl-free round trips and a stream."""
 
-    CHAIN = dict(client_web="apache", worker_web="lighttpd")
+    CHAIN = dict(client_web="apache", worker_web="lighttpd",
+                 client_args=["--max-body", "64K"])
 
     def test_round_trips(self):
         self.round_trips()
         self.check_stream()
+
+    def test_max_body(self):
+        # --max-body caps the form as it caps JSON.
+        big = wav(70000)
+        self.assertError(413, "body_too_large", self.send_json(audio=big))
+        small = wav(60000)
+        st, _, body = self.send_json(audio=small)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["text"], expect_text(audio=small))
 
     def test_sdk(self):
         self.run_sdk()
