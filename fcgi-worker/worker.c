@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/caps.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -14,7 +15,6 @@
 #include "net/metrics.h"
 #include "net/server.h"
 #include "net/upstream.h"
-#include "core/caps.h"
 #include "seal/message.h"
 #include "seal/multipart.h"
 #include "seal/stream.h"

@@ -447,10 +447,9 @@ walk(enum message_endpoint ep, const char *ct, size_t ctlen,
 {
 	struct multipart_iter it;
 	struct multipart_part p;
-	/* Which plain names were seen: few, so a list of pointers. */
-	const struct multipart_part *seen[8];
-	struct multipart_part seen_v[8];
-	size_t nseen = 0, total = 1 + PS2_MEMBER_LEN, i;
+	/* The plain names seen so far: the allowlist is short. */
+	const char *seen[8];
+	size_t seen_len[8], nseen = 0, total = 1 + PS2_MEMBER_LEN, i;
 	int more, any = 0;
 	pserr rc;
 
@@ -472,14 +471,13 @@ walk(enum message_endpoint ep, const char *ct, size_t ctlen,
 		    !utf8_valid((const unsigned char *)p.value, p.value_len))
 			return PS_ERR_INVALID_MULTIPART;
 		for (i = 0; i < nseen; i++)
-			if (seen[i]->name_len == p.name_len &&
-			    memcmp(seen[i]->name, p.name, p.name_len) == 0)
+			if (seen_len[i] == p.name_len &&
+			    memcmp(seen[i], p.name, p.name_len) == 0)
 				return PS_ERR_INVALID_MULTIPART;
 		if (nseen == sizeof(seen) / sizeof(seen[0]))
 			return PS_ERR_INVALID_MULTIPART;
-		seen_v[nseen] = p;
-		seen[nseen] = &seen_v[nseen];
-		nseen++;
+		seen[nseen] = p.name;
+		seen_len[nseen++] = p.name_len;
 		total += 1 + p.name_len + 2 + json_string_len(p.value,
 		    p.value_len) + 1;
 		if (out != NULL &&
