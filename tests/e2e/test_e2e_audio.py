@@ -87,12 +87,11 @@ class AudioCase(cases.ChainCase):
         self.assertIsNotNone(node, "node is missing: run scripts/deps")
         self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules", "openai")),
                         "the OpenAI SDK is missing: run scripts/deps")
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              "sdk", "audio.mjs")
-        env = dict(os.environ, NODE_PATH=os.path.join(SDK, "node_modules"))
-        r = subprocess.run([node, script, "http://127.0.0.1:%d/v1" %
-                            self.chain.client_port], capture_output=True,
-                           text=True, timeout=120, env=env, cwd=SDK)
+        # Run from beside node_modules so its import resolves (as
+        # test_e2e_sdk.py runs check.mjs).
+        r = subprocess.run([node, os.path.join(SDK, "audio.mjs"),
+                            "http://127.0.0.1:%d/v1" % self.chain.client_port],
+                           capture_output=True, text=True, timeout=120)
         print(r.stdout + r.stderr)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stdout.count("ok "), 5)
