@@ -49,7 +49,8 @@ static const struct {
 	    "{\"error\":{\"message\":\"body too large\","
 	    "\"type\":\"invalid_request_error\",\"code\":\"body_too_large\"}}"},
 	{PS_ERR_MEDIA_TYPE, 415, "unsupported_media_type",
-	    "{\"error\":{\"message\":\"request body must be application/json\","
+	    "{\"error\":{\"message\":\"request body must be application/json "
+	    "(multipart/form-data for audio)\","
 	    "\"type\":\"invalid_request_error\","
 	    "\"code\":\"unsupported_media_type\"}}"},
 	{PS_ERR_UNKNOWN_KEY, 422, "unknown_key",

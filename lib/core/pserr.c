@@ -31,7 +31,8 @@ static const struct {
 	[PS_ERR_TOO_LARGE] = {413, "body_too_large", "invalid_request_error",
 	    "body too large"},
 	[PS_ERR_MEDIA_TYPE] = {415, "unsupported_media_type", "invalid_request_error",
-	    "request body must be application/json"},
+	    "request body must be application/json (multipart/form-data for "
+	    "audio)"},
 	[PS_ERR_UNKNOWN_KEY] = {422, "unknown_key", "invalid_request_error",
 	    "no secret is known for this key ID"},
 	[PS_ERR_UPSTREAM] = {502, "upstream_unavailable", "api_error",
