@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/caps.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -27,6 +28,8 @@ struct exchange {
 	struct proxy_thread *t;
 	FCGX_Request *req;
 	enum message_endpoint ep;
+	const char *path;                    /* as received, checked by */
+	size_t plen;                         /* message_route() */
 	uint8_t secret[ENVELOPE_SECRET_LEN]; /* the request's, for the reply */
 	uint8_t kid[ENVELOPE_KID_LEN];       /* the kid last looked up */
 	struct envelope_ctx q;               /* the request */
@@ -333,12 +336,14 @@ open_request(struct exchange *x, const char *method)
 {
 	struct proxy_thread *t = x->t;
 	struct worker *w = x->w;
-	const char *path = message_path(x->ep), *wire;
+	const char *wire;
 	size_t wlen;
 	pserr rc;
 
+	/* The path received, its id included: a request moved to another
+	 * id does not authenticate. */
 	envelope_init(&x->q, ENVELOPE_REQUEST);
-	if ((rc = envelope_bind_request(&x->q, method, path, strlen(path))) !=
+	if ((rc = envelope_bind_request(&x->q, method, x->path, x->plen)) !=
 	    PS_OK)
 		return rc;
 	if (message_bodyless(x->ep)) {
@@ -381,7 +386,7 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	const char *method = server_param(req, "REQUEST_METHOD");
 	const char *uri = server_param(req, "REQUEST_URI");
 	const char *query;
-	char target[64 + MESSAGE_QUERY_MAX];
+	char target[64 + PS_CAP_PATH_ID + MESSAGE_QUERY_MAX];
 	size_t plen, qlen;
 	struct exchange x;
 	enum proxy_ops_route route;
@@ -411,12 +416,15 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	if ((rc = message_route(method, uri, plen, &x.ep)) != PS_OK)
 		goto fail;
 	ep = (int)x.ep;
+	x.path = uri;
+	x.plen = plen;
 	if ((rc = open_request(&x, method)) != PS_OK ||
 	    (rc = check_fresh(&x)) != PS_OK ||
 	    (rc = key_reply(&x)) != PS_OK)
 		goto fail;
 
-	n = snprintf(target, sizeof(target), "%s%s%.*s", message_path(x.ep),
+	/* Forwarded as received, never decoded (protocol.md section 4). */
+	n = snprintf(target, sizeof(target), "%.*s%s%.*s", (int)x.plen, x.path,
 	    x.mr.qlen > 0 ? "?" : "", (int)x.mr.qlen, x.mr.query);
 	if (n < 0 || (size_t)n >= sizeof(target)) {
 		rc = PS_ERR_BAD_QUERY;

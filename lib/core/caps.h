@@ -21,6 +21,12 @@
                                                  * than this are freed after
                                                  * a request, not kept */
 
+/* A path parameter (a response or model id, protocol.md section 4):
+ * longer than any id an inference server makes or a model name on a
+ * model hub, short enough that a request target stays far inside what
+ * web servers accept. */
+#define PS_CAP_PATH_ID            256
+
 /* The public library (lib/promptseal/); its streams take lines up to
  * PS_CAP_LINE_DEFAULT. */
 #define PS_CAP_API_MESSAGE        (1u << 30)    /* a body or value it seals
