@@ -319,6 +319,13 @@ message_bodyless(enum message_endpoint ep)
 }
 
 int
+message_typed_stream(enum message_endpoint ep)
+{
+	return ep == MESSAGE_RESPONSES || ep == MESSAGE_RESPONSE_GET ||
+	    ep == MESSAGE_MESSAGES;
+}
+
+int
 message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
     const char *name, size_t name_len)
 {

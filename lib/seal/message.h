@@ -92,6 +92,11 @@ const char *message_name(enum message_endpoint ep);
  * Promptseal-Request header). */
 int message_bodyless(enum message_endpoint ep);
 
+/* 1 when ep's streams are typed events (Responses, Anthropic Messages):
+ * a proxy's own error event in them is named "error" (protocol.md
+ * section 5). */
+int message_typed_stream(enum message_endpoint ep);
+
 /* 1 when member name (name_len bytes, unescaped UTF-8) stays plain for ep
  * and dir, 0 when it is sealed. */
 int message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
