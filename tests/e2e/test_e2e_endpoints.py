@@ -488,13 +488,13 @@ class Tampering(Base):
 class SdkCases:
     """The SDKs and curl; mixed into a ChainCase per web server pairing."""
 
-    def node(self, script, base):
+    def node(self, script, base, *args):
         node = shutil.which("node")
         self.assertIsNotNone(node, "node is missing: run scripts/deps")
         for mod in ("openai", os.path.join("@anthropic-ai", "sdk")):
             self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules", mod)),
                             "%s is missing: run scripts/deps" % mod)
-        r = subprocess.run([node, os.path.join(SDK, script), base],
+        r = subprocess.run([node, os.path.join(SDK, script), base] + list(args),
                            capture_output=True, text=True, timeout=120)
         print(r.stdout + r.stderr)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -515,6 +515,16 @@ class SdkCases:
     def test_anthropic(self):
         out = self.node("anthropic.mjs", "http://127.0.0.1:%d" % self.chain.client_port)
         self.assertEqual(out.count("ok "), 6)
+
+    def test_sdks_raise_a_cut_stream(self):
+        # The final record dropped between the proxies: both SDKs raise
+        # the client's named error event (protocol.md section 5).
+        for script, base in (("responses.mjs", "/v1"), ("anthropic.mjs", "")):
+            self.chain.tamper.mode = "drop_end"
+            out = self.node(script, "http://127.0.0.1:%d%s" % (self.chain.client_port,
+                                                            base), "cut")
+            self.assertEqual(out.count("ok "), 1)
+        self.chain.tamper.mode = None
 
     def test_curl(self):
         base = "http://127.0.0.1:%d" % self.chain.client_port

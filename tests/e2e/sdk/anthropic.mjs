@@ -9,6 +9,20 @@ const client = new Anthropic({ baseURL: process.argv[2], apiKey: "sk-ant-test",
                                maxRetries: 0 });
 const ok = (name) => console.log("ok " + name);
 
+// With "cut", the relay between the proxies has dropped the stream's
+// final record: the SDK must raise, not end the stream as if whole.
+if (process.argv[3] === "cut") {
+  const cut = client.messages.stream({
+    model: "test-model", max_tokens: 64,
+    messages: [{ role: "user", content: "a stream that is cut" }],
+  });
+  await assert.rejects((async () => { for await (const ev of cut) void ev; })(),
+                       (e) => e instanceof Anthropic.APIError &&
+                              e.error?.error?.code === "stream_truncated");
+  ok("cut stream raised");
+  process.exit(0);
+}
+
 const msg = await client.messages.create({
   model: "test-model", max_tokens: 64,
   messages: [{ role: "user", content: "Hallo, Claude ✓" }],

@@ -8,6 +8,19 @@ import assert from "node:assert/strict";
 const client = new OpenAI({ baseURL: process.argv[2], apiKey: "sk-test", maxRetries: 0 });
 const ok = (name) => console.log("ok " + name);
 
+// With "cut", the relay between the proxies has dropped the stream's
+// final record: the SDK must raise, not end the stream as if whole.
+if (process.argv[3] === "cut") {
+  const cut = await client.responses.create({
+    model: "test-model", input: "a stream that is cut", stream: true,
+  });
+  await assert.rejects((async () => { for await (const ev of cut) void ev; })(),
+                       (e) => e instanceof OpenAI.APIError &&
+                              e.code === "stream_truncated");
+  ok("cut stream raised");
+  process.exit(0);
+}
+
 const r = await client.responses.create({
   model: "test-model", input: "Hallo, Responses ✓", max_output_tokens: 50,
 });
