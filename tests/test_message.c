@@ -484,6 +484,21 @@ START_TEST(test_route_id_cap)
 	memcpy(path + n + PS_CAP_PATH_ID - 2, "%41", 3);
 	ck_assert_int_eq(message_route("GET", path, n + PS_CAP_PATH_ID + 1,
 	    &ep), PS_ERR_UNKNOWN_ENDPOINT);
+	/* The longest path an id makes is bound whole (the AAD's ctx). */
+	{
+		struct envelope_ctx c;
+
+		n = (size_t)snprintf(path, sizeof(path), "/v1/responses/");
+		memset(path + n, 'a', PS_CAP_PATH_ID);
+		memcpy(path + n + PS_CAP_PATH_ID, "/input_items", 12);
+		n += PS_CAP_PATH_ID + 12;
+		ck_assert_int_eq(message_route("GET", path, n, &ep), PS_OK);
+		ck_assert_int_eq(ep, MESSAGE_RESPONSE_INPUT_ITEMS);
+		envelope_init(&c, ENVELOPE_REQUEST);
+		ck_assert_int_eq(envelope_bind_request(&c, "DELETE", path, n),
+		    PS_OK);
+		envelope_wipe(&c);
+	}
 	ck_assert_str_eq(message_name(MESSAGE_RESPONSE_GET),
 	    "/v1/responses/{id}");
 	ck_assert_str_eq(message_name(MESSAGE_RESPONSE_DELETE),

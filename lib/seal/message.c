@@ -77,6 +77,11 @@ static const struct endpoint {
 	    NULL, model_only, none },
 };
 
+/* The longest routed request, "DELETE" or "POST", NUL, the longest
+ * template with an id of PS_CAP_PATH_ID bytes, must fit the AAD's ctx. */
+_Static_assert(ENVELOPE_BIND_MAX >= 7 + sizeof("/v1/responses//input_items") +
+    PS_CAP_PATH_ID, "ENVELOPE_BIND_MAX holds no request with the longest id");
+
 /* Further paths of one endpoint: vLLM serves rerank under three. */
 static const struct {
 	const char *path;

@@ -203,6 +203,17 @@ class Responses(Base):
         self.assertEqual(self.chain.tamper.heads[-1][1], "/v1/models/org%2Ftest-model")
         self.assertNotIn(b"test-model", self.chain.tamper.responses[-1])
 
+    def test_longest_id(self):
+        # An id of 256 bytes, the cap, goes through sealed and bound
+        # (the inference server does not know it).
+        for path in ("/v1/responses/" + "a" * 256,
+                     "/v1/responses/%s/input_items" % ("b" * 256)):
+            st, _, body = self.jcall("GET", path)
+            self.assertEqual((st, body["error"]["code"]), (404, "not_found"), body)
+            self.assertEqual(self.chain.recorded()[-1]["path"], path)
+        st, _, body = self.jcall("DELETE", "/v1/responses/" + "c" * 256)
+        self.assertEqual((st, body["error"]["code"]), (404, "not_found"), body)
+
     def test_bad_ids(self):
         before = self.inference_requests()
         relayed = len(self.chain.tamper.heads)
