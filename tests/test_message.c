@@ -389,7 +389,7 @@ static const struct {
 	{ "GET", "/rerank", PS_ERR_METHOD, 0 },
 	{ "GET", "/v2/rerank", PS_ERR_METHOD, 0 },
 	{ "GET", "/v1/messages", PS_ERR_METHOD, 0 },
-	{ "POST", "/v1/audio/transcriptions", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/audio/transcriptions", PS_ERR_METHOD, 0 },
 	{ "POST", "/v3/rerank", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 	{ "POST", "/v1/tokenize", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 	{ "GET", "/v1/responses", PS_ERR_METHOD, 0 },
@@ -503,7 +503,8 @@ START_TEST(test_route_id_cap)
 	    "/v1/responses/{id}");
 	ck_assert_str_eq(message_name(MESSAGE_RESPONSE_DELETE),
 	    "DELETE /v1/responses/{id}");
-	ck_assert_str_eq(message_path(MESSAGE_TRANSCRIPTIONS), "");
+	ck_assert_str_eq(message_path(MESSAGE_TRANSCRIPTIONS),
+	    "/v1/audio/transcriptions");
 	ck_assert(message_bodyless(MESSAGE_RESPONSE_CANCEL));
 	ck_assert(message_bodyless(MESSAGE_MODEL));
 	ck_assert(!message_bodyless(MESSAGE_RESPONSES));

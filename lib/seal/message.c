@@ -25,6 +25,9 @@ static const char *const messages_request[] = { "model", "stream",
 	"max_tokens", NULL };
 static const char *const completion_reply[] = { "id", "usage", NULL };
 static const char *const usage_only[] = { "usage", NULL };
+/* Multipart fields (lib/seal/multipart.c); the reply's plain members. */
+static const char *const audio_request[] = { "model", "stream", NULL };
+static const char *const audio_reply[] = { "usage", NULL };
 static const char *const none[] = { NULL };
 
 /*
@@ -75,6 +78,10 @@ static const struct endpoint {
 	    NULL, model_only, none },
 	[MESSAGE_DETOKENIZE] = { "POST", "/detokenize", ID_NONE, 0,
 	    NULL, model_only, none },
+	[MESSAGE_TRANSCRIPTIONS] = { "POST", "/v1/audio/transcriptions",
+	    ID_NONE, 0, NULL, audio_request, audio_reply },
+	[MESSAGE_TRANSLATIONS] = { "POST", "/v1/audio/translations",
+	    ID_NONE, 0, NULL, audio_request, audio_reply },
 };
 
 /* The longest routed request, "DELETE" or "POST", NUL, the longest
@@ -348,6 +355,12 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 }
 
 static int
+is_multipart(enum message_endpoint ep)
+{
+	return ep == MESSAGE_TRANSCRIPTIONS || ep == MESSAGE_TRANSLATIONS;
+}
+
+static int
 name_is(const struct member *e, const char *s)
 {
 	return e->name_len == strlen(s) && memcmp(e->name, s, e->name_len) == 0;
@@ -582,7 +595,8 @@ message_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
 	pserr rc;
 
 	members_init(&ms);
-	if (c->dir != ENVELOPE_REQUEST) {
+	/* Multipart requests have a wire form of their own (multipart.c). */
+	if (c->dir != ENVELOPE_REQUEST || is_multipart(ep)) {
 		rc = PS_ERR_ARG;
 		goto out;
 	}
@@ -832,7 +846,7 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 
 	members_init(&ms);
 	c->keyed = 0;
-	if (c->dir != ENVELOPE_REQUEST) {
+	if (c->dir != ENVELOPE_REQUEST || is_multipart(ep)) {
 		rc = PS_ERR_ARG;
 		goto out;
 	}
