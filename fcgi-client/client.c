@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/caps.h"
 #include "core/log.h"
 #include "core/privfile.h"
 #include "core/secret.h"
@@ -30,6 +31,9 @@ struct exchange {
 	FCGX_Request *req;
 	enum message_endpoint ep;
 	const char *method;
+	const char *path;             /* as received, checked by */
+	size_t plen;                  /* message_route() */
+	char target[64 + PS_CAP_PATH_ID];
 	const char *query;
 	size_t qlen;
 	const char *ctype;            /* a multipart request's Content-Type */
@@ -204,7 +208,6 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 {
 	static const char hdr[] = "Promptseal-Request: ";
 	struct proxy_thread *t = x->t;
-	const char *path = message_path(x->ep);
 	int started = 0, body = !message_bodyless(x->ep);
 	pserr rc;
 
@@ -216,8 +219,8 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 	envelope_init(&x->q, ENVELOPE_REQUEST);
 	memcpy(x->q.kid, x->key.kid, ENVELOPE_KID_LEN);
 	if ((rc = secret_random(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
-	    (rc = envelope_bind_request(&x->q, x->method, path,
-	    strlen(path))) != PS_OK ||
+	    (rc = envelope_bind_request(&x->q, x->method, x->path,
+	    x->plen)) != PS_OK ||
 	    (rc = envelope_derive(&x->q, x->key.secret)) != PS_OK)
 		return rc;
 	if (!body && (rc = buf_puts(&t->msg, hdr)) != PS_OK)
@@ -238,7 +241,7 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 			return PS_ERR_NOMEM;
 		headers[nh + 1] = NULL;
 	}
-	return upstream_request(t->up, x->method, path, headers,
+	return upstream_request(t->up, x->method, x->target, headers,
 	    body ? t->msg.p : NULL, body ? t->msg.len : 0, on_head, on_data, x,
 	    &started);
 }
@@ -323,8 +326,9 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	const char *method = server_param(req, "REQUEST_METHOD");
 	const char *uri = server_param(req, "REQUEST_URI");
 	const char *auth = server_param(req, "HTTP_AUTHORIZATION");
-	const char *headers[5];
-	char authline[4096];
+	const char *apikey = server_param(req, "HTTP_X_API_KEY");
+	const char *headers[7];
+	char authline[4096], keyline[4096];
 	size_t nh = 0, plen;
 	struct exchange x;
 	enum proxy_ops_route route;
@@ -346,6 +350,16 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	    &x.ep)) != PS_OK)
 		goto fail;
 	ep = (int)x.ep;
+	/* The path as received (message_route() checked it, id and all) is
+	 * bound and forwarded: nothing is decoded (protocol.md section 4). */
+	x.path = uri;
+	x.plen = plen;
+	if (plen >= sizeof(x.target)) {
+		rc = PS_ERR_UNKNOWN_ENDPOINT;
+		goto fail;
+	}
+	memcpy(x.target, uri, plen);
+	x.target[plen] = '\0';
 	/* The query goes inside the seal: check it before anything is read. */
 	if (x.qlen > MESSAGE_QUERY_MAX) {
 		rc = PS_ERR_QUERY_TOO_LONG;
@@ -377,13 +391,27 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	if ((rc = get_key(&x)) != PS_OK)
 		goto fail;
 	headers[nh++] = "Promptseal-Version: 2";
-	/* The service provider may bill by the user's API key. */
+	/*
+	 * The service provider may bill by the user's API key: Authorization
+	 * (OpenAI's SDKs) and x-api-key (Anthropic's) go on as they came.
+	 * Nothing else of the user's headers does: one that changes what the
+	 * inference server does (anthropic-version, anthropic-beta, ...)
+	 * would travel unauthenticated (protocol.md section 4).
+	 */
 	if (auth != NULL && *auth != '\0') {
 		int n = snprintf(authline, sizeof(authline), "Authorization: %s", auth);
 
 		if (n > 0 && (size_t)n < sizeof(authline) &&
 		    strpbrk(auth, "\r\n") == NULL)
 			headers[nh++] = authline;
+	}
+	if (apikey != NULL && *apikey != '\0') {
+		int n = snprintf(keyline, sizeof(keyline), "x-api-key: %s",
+		    apikey);
+
+		if (n > 0 && (size_t)n < sizeof(keyline) &&
+		    strpbrk(apikey, "\r\n") == NULL)
+			headers[nh++] = keyline;
 	}
 
 	rc = send_once(&x, headers, nh);
@@ -431,6 +459,7 @@ out:
 	envelope_wipe(&x.q);
 	envelope_wipe(&x.r);
 	secret_wipe(authline, sizeof(authline));
+	secret_wipe(keyline, sizeof(keyline));
 	proxy_thread_clean(t);
 }
 

@@ -29,6 +29,8 @@ struct exchange {
 	struct proxy_thread *t;
 	FCGX_Request *req;
 	enum message_endpoint ep;
+	const char *path;                    /* as received, checked by */
+	size_t plen;                         /* message_route() */
 	uint8_t secret[ENVELOPE_SECRET_LEN]; /* the request's, for the reply */
 	uint8_t kid[ENVELOPE_KID_LEN];       /* the kid last looked up */
 	struct envelope_ctx q;               /* the request */
@@ -388,12 +390,14 @@ open_request(struct exchange *x, const char *method)
 {
 	struct proxy_thread *t = x->t;
 	struct worker *w = x->w;
-	const char *path = message_path(x->ep), *wire;
+	const char *wire;
 	size_t wlen;
 	pserr rc;
 
+	/* The path received, its id included: a request moved to another
+	 * id does not authenticate. */
 	envelope_init(&x->q, ENVELOPE_REQUEST);
-	if ((rc = envelope_bind_request(&x->q, method, path, strlen(path))) !=
+	if ((rc = envelope_bind_request(&x->q, method, x->path, x->plen)) !=
 	    PS_OK)
 		return rc;
 	if (message_bodyless(x->ep)) {
@@ -434,7 +438,7 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	const char *method = server_param(req, "REQUEST_METHOD");
 	const char *uri = server_param(req, "REQUEST_URI");
 	const char *query;
-	char target[64 + MESSAGE_QUERY_MAX];
+	char target[64 + PS_CAP_PATH_ID + MESSAGE_QUERY_MAX];
 	char ctline[32 + PS_CAP_MULTIPART_CTYPE];
 	const char *mp_headers[2] = { NULL, NULL };
 	const char *const *headers;
@@ -467,12 +471,15 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	if ((rc = message_route(method, uri, plen, &x.ep)) != PS_OK)
 		goto fail;
 	ep = (int)x.ep;
+	x.path = uri;
+	x.plen = plen;
 	if ((rc = open_request(&x, method)) != PS_OK ||
 	    (rc = check_fresh(&x)) != PS_OK ||
 	    (rc = key_reply(&x)) != PS_OK)
 		goto fail;
 
-	n = snprintf(target, sizeof(target), "%s%s%.*s", message_path(x.ep),
+	/* Forwarded as received, never decoded (protocol.md section 4). */
+	n = snprintf(target, sizeof(target), "%.*s%s%.*s", (int)x.plen, x.path,
 	    x.mr.qlen > 0 ? "?" : "", (int)x.mr.qlen, x.mr.query);
 	if (n < 0 || (size_t)n >= sizeof(target)) {
 		rc = PS_ERR_BAD_QUERY;

@@ -17,6 +17,12 @@
  *                              when prompt is an array)
  *   POST /v1/embeddings        8 floats per input, see embed_vector()
  *   GET  /v1/models            one model, "test-model"
+ *   POST /v1/responses, GET and DELETE /v1/responses/{id},
+ *   GET /v1/responses/{id}/input_items, POST /v1/responses/{id}/cancel,
+ *   GET /v1/models/{id}, POST /v1/messages, /v1/messages/count_tokens,
+ *   /v1/rerank (/rerank, /v2/rerank), /v1/score, /tokenize, /detokenize:
+ *                              see handle_endpoints() and the comment
+ *                              above it (echoes, x_body_fnv, typed streams)
  *   POST /v1/audio/transcriptions, /v1/audio/translations  (multipart)
  *                              text = "sha256=<hex of the file part>
  *                              name=<its filename> bytes=<its size>
@@ -103,6 +109,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -1699,6 +1706,1225 @@ out:
 	return o;
 }
 
+/* ------------------------------------------------------------ issue 11 */
+
+/*
+ * The JSON endpoints of Responses, Anthropic Messages, models/{id} and
+ * vLLM's extras.  Each reply carries what the test needs to prove that
+ * the exact plaintext arrived: "x_body_fnv", FNV-1a 64 (seed 0, see
+ * fnv1a()) of the exact body bytes in 16 lowercase hex digits, and for
+ * bodyless requests "x_method", "x_path" and "x_query" (the query as
+ * received, "" when there is none).  Created responses are kept in memory
+ * (at most RESP_MAX, the oldest dropped) for retrieve, delete,
+ * input_items and cancel.
+ */
+#define RESP_MAX 1024
+#define JFLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct stored_response {
+	char id[40];
+	char *json;              /* the response object */
+	char *input;             /* the input text */
+	char *reply;             /* the output text */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct stored_response v[RESP_MAX];
+	size_t next;             /* the slot the next response takes */
+	unsigned long long serial;
+} resp_store = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+stored_clear(struct stored_response *s)
+{
+	free(s->json);
+	free(s->input);
+	free(s->reply);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A fresh id with prefix: prefix, a serial number and a hash of the
+ * body, so ids differ across requests and runs see the same ones. */
+static void
+make_id(char *out, size_t outlen, const char *prefix, const char *body,
+    size_t n)
+{
+	unsigned long long k;
+
+	pthread_mutex_lock(&resp_store.lock);
+	k = ++resp_store.serial;
+	pthread_mutex_unlock(&resp_store.lock);
+	snprintf(out, outlen, "%s%04llx%012llx", prefix, k & 0xffff,
+	    (unsigned long long)(fnv1a(0, body, n) & 0xffffffffffffULL));
+}
+
+static int
+store_put(const char *id, const char *json, const char *input,
+    const char *reply)
+{
+	struct stored_response *s;
+	int ok;
+
+	pthread_mutex_lock(&resp_store.lock);
+	s = &resp_store.v[resp_store.next];
+	stored_clear(s);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->json = strdup(json);
+	s->input = strdup(input);
+	s->reply = strdup(reply);
+	ok = s->json != NULL && s->input != NULL && s->reply != NULL;
+	if (!ok)
+		stored_clear(s);
+	else
+		resp_store.next = (resp_store.next + 1) % RESP_MAX;
+	pthread_mutex_unlock(&resp_store.lock);
+	return ok;
+}
+
+/* A copy of the response stored as id (*json, *input, *reply, to be
+ * freed), optionally removed; 0 when there is none. */
+static int
+store_get(const char *id, int remove, char **json, char **input,
+    char **reply)
+{
+	size_t i;
+	int found = 0;
+
+	*json = *input = *reply = NULL;
+	pthread_mutex_lock(&resp_store.lock);
+	for (i = 0; i < RESP_MAX && !found; i++) {
+		struct stored_response *s = &resp_store.v[i];
+
+		if (s->json == NULL || strcmp(s->id, id) != 0)
+			continue;
+		*json = strdup(s->json);
+		*input = strdup(s->input);
+		*reply = strdup(s->reply);
+		found = 1;
+		if (*json == NULL || *input == NULL || *reply == NULL) {
+			free(*json);
+			free(*input);
+			free(*reply);
+			*json = *input = *reply = NULL;
+			found = -1;
+		}
+		if (remove)
+			stored_clear(s);
+	}
+	pthread_mutex_unlock(&resp_store.lock);
+	return found == 1;
+}
+
+/* Replace a stored response's object (a cancel). */
+static void
+store_update(const char *id, const char *json)
+{
+	size_t i;
+	char *j;
+
+	pthread_mutex_lock(&resp_store.lock);
+	for (i = 0; i < RESP_MAX; i++) {
+		struct stored_response *s = &resp_store.v[i];
+
+		if (s->json != NULL && strcmp(s->id, id) == 0 &&
+		    (j = strdup(json)) != NULL) {
+			free(s->json);
+			s->json = j;
+		}
+	}
+	pthread_mutex_unlock(&resp_store.lock);
+}
+
+static void
+add_str(struct json_object *o, const char *name, const char *s, size_t n)
+{
+	json_object_object_add(o, name, json_object_new_string_len(s,
+	    (int)n));
+}
+
+static void
+add_int(struct json_object *o, const char *name, int64_t v)
+{
+	json_object_object_add(o, name, json_object_new_int64(v));
+}
+
+/* The request's body hash, as x_body_fnv. */
+static void
+add_body_fnv(struct json_object *o, const struct conn *c)
+{
+	char h[17];
+
+	snprintf(h, sizeof(h), "%016llx", (unsigned long long)fnv1a(0,
+	    c->in + c->rq.body_off, c->rq.body_len));
+	add_str(o, "x_body_fnv", h, 16);
+}
+
+/* The query as received, "" when there is none. */
+static const char *
+req_query(const struct request *rq)
+{
+	return rq->target[rq->path_len] == '?' ?
+	    rq->target + rq->path_len + 1 : "";
+}
+
+/* 1 when the query holds name=value as one of its &-separated parts. */
+static int
+query_has(const struct request *rq, const char *part)
+{
+	const char *q = req_query(rq), *e;
+	size_t n = strlen(part);
+
+	for (; *q != '\0'; q = *e ? e + 1 : e) {
+		e = strchr(q, '&');
+		if (e == NULL)
+			e = q + strlen(q);
+		if ((size_t)(e - q) == n && memcmp(q, part, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+add_bodyless_echo(struct json_object *o, const struct conn *c)
+{
+	const struct request *rq = &c->rq;
+	const char *q = req_query(rq);
+
+	add_str(o, "x_method", rq->method, strlen(rq->method));
+	add_str(o, "x_path", rq->target, rq->path_len);
+	add_str(o, "x_query", q, strlen(q));
+}
+
+/* Send o as a JSON body with status; drops o.  Returns nonzero when the
+ * connection must close. */
+static int
+send_json(struct conn *c, int status, struct json_object *o)
+{
+	const char *s;
+	int keep = c->rq.keep_alive;
+
+	if (o == NULL || (s = json_object_to_json_string_ext(o, JFLAGS)) ==
+	    NULL) {
+		json_object_put(o);
+		(void)send_error(c, 500, "server_error", "internal_error",
+		    "out of memory", 0);
+		return 1;
+	}
+	sbuf_reset(&c->out);
+	if (sbuf_adds(&c->out, s) != PS_OK) {
+		json_object_put(o);
+		(void)send_error(c, 500, "server_error", "internal_error",
+		    "response too large", 0);
+		return 1;
+	}
+	json_object_put(o);
+	return send_response(c, status, "application/json", keep) != PS_OK ||
+	    !keep;
+}
+
+static int
+bad_request(struct conn *c, const char *why)
+{
+	return send_error(c, 400, "invalid_request_error", "invalid_request",
+	    why, c->rq.keep_alive) != PS_OK || !c->rq.keep_alive;
+}
+
+static int
+not_found(struct conn *c, const char *why)
+{
+	return send_error(c, 404, "invalid_request_error", "not_found", why,
+	    c->rq.keep_alive) != PS_OK || !c->rq.keep_alive;
+}
+
+/* The text of a Responses "input": the string, or the text of the last
+ * item with role "user" (a string content, or its input_text parts). */
+static pserr PS_WARN_UNUSED
+responses_input(struct json_object *req, struct sbuf *out)
+{
+	struct json_object *in, *item, *content, *part, *t;
+	size_t i, k;
+	const char *s;
+
+	if (!json_object_object_get_ex(req, "input", &in))
+		return PS_ERR_ARG;
+	if (json_object_is_type(in, json_type_string))
+		return sbuf_add(out, json_object_get_string(in),
+		    (size_t)json_object_get_string_len(in));
+	if (!json_object_is_type(in, json_type_array))
+		return PS_ERR_ARG;
+	for (i = json_object_array_length(in); i > 0; i--) {
+		item = json_object_array_get_idx(in, i - 1);
+		if ((s = member_str(item, "role", NULL)) == NULL ||
+		    strcmp(s, "user") != 0 ||
+		    !json_object_object_get_ex(item, "content", &content))
+			continue;
+		if (json_object_is_type(content, json_type_string))
+			return sbuf_add(out, json_object_get_string(content),
+			    (size_t)json_object_get_string_len(content));
+		if (!json_object_is_type(content, json_type_array))
+			return PS_ERR_ARG;
+		for (k = 0; k < json_object_array_length(content); k++) {
+			part = json_object_array_get_idx(content, k);
+			if (json_object_object_get_ex(part, "text", &t) &&
+			    json_object_is_type(t, json_type_string) &&
+			    sbuf_add(out, json_object_get_string(t),
+			    (size_t)json_object_get_string_len(t)) != PS_OK)
+				return PS_ERR_TOO_LARGE;
+		}
+		return PS_OK;
+	}
+	return PS_ERR_ARG;
+}
+
+/* The output message item of a response with text (n bytes). */
+static struct json_object *
+output_item(const char *resp_id, const char *text, size_t n,
+    const char *status)
+{
+	struct json_object *item = json_object_new_object(), *content, *part;
+	char id[48];
+
+	snprintf(id, sizeof(id), "msg_%s", resp_id + 5);
+	add_str(item, "id", id, strlen(id));
+	add_str(item, "type", "message", 7);
+	add_str(item, "status", status, strlen(status));
+	add_str(item, "role", "assistant", 9);
+	content = json_object_new_array();
+	if (text != NULL) {
+		part = json_object_new_object();
+		add_str(part, "type", "output_text", 11);
+		add_str(part, "text", text, n);
+		json_object_object_add(part, "annotations",
+		    json_object_new_array());
+		json_object_array_add(content, part);
+	}
+	json_object_object_add(item, "content", content);
+	return item;
+}
+
+static struct json_object *
+usage_responses(size_t in, size_t out)
+{
+	struct json_object *u = json_object_new_object(), *d;
+
+	add_int(u, "input_tokens", (int64_t)(in + 3) / 4);
+	d = json_object_new_object();
+	add_int(d, "cached_tokens", 0);
+	json_object_object_add(u, "input_tokens_details", d);
+	add_int(u, "output_tokens", (int64_t)(out + 3) / 4);
+	d = json_object_new_object();
+	add_int(d, "reasoning_tokens", 0);
+	json_object_object_add(u, "output_tokens_details", d);
+	add_int(u, "total_tokens", (int64_t)((in + 3) / 4 + (out + 3) / 4));
+	return u;
+}
+
+/* A response object: status "in_progress" without output and usage,
+ * else "completed" (or status) with them. */
+static struct json_object *
+response_object(const char *id, const char *model, size_t model_len,
+    const char *status, const char *input, const char *text, int full)
+{
+	struct json_object *r = json_object_new_object(), *out;
+
+	add_str(r, "id", id, strlen(id));
+	add_str(r, "object", "response", 8);
+	add_int(r, "created_at", 1700000000);
+	add_str(r, "status", status, strlen(status));
+	add_str(r, "model", model, model_len);
+	out = json_object_new_array();
+	if (full)
+		json_object_array_add(out, output_item(id, text, strlen(text),
+		    "completed"));
+	json_object_object_add(r, "output", out);
+	json_object_object_add(r, "parallel_tool_calls",
+	    json_object_new_boolean(1));
+	json_object_object_add(r, "tools", json_object_new_array());
+	add_str(r, "tool_choice", "auto", 4);
+	json_object_object_add(r, "error", NULL);
+	json_object_object_add(r, "incomplete_details", NULL);
+	json_object_object_add(r, "usage", full ?
+	    usage_responses(strlen(input), strlen(text)) : NULL);
+	return r;
+}
+
+/* Send the head of a text/event-stream reply (chunked unless HTTP/1.0). */
+static pserr PS_WARN_UNUSED
+typed_head(struct conn *c)
+{
+#define SSE_HEAD "HTTP/1.1 200 OK\r\n" \
+	"Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+	static const char head10[] = SSE_HEAD "Connection: close\r\n\r\n";
+	static const char head11[] = SSE_HEAD
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	static const char head11c[] = SSE_HEAD
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+#undef SSE_HEAD
+	if (c->rq.http10)
+		return conn_send(c, head10, sizeof(head10) - 1);
+	if (c->rq.keep_alive)
+		return conn_send(c, head11, sizeof(head11) - 1);
+	return conn_send(c, head11c, sizeof(head11c) - 1);
+}
+
+/* Send one typed event "event: name\ndata: <o>\n\n" as its own chunk
+ * (o dropped); PS_ERR_IO also when the test asked for the stream to be
+ * cut before it ("x_cut_after": K events). */
+static pserr PS_WARN_UNUSED
+typed_event(struct conn *c, struct stream *st, const char *name,
+    struct json_object *o)
+{
+	const char *s;
+	pserr rc;
+
+	if (st->cut_after >= 0 && st->sent >= (unsigned long long)st->cut_after) {
+		json_object_put(o);
+		return PS_ERR_IO;
+	}
+	sbuf_reset(&c->out);
+	s = json_object_to_json_string_ext(o, JFLAGS);
+	if (s == NULL)
+		rc = PS_ERR_NOMEM;
+	else if ((rc = sbuf_addf(&c->out, "event: %s\ndata: ", name)) ==
+	    PS_OK && (rc = sbuf_adds(&c->out, s)) == PS_OK)
+		rc = sbuf_adds(&c->out, "\n\n");
+	json_object_put(o);
+	if (rc != PS_OK)
+		return rc;
+	if ((rc = stream_send(c, st, st->sent == 0)) != PS_OK)
+		return rc;
+	st->sent++;
+	return PS_OK;
+}
+
+/* The end of a typed stream: the last chunk. */
+static int
+typed_end(struct conn *c, struct stream *st)
+{
+	if (st->cut_after >= 0 || c->rq.http10)
+		return 1;
+	if (conn_send(c, "0\r\n\r\n", 5) != PS_OK)
+		return 1;
+	return !c->rq.keep_alive;
+}
+
+static void
+stream_setup(struct stream *st, struct json_object *req)
+{
+	int64_t v;
+
+	memset(st, 0, sizeof(*st));
+	st->events = srv.events;
+	st->delay_ms = srv.delay_ms;
+	st->cut_after = -1;
+	if (req == NULL)
+		return;
+	if (member_int(req, "x_events", &v))
+		st->events = v < 1 ? 1 : v > EVENTS_MAX ? EVENTS_MAX :
+		    (unsigned long)v;
+	if (member_int(req, "x_delay_ms", &v))
+		st->delay_ms = v < 0 ? 0 : v > DELAY_MAX_MS ? DELAY_MAX_MS :
+		    (unsigned long)v;
+	if (member_int(req, "x_cut_after", &v))
+		st->cut_after = v < 0 ? 0 : v;
+}
+
+/* The slice i of st->events of text (n bytes), at UTF-8 boundaries. */
+static void
+slice(const char *text, size_t n, unsigned long events, unsigned long i,
+    size_t *a, size_t *b)
+{
+	uint64_t step = (n + events - 1) / events;
+
+	*a = i * step < n ? (size_t)(i * step) : n;
+	*b = *a + step < n ? (size_t)(*a + step) : n;
+	*a = utf8_boundary(text, n, *a);
+	*b = utf8_boundary(text, n, *b);
+}
+
+static struct json_object *
+ev_obj(const char *type, int64_t *seq)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_str(o, "type", type, strlen(type));
+	if (seq != NULL)
+		add_int(o, "sequence_number", (*seq)++);
+	return o;
+}
+
+/* A Responses stream for the response resp (a full object, "completed"),
+ * its output text: the events of the real API, in its order. */
+static int
+responses_stream(struct conn *c, struct stream *st, const char *respjson,
+    const char *text)
+{
+	struct json_object *resp = json_tokener_parse(respjson), *o, *r;
+	const char *id;
+	char item_id[48];
+	int64_t seq = 0;
+	size_t n = strlen(text), a, b;
+	unsigned long i;
+	int done = 1;
+
+	if (resp == NULL)
+		return 1;
+	id = member_str(resp, "id", NULL);
+	snprintf(item_id, sizeof(item_id), "msg_%s", id + 5);
+	if (typed_head(c) != PS_OK)
+		goto out;
+	/* created and in_progress carry the response without its output */
+	r = json_tokener_parse(respjson);
+	json_object_object_add(r, "status", json_object_new_string(
+	    "in_progress"));
+	json_object_object_add(r, "output", json_object_new_array());
+	json_object_object_add(r, "usage", NULL);
+	o = ev_obj("response.created", &seq);
+	json_object_object_add(o, "response", json_object_get(r));
+	if (typed_event(c, st, "response.created", o) != PS_OK) {
+		json_object_put(r);
+		goto out;
+	}
+	o = ev_obj("response.in_progress", &seq);
+	json_object_object_add(o, "response", r);
+	if (typed_event(c, st, "response.in_progress", o) != PS_OK)
+		goto out;
+	o = ev_obj("response.output_item.added", &seq);
+	add_int(o, "output_index", 0);
+	json_object_object_add(o, "item", output_item(id, NULL, 0,
+	    "in_progress"));
+	if (typed_event(c, st, "response.output_item.added", o) != PS_OK)
+		goto out;
+	o = ev_obj("response.content_part.added", &seq);
+	add_str(o, "item_id", item_id, strlen(item_id));
+	add_int(o, "output_index", 0);
+	add_int(o, "content_index", 0);
+	r = json_object_new_object();
+	add_str(r, "type", "output_text", 11);
+	add_str(r, "text", "", 0);
+	json_object_object_add(r, "annotations", json_object_new_array());
+	json_object_object_add(o, "part", r);
+	if (typed_event(c, st, "response.content_part.added", o) != PS_OK)
+		goto out;
+	for (i = 0; i < st->events; i++) {
+		slice(text, n, st->events, i, &a, &b);
+		o = ev_obj("response.output_text.delta", &seq);
+		add_str(o, "item_id", item_id, strlen(item_id));
+		add_int(o, "output_index", 0);
+		add_int(o, "content_index", 0);
+		add_str(o, "delta", text + a, b - a);
+		json_object_object_add(o, "logprobs", json_object_new_array());
+		if (typed_event(c, st, "response.output_text.delta", o) != PS_OK)
+			goto out;
+	}
+	o = ev_obj("response.output_text.done", &seq);
+	add_str(o, "item_id", item_id, strlen(item_id));
+	add_int(o, "output_index", 0);
+	add_int(o, "content_index", 0);
+	add_str(o, "text", text, n);
+	json_object_object_add(o, "logprobs", json_object_new_array());
+	if (typed_event(c, st, "response.output_text.done", o) != PS_OK)
+		goto out;
+	o = ev_obj("response.content_part.done", &seq);
+	add_str(o, "item_id", item_id, strlen(item_id));
+	add_int(o, "output_index", 0);
+	add_int(o, "content_index", 0);
+	r = json_object_new_object();
+	add_str(r, "type", "output_text", 11);
+	add_str(r, "text", text, n);
+	json_object_object_add(r, "annotations", json_object_new_array());
+	json_object_object_add(o, "part", r);
+	if (typed_event(c, st, "response.content_part.done", o) != PS_OK)
+		goto out;
+	o = ev_obj("response.output_item.done", &seq);
+	add_int(o, "output_index", 0);
+	json_object_object_add(o, "item", output_item(id, text, n,
+	    "completed"));
+	if (typed_event(c, st, "response.output_item.done", o) != PS_OK)
+		goto out;
+	o = ev_obj("response.completed", &seq);
+	json_object_object_add(o, "response", json_object_get(resp));
+	if (typed_event(c, st, "response.completed", o) != PS_OK)
+		goto out;
+	done = typed_end(c, st);
+out:
+	json_object_put(resp);
+	return done;
+}
+
+/* POST /v1/responses: output text "echo: " + the input's text. */
+static int
+handle_responses(struct conn *c, struct json_object *req)
+{
+	struct sbuf text;
+	struct json_object *resp;
+	struct stream st;
+	const char *model, *js;
+	char id[40], *reply = NULL, *respjson = NULL;
+	size_t model_len;
+	int done;
+
+	sbuf_init(&text, BODY_MAX);
+	if (responses_input(req, &text) != PS_OK || sbuf_add(&text, "", 1) !=
+	    PS_OK) {
+		done = bad_request(c, "input must be a string or a list of "
+		    "items with a user message");
+		goto out;
+	}
+	if ((model = member_str(req, "model", &model_len)) == NULL) {
+		model = MODEL_DEFAULT;
+		model_len = strlen(MODEL_DEFAULT);
+	}
+	if ((reply = malloc(text.len + 6)) == NULL) {
+		done = 1;
+		goto out;
+	}
+	snprintf(reply, text.len + 6, "echo: %s", text.p);
+	make_id(id, sizeof(id), "resp_", c->in + c->rq.body_off,
+	    c->rq.body_len);
+	resp = response_object(id, model, model_len, "completed", text.p,
+	    reply, 1);
+	add_body_fnv(resp, c);
+	js = json_object_to_json_string_ext(resp, JFLAGS);
+	if (js == NULL || (respjson = strdup(js)) == NULL ||
+	    !store_put(id, respjson, text.p, reply)) {
+		json_object_put(resp);
+		(void)send_error(c, 500, "server_error", "internal_error",
+		    "out of memory", 0);
+		done = 1;
+		goto out;
+	}
+	if (!member_true(req, "stream")) {
+		done = send_json(c, 200, resp);
+		goto out;
+	}
+	json_object_put(resp);
+	stream_setup(&st, req);
+	done = responses_stream(c, &st, respjson, reply);
+out:
+	free(reply);
+	free(respjson);
+	sbuf_free(&text);
+	return done;
+}
+
+/* GET, DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel:
+ * the id is the path segment after "/v1/responses/" (as sent: response
+ * ids hold nothing percent-encoded). */
+static int
+handle_response_id(struct conn *c, const char *id, size_t idlen,
+    const char *what)
+{
+	char key[64], *json = NULL, *input = NULL, *reply = NULL;
+	struct json_object *o = NULL, *list, *item, *content, *part;
+	struct stream st;
+	int done;
+
+	if (idlen >= sizeof(key))
+		return not_found(c, "no such response");
+	memcpy(key, id, idlen);
+	key[idlen] = '\0';
+	if (!store_get(key, strcmp(what, "delete") == 0, &json, &input,
+	    &reply)) {
+		done = not_found(c, "no such response");
+		goto out;
+	}
+	if (strcmp(what, "get") == 0 && query_has(&c->rq, "stream=true")) {
+		stream_setup(&st, NULL);
+		done = responses_stream(c, &st, json, reply);
+		goto out;
+	}
+	if (strcmp(what, "delete") == 0) {
+		o = json_object_new_object();
+		add_str(o, "id", key, idlen);
+		add_str(o, "object", "response", 8);
+		json_object_object_add(o, "deleted",
+		    json_object_new_boolean(1));
+	} else if (strcmp(what, "input_items") == 0) {
+		char in_id[80];
+
+		snprintf(in_id, sizeof(in_id), "msg_in_%s", key + 5);
+		o = json_object_new_object();
+		add_str(o, "object", "list", 4);
+		list = json_object_new_array();
+		item = json_object_new_object();
+		add_str(item, "id", in_id, strlen(in_id));
+		add_str(item, "type", "message", 7);
+		add_str(item, "role", "user", 4);
+		add_str(item, "status", "completed", 9);
+		content = json_object_new_array();
+		part = json_object_new_object();
+		add_str(part, "type", "input_text", 10);
+		add_str(part, "text", input, strlen(input));
+		json_object_array_add(content, part);
+		json_object_object_add(item, "content", content);
+		json_object_array_add(list, item);
+		json_object_object_add(o, "data", list);
+		add_str(o, "first_id", in_id, strlen(in_id));
+		add_str(o, "last_id", in_id, strlen(in_id));
+		json_object_object_add(o, "has_more",
+		    json_object_new_boolean(0));
+	} else {
+		o = json_tokener_parse(json);
+		if (o != NULL && strcmp(what, "cancel") == 0) {
+			const char *js;
+
+			json_object_object_add(o, "status",
+			    json_object_new_string("cancelled"));
+			if ((js = json_object_to_json_string_ext(o, JFLAGS)) !=
+			    NULL)
+				store_update(key, js);
+		}
+	}
+	if (o != NULL)
+		add_bodyless_echo(o, c);
+	done = send_json(c, 200, o);
+out:
+	free(json);
+	free(input);
+	free(reply);
+	return done;
+}
+
+/* GET /v1/models/{id}: the id decoded (as an inference server does) in
+ * "id", as received in "x_path_id". */
+static int
+handle_model(struct conn *c, const char *id, size_t idlen)
+{
+	struct json_object *o;
+	char dec[TARGET_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < idlen && n < sizeof(dec); i++) {
+		if (id[i] == '%' && idlen - i >= 3 &&
+		    isxdigit((unsigned char)id[i + 1]) &&
+		    isxdigit((unsigned char)id[i + 2])) {
+			char hex[3] = { id[i + 1], id[i + 2], '\0' };
+
+			dec[n++] = (char)strtoul(hex, NULL, 16);
+			i += 2;
+		} else {
+			dec[n++] = id[i];
+		}
+	}
+	o = json_object_new_object();
+	add_str(o, "id", dec, n);
+	add_str(o, "object", "model", 5);
+	add_int(o, "created", 1700000000);
+	add_str(o, "owned_by", "promptseal", 10);
+	add_str(o, "x_path_id", id, idlen);
+	add_bodyless_echo(o, c);
+	return send_json(c, 200, o);
+}
+
+/* The text of the last "user" message of an Anthropic request: a string
+ * content, or its text blocks and tool_result contents joined. */
+static pserr PS_WARN_UNUSED
+messages_input(struct json_object *req, struct sbuf *out)
+{
+	struct json_object *msgs, *m, *content, *blk, *t;
+	const char *s;
+	size_t i, k;
+
+	if (!json_object_object_get_ex(req, "messages", &msgs) ||
+	    !json_object_is_type(msgs, json_type_array))
+		return PS_ERR_ARG;
+	for (i = json_object_array_length(msgs); i > 0; i--) {
+		m = json_object_array_get_idx(msgs, i - 1);
+		if ((s = member_str(m, "role", NULL)) == NULL ||
+		    strcmp(s, "user") != 0 ||
+		    !json_object_object_get_ex(m, "content", &content))
+			continue;
+		if (json_object_is_type(content, json_type_string))
+			return sbuf_add(out, json_object_get_string(content),
+			    (size_t)json_object_get_string_len(content));
+		if (!json_object_is_type(content, json_type_array))
+			return PS_ERR_ARG;
+		for (k = 0; k < json_object_array_length(content); k++) {
+			blk = json_object_array_get_idx(content, k);
+			if ((json_object_object_get_ex(blk, "text", &t) ||
+			    json_object_object_get_ex(blk, "content", &t)) &&
+			    json_object_is_type(t, json_type_string) &&
+			    sbuf_add(out, json_object_get_string(t),
+			    (size_t)json_object_get_string_len(t)) != PS_OK)
+				return PS_ERR_TOO_LARGE;
+		}
+		return PS_OK;
+	}
+	return PS_ERR_ARG;
+}
+
+/* The name of the first tool of the request, or NULL. */
+static const char *
+first_tool(struct json_object *req)
+{
+	struct json_object *tools;
+
+	if (!json_object_object_get_ex(req, "tools", &tools) ||
+	    !json_object_is_type(tools, json_type_array) ||
+	    json_object_array_length(tools) == 0)
+		return NULL;
+	return member_str(json_object_array_get_idx(tools, 0), "name", NULL);
+}
+
+static struct json_object *
+usage_messages(size_t in, size_t out)
+{
+	struct json_object *u = json_object_new_object();
+
+	add_int(u, "input_tokens", (int64_t)(in + 3) / 4);
+	add_int(u, "output_tokens", (int64_t)(out + 3) / 4);
+	return u;
+}
+
+/* POST /v1/messages: a text block "echo: " + the last user text, or,
+ * when the request has tools, a tool_use block for the first tool with
+ * input {"text": that echo}. */
+static int
+handle_messages(struct conn *c, struct json_object *req)
+{
+	struct sbuf text;
+	struct json_object *o, *content, *blk, *input, *d;
+	struct stream st;
+	const char *model, *tool, *js;
+	char id[40], tid[48], *reply = NULL, *injson = NULL;
+	size_t model_len, n, a, b;
+	unsigned long i;
+	int done = 1;
+
+	sbuf_init(&text, BODY_MAX);
+	if (messages_input(req, &text) != PS_OK || sbuf_add(&text, "", 1) !=
+	    PS_OK) {
+		done = bad_request(c, "messages must end in a user message");
+		goto out;
+	}
+	if ((model = member_str(req, "model", &model_len)) == NULL) {
+		model = MODEL_DEFAULT;
+		model_len = strlen(MODEL_DEFAULT);
+	}
+	if ((reply = malloc(text.len + 6)) == NULL)
+		goto out;
+	snprintf(reply, text.len + 6, "echo: %s", text.p);
+	n = strlen(reply);
+	make_id(id, sizeof(id), "msg_", c->in + c->rq.body_off,
+	    c->rq.body_len);
+	snprintf(tid, sizeof(tid), "toolu_%s", id + 4);
+	tool = first_tool(req);
+	input = json_object_new_object();
+	add_str(input, "text", reply, n);
+	if ((js = json_object_to_json_string_ext(input, JFLAGS)) == NULL ||
+	    (injson = strdup(js)) == NULL) {
+		json_object_put(input);
+		goto out;
+	}
+	if (!member_true(req, "stream")) {
+		o = json_object_new_object();
+		add_str(o, "id", id, strlen(id));
+		add_str(o, "type", "message", 7);
+		add_str(o, "role", "assistant", 9);
+		add_str(o, "model", model, model_len);
+		content = json_object_new_array();
+		blk = json_object_new_object();
+		if (tool != NULL) {
+			add_str(blk, "type", "tool_use", 8);
+			add_str(blk, "id", tid, strlen(tid));
+			add_str(blk, "name", tool, strlen(tool));
+			json_object_object_add(blk, "input", input);
+		} else {
+			json_object_put(input);
+			add_str(blk, "type", "text", 4);
+			add_str(blk, "text", reply, n);
+		}
+		json_object_array_add(content, blk);
+		json_object_object_add(o, "content", content);
+		add_str(o, "stop_reason", tool ? "tool_use" : "end_turn",
+		    tool ? 8 : 8);
+		json_object_object_add(o, "stop_sequence", NULL);
+		json_object_object_add(o, "usage", usage_messages(text.len - 1,
+		    n));
+		add_body_fnv(o, c);
+		done = send_json(c, 200, o);
+		goto out;
+	}
+	json_object_put(input);
+	stream_setup(&st, req);
+	if (typed_head(c) != PS_OK)
+		goto out;
+	o = ev_obj("message_start", NULL);
+	d = json_object_new_object();
+	add_str(d, "id", id, strlen(id));
+	add_str(d, "type", "message", 7);
+	add_str(d, "role", "assistant", 9);
+	add_str(d, "model", model, model_len);
+	json_object_object_add(d, "content", json_object_new_array());
+	json_object_object_add(d, "stop_reason", NULL);
+	json_object_object_add(d, "stop_sequence", NULL);
+	json_object_object_add(d, "usage", usage_messages(text.len - 1, 0));
+	add_body_fnv(d, c);
+	json_object_object_add(o, "message", d);
+	if (typed_event(c, &st, "message_start", o) != PS_OK)
+		goto out;
+	o = ev_obj("content_block_start", NULL);
+	add_int(o, "index", 0);
+	blk = json_object_new_object();
+	if (tool != NULL) {
+		add_str(blk, "type", "tool_use", 8);
+		add_str(blk, "id", tid, strlen(tid));
+		add_str(blk, "name", tool, strlen(tool));
+		json_object_object_add(blk, "input", json_object_new_object());
+	} else {
+		add_str(blk, "type", "text", 4);
+		add_str(blk, "text", "", 0);
+	}
+	json_object_object_add(o, "content_block", blk);
+	if (typed_event(c, &st, "content_block_start", o) != PS_OK)
+		goto out;
+	if (typed_event(c, &st, "ping", ev_obj("ping", NULL)) != PS_OK)
+		goto out;
+	for (i = 0; i < st.events; i++) {
+		const char *src = tool ? injson : reply;
+
+		slice(src, strlen(src), st.events, i, &a, &b);
+		o = ev_obj("content_block_delta", NULL);
+		add_int(o, "index", 0);
+		d = json_object_new_object();
+		if (tool != NULL) {
+			add_str(d, "type", "input_json_delta", 16);
+			add_str(d, "partial_json", src + a, b - a);
+		} else {
+			add_str(d, "type", "text_delta", 10);
+			add_str(d, "text", src + a, b - a);
+		}
+		json_object_object_add(o, "delta", d);
+		if (typed_event(c, &st, "content_block_delta", o) != PS_OK)
+			goto out;
+	}
+	o = ev_obj("content_block_stop", NULL);
+	add_int(o, "index", 0);
+	if (typed_event(c, &st, "content_block_stop", o) != PS_OK)
+		goto out;
+	o = ev_obj("message_delta", NULL);
+	d = json_object_new_object();
+	add_str(d, "stop_reason", tool ? "tool_use" : "end_turn", 8);
+	json_object_object_add(d, "stop_sequence", NULL);
+	json_object_object_add(o, "delta", d);
+	d = json_object_new_object();
+	add_int(d, "output_tokens", (int64_t)(n + 3) / 4);
+	json_object_object_add(o, "usage", d);
+	if (typed_event(c, &st, "message_delta", o) != PS_OK)
+		goto out;
+	if (typed_event(c, &st, "message_stop", ev_obj("message_stop",
+	    NULL)) != PS_OK)
+		goto out;
+	done = typed_end(c, &st);
+out:
+	free(reply);
+	free(injson);
+	sbuf_free(&text);
+	return done;
+}
+
+/* POST /v1/messages/count_tokens: ceil(bytes / 4) of the last user text. */
+static int
+handle_count_tokens(struct conn *c, struct json_object *req)
+{
+	struct sbuf text;
+	struct json_object *o;
+	int done;
+
+	sbuf_init(&text, BODY_MAX);
+	if (messages_input(req, &text) != PS_OK) {
+		done = bad_request(c, "messages must end in a user message");
+	} else {
+		o = json_object_new_object();
+		add_int(o, "input_tokens", (int64_t)(text.len + 3) / 4);
+		add_body_fnv(o, c);
+		done = send_json(c, 200, o);
+	}
+	sbuf_free(&text);
+	return done;
+}
+
+/* A relevance score in [0, 1] for query and document: exact in binary
+ * floats, so every JSON printer gives the same digits. */
+static double
+pair_score(const char *q, size_t qn, const char *d, size_t dn)
+{
+	uint64_t h = fnv1a(0, q, qn) ^ fnv1a(1, d, dn);
+
+	return (double)(h % 1025) / 1024.0;
+}
+
+static struct json_object *
+usage_total(size_t bytes)
+{
+	struct json_object *u = json_object_new_object();
+
+	add_int(u, "prompt_tokens", (int64_t)(bytes + 3) / 4);
+	add_int(u, "total_tokens", (int64_t)(bytes + 3) / 4);
+	return u;
+}
+
+/* POST /v1/rerank, /rerank, /v2/rerank: each document (a string, or an
+ * object with "text") with its score, in the documents' order, and the
+ * path that was asked for in "x_path". */
+static int
+handle_rerank(struct conn *c, struct json_object *req)
+{
+	struct json_object *docs, *d, *t, *o, *results, *r, *doc;
+	const char *q, *s, *model;
+	size_t qn, sn, i, bytes, model_len;
+	char id[40];
+
+	if ((q = member_str(req, "query", &qn)) == NULL ||
+	    !json_object_object_get_ex(req, "documents", &docs) ||
+	    !json_object_is_type(docs, json_type_array))
+		return bad_request(c, "query and documents are required");
+	if ((model = member_str(req, "model", &model_len)) == NULL) {
+		model = MODEL_DEFAULT;
+		model_len = strlen(MODEL_DEFAULT);
+	}
+	bytes = qn;
+	results = json_object_new_array();
+	for (i = 0; i < json_object_array_length(docs); i++) {
+		d = json_object_array_get_idx(docs, i);
+		if (json_object_is_type(d, json_type_string)) {
+			s = json_object_get_string(d);
+			sn = (size_t)json_object_get_string_len(d);
+		} else if (json_object_object_get_ex(d, "text", &t) &&
+		    json_object_is_type(t, json_type_string)) {
+			s = json_object_get_string(t);
+			sn = (size_t)json_object_get_string_len(t);
+		} else {
+			json_object_put(results);
+			return bad_request(c, "a document is a string or has "
+			    "text");
+		}
+		bytes += sn;
+		r = json_object_new_object();
+		add_int(r, "index", (int64_t)i);
+		doc = json_object_new_object();
+		add_str(doc, "text", s, sn);
+		json_object_object_add(r, "document", doc);
+		json_object_object_add(r, "relevance_score",
+		    json_object_new_double(pair_score(q, qn, s, sn)));
+		json_object_array_add(results, r);
+	}
+	make_id(id, sizeof(id), "rerank-", c->in + c->rq.body_off,
+	    c->rq.body_len);
+	o = json_object_new_object();
+	add_str(o, "id", id, strlen(id));
+	add_str(o, "model", model, model_len);
+	json_object_object_add(o, "usage", usage_total(bytes));
+	json_object_object_add(o, "results", results);
+	add_str(o, "x_path", c->rq.target, c->rq.path_len);
+	add_body_fnv(o, c);
+	return send_json(c, 200, o);
+}
+
+/* POST /v1/score: text_1 (a string) against text_2 (a string or a list). */
+static int
+handle_score(struct conn *c, struct json_object *req)
+{
+	struct json_object *t2, *d, *o, *data, *r;
+	const char *q, *model;
+	size_t qn, i, n, bytes, model_len;
+	char id[40];
+
+	if ((q = member_str(req, "text_1", &qn)) == NULL ||
+	    !json_object_object_get_ex(req, "text_2", &t2) ||
+	    (!json_object_is_type(t2, json_type_string) &&
+	    !json_object_is_type(t2, json_type_array)))
+		return bad_request(c, "text_1 and text_2 are required");
+	if ((model = member_str(req, "model", &model_len)) == NULL) {
+		model = MODEL_DEFAULT;
+		model_len = strlen(MODEL_DEFAULT);
+	}
+	n = json_object_is_type(t2, json_type_string) ? 1 :
+	    json_object_array_length(t2);
+	bytes = qn;
+	data = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		d = json_object_is_type(t2, json_type_string) ? t2 :
+		    json_object_array_get_idx(t2, i);
+		if (!json_object_is_type(d, json_type_string)) {
+			json_object_put(data);
+			return bad_request(c, "text_2 holds strings");
+		}
+		bytes += (size_t)json_object_get_string_len(d);
+		r = json_object_new_object();
+		add_int(r, "index", (int64_t)i);
+		add_str(r, "object", "score", 5);
+		json_object_object_add(r, "score", json_object_new_double(
+		    pair_score(q, qn, json_object_get_string(d),
+		    (size_t)json_object_get_string_len(d))));
+		json_object_array_add(data, r);
+	}
+	make_id(id, sizeof(id), "score-", c->in + c->rq.body_off,
+	    c->rq.body_len);
+	o = json_object_new_object();
+	add_str(o, "id", id, strlen(id));
+	add_str(o, "object", "list", 4);
+	add_int(o, "created", 1700000000);
+	add_str(o, "model", model, model_len);
+	json_object_object_add(o, "data", data);
+	json_object_object_add(o, "usage", usage_total(bytes));
+	add_body_fnv(o, c);
+	return send_json(c, 200, o);
+}
+
+/* POST /tokenize: one token per byte of "prompt" (or of the last user
+ * message of "messages"), its value the byte; /detokenize inverts it. */
+static int
+handle_tokenize(struct conn *c, struct json_object *req)
+{
+	struct json_object *o, *toks;
+	struct sbuf text;
+	const char *p;
+	size_t n, i;
+	int done;
+
+	sbuf_init(&text, BODY_MAX);
+	if ((p = member_str(req, "prompt", &n)) == NULL) {
+		if (input_text(req, 1, &text, &p) != PS_OK) {
+			done = bad_request(c, "prompt or messages is required");
+			goto out;
+		}
+		p = text.p != NULL ? text.p : "";
+		n = text.len;
+	}
+	toks = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(toks, json_object_new_int(
+		    (unsigned char)p[i]));
+	o = json_object_new_object();
+	add_int(o, "count", (int64_t)n);
+	add_int(o, "max_model_len", 32768);
+	json_object_object_add(o, "tokens", toks);
+	add_body_fnv(o, c);
+	done = send_json(c, 200, o);
+out:
+	sbuf_free(&text);
+	return done;
+}
+
+static int
+handle_detokenize(struct conn *c, struct json_object *req)
+{
+	struct json_object *toks, *t, *o;
+	char *s;
+	size_t n, i;
+	int64_t v;
+
+	if (!json_object_object_get_ex(req, "tokens", &toks) ||
+	    !json_object_is_type(toks, json_type_array))
+		return bad_request(c, "tokens is required");
+	n = json_object_array_length(toks);
+	if ((s = malloc(n + 1)) == NULL)
+		return 1;
+	for (i = 0; i < n; i++) {
+		t = json_object_array_get_idx(toks, i);
+		if (!json_object_is_type(t, json_type_int) ||
+		    (v = json_object_get_int64(t)) < 1 || v > 255) {
+			free(s);
+			return bad_request(c, "a token is a byte value");
+		}
+		s[i] = (char)v;
+	}
+	o = json_object_new_object();
+	add_str(o, "prompt", s, n);
+	add_body_fnv(o, c);
+	free(s);
+	return send_json(c, 200, o);
+}
+
+/*
+ * The endpoints of this section: the answer's result (nonzero: close the
+ * connection), or -1 when the path is none of them.
+ */
+static int
+handle_endpoints(struct conn *c)
+{
+	static const char *const posts[] = { "/v1/responses", "/v1/messages",
+		"/v1/messages/count_tokens", "/v1/rerank", "/rerank",
+		"/v2/rerank", "/v1/score", "/tokenize", "/detokenize", NULL };
+	static const char rp[] = "/v1/responses/", mp[] = "/v1/models/";
+	struct request *rq = &c->rq;
+	struct json_object *req;
+	const char *path = rq->target, *id, *slash;
+	size_t n = rq->path_len, i, idlen;
+	int done, post = strcmp(rq->method, "POST") == 0;
+
+	if (n > sizeof(rp) - 1 && memcmp(path, rp, sizeof(rp) - 1) == 0) {
+		id = path + sizeof(rp) - 1;
+		idlen = n - (sizeof(rp) - 1);
+		slash = memchr(id, '/', idlen);
+		if (slash == NULL) {
+			if (strcmp(rq->method, "GET") == 0)
+				return handle_response_id(c, id, idlen, "get");
+			if (strcmp(rq->method, "DELETE") == 0)
+				return handle_response_id(c, id, idlen,
+				    "delete");
+			goto method;
+		}
+		idlen = (size_t)(slash - id);
+		if (n - (size_t)(slash - path) == 12 &&
+		    memcmp(slash, "/input_items", 12) == 0) {
+			if (strcmp(rq->method, "GET") != 0)
+				goto method;
+			return handle_response_id(c, id, idlen, "input_items");
+		}
+		if (n - (size_t)(slash - path) == 7 &&
+		    memcmp(slash, "/cancel", 7) == 0) {
+			if (!post)
+				goto method;
+			return handle_response_id(c, id, idlen, "cancel");
+		}
+		return -1;
+	}
+	if (n > sizeof(mp) - 1 && memcmp(path, mp, sizeof(mp) - 1) == 0) {
+		id = path + sizeof(mp) - 1;
+		idlen = n - (sizeof(mp) - 1);
+		if (memchr(id, '/', idlen) != NULL)
+			return -1;
+		if (strcmp(rq->method, "GET") != 0)
+			goto method;
+		return handle_model(c, id, idlen);
+	}
+	for (i = 0; posts[i] != NULL; i++)
+		if (strlen(posts[i]) == n && memcmp(posts[i], path, n) == 0)
+			break;
+	if (posts[i] == NULL)
+		return -1;
+	if (!post)
+		goto method;
+	if ((req = parse_body(c)) == NULL)
+		return send_error(c, 400, "invalid_request_error",
+		    "invalid_json", "body is not a JSON object",
+		    rq->keep_alive) != PS_OK || !rq->keep_alive;
+	if (i == 0)
+		done = handle_responses(c, req);
+	else if (i == 1)
+		done = handle_messages(c, req);
+	else if (i == 2)
+		done = handle_count_tokens(c, req);
+	else if (i <= 5)
+		done = handle_rerank(c, req);
+	else if (i == 6)
+		done = handle_score(c, req);
+	else if (i == 7)
+		done = handle_tokenize(c, req);
+	else
+		done = handle_detokenize(c, req);
+	json_object_put(req);
+	return done;
+method:
+	return send_error(c, 405, "invalid_request_error",
+	    "method_not_allowed", "method not allowed", rq->keep_alive) !=
+	    PS_OK || !rq->keep_alive;
+}
+
 /* ------------------------------------------------------------ audio */
 
 /* One form, read with a parser of its own (not the proxies'): the file's
@@ -1960,6 +3186,8 @@ handle_request(struct conn *c)
 	int keep = rq->keep_alive, done, chat = 0, post, endpoint;
 	int64_t status;
 
+	if ((done = handle_endpoints(c)) >= 0)
+		return done;
 #define PATH_IS(s) (rq->path_len == sizeof(s) - 1 && \
 	memcmp(rq->target, s, sizeof(s) - 1) == 0)
 	post = strcmp(rq->method, "POST") == 0;

@@ -87,9 +87,11 @@ AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
 	tests/e2e/test_e2e_mixed.py tests/e2e/test_e2e_sdk.py \
 	tests/e2e/test_e2e_as.py tests/e2e/test_e2e_ops.py \
-	tests/e2e/test_e2e_faults.py tests/e2e/test_e2e_audio.py
+	tests/e2e/test_e2e_faults.py tests/e2e/test_e2e_audio.py \
+	tests/e2e/test_e2e_endpoints.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py tests/soak/soak.py \
 	tests/e2e/demo.py tests/e2e/simas.py \
 	tests/e2e/sdk/package.json tests/e2e/sdk/package-lock.json \
-	tests/e2e/sdk/check.mjs tests/e2e/sdk/audio.mjs
+	tests/e2e/sdk/check.mjs tests/e2e/sdk/audio.mjs \
+	tests/e2e/sdk/responses.mjs tests/e2e/sdk/anthropic.mjs

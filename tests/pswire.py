@@ -33,12 +33,33 @@ COMPLETIONS = "/v1/completions"
 EMBEDDINGS = "/v1/embeddings"
 MODELS = "/v1/models"
 
+# Revision 2.1.  An endpoint with a path parameter is named by its
+# template; endpoint_of() maps a path as sent to its name.
+MODEL = "/v1/models/{id}"
+RESPONSES = "/v1/responses"
+RESPONSE = "/v1/responses/{id}"              # GET, and DELETE
+RESPONSE_INPUT_ITEMS = "/v1/responses/{id}/input_items"
+RESPONSE_CANCEL = "/v1/responses/{id}/cancel"
+MESSAGES = "/v1/messages"
+COUNT_TOKENS = "/v1/messages/count_tokens"
+RERANK = "/v1/rerank"
+RERANK_ALIASES = ("/rerank", "/v2/rerank")
+SCORE = "/v1/score"
+TOKENIZE = "/tokenize"
+DETOKENIZE = "/detokenize"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 TRANSLATIONS = "/v1/audio/translations"
 
 METHOD = {CHAT: "POST", COMPLETIONS: "POST", EMBEDDINGS: "POST", MODELS: "GET",
+          MODEL: "GET", RESPONSES: "POST", RESPONSE: "GET",
+          RESPONSE_INPUT_ITEMS: "GET", RESPONSE_CANCEL: "POST",
+          MESSAGES: "POST", COUNT_TOKENS: "POST", RERANK: "POST",
+          SCORE: "POST", TOKENIZE: "POST", DETOKENIZE: "POST",
           TRANSCRIPTIONS: "POST", TRANSLATIONS: "POST"}
-BODYLESS = {MODELS}
+# The methods each endpoint takes (RESPONSE: GET and DELETE).
+METHODS = dict((k, {v}) for k, v in METHOD.items())
+METHODS[RESPONSE] = {"GET", "DELETE"}
+BODYLESS = {MODELS, MODEL, RESPONSE, RESPONSE_INPUT_ITEMS, RESPONSE_CANCEL}
 # multipart/form-data requests (protocol.md section 4, "Multipart bodies").
 MULTIPART = {TRANSCRIPTIONS, TRANSLATIONS}
 MULTIPART_PARTS = 256       # lib/core/caps.h PS_CAP_MULTIPART_PARTS
@@ -56,11 +77,92 @@ PLAIN = {
     (COMPLETIONS, R): {"id", "usage"},
     (EMBEDDINGS, R): {"usage"},
     (MODELS, R): set(),
+    (MODEL, Q): set(),
+    (MODEL, R): set(),
+    (RESPONSES, Q): {"model", "stream", "max_output_tokens"},
+    (RESPONSES, R): {"id", "usage"},
+    (RESPONSE, Q): set(),
+    (RESPONSE, R): set(),
+    (RESPONSE_INPUT_ITEMS, Q): set(),
+    (RESPONSE_INPUT_ITEMS, R): set(),
+    (RESPONSE_CANCEL, Q): set(),
+    (RESPONSE_CANCEL, R): set(),
+    (MESSAGES, Q): {"model", "stream", "max_tokens"},
+    (MESSAGES, R): {"id", "usage"},
+    (COUNT_TOKENS, Q): {"model"},
+    (COUNT_TOKENS, R): set(),
+    (RERANK, Q): {"model"},
+    (RERANK, R): {"usage"},
+    (SCORE, Q): {"model"},
+    (SCORE, R): {"usage"},
+    (TOKENIZE, Q): {"model"},
+    (TOKENIZE, R): set(),
+    (DETOKENIZE, Q): {"model"},
+    (DETOKENIZE, R): set(),
     (TRANSCRIPTIONS, Q): {"model", "stream"},
     (TRANSLATIONS, Q): {"model", "stream"},
     (TRANSCRIPTIONS, R): {"usage"},
     (TRANSLATIONS, R): {"usage"},
 }
+
+PATH_ID_MAX = 256
+_ID_CHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                b"0123456789._-~:@+=")
+_HEX = set(b"0123456789abcdefABCDEF")
+
+
+def id_ok(s, model=False):
+    """protocol.md section 4, *Paths and path parameters*: 1 to 256 bytes
+    of the id charset or %XX of one of its bytes (%2F too, between
+    non-empty segments, for a model id); no segment "." or ".."."""
+    if isinstance(s, str):
+        s = s.encode()
+    if not 0 < len(s) <= PATH_ID_MAX:
+        return False
+    segs, seg, i = [], b"", 0
+    while i < len(s):
+        c = s[i]
+        if c == 0x25:
+            if len(s) - i < 3 or s[i + 1] not in _HEX or s[i + 2] not in _HEX:
+                return False
+            c = int(s[i + 1:i + 3], 16)
+            i += 3
+            if c == 0x2f and model:
+                segs.append(seg)
+                seg = b""
+                continue
+        else:
+            i += 1
+        if c not in _ID_CHARS:
+            return False
+        seg += bytes([c])
+    segs.append(seg)
+    return all(x not in (b"", b".", b"..") for x in segs)
+
+
+def endpoint_of(path, method=None):
+    """The endpoint name (a key of METHOD) of a path as sent (no query),
+    or WireError unknown_endpoint / method_not_allowed."""
+    if isinstance(path, bytes):
+        path = path.decode("latin-1")
+    name = None
+    if path in METHOD:
+        name = path
+    elif path in RERANK_ALIASES:
+        name = RERANK
+    else:
+        for t in (MODEL, RESPONSE, RESPONSE_INPUT_ITEMS, RESPONSE_CANCEL):
+            head, tail = t.split("{id}")
+            if (path.startswith(head) and path.endswith(tail) and
+                    len(path) >= len(head) + len(tail) and
+                    id_ok(path[len(head):len(path) - len(tail)], t == MODEL)):
+                name = t
+                break
+    if name is None:
+        raise WireError("unknown_endpoint")
+    if method is not None and method not in METHODS[name]:
+        raise WireError("method_not_allowed")
+    return name
 
 
 class WireError(Exception):
@@ -291,7 +393,7 @@ def members(original):
 def wire_prefix(path, direction, original):
     """The wire form up to and including the opening quote of the
     envelope, from an original body (bytes), or from none (None)."""
-    plain = PLAIN[(path, direction)]
+    plain = PLAIN[(endpoint_of(path), direction)]
     ms = members(original) if original is not None else []
     kept = [rn + b":" + rv for name, rn, rv in ms if name in plain]
     return b"{" + b",".join(kept) + (b"," if kept else b"") + b'"ps2":"'
@@ -322,7 +424,8 @@ def _no_envelope_code(wire, path=None, direction=Q):
         return "invalid_envelope"
     if any(isinstance(v, str) and v.startswith("ps1:") for v in d.values()):
         return "unsupported_version"
-    if path is not None and any(k not in PLAIN[(path, direction)] for k in d):
+    if path is not None and any(k not in PLAIN[(endpoint_of(path), direction)]
+                                for k in d):
         return "plaintext_member"
     return "invalid_envelope"
 
@@ -367,22 +470,24 @@ def seal_request(secret, kid, nonce, path, body, ts=None, query=b"",
         ts = int(time.time())
     if isinstance(query, str):
         query = query.encode()
-    if path in BODYLESS:
+    ep = endpoint_of(path)
+    if ep in BODYLESS:
         body = b""
     else:
         members(body)
     env = seal_envelope(secret, Q, kid, nonce, None, 0, False,
-                        ctx_request(method or METHOD[path], path),
+                        ctx_request(method or METHOD[ep], path),
                         request_content(ts, query, body), bucket)
-    if path in BODYLESS:
+    if ep in BODYLESS:
         return env
     return wire_form(path, Q, body, env)
 
 
 def open_request(secret, path, wire, method=None):
     """(ts, query, body, kid, nonce) of a request as the worker opens it."""
-    ctx = ctx_request(method or METHOD[path], path)
-    if path in BODYLESS:
+    ep = endpoint_of(path)
+    ctx = ctx_request(method or METHOD[ep], path)
+    if ep in BODYLESS:
         content, kid, nonce, _ = open_envelope(secret, Q, 0, False, ctx, wire)
         ts, query, body = split_request(content)
         if body:

@@ -819,7 +819,7 @@ START_TEST(test_misuse)
 	struct envelope_ctx c = { 0 };
 	struct envelope_part part = { "x", 1 };
 	struct buf out;
-	char path[300];
+	char path[ENVELOPE_BIND_MAX + 8];
 
 	buf_init(&out, OUT_MAX);
 	envelope_init(&c, ENVELOPE_REQUEST);
@@ -837,12 +837,15 @@ START_TEST(test_misuse)
 	    ENVELOPE_BUCKET_MAX));
 	/* Binds that do not fit. */
 	memset(path, '/', sizeof(path));
-	ck_assert_int_eq(envelope_bind_request(&c, "POST", path, 251), PS_OK);
-	ck_assert_uint_eq(c.bind_len, 256);
-	ck_assert_int_eq(envelope_bind_request(&c, "POST", path, 252),
-	    PS_ERR_ARG);
-	ck_assert_int_eq(envelope_bind_reply(&c, 200, path, 254), PS_OK);
-	ck_assert_int_eq(envelope_bind_reply(&c, 200, path, 255), PS_ERR_ARG);
+	ck_assert_int_eq(envelope_bind_request(&c, "POST", path,
+	    ENVELOPE_BIND_MAX - 5), PS_OK);
+	ck_assert_uint_eq(c.bind_len, ENVELOPE_BIND_MAX);
+	ck_assert_int_eq(envelope_bind_request(&c, "POST", path,
+	    ENVELOPE_BIND_MAX - 4), PS_ERR_ARG);
+	ck_assert_int_eq(envelope_bind_reply(&c, 200, path,
+	    ENVELOPE_BIND_MAX - 2), PS_OK);
+	ck_assert_int_eq(envelope_bind_reply(&c, 200, path,
+	    ENVELOPE_BIND_MAX - 1), PS_ERR_ARG);
 	ck_assert_int_eq(envelope_bind_reply(&c, 99, "a", 1), PS_ERR_ARG);
 	ck_assert_int_eq(envelope_bind_reply(&c, 1000, "a", 1), PS_ERR_ARG);
 	ck_assert_int_eq(envelope_bind_reply(&c, 429, "text/x", 6), PS_OK);

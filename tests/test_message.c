@@ -21,6 +21,7 @@
 #include <json.h>
 
 #include "core/buf.h"
+#include "core/caps.h"
 #include "core/pserr.h"
 #include "seal/envelope.h"
 #include "seal/jscan.h"
@@ -28,7 +29,7 @@
 
 #define BODY_MAX (64u << 20)
 #define SENTINEL "sentinel"
-#define N_VECTORS 65
+#define N_VECTORS 93
 
 static uint8_t SECRET[32], KID[16], NONCE[16], REPLY[16];
 static struct json_object *root, *vectors;
@@ -124,12 +125,16 @@ code_of(const char *s)
 }
 
 static enum message_endpoint
-ep_of(const char *path)
+ep_of(const char *method, const char *path)
 {
 	enum message_endpoint ep;
 
 	if (strcmp(path, "/v1/models") == 0)
 		return MESSAGE_MODELS;
+	/* A vector opened with another method than its own is about the
+	 * AAD: it is routed with the endpoint's. */
+	if (message_route(method, path, strlen(path), &ep) == PS_OK)
+		return ep;
 	ck_assert_int_eq(message_route("POST", path, strlen(path), &ep), PS_OK);
 	return ep;
 }
@@ -248,7 +253,7 @@ START_TEST(test_vector)
 	const char *comment = str(v, "comment"), *kind = str(v, "kind");
 	const char *path = str(v, "path"), *method = str(v, "method");
 	const char *seal = str(v, "seal"), *open = str(v, "open");
-	enum message_endpoint ep = ep_of(path);
+	enum message_endpoint ep = ep_of(method, path);
 	struct envelope_ctx c;
 	struct lookup_arg la = { 0 };
 	struct message_request r;
@@ -351,8 +356,87 @@ static const struct {
 	{ "POST", "/v1//completions", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 	{ "POST", "/v1/chat%2Fcompletions", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 	{ "POST", "/v1/completions#x", PS_ERR_UNKNOWN_ENDPOINT, 0 },
-	{ "GET", "/v1/models/gpt-4o", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 	{ "GET", "", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	/* The endpoints of issue 11, and their path parameters. */
+	{ "GET", "/v1/models/gpt-4o", PS_OK, MESSAGE_MODEL },
+	{ "GET", "/v1/models/org%2Fmodel-7b", PS_OK, MESSAGE_MODEL },
+	{ "GET", "/v1/models/org%2fm%2Fx", PS_OK, MESSAGE_MODEL },
+	{ "GET", "/v1/models/a.b_c-d~e:f@g+h=i", PS_OK, MESSAGE_MODEL },
+	{ "GET", "/v1/models/%41%3a", PS_OK, MESSAGE_MODEL },
+	{ "GET", "/v1/models/...", PS_OK, MESSAGE_MODEL },
+	{ "GET", "/v1/models/a?x=1", PS_OK, MESSAGE_MODEL },
+	{ "POST", "/v1/responses", PS_OK, MESSAGE_RESPONSES },
+	{ "GET", "/v1/responses/resp_0123abc", PS_OK, MESSAGE_RESPONSE_GET },
+	{ "GET", "/v1/responses/resp_1?include=x&stream=true", PS_OK,
+	  MESSAGE_RESPONSE_GET },
+	{ "DELETE", "/v1/responses/resp_1", PS_OK, MESSAGE_RESPONSE_DELETE },
+	{ "GET", "/v1/responses/resp_1/input_items?after=a&limit=2", PS_OK,
+	  MESSAGE_RESPONSE_INPUT_ITEMS },
+	{ "POST", "/v1/responses/resp_1/cancel", PS_OK,
+	  MESSAGE_RESPONSE_CANCEL },
+	{ "POST", "/v1/messages", PS_OK, MESSAGE_MESSAGES },
+	{ "POST", "/v1/messages/count_tokens", PS_OK, MESSAGE_COUNT_TOKENS },
+	{ "POST", "/v1/rerank", PS_OK, MESSAGE_RERANK },
+	{ "POST", "/rerank", PS_OK, MESSAGE_RERANK },
+	{ "POST", "/v2/rerank", PS_OK, MESSAGE_RERANK },
+	{ "POST", "/v1/score", PS_OK, MESSAGE_SCORE },
+	{ "POST", "/tokenize", PS_OK, MESSAGE_TOKENIZE },
+	{ "POST", "/detokenize", PS_OK, MESSAGE_DETOKENIZE },
+	{ "POST", "/v1/responses/resp_1", PS_ERR_METHOD, 0 },
+	{ "PUT", "/v1/responses/resp_1", PS_ERR_METHOD, 0 },
+	{ "GET", "/v1/responses/resp_1/cancel", PS_ERR_METHOD, 0 },
+	{ "DELETE", "/v1/models/m", PS_ERR_METHOD, 0 },
+	{ "GET", "/rerank", PS_ERR_METHOD, 0 },
+	{ "GET", "/v2/rerank", PS_ERR_METHOD, 0 },
+	{ "GET", "/v1/messages", PS_ERR_METHOD, 0 },
+	{ "GET", "/v1/audio/transcriptions", PS_ERR_METHOD, 0 },
+	{ "POST", "/v3/rerank", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "POST", "/v1/tokenize", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses", PS_ERR_METHOD, 0 },
+	{ "GET", "/v1/responses/", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses//input_items", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/.", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/..", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/%2e%2E", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/%2E", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/../models", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a/b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%2Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%2fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a\\b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%5Cb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%5cb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%252Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%25", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%2", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%zz", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%00", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%20b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%C3%A9", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a\xc3\xa9", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a#b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a;b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a%3Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/a\x01", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a/b", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/%2Fa", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%2F", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%2F%2Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/..%2Fa", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%2F..", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%2F.%2Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%2F%2e%2e%2Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%5Cb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/a%252Fb", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/models/..", PS_ERR_UNKNOWN_ENDPOINT, 0 },
+	{ "GET", "/v1/responses/resp_1/input_items/", PS_ERR_UNKNOWN_ENDPOINT,
+	  0 },
+	{ "GET", "/v1/responses/resp_1/input_items/x", PS_ERR_UNKNOWN_ENDPOINT,
+	  0 },
+	{ "GET", "/v1/Responses/resp_1", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 	{ "GET", "?/v1/models", PS_ERR_UNKNOWN_ENDPOINT, 0 },
 };
 
@@ -370,8 +454,61 @@ START_TEST(test_route)
 	if (rc == PS_OK) {
 		ck_assert_int_eq(ep, routes[_i].ep);
 		ck_assert_str_eq(message_method(ep), routes[_i].method);
-		ck_assert_uint_eq(strlen(message_path(ep)), plen);
+		if (strstr(message_path(ep), "{id}") == NULL &&
+		    ep != MESSAGE_RERANK)
+			ck_assert_uint_eq(strlen(message_path(ep)), plen);
 	}
+}
+END_TEST
+
+/* The id's length cap (PS_CAP_PATH_ID), with every byte plain or
+ * encoded. */
+START_TEST(test_route_id_cap)
+{
+	char path[32 + 3 * PS_CAP_PATH_ID + 16];
+	enum message_endpoint ep;
+	size_t n;
+
+	n = (size_t)snprintf(path, sizeof(path), "/v1/responses/");
+	memset(path + n, 'a', PS_CAP_PATH_ID);
+	ck_assert_int_eq(message_route("GET", path, n + PS_CAP_PATH_ID, &ep),
+	    PS_OK);
+	ck_assert_int_eq(ep, MESSAGE_RESPONSE_GET);
+	memset(path + n, 'a', PS_CAP_PATH_ID + 1);
+	ck_assert_int_eq(message_route("GET", path, n + PS_CAP_PATH_ID + 1,
+	    &ep), PS_ERR_UNKNOWN_ENDPOINT);
+	/* The cap counts the bytes as sent, encoded. */
+	memcpy(path + n + PS_CAP_PATH_ID - 3, "%41", 3);
+	ck_assert_int_eq(message_route("GET", path, n + PS_CAP_PATH_ID, &ep),
+	    PS_OK);
+	memcpy(path + n + PS_CAP_PATH_ID - 2, "%41", 3);
+	ck_assert_int_eq(message_route("GET", path, n + PS_CAP_PATH_ID + 1,
+	    &ep), PS_ERR_UNKNOWN_ENDPOINT);
+	/* The longest path an id makes is bound whole (the AAD's ctx). */
+	{
+		struct envelope_ctx c;
+
+		n = (size_t)snprintf(path, sizeof(path), "/v1/responses/");
+		memset(path + n, 'a', PS_CAP_PATH_ID);
+		memcpy(path + n + PS_CAP_PATH_ID, "/input_items", 12);
+		n += PS_CAP_PATH_ID + 12;
+		ck_assert_int_eq(message_route("GET", path, n, &ep), PS_OK);
+		ck_assert_int_eq(ep, MESSAGE_RESPONSE_INPUT_ITEMS);
+		envelope_init(&c, ENVELOPE_REQUEST);
+		ck_assert_int_eq(envelope_bind_request(&c, "DELETE", path, n),
+		    PS_OK);
+		envelope_wipe(&c);
+	}
+	ck_assert_str_eq(message_name(MESSAGE_RESPONSE_GET),
+	    "/v1/responses/{id}");
+	ck_assert_str_eq(message_name(MESSAGE_RESPONSE_DELETE),
+	    "DELETE /v1/responses/{id}");
+	ck_assert_str_eq(message_path(MESSAGE_TRANSCRIPTIONS),
+	    "/v1/audio/transcriptions");
+	ck_assert(message_bodyless(MESSAGE_RESPONSE_CANCEL));
+	ck_assert(message_bodyless(MESSAGE_MODEL));
+	ck_assert(!message_bodyless(MESSAGE_RESPONSES));
+	ck_assert(!message_bodyless(MESSAGE_RERANK));
 }
 END_TEST
 
@@ -1177,6 +1314,7 @@ message_suite(void)
 	tcase_add_loop_test(tc, test_route, 0,
 	    (int)(sizeof(routes) / sizeof(routes[0])));
 	tcase_add_test(tc, test_target);
+	tcase_add_test(tc, test_route_id_cap);
 	tcase_add_test(tc, test_is_plain);
 	suite_add_tcase(s, tc);
 

@@ -576,6 +576,52 @@ START_TEST(test_routes)
 }
 END_TEST
 
+/* A path with an id is bound as given: the worker opens it only under
+ * the same method and path (protocol.md section 3, revision 2.1). */
+START_TEST(test_path_id)
+{
+	static const char path[] = "/v1/responses/resp_1";
+	promptseal_key *k = key(KID, SECRET);
+	promptseal_exchange *x = NULL, *y = NULL;
+	struct store st = {0};
+	char *hdr = NULL, *out = NULL;
+	size_t hn = 0, n = 0;
+
+	ck_assert_int_eq(promptseal_exchange_new(k, "DELETE",
+	    "/v1/responses/resp_1?a=1", &x), PROMPTSEAL_OK);
+	ck_assert_str_eq(promptseal_exchange_path(x), path);
+	ck_assert_str_eq(promptseal_exchange_target(x),
+	    "/v1/responses/resp_1?a=1");
+	ck_assert_int_eq(promptseal_seal_request(x, NULL, 0, &hdr, &hn),
+	    PROMPTSEAL_OK);
+	ck_assert_int_eq(promptseal_open_request(lookup, &st, "GET", path, hdr,
+	    hn, &y, &out, &n), PROMPTSEAL_E_DECRYPT);
+	ck_assert_int_eq(promptseal_open_request(lookup, &st, "DELETE",
+	    "/v1/responses/resp_2", hdr, hn, &y, &out, &n),
+	    PROMPTSEAL_E_DECRYPT);
+	ck_assert_int_eq(promptseal_open_request(lookup, &st, "DELETE",
+	    "/v1/responses/..", hdr, hn, &y, &out, &n),
+	    PROMPTSEAL_E_UNKNOWN_ENDPOINT);
+	ck_assert_int_eq(promptseal_open_request(lookup, &st, "DELETE", path,
+	    hdr, hn, &y, &out, &n), PROMPTSEAL_OK);
+	ck_assert_str_eq(promptseal_exchange_target(y),
+	    "/v1/responses/resp_1?a=1");
+	ck_assert_uint_eq(n, 0);
+	promptseal_free(out, n);
+	promptseal_free(hdr, hn);
+	promptseal_exchange_free(x);
+	promptseal_exchange_free(y);
+	x = NULL;
+	ck_assert_int_eq(promptseal_exchange_new(k, "GET",
+	    "/v1/models/a%2F..", &x), PROMPTSEAL_E_UNKNOWN_ENDPOINT);
+	ck_assert_int_eq(promptseal_exchange_new(k, "GET",
+	    "/v1/models/org%2Fm", &x), PROMPTSEAL_OK);
+	ck_assert_str_eq(promptseal_exchange_path(x), "/v1/models/org%2Fm");
+	promptseal_exchange_free(x);
+	promptseal_key_free(k);
+}
+END_TEST
+
 /* The query: sealed, so it is checked by the client and never taken in
  * clear by the worker. */
 START_TEST(test_query)
@@ -2188,6 +2234,7 @@ promptseal_suite(void)
 	tcase_add_test(tc, test_stream_callback_fails);
 	tcase_add_test(tc, test_stream_seal_faults);
 	tcase_add_test(tc, test_plain_error);
+	tcase_add_test(tc, test_path_id);
 #if defined(WATCH_FREES)
 	tcase_add_test(tc, test_failure_wipes);
 #endif

@@ -28,8 +28,8 @@
 
 #define OUT_MAX (16u << 20)
 #define MAX_EVENT (1u << 20)
-#define N_SEAL 16
-#define N_OPEN 31
+#define N_SEAL 18
+#define N_OPEN 34
 
 static uint8_t SECRET[32], KID[16], NONCE[16];
 static struct json_object *root, *seals, *opens;
@@ -96,11 +96,10 @@ num(struct json_object *o, const char *name)
 static enum message_endpoint
 ep_of(const char *path)
 {
-	if (strcmp(path, "/v1/completions") == 0)
-		return MESSAGE_COMPLETIONS;
-	if (strcmp(path, "/v1/embeddings") == 0)
-		return MESSAGE_EMBEDDINGS;
-	return MESSAGE_CHAT;
+	enum message_endpoint ep;
+
+	ck_assert_int_eq(message_route("POST", path, strlen(path), &ep), PS_OK);
+	return ep;
 }
 
 static pserr
@@ -589,6 +588,61 @@ START_TEST(test_client_errors)
 }
 END_TEST
 
+/* A typed stream's error events, the client's own and the worker's
+ * sealed one, are named "error" (protocol.md section 5); a chat stream's
+ * are not. */
+START_TEST(test_typed_error_named)
+{
+	static const uint8_t reply[16] = { 6 };
+	static const char typed[] = "event: message_start\ndata: {\"type\":"
+	    "\"message_start\"}\n\n";
+	struct envelope_ctx c;
+	struct stream s;
+	struct sink w, u;
+	char *err;
+	size_t elen;
+	int calls = 0;
+
+	/* The worker: the inference server broke off. */
+	sink_init(&w);
+	seal_all(typed, strlen(typed), 0, PS_ERR_UPSTREAM, reply,
+	    MESSAGE_MESSAGES, 256, MAX_EVENT, &w);
+	sink_init(&u);
+	client_ctx(&c);
+	stream_open_init(&s, MESSAGE_MESSAGES, &c, lookup, &calls, MAX_EVENT,
+	    emit, &u);
+	ck_assert_int_eq(stream_open_feed(&s, w.text.p, w.text.len), PS_OK);
+	ck_assert(s.done);
+	ck_assert_int_eq(stream_open_finish(&s), PS_OK);
+	err = error_event(PS_ERR_UPSTREAM, &elen);
+	ck_assert_uint_eq(u.text.len, strlen(typed) + 13 + elen);
+	ck_assert_mem_eq(u.text.p + strlen(typed), "event: error\n", 13);
+	ck_assert_mem_eq(u.text.p + strlen(typed) + 13, err, elen);
+	free(err);
+	stream_free(&s);
+
+	/* The client: the stream was cut before its final record. */
+	buf_reset(&u.text);
+	u.events = 0;
+	stream_open_init(&s, MESSAGE_RESPONSES, &c, lookup, &calls, MAX_EVENT,
+	    emit, &u);
+	ck_assert_int_eq(stream_open_feed(&s, w.text.p, w.lens[0]), PS_OK);
+	ck_assert_int_eq(stream_open_finish(&s), PS_OK);
+	err = error_event(PS_ERR_STREAM_TRUNCATED, &elen);
+	ck_assert_uint_eq(u.text.len, strlen(typed) + 13 + elen);
+	ck_assert_mem_eq(u.text.p + strlen(typed), "event: error\n", 13);
+	ck_assert_mem_eq(u.text.p + strlen(typed) + 13, err, elen);
+	free(err);
+	stream_free(&s);
+	ck_assert(message_typed_stream(MESSAGE_RESPONSE_GET));
+	ck_assert(!message_typed_stream(MESSAGE_CHAT));
+	ck_assert(!message_typed_stream(MESSAGE_COMPLETIONS));
+	envelope_wipe(&c);
+	buf_free(&w.text);
+	buf_free(&u.text);
+}
+END_TEST
+
 static Suite *
 stream_suite(void)
 {
@@ -611,6 +665,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_event_cap);
 	tcase_add_test(tc, test_peer_gone);
 	tcase_add_test(tc, test_client_errors);
+	tcase_add_test(tc, test_typed_error_named);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

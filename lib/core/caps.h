@@ -21,6 +21,12 @@
                                                  * than this are freed after
                                                  * a request, not kept */
 
+/* A path parameter (a response or model id, protocol.md section 4):
+ * longer than any id an inference server makes or a model name on a
+ * model hub, short enough that a request target stays far inside what
+ * web servers accept. */
+#define PS_CAP_PATH_ID            256
+
 /* Multipart request bodies (protocol.md section 4, "Multipart bodies"). */
 #define PS_CAP_MULTIPART_PARTS    256           /* parts in one body */
 #define PS_CAP_MULTIPART_HEADER   8192          /* the header section of one

@@ -122,7 +122,7 @@ static const char *
 endpoint_name(int ep)
 {
 	return ep == METRICS_EP_OTHER ? "other" :
-	    message_path((enum message_endpoint)ep);
+	    message_name((enum message_endpoint)ep);
 }
 
 #define TRY(x) do { if ((rc = (x)) != PS_OK) return rc; } while (0)

@@ -256,11 +256,16 @@ upstream_request(struct upstream *u, const char *method, const char *path,
 	curl_easy_setopt(u->curl, CURLOPT_URL, u->url);
 	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, hl);
 	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body);
+		/* A POST without a body (a cancel) is still a POST. */
+		curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS,
+		    body != NULL ? body : "");
 		curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)len);
 	} else {
 		curl_easy_setopt(u->curl, CURLOPT_HTTPGET, 1L);
+		/* Any other bodyless method (DELETE) is a GET renamed. */
+		if (strcmp(method, "GET") != 0)
+			curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, method);
 	}
 	cc = curl_easy_perform(u->curl);
 	*started = u->head_done;
@@ -294,6 +299,7 @@ out:
 	/* The handle must not keep pointers to this request's data. */
 	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, NULL);
 	curl_slist_free_all(hl);
 	return rc;
 }

@@ -60,7 +60,8 @@ pserr upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
 void upstream_free(struct upstream *u);
 
 /*
- * Send one request: method "GET" or "POST", path appended to base_url,
+ * Send one request: method "GET", "POST" or another bodyless one
+ * ("DELETE"), path appended to base_url,
  * headers a NULL-terminated list of "Name: value" lines (or NULL), body of
  * len bytes (POST).  Returns PS_OK when a whole reply was received (any
  * status), PS_ERR_UPSTREAM when the connection failed or broke off,

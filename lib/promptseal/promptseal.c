@@ -64,7 +64,9 @@ struct promptseal_exchange {
 	size_t qlen;
 	char query[MESSAGE_QUERY_MAX + 1];
 	/* the path, '?' and the query, NUL-terminated */
-	char target[64 + MESSAGE_QUERY_MAX + 2];
+	char path[64 + PS_CAP_PATH_ID];      /* as given, checked by */
+	size_t plen;                         /* message_route() */
+	char target[64 + PS_CAP_PATH_ID + MESSAGE_QUERY_MAX + 2];
 	struct stream s;                     /* set up in ST_STREAM and after */
 	int have_stream;
 	promptseal_write_fn fn;              /* of the stream call under way */
@@ -374,7 +376,8 @@ status_ok(int status)
 
 /* A new exchange of role for ep, with no keys yet. */
 static struct promptseal_exchange *
-exchange_alloc(enum role role, enum message_endpoint ep)
+exchange_alloc(enum role role, enum message_endpoint ep, const char *path,
+    size_t plen)
 {
 	struct promptseal_exchange *x;
 
@@ -383,6 +386,10 @@ exchange_alloc(enum role role, enum message_endpoint ep)
 	x->role = role;
 	x->state = role == CLIENT ? ST_NEW : ST_READY;
 	x->ep = ep;
+	/* message_route() accepted it, so it fits. */
+	memcpy(x->path, path, plen);
+	x->path[plen] = '\0';
+	x->plen = plen;
 	x->pad_body = PROMPTSEAL_PAD_BODY_DEFAULT;
 	x->pad_stream = PROMPTSEAL_PAD_STREAM_DEFAULT;
 	envelope_init(&x->q, ENVELOPE_REQUEST);
@@ -395,8 +402,8 @@ exchange_alloc(enum role role, enum message_endpoint ep)
 static void
 set_query(struct promptseal_exchange *x, const char *query, size_t qlen)
 {
-	const char *path = message_path(x->ep);
-	size_t plen = strlen(path);
+	const char *path = x->path;
+	size_t plen = x->plen;
 
 	memcpy(x->query, query, qlen);
 	x->query[qlen] = '\0';
@@ -424,7 +431,7 @@ promptseal_exchange_pad(promptseal_exchange *x, size_t body, size_t stream)
 const char *
 promptseal_exchange_path(const promptseal_exchange *x)
 {
-	return x != NULL ? message_path(x->ep) : NULL;
+	return x != NULL ? x->path : NULL;
 }
 
 const char *
@@ -443,7 +450,6 @@ promptseal_exchange_new(const promptseal_key *key, const char *method,
 	enum message_endpoint ep;
 	const char *query;
 	size_t plen, qlen;
-	const char *path;
 	pserr rc;
 	int r;
 
@@ -455,15 +461,16 @@ promptseal_exchange_new(const promptseal_key *key, const char *method,
 	/* The query goes inside the seal: refused before anything else. */
 	if (qlen > MESSAGE_QUERY_MAX)
 		return PROMPTSEAL_E_QUERY_TOO_LONG;
-	if ((x = exchange_alloc(CLIENT, ep)) == NULL)
+	if (plen >= sizeof(x->path))
+		return PROMPTSEAL_E_UNKNOWN_ENDPOINT;
+	if ((x = exchange_alloc(CLIENT, ep, target, plen)) == NULL)
 		return PROMPTSEAL_E_NOMEM;
 	set_query(x, query != NULL ? query : "", qlen);
 	memcpy(x->secret, key->secret, sizeof(x->secret));
 	memcpy(x->q.kid, key->kid, sizeof(x->q.kid));
-	path = message_path(ep);
 	if ((rc = secret_random(x->q.nonce, sizeof(x->q.nonce))) != PS_OK ||
-	    (rc = envelope_bind_request(&x->q, method, path,
-	    strlen(path))) != PS_OK ||
+	    (rc = envelope_bind_request(&x->q, method, x->path,
+	    x->plen)) != PS_OK ||
 	    (rc = envelope_derive(&x->q, x->secret)) != PS_OK) {
 		r = to_pub(rc);
 		goto out;
@@ -623,7 +630,7 @@ open_request_call(promptseal_lookup_fn fn, void *arg,
 	struct message_request mr;
 	struct lookup_ctx lk;
 	enum message_endpoint ep;
-	const char *query, *p;
+	const char *query;
 	size_t plen, qlen;
 	struct buf b;
 	int r;
@@ -645,10 +652,11 @@ open_request_call(promptseal_lookup_fn fn, void *arg,
 	if (message_bodyless(ep) && len == 0)
 		/* No Promptseal-Request header. */
 		return PROMPTSEAL_E_INVALID_ENVELOPE;
-	if ((x = exchange_alloc(WORKER, ep)) == NULL)
+	if (plen >= sizeof(x->path))
+		return PROMPTSEAL_E_UNKNOWN_ENDPOINT;
+	if ((x = exchange_alloc(WORKER, ep, path, plen)) == NULL)
 		return PROMPTSEAL_E_NOMEM;
-	p = message_path(ep);
-	if ((rc = envelope_bind_request(&x->q, method, p, strlen(p))) !=
+	if ((rc = envelope_bind_request(&x->q, method, x->path, x->plen)) !=
 	    PS_OK) {
 		r = to_pub(rc);
 		goto out;

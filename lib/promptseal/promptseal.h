@@ -174,13 +174,20 @@ void promptseal_key_free(promptseal_key *key);
  * mixed from two replies does not open.  What the request was sent as
  * (method and path) is authenticated too.
  *
- * Endpoints: POST /v1/chat/completions, POST /v1/completions, POST
- * /v1/embeddings, and GET /v1/models.  The path must match exactly
- * (case-sensitive, no trailing slash), and so must the method:
- * PROMPTSEAL_E_UNKNOWN_ENDPOINT for another path, PROMPTSEAL_E_METHOD for
- * a known path with another method.  GET /v1/models has no request body:
- * its sealed request travels in the header PROMPTSEAL_REQUEST_HEADER
- * instead, and its reply is sealed like any other.
+ * Endpoints: those of protocol.md section 4 (revision 2.1): POST
+ * /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses,
+ * /v1/messages, /v1/messages/count_tokens, /v1/rerank (and /rerank,
+ * /v2/rerank), /v1/score, /tokenize, /detokenize; GET /v1/models, GET
+ * /v1/models/{id}, GET and DELETE /v1/responses/{id}, GET
+ * /v1/responses/{id}/input_items, POST /v1/responses/{id}/cancel.  The
+ * path must match exactly (case-sensitive, no trailing slash, nothing
+ * decoded; an {id} under the rule of protocol.md section 4), and so must
+ * the method: PROMPTSEAL_E_UNKNOWN_ENDPOINT for another path,
+ * PROMPTSEAL_E_METHOD for a known path with another method.  The path as
+ * given is bound and kept for the exchange.  The GET and DELETE ones and
+ * the cancel have no request body: the sealed request travels in the
+ * header PROMPTSEAL_REQUEST_HEADER instead, and the reply is sealed like
+ * any other.
  *
  * Bodies are one JSON object each (RFC 8259, valid UTF-8, no member name
  * twice, no member named "ps2").  Whole bodies of up to 1 GiB are taken;

@@ -39,8 +39,9 @@
 /* The largest padding bucket a sender may use. */
 #define ENVELOPE_BUCKET_MAX ((size_t)1 << 20)
 /* The longest bind (the AAD's ctx): method, NUL, path; or status and a
- * media type. */
-#define ENVELOPE_BIND_MAX 256
+ * media type.  A path holds a path parameter of up to PS_CAP_PATH_ID
+ * bytes (message.c checks at build time that the longest one fits). */
+#define ENVELOPE_BIND_MAX 512
 
 enum envelope_dir {
 	ENVELOPE_REQUEST = 0x51,  /* 'Q' */

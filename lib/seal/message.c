@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/caps.h"
 #include "core/secret.h"
 #include "seal/jscan.h"
 #include "seal/message.h"
@@ -17,28 +18,86 @@ static const char *const chat_request[] = { "model", "stream",
 	"stream_options", "max_tokens", "max_completion_tokens", "n", NULL };
 static const char *const completions_request[] = { "model", "stream",
 	"stream_options", "max_tokens", "n", NULL };
-static const char *const embeddings_request[] = { "model", NULL };
+static const char *const model_only[] = { "model", NULL };
+static const char *const responses_request[] = { "model", "stream",
+	"max_output_tokens", NULL };
+static const char *const messages_request[] = { "model", "stream",
+	"max_tokens", NULL };
 static const char *const completion_reply[] = { "id", "usage", NULL };
-static const char *const embeddings_reply[] = { "usage", NULL };
+static const char *const usage_only[] = { "usage", NULL };
 /* Multipart fields (lib/seal/multipart.c); the reply's plain members. */
 static const char *const audio_request[] = { "model", "stream", NULL };
 static const char *const audio_reply[] = { "usage", NULL };
 static const char *const none[] = { NULL };
 
-static const struct {
+/*
+ * Every endpoint, indexed by its name.  A path holds at most one "{id}"
+ * (where a path parameter goes, see id_ok()); kind says which ids are
+ * allowed there.  An entry without a path is not routed (yet).
+ */
+enum id_kind { ID_NONE = 0, ID_OPAQUE, ID_MODEL };
+
+static const struct endpoint {
 	const char *method;
-	const char *path;
-	enum message_endpoint ep;
-} routes[] = {
-	{ "POST", "/v1/chat/completions", MESSAGE_CHAT },
-	{ "POST", "/v1/completions", MESSAGE_COMPLETIONS },
-	{ "POST", "/v1/embeddings", MESSAGE_EMBEDDINGS },
-	{ "GET", "/v1/models", MESSAGE_MODELS },
-	{ "POST", "/v1/audio/transcriptions", MESSAGE_TRANSCRIPTIONS },
-	{ "POST", "/v1/audio/translations", MESSAGE_TRANSLATIONS },
+	const char *path;        /* the canonical path, or a template */
+	enum id_kind id;
+	int bodyless;
+	const char *name;        /* a unique name, for metrics */
+	const char *const *request;  /* plain members */
+	const char *const *reply;
+} endpoints[MESSAGE_ENDPOINT_COUNT] = {
+	[MESSAGE_CHAT] = { "POST", "/v1/chat/completions", ID_NONE, 0,
+	    NULL, chat_request, completion_reply },
+	[MESSAGE_COMPLETIONS] = { "POST", "/v1/completions", ID_NONE, 0,
+	    NULL, completions_request, completion_reply },
+	[MESSAGE_EMBEDDINGS] = { "POST", "/v1/embeddings", ID_NONE, 0,
+	    NULL, model_only, usage_only },
+	[MESSAGE_MODELS] = { "GET", "/v1/models", ID_NONE, 1,
+	    NULL, none, none },
+	[MESSAGE_MODEL] = { "GET", "/v1/models/{id}", ID_MODEL, 1,
+	    NULL, none, none },
+	[MESSAGE_RESPONSES] = { "POST", "/v1/responses", ID_NONE, 0,
+	    NULL, responses_request, completion_reply },
+	[MESSAGE_RESPONSE_GET] = { "GET", "/v1/responses/{id}", ID_OPAQUE, 1,
+	    NULL, none, none },
+	[MESSAGE_RESPONSE_DELETE] = { "DELETE", "/v1/responses/{id}",
+	    ID_OPAQUE, 1, "DELETE /v1/responses/{id}", none, none },
+	[MESSAGE_RESPONSE_INPUT_ITEMS] = { "GET",
+	    "/v1/responses/{id}/input_items", ID_OPAQUE, 1, NULL, none, none },
+	[MESSAGE_RESPONSE_CANCEL] = { "POST", "/v1/responses/{id}/cancel",
+	    ID_OPAQUE, 1, NULL, none, none },
+	[MESSAGE_MESSAGES] = { "POST", "/v1/messages", ID_NONE, 0,
+	    NULL, messages_request, completion_reply },
+	[MESSAGE_COUNT_TOKENS] = { "POST", "/v1/messages/count_tokens",
+	    ID_NONE, 0, NULL, model_only, none },
+	[MESSAGE_RERANK] = { "POST", "/v1/rerank", ID_NONE, 0,
+	    NULL, model_only, usage_only },
+	[MESSAGE_SCORE] = { "POST", "/v1/score", ID_NONE, 0,
+	    NULL, model_only, usage_only },
+	[MESSAGE_TOKENIZE] = { "POST", "/tokenize", ID_NONE, 0,
+	    NULL, model_only, none },
+	[MESSAGE_DETOKENIZE] = { "POST", "/detokenize", ID_NONE, 0,
+	    NULL, model_only, none },
+	[MESSAGE_TRANSCRIPTIONS] = { "POST", "/v1/audio/transcriptions",
+	    ID_NONE, 0, NULL, audio_request, audio_reply },
+	[MESSAGE_TRANSLATIONS] = { "POST", "/v1/audio/translations",
+	    ID_NONE, 0, NULL, audio_request, audio_reply },
 };
 
-#define ROUTES (sizeof(routes) / sizeof(routes[0]))
+/* The longest routed request, "DELETE" or "POST", NUL, the longest
+ * template with an id of PS_CAP_PATH_ID bytes, must fit the AAD's ctx. */
+_Static_assert(ENVELOPE_BIND_MAX >= 7 + sizeof("/v1/responses//input_items") +
+    PS_CAP_PATH_ID, "ENVELOPE_BIND_MAX holds no request with the longest id");
+
+/* Further paths of one endpoint: vLLM serves rerank under three. */
+static const struct {
+	const char *path;
+	enum message_endpoint ep;
+} aliases[] = {
+	{ "/rerank", MESSAGE_RERANK },
+	{ "/v2/rerank", MESSAGE_RERANK },
+};
+
 #define PS2_MEMBER "\"ps2\":\""
 #define PS2_MEMBER_LEN 7
 /* ts (u64) and qlen (u16) before the query in a request's content. */
@@ -107,86 +166,187 @@ message_media_type(const char *ct, char *out, size_t outlen)
 	return (int)n;
 }
 
+static int
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+static unsigned
+hex_val(unsigned char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* The bytes an id may hold, plain or percent-encoded: none of them is
+ * special in a path, a query or to any URL decoder. */
+static int
+id_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+	    c == '~' || c == ':' || c == '@' || c == '+' || c == '=';
+}
+
+/* 1 when a segment of an id of n decoded bytes, dots of them ".", may
+ * stand: not empty, not "." or "..". */
+static int
+segment_ok(size_t n, size_t dots)
+{
+	return n > 0 && !(n == dots && n <= 2);
+}
+
+/*
+ * A path parameter (protocol.md section 4, *Path parameters*): 1 to
+ * PS_CAP_PATH_ID bytes of id_char() or "%XX" with XX hex of an id_char()
+ * byte; for a model id also "%2F" (an encoded "/", which the proxies
+ * never decode), with no segment between two of them, nor the whole id,
+ * empty, "." or "..".  A plain "/" or "\", a "%" that is not "%XX", an
+ * encoded "%", "\", control byte or non-ASCII byte is refused, so that
+ * no decoding, however often done, reaches another path.
+ */
+static int
+id_ok(const char *s, size_t n, enum id_kind kind)
+{
+	size_t i, seg = 0, dots = 0;
+
+	if (n == 0 || n > PS_CAP_PATH_ID)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '%') {
+			if (n - i < 3 || !is_hex((unsigned char)s[i + 1]) ||
+			    !is_hex((unsigned char)s[i + 2]))
+				return 0;
+			c = (unsigned char)(hex_val((unsigned char)s[i + 1]) << 4 |
+			    hex_val((unsigned char)s[i + 2]));
+			i += 2;
+			if (c == '/' && kind == ID_MODEL) {
+				if (!segment_ok(seg, dots))
+					return 0;
+				seg = dots = 0;
+				continue;
+			}
+		}
+		if (!id_char(c))
+			return 0;
+		seg++;
+		if (c == '.')
+			dots++;
+	}
+	return segment_ok(seg, dots);
+}
+
+/* 1 when path (n bytes) matches template t, a "{id}" standing for an id
+ * of kind. */
+static int
+path_matches(const char *t, enum id_kind kind, const char *path, size_t n)
+{
+	const char *brace = strstr(t, "{id}");
+	size_t head, tail;
+
+	if (brace == NULL)
+		return strlen(t) == n && memcmp(t, path, n) == 0;
+	head = (size_t)(brace - t);
+	tail = strlen(brace + 4);
+	if (n < head + tail || memcmp(t, path, head) != 0 ||
+	    memcmp(brace + 4, path + n - tail, tail) != 0)
+		return 0;
+	return id_ok(path + head, n - head - tail, kind);
+}
+
 pserr
 message_route(const char *method, const char *path, size_t path_len,
     enum message_endpoint *ep)
 {
 	size_t i;
+	int known = 0;
 
 	if (method == NULL || path == NULL)
 		return PS_ERR_ARG;
-	for (i = 0; i < ROUTES; i++) {
-		if (strlen(routes[i].path) != path_len ||
-		    memcmp(routes[i].path, path, path_len) != 0)
+	/* Several endpoints may share a path, told apart by the method. */
+	for (i = 0; i < MESSAGE_ENDPOINT_COUNT; i++) {
+		const struct endpoint *e = &endpoints[i];
+
+		if (e->path == NULL || !path_matches(e->path, e->id, path,
+		    path_len))
 			continue;
-		if (strcmp(routes[i].method, method) != 0)
+		if (strcmp(e->method, method) == 0) {
+			*ep = (enum message_endpoint)i;
+			return PS_OK;
+		}
+		known = 1;
+	}
+	for (i = 0; !known && i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strlen(aliases[i].path) != path_len ||
+		    memcmp(aliases[i].path, path, path_len) != 0)
+			continue;
+		if (strcmp(endpoints[aliases[i].ep].method, method) != 0)
 			return PS_ERR_METHOD;
-		*ep = routes[i].ep;
+		*ep = aliases[i].ep;
 		return PS_OK;
 	}
-	return PS_ERR_UNKNOWN_ENDPOINT;
+	return known ? PS_ERR_METHOD : PS_ERR_UNKNOWN_ENDPOINT;
 }
 
-/* The route of ep: the table is not indexed by endpoint. */
-static size_t
-route_of(enum message_endpoint ep)
+static const struct endpoint *
+endpoint_of(enum message_endpoint ep)
 {
-	size_t i;
-
-	for (i = 0; i < ROUTES && routes[i].ep != ep; i++)
-		;
-	return i;
+	return (size_t)ep < MESSAGE_ENDPOINT_COUNT &&
+	    endpoints[ep].path != NULL ? &endpoints[ep] : NULL;
 }
 
 const char *
 message_method(enum message_endpoint ep)
 {
-	size_t i = route_of(ep);
+	const struct endpoint *e = endpoint_of(ep);
 
-	return i < ROUTES ? routes[i].method : "";
+	return e != NULL ? e->method : "";
 }
 
 const char *
 message_path(enum message_endpoint ep)
 {
-	size_t i = route_of(ep);
+	const struct endpoint *e = endpoint_of(ep);
 
-	return i < ROUTES ? routes[i].path : "";
+	return e != NULL ? e->path : "";
+}
+
+const char *
+message_name(enum message_endpoint ep)
+{
+	const struct endpoint *e = endpoint_of(ep);
+
+	return e == NULL ? "" : e->name != NULL ? e->name : e->path;
 }
 
 int
 message_bodyless(enum message_endpoint ep)
 {
-	return ep == MESSAGE_MODELS;
+	const struct endpoint *e = endpoint_of(ep);
+
+	return e != NULL && e->bodyless;
+}
+
+int
+message_typed_stream(enum message_endpoint ep)
+{
+	return ep == MESSAGE_RESPONSES || ep == MESSAGE_RESPONSE_GET ||
+	    ep == MESSAGE_MESSAGES;
 }
 
 int
 message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
     const char *name, size_t name_len)
 {
+	const struct endpoint *e = endpoint_of(ep);
 	const char *const *list;
 
-	switch (ep) {
-	case MESSAGE_CHAT:
-		list = dir == ENVELOPE_REQUEST ? chat_request : completion_reply;
-		break;
-	case MESSAGE_COMPLETIONS:
-		list = dir == ENVELOPE_REQUEST ? completions_request :
-		    completion_reply;
-		break;
-	case MESSAGE_EMBEDDINGS:
-		list = dir == ENVELOPE_REQUEST ? embeddings_request :
-		    embeddings_reply;
-		break;
-	case MESSAGE_TRANSCRIPTIONS:
-	case MESSAGE_TRANSLATIONS:
-		list = dir == ENVELOPE_REQUEST ? audio_request : audio_reply;
-		break;
-	default:
-		/* The model list is sealed whole. */
-		list = none;
-		break;
-	}
+	if (e == NULL)
+		return 0;
+	list = dir == ENVELOPE_REQUEST ? e->request : e->reply;
 	for (; *list != NULL; list++)
 		if (strlen(*list) == name_len &&
 		    memcmp(*list, name, name_len) == 0)

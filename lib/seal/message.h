@@ -66,21 +66,36 @@ int message_media_type(const char *content_type, char *out, size_t outlen);
 /*
  * Map a request method and path (path_len bytes, no query) to an
  * endpoint.  The path must match exactly (no trailing slash, no
- * percent-decoding, case-sensitive; so must the method: GET only for
- * /v1/models, POST only for the others).  Returns PS_ERR_UNKNOWN_ENDPOINT
- * for any other path, PS_ERR_METHOD for a known path with the wrong
- * method, PS_ERR_ARG when method or path is NULL.
+ * percent-decoding, case-sensitive; so must the method), an "{id}" of a
+ * template matching only a path parameter of protocol.md section 4
+ * (*Path parameters*), checked here: so the path that matched is the one
+ * to bind and to forward, as it came.  Returns PS_ERR_UNKNOWN_ENDPOINT for
+ * any other path (an id outside the rule included), PS_ERR_METHOD for a
+ * known path with the wrong method, PS_ERR_ARG when method or path is
+ * NULL.
  */
 pserr message_route(const char *method, const char *path, size_t path_len,
     enum message_endpoint *ep) PS_WARN_UNUSED;
 
-/* The method and the path of ep ("POST", "/v1/chat/completions"). */
+/* The method and the canonical path of ep ("POST",
+ * "/v1/chat/completions"; a template such as "/v1/responses/{id}" for an
+ * endpoint with a path parameter): "" for an endpoint not routed.  The
+ * path a request is bound to and forwarded to is the one it came with. */
 const char *message_method(enum message_endpoint ep);
 const char *message_path(enum message_endpoint ep);
+
+/* A name unique to ep (its path, or method and path where two endpoints
+ * share one), for metrics; "" for an endpoint not routed. */
+const char *message_name(enum message_endpoint ep);
 
 /* 1 when requests to ep have no body (their envelope travels in the
  * Promptseal-Request header). */
 int message_bodyless(enum message_endpoint ep);
+
+/* 1 when ep's streams are typed events (Responses, Anthropic Messages):
+ * a proxy's own error event in them is named "error" (protocol.md
+ * section 5). */
+int message_typed_stream(enum message_endpoint ep);
 
 /* 1 when member name (name_len bytes, unescaped UTF-8) stays plain for ep
  * and dir, 0 when it is sealed. */

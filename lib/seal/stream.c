@@ -117,6 +117,20 @@ seal_final(struct stream *s)
 }
 
 /*
+ * A typed stream's error event is named "error": Anthropic's SDK skips an
+ * event without a name, so a data line alone would let a broken stream
+ * end as if it were whole (OpenAI's SDKs raise either).
+ */
+static pserr
+error_name(const struct stream *s, struct buf *out)
+{
+	static const char name[] = "event: error\n";
+
+	return message_typed_stream(s->ep) ? buf_append(out, name,
+	    sizeof(name) - 1) : PS_OK;
+}
+
+/*
  * End the stream with a sealed error event for code, then the final
  * record; the stream is over whatever this gives.  The error event is
  * an event like the upstream's: the user's SDK raises it.
@@ -129,7 +143,8 @@ seal_end_with(struct stream *s, pserr code)
 
 	s->error = code;
 	buf_init(&j, 512);
-	if ((rc = buf_append(&j, DATA, DATA_LEN)) == PS_OK &&
+	if ((rc = error_name(s, &j)) == PS_OK &&
+	    (rc = buf_append(&j, DATA, DATA_LEN)) == PS_OK &&
 	    (rc = pserr_json(code, &j)) == PS_OK &&
 	    (rc = buf_append(&j, "\n\n", 2)) == PS_OK)
 		rc = seal_one(s, j.p, j.len);
@@ -220,7 +235,8 @@ stream_error(struct stream *s, pserr code)
 	/* The error event is the client's own, so its cap does not apply. */
 	buf_free(&s->out);
 	buf_init(&s->out, 1024);
-	if ((rc = buf_append(&s->out, DATA, DATA_LEN)) != PS_OK ||
+	if ((rc = error_name(s, &s->out)) != PS_OK ||
+	    (rc = buf_append(&s->out, DATA, DATA_LEN)) != PS_OK ||
 	    (rc = pserr_json(code, &s->out)) != PS_OK ||
 	    (rc = buf_append(&s->out, "\n\n", 2)) != PS_OK) {
 		buf_reset(&s->out);

@@ -206,6 +206,9 @@ class TamperProxy:
             def do_GET(self):
                 proxy._handle(self, None)
 
+            def do_DELETE(self):
+                proxy._handle(self, None)
+
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 proxy._handle(self, self.rfile.read(n))
@@ -224,6 +227,7 @@ class TamperProxy:
         self.server.server_close()
 
     def reset(self):
+        self._held = None
         self.mode = None
         self.arg = None
         self.saved = None
@@ -321,6 +325,13 @@ class TamperProxy:
             body = edit_members(body, self.arg)
         elif mode == "reroute":
             path = self.arg
+        elif mode == "remethod":
+            method = self.arg
+            if method in ("GET", "DELETE"):
+                body = None
+        elif mode == "flip_header" and "Promptseal-Request" in hdrs:
+            hdrs["Promptseal-Request"] = self._flip(
+                hdrs["Promptseal-Request"].encode()).decode()
         elif mode == "add_query":
             path = path + "?" + self.arg
         elif mode == "replay_request":
@@ -402,6 +413,13 @@ class TamperProxy:
         arg = self.arg
         if mode == "drop_end" and ev.startswith(b"data: ps2:"):
             return []
+        if mode == "drop_last_event":
+            # Hold each event back one place: the one before the final
+            # record is dropped, the final record goes on.
+            held, self._held = getattr(self, "_held", None), ev
+            if ev.startswith(b"data: ps2:"):
+                return [ev]
+            return [held] if held is not None and n > 0 else []
         if mode == "cut_stream" and n >= (arg or 2):
             return None
         if mode == "flip_event" and n == (arg or 1):

@@ -16,8 +16,10 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
+#include "core/caps.h"
 #include "fuzz.h"
 #include "seal/envelope.h"
 #include "seal/jscan.h"
@@ -109,6 +111,54 @@ open_wire(enum message_endpoint ep, int request, const char *wire,
 	return rc;
 }
 
+/*
+ * The input as a request path: whatever message_route() accepts keeps
+ * the rule of protocol.md section 4 (*Paths and path parameters*): no
+ * "\\", no encoded "%", "\\" or "/" outside a model id, no byte outside
+ * visible ASCII, no empty, "." or ".." segment, at most the id cap.
+ */
+static void
+route_invariants(const char *p, size_t n)
+{
+	static const char *const methods[] = { "GET", "POST", "DELETE" };
+	enum message_endpoint ep;
+	size_t i, k, seg;
+
+	for (k = 0; k < 3; k++) {
+		if (message_route(methods[k], p, n, &ep) != PS_OK)
+			continue;
+		FUZZ_CHECK(strcmp(message_method(ep), methods[k]) == 0);
+		FUZZ_CHECK(n <= 64 + PS_CAP_PATH_ID);
+		FUZZ_CHECK(n > 0 && p[0] == '/');
+		for (i = 0, seg = 1; i < n; i++) {
+			unsigned char c = (unsigned char)p[i];
+
+			FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '\\' &&
+			    c != '?' && c != '#');
+			if (c == '%') {
+				FUZZ_CHECK(i + 2 < n);
+				FUZZ_CHECK(strncasecmp(p + i, "%25", 3) != 0 &&
+				    strncasecmp(p + i, "%5c", 3) != 0);
+				if (strncasecmp(p + i, "%2f", 3) == 0)
+					FUZZ_CHECK(ep == MESSAGE_MODEL);
+			}
+			if (c == '/') {
+				/* no empty, "." or ".." segment */
+				FUZZ_CHECK(i + 1 < n && p[i + 1] != '/');
+				FUZZ_CHECK(!(i + 2 == n && p[i + 1] == '.'));
+				FUZZ_CHECK(!(i + 2 < n && p[i + 1] == '.' &&
+				    p[i + 2] == '/'));
+				FUZZ_CHECK(!(i + 3 == n && p[i + 1] == '.' &&
+				    p[i + 2] == '.'));
+				FUZZ_CHECK(!(i + 3 < n && p[i + 1] == '.' &&
+				    p[i + 2] == '.' && p[i + 3] == '/'));
+				seg++;
+			}
+		}
+		FUZZ_CHECK(seg <= 5);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -123,6 +173,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 4096)
 		return 0;
+	route_invariants((const char *)data, size);
 	ep = (enum message_endpoint)(data[0] % 3);
 	other = (enum message_endpoint)((data[0] + 1) % 3);
 	request = (data[0] >> 2) & 1;

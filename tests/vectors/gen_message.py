@@ -57,7 +57,7 @@ def add(comment, kind, path, wire, original=None, seal=None, open_="ok",
         ts=TS, query=b"", bucket=0, status=200, media="application/json",
         method=None):
     v = {"comment": comment, "kind": kind, "path": path,
-         "method": method or w.METHOD[path], "bucket": bucket,
+         "method": method or w.METHOD[w.endpoint_of(path)], "bucket": bucket,
          "wire": wire.hex(), "open": open_}
     if kind == "request":
         v["ts"] = ts
@@ -84,9 +84,11 @@ def add(comment, kind, path, wire, original=None, seal=None, open_="ok",
     vectors.append(v)
 
 
-def req(comment, path, body, query=b"", bucket=0, ts=TS):
-    wire = w.seal_request(SECRET, KID, NONCE, path, body, ts, query, bucket)
-    add(comment, "request", path, wire, body, "ok", "ok", ts, query, bucket)
+def req(comment, path, body, query=b"", bucket=0, ts=TS, method=None):
+    wire = w.seal_request(SECRET, KID, NONCE, path, body, ts, query, bucket,
+                          method=method)
+    add(comment, "request", path, wire, body, "ok", "ok", ts, query, bucket,
+        method=method)
     return wire
 
 
@@ -101,7 +103,8 @@ def sealed_request(content, path=w.CHAT, secret=SECRET, method=None,
                    prefix=None):
     """A wire request around an envelope of content as it is given."""
     env = w.seal_envelope(secret, w.Q, KID, NONCE, None, 0, False,
-                          w.ctx_request(method or w.METHOD[path], path), content)
+                          w.ctx_request(method or w.METHOD[w.endpoint_of(path)],
+                                        path), content)
     return (prefix if prefix is not None else b"{") + b'"ps2":"' + env + b'"}'
 
 
@@ -111,7 +114,8 @@ def refused(comment, kind, path, wire, code, **kw):
 
 def seal_refused(comment, path, body, code):
     vectors.append({"comment": comment, "kind": "request", "path": path,
-                    "method": w.METHOD[path], "bucket": 0, "ts": TS,
+                    "method": w.METHOD[w.endpoint_of(path)], "bucket": 0,
+                    "ts": TS,
                     "query": "", "original": body.hex(), "seal": code})
 
 
@@ -262,6 +266,73 @@ refused("a version 1 reply", "reply", w.CHAT,
 refused("a forged plain reply", "reply", w.CHAT,
         b'{"id":"x","choices":[{"message":{"content":"FORGED"}}]}',
         "plaintext_member")
+
+# ------------------------------------------------------------ revision 2.1
+
+RESP_REQ = (b'{"model":"m-1","input":[{"role":"user","content":"Hi"}],'
+            b'"instructions":"Be brief.","stream":true,'
+            b'"max_output_tokens":64,"previous_response_id":"resp_0",'
+            b'"tools":[],"temperature":0.5}')
+req("responses request: model, stream, max_output_tokens plain", w.RESPONSES,
+    RESP_REQ)
+rep("responses reply: id and usage plain", w.RESPONSES,
+    b'{"id":"resp_1","object":"response","status":"completed","model":"m-1",'
+    b'"output":[{"type":"message","content":[{"type":"output_text",'
+    b'"text":"Hi!"}]}],"usage":{"input_tokens":1,"output_tokens":1}}')
+req("messages request: model, stream, max_tokens plain", w.MESSAGES,
+    b'{"model":"claude-x","max_tokens":100,"system":"Be brief.",'
+    b'"messages":[{"role":"user","content":"Hi"}],"stream":false,'
+    b'"tools":[{"name":"get","input_schema":{}}],"metadata":{"user_id":"u"}}')
+rep("messages reply: id and usage plain", w.MESSAGES,
+    b'{"id":"msg_1","type":"message","role":"assistant","content":[{"type":'
+    b'"text","text":"Hi!"}],"model":"claude-x","stop_reason":"end_turn",'
+    b'"usage":{"input_tokens":1,"output_tokens":1}}')
+req("count_tokens request: model plain", w.COUNT_TOKENS,
+    b'{"model":"claude-x","messages":[{"role":"user","content":"Hi"}]}')
+rep("count_tokens reply: sealed whole", w.COUNT_TOKENS, b'{"input_tokens":3}')
+for p_ in ("/v1/rerank", "/rerank", "/v2/rerank"):
+    req("rerank request under " + p_ + ": model plain", p_,
+        b'{"model":"r","query":"q?","documents":["a","b"],"top_n":1}')
+rep("rerank reply: usage plain", "/rerank",
+    b'{"id":"rerank-1","model":"r","usage":{"total_tokens":3},"results":[]}')
+req("score request: model plain", w.SCORE,
+    b'{"model":"r","text_1":"a","text_2":["b","c"]}')
+rep("score reply: usage plain", w.SCORE,
+    b'{"id":"score-1","data":[{"score":0.5}],"usage":{"total_tokens":3}}')
+req("tokenize request: model plain", w.TOKENIZE,
+    b'{"model":"m","prompt":"secret"}')
+rep("tokenize reply: sealed whole", w.TOKENIZE,
+    b'{"count":1,"max_model_len":8,"tokens":[115]}')
+req("detokenize request: model plain", w.DETOKENIZE,
+    b'{"model":"m","tokens":[115]}')
+
+RID = "/v1/responses/resp_0123abcd"
+get_rid = req("bodyless GET with a path id and a sealed query", RID, b"",
+              query=b"include=message.output_text.logprobs&stream=true")
+del_rid = req("bodyless DELETE of one response", RID, b"", method="DELETE")
+items = req("bodyless input_items with its query", RID + "/input_items", b"",
+            query=b"after=msg_1&limit=2")
+req("bodyless POST: cancel", RID + "/cancel", b"")
+model_id = req("model id with an encoded /, bound as sent",
+               "/v1/models/org%2Fmodel-7b", b"")
+rep("a retrieved response: sealed whole", RID,
+    b'{"id":"resp_0123abcd","object":"response","usage":{"total_tokens":1}}')
+refused("a path id header moved to another id", "request",
+        "/v1/responses/resp_0123abce", get_rid, "decrypt_failed")
+refused("a GET's header sent with DELETE", "request", RID, get_rid,
+        "decrypt_failed", method="DELETE")
+refused("a DELETE's header sent with GET", "request", RID, del_rid,
+        "decrypt_failed")
+refused("an input_items header sent to the response itself", "request", RID,
+        items, "decrypt_failed")
+refused("a model id header opened as the decoded id", "request",
+        "/v1/models/org%2fmodel-7b", model_id, "decrypt_failed")
+refused("a rerank request moved to another alias", "request", "/v2/rerank",
+        w.seal_request(SECRET, KID, NONCE, "/rerank",
+                       b'{"model":"r","query":"q","documents":[]}', TS),
+        "decrypt_failed")
+refused("a responses request with its input in clear", "request", w.RESPONSES,
+        b'{"model":"m","input":"secret"}', "plaintext_member")
 
 # ------------------------------------------------------------ not sealed
 

@@ -136,6 +136,31 @@ seal("completions stream", b'data: {"id":"cmpl-1","choices":[{"text":"t"}]}\n\n'
 seal("the inference server broke off: an error event, then the final record",
      chunk(0, "a") + chunk(1, "b"), broken="upstream_unavailable")
 
+# Revision 2.1: typed streams.  The event: lines are sealed inside their
+# events, the sequence_number too; nothing is plain (the type is the
+# event's name), and there is no [DONE]: the final record ends them.
+RESP_STREAM = (
+    b'event: response.created\ndata: {"type":"response.created",'
+    b'"sequence_number":0,"response":{"id":"resp_1","status":"in_progress"}}'
+    b'\n\n'
+    b'event: response.output_text.delta\ndata: {"type":'
+    b'"response.output_text.delta","sequence_number":1,"delta":"Hi"}\n\n'
+    b'event: response.completed\ndata: {"type":"response.completed",'
+    b'"sequence_number":2,"response":{"id":"resp_1","status":"completed",'
+    b'"usage":{"total_tokens":2}}}\n\n')
+resp_wire, resp_events = seal("a Responses typed stream: event names sealed, "
+                              "no plain member, no [DONE]", RESP_STREAM,
+                              path=w.RESPONSES)
+seal("an Anthropic Messages typed stream: usage of message_delta plain",
+     b'event: message_start\ndata: {"type":"message_start","message":'
+     b'{"id":"msg_1","usage":{"input_tokens":1}}}\n\n'
+     b'event: content_block_delta\ndata: {"type":"content_block_delta",'
+     b'"index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+     b'event: message_delta\ndata: {"type":"message_delta","delta":'
+     b'{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}\n\n'
+     b'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+     path=w.MESSAGES)
+
 # ------------------------------------------------------------ open
 
 ev = [e + b"\n\n" for e in basic.split(b"\n\n") if e]
@@ -225,6 +250,16 @@ open_case("an event sealed for another status",
                        status=201), "decrypt_failed", b"")
 open_case("a stream opened for another endpoint's allowlist", basic,
           "decrypt_failed", b"", path=w.EMBEDDINGS)
+_rev = [e + b"\n\n" for e in resp_wire.split(b"\n\n") if e]
+open_case("a typed stream without its final record", b"".join(_rev[:-1]),
+          "stream_truncated", b"".join(resp_events))
+open_case("a typed stream without its last event (response.completed)",
+          b"".join(_rev[:-2] + _rev[-1:]), "stream_truncated",
+          b"".join(resp_events[:-1]))
+open_case("a typed stream with an event name flipped in its envelope",
+          b"".join(_rev[:1] + [_rev[1][:110] + (b"A" if _rev[1][110:111] != b"A"
+                                               else b"B") + _rev[1][111:]]
+                   + _rev[2:]), "decrypt_failed", resp_events[0])
 
 
 def main():
