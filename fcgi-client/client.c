@@ -206,7 +206,7 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 	x->streaming = 0;
 	envelope_init(&x->q, ENVELOPE_REQUEST);
 	memcpy(x->q.kid, x->key.kid, ENVELOPE_KID_LEN);
-	if ((rc = secret_random(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
+	if ((rc = secret_nonce(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
 	    (rc = envelope_bind_request(&x->q, x->method, path,
 	    strlen(path))) != PS_OK ||
 	    (rc = envelope_derive(&x->q, x->key.secret)) != PS_OK)

@@ -271,7 +271,7 @@ key_reply(struct exchange *x)
 	envelope_init(&x->r, ENVELOPE_RESPONSE);
 	memcpy(x->r.kid, x->q.kid, ENVELOPE_KID_LEN);
 	memcpy(x->r.nonce, x->q.nonce, ENVELOPE_NONCE_LEN);
-	if ((rc = secret_random(x->r.reply, ENVELOPE_REPLY_LEN)) != PS_OK)
+	if ((rc = secret_nonce(x->r.reply, ENVELOPE_REPLY_LEN)) != PS_OK)
 		return rc;
 	return envelope_derive(&x->r, x->secret);
 }
