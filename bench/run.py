@@ -55,6 +55,8 @@ WORDS = ("The quick brown fox jumps over the lazy dog; "
          "pack my box with five dozen liquor jugs. ")
 STREAM_EVENTS = 64
 EVENT_BYTES = 32
+PACED_EVENTS = 4      # time to first event: 4 events 5 ms apart
+PACED_MS = 5
 
 # The rows: name, prompt bytes, standin reply spec, concurrency.
 ROWS = (
@@ -323,17 +325,17 @@ def measure(b, target, data_file, conc, secs):
 
 
 # ------------------------------------------------------------ streams
-def streams(b, target, n, stall_ms):
-    """n back-to-back 64-event streams, one at a time: time to the first
-    event of each, the longest gap between two events of each."""
+def streams(b, target, n, stall_ms, events=STREAM_EVENTS, size=EVENT_BYTES, delay_ms=0):
+    """n back-to-back streams of `events` events, one at a time: time to
+    the first event of each, the longest gap between two events of each."""
     cl = Client(b, target)
-    data = body(KIB, "s%dx%d" % (STREAM_EVENTS, EVENT_BYTES))
+    data = body(KIB, "s%dx%d" % (events, size) + ("d%d" % delay_ms if delay_ms else ""))
     first, worst = [], []
     try:
         cl.post(data)   # warm-up: the connection and the proxies' threads
         for _ in range(n):
             status, t0, ev, _ = cl.post(data)
-            if status != 200 or len(ev) != STREAM_EVENTS + 2:
+            if status != 200 or len(ev) != events + 2:
                 raise RuntimeError("%s: stream of %d events, status %d" %
                                    (target, len(ev), status))
             first.append((ev[0][0] - t0) * 1e3)
@@ -342,6 +344,20 @@ def streams(b, target, n, stall_ms):
         cl.close()
     return {"first_ms": statistics.median(first), "worst_gap_ms": max(worst),
             "stalls": sum(1 for w in worst if w > stall_ms), "n": n}
+
+
+def tcp_stat(name):
+    """A counter of /proc/net/netstat (TcpExt), or None."""
+    try:
+        with open("/proc/net/netstat") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for h, v in zip(lines[::2], lines[1::2]):
+        if h.startswith("TcpExt:"):
+            d = dict(zip(h.split()[1:], v.split()[1:]))
+            return int(d[name]) if name in d else None
+    return None
 
 
 # ------------------------------------------------------------ library
@@ -484,11 +500,16 @@ def report(res):
             fs(h["passthru"]["client"], "%.1f"), fs(h["passthru"]["worker"], "%.1f")))
     st = res.get("streams")
     if st:
-        p("\n## Streams one at a time (%d-event streams, back to back)\n" % STREAM_EVENTS)
-        p("%d streams per chain in %d interleaved blocks.  first: request sent to "
-          "first data event (median per block).  A stall: a gap over %g ms between "
-          "two events of one stream.\n" % (st["n"], st["blocks"], st["stall_ms"]))
-        p("| chain | first event ms | worst gap ms | stalled streams |")
+        p("\n## Streams: time to first event, stalls (%d-event streams)\n" % STREAM_EVENTS)
+        p("%d streams per chain in %d interleaved blocks, timed alone for the first "
+          "event (streams of %d events %d ms apart, up to 50 per block: request sent "
+          "to first data event, median per block) and with 15 "
+          "more streams kept running by wrk (stalls: streams with a gap over %g ms "
+          "between two events).  Zero-window probes sent on this machine meanwhile "
+          "(TcpExt TCPWinProbe, all sockets): %s.\n" % (
+              st["n"], st["blocks"], PACED_EVENTS, PACED_MS, st["stall_ms"],
+              "-" if st["tcp_win_probes"] is None else st["tcp_win_probes"]))
+        p("| chain | first event ms (alone) | worst gap ms (loaded) | stalled streams (loaded) |")
         p("|---|---|---|---|")
         for t in CHAINS:
             p("| %s | %s | %.1f | %d of %d |" % (t, fs(st["first_ms"][t], "%.3f"),
@@ -594,17 +615,44 @@ def main():
             firsts = {t: [] for t in CHAINS}
             worst = {t: 0.0 for t in CHAINS}
             stalls = {t: 0 for t in CHAINS}
+            f = os.path.join(tmp, "stall.json")
+            with open(f, "wb") as fh:
+                fh.write(body(KIB, "s%dx%d" % (STREAM_EVENTS, EVENT_BYTES)))
+            probes0 = tcp_stat("TCPWinProbe")
             for i in range(blocks):
                 for t in CHAINS:
-                    log("bench: streams, block %d/%d, %s" % (i + 1, blocks, t))
-                    s = streams(b, t, k, a.stall_ms)
-                    firsts[t].append(s["first_ms"])
+                    # First event: one stream at a time on an idle chain,
+                    # its events 5 ms apart, so that the first arrives
+                    # alone (back to back, the first read would carry all
+                    # 64 and the first event would wait for their seals).
+                    log("bench: first event, block %d/%d, %s" % (i + 1, blocks, t))
+                    firsts[t].append(streams(b, t, min(k, 50), a.stall_ms,
+                                             PACED_EVENTS, EVENT_BYTES,
+                                             PACED_MS)["first_ms"])
+                    # Stalls: the same streams while wrk keeps 15 more
+                    # running through the chain, so that a proxy falls
+                    # behind its next hop now and then, as under load.
+                    log("bench: stalls, block %d/%d, %s" % (i + 1, blocks, t))
+                    w = subprocess.Popen(
+                        ["wrk", "-t1", "-c15", "-d600s", "--timeout", "30s", "-s",
+                         os.path.join(HERE, "post.lua"),
+                         "http://127.0.0.1:%d/v1/chat/completions" % b.port(t), "--", f],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    try:
+                        time.sleep(0.2)
+                        s = streams(b, t, k, a.stall_ms)
+                    finally:
+                        w.terminate()
+                        w.wait()
                     worst[t] = max(worst[t], s["worst_gap_ms"])
                     stalls[t] += s["stalls"]
+            probes = tcp_stat("TCPWinProbe")
             res["streams"] = {
                 "n": k * blocks, "blocks": blocks, "stall_ms": a.stall_ms,
                 "first_ms": {t: summary(firsts[t]) for t in CHAINS},
                 "worst_gap_ms": worst, "stalls": stalls,
+                "tcp_win_probes": None if probes is None or probes0 is None
+                else probes - probes0,
                 "added_first_ms": summary([e - p for e, p in zip(firsts["enc"],
                                                                  firsts["plain"])]),
                 "added_first_pt_ms": summary([e - p for e, p in

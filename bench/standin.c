@@ -13,7 +13,8 @@
  *     chat.completion whose content has N bytes ("jN"), or a stream of K
  *     chat.completion.chunk events of B content bytes each ("sKxB"), one
  *     write per event, optionally D ms apart ("sKxBdD"), then a finish
- *     event and [DONE].  Every reply has a Content-Length.
+ *     event and [DONE] (the first event at once, the rest D ms apart).
+ *     Every reply has a Content-Length.
  * The content is text with a newline (a JSON escape) every 80 bytes, as
  * the prompts of bench/run.py have.  Without a SPEC: "j64".
  *
@@ -294,7 +295,7 @@ serve(struct conn *c)
 	if (write_all(c->fd, r->head, r->head_len) != 0)
 		return 0;
 	for (i = 0; i < r->n_ev; i++) {
-		if (r->delay_ms > 0) {
+		if (r->delay_ms > 0 && i > 0) {
 			struct timespec ts = { r->delay_ms / 1000,
 			    (long)(r->delay_ms % 1000) * 1000000L };
 
