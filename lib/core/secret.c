@@ -55,7 +55,8 @@ struct reserve {
 	unsigned long refills;
 };
 
-static __thread struct reserve *tls_reserve;
+/* Through a thread-specific key, not __thread: TLS in a shared library
+ * would make libpromptseal need the dynamic loader's __tls_get_addr. */
 static pthread_key_t reserve_key;
 static pthread_once_t reserve_once = PTHREAD_ONCE_INIT;
 static int reserve_key_ok;
@@ -71,9 +72,11 @@ reserve_free(void *arg)
 static void
 reserve_atfork_child(void)
 {
-	if (tls_reserve != NULL) {
-		secret_wipe(tls_reserve->b, sizeof(tls_reserve->b));
-		tls_reserve->left = 0;
+	struct reserve *r;
+
+	if (reserve_key_ok && (r = pthread_getspecific(reserve_key)) != NULL) {
+		secret_wipe(r->b, sizeof(r->b));
+		r->left = 0;
 	}
 }
 
@@ -92,15 +95,16 @@ secret_nonce(void *p, size_t n)
 	if (n == 0 || n > SECRET_NONCE_MAX || p == NULL)
 		return PS_ERR_ARG;
 	pthread_once(&reserve_once, reserve_init);
-	if ((r = tls_reserve) == NULL) {
-		/* Without a key to wipe it at thread exit, no reserve. */
-		if (!reserve_key_ok || (r = calloc(1, sizeof(*r))) == NULL)
+	/* Without a key to wipe it at thread exit, no reserve. */
+	if (!reserve_key_ok)
+		return secret_random(p, n);
+	if ((r = pthread_getspecific(reserve_key)) == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return secret_random(p, n);
 		if (pthread_setspecific(reserve_key, r) != 0) {
 			free(r);
 			return secret_random(p, n);
 		}
-		tls_reserve = r;
 	}
 	if (r->left < n) {
 		if (RAND_bytes(r->b, (int)sizeof(r->b)) != 1) {
@@ -120,5 +124,10 @@ secret_nonce(void *p, size_t n)
 unsigned long
 secret_nonce_refills(void)
 {
-	return tls_reserve != NULL ? tls_reserve->refills : 0;
+	struct reserve *r;
+
+	pthread_once(&reserve_once, reserve_init);
+	if (!reserve_key_ok || (r = pthread_getspecific(reserve_key)) == NULL)
+		return 0;
+	return r->refills;
 }

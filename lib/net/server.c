@@ -29,6 +29,7 @@ struct pool {
 	int fd;
 	int wake[2];               /* written once at stop; never read */
 	pthread_mutex_t accept_lock;
+	pthread_mutex_t fini_lock;  /* one thread_fini at a time */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int running;               /* threads not yet finished */
@@ -157,8 +158,15 @@ pool_thread(void *arg)
 		close(ep);
 	FCGX_Free(&req, 0);
 out:
-	if (a->thread_fini != NULL && state != NULL)
+	/* At the stop every idle thread wakes at once; their clean-ups run
+	 * one after the other, as when they left through the accept lock:
+	 * e.g. SQLite removes its WAL only at a close that finds no other
+	 * handle open, which two closes at the same moment both miss. */
+	if (a->thread_fini != NULL && state != NULL) {
+		pthread_mutex_lock(&p->fini_lock);
 		a->thread_fini(a->app, state);
+		pthread_mutex_unlock(&p->fini_lock);
+	}
 	pthread_mutex_lock(&p->lock);
 	p->running--;
 	pthread_cond_signal(&p->cond);
@@ -231,6 +239,7 @@ server_run(const struct server_opts *o, const struct server_app *a)
 	p.fd = -1;
 	p.wake[0] = p.wake[1] = -1;
 	pthread_mutex_init(&p.accept_lock, NULL);
+	pthread_mutex_init(&p.fini_lock, NULL);
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.cond, NULL);
 
