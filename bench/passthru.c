@@ -42,8 +42,10 @@ on_head(void *arg, const struct upstream_reply *r)
 
 	x->status = r->status;
 	snprintf(x->ctype, sizeof(x->ctype), "%s", r->content_type);
-	if (!proxy_is_sse(r->content_type))
+	if (!proxy_is_sse(r->content_type)) {
+		proxy_reply_presize(x->t, r->length);
 		return PS_OK;
+	}
 	x->streaming = 1;
 	return proxy_stream_begin(&x->sink, x->req, NULL);
 }

@@ -93,6 +93,8 @@ on_head(void *arg, const struct upstream_reply *r)
 
 	x->status = r->status;
 	x->encrypted = r->encrypted;
+	if (!proxy_is_sse(r->content_type))
+		proxy_reply_presize(x->t, r->length);
 	x->media_ok = proxy_media_type(r->content_type, x->media,
 	    sizeof(x->media)) >= 0;
 	/* Only a 2xx stream not marked plain is relayed as a stream; every

@@ -76,8 +76,10 @@ on_head(void *arg, const struct upstream_reply *r)
 	pserr rc;
 
 	x->status = r->status;
-	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type))
+	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type)) {
+		proxy_reply_presize(x->t, r->length);
 		return PS_OK;
+	}
 	/* A stream always goes out as 200, so it is bound to 200. */
 	if ((rc = envelope_bind_reply(&x->r, 200, sse, sizeof(sse) - 1)) !=
 	    PS_OK)

@@ -175,6 +175,7 @@ struct seen {
 	long status;
 	char ctype[64];
 	int encrypted;
+	long long length;
 	struct buf body;
 	int chunks;
 	pserr fail_head;
@@ -189,6 +190,7 @@ on_head(void *arg, const struct upstream_reply *r)
 	s->status = r->status;
 	snprintf(s->ctype, sizeof(s->ctype), "%s", r->content_type);
 	s->encrypted = r->encrypted;
+	s->length = r->length;
 	return s->fail_head;
 }
 
@@ -272,6 +274,7 @@ START_TEST(test_head_and_body)
 	ck_assert_str_eq(s.ctype, "application/json");
 	ck_assert_int_eq(s.encrypted, 1);
 	ck_assert_str_eq(buf_cstr(&s.body), "{}");
+	ck_assert_int_eq(s.length, 2);
 	buf_free(&s.body);
 	ck_assert_int_eq(get(u, "GET", "/plain", NULL, &s, &started), PS_OK);
 	ck_assert_int_eq(s.status, 400);

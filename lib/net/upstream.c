@@ -129,7 +129,7 @@ static pserr
 run_head(struct upstream *u)
 {
 	struct upstream_reply r;
-	curl_off_t us = 0;
+	curl_off_t us = 0, cl = -1;
 	char *ct = NULL;
 
 	u->head_done = 1;
@@ -141,6 +141,10 @@ run_head(struct upstream *u)
 	curl_easy_getinfo(u->curl, CURLINFO_CONTENT_TYPE, &ct);
 	r.content_type = ct != NULL ? ct : "";
 	r.encrypted = u->encrypted;
+	if (curl_easy_getinfo(u->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) !=
+	    CURLE_OK)
+		cl = -1;
+	r.length = (long long)cl;
 	return u->head(u->arg, &r);
 }
 

@@ -29,6 +29,7 @@ struct upstream_reply {
 	long status;
 	const char *content_type; /* "" when absent */
 	int encrypted;            /* Promptseal-Encrypted: -1 absent, 0 false, 1 true */
+	long long length;         /* Content-Length of the body, -1 unknown */
 };
 
 /* Called once, before the first body byte (or at the end for an empty
