@@ -15,6 +15,7 @@
 #include "net/server.h"
 #include "net/upstream.h"
 #include "seal/message.h"
+#include "seal/multipart.h"
 #include "seal/stream.h"
 #include "client.h"
 
@@ -31,6 +32,7 @@ struct exchange {
 	const char *method;
 	const char *query;
 	size_t qlen;
+	const char *ctype;            /* a multipart request's Content-Type */
 	struct keycache_entry key;
 	struct envelope_ctx q;        /* the request */
 	struct envelope_ctx r;        /* the reply */
@@ -151,16 +153,23 @@ static pserr
 relay_reply(struct exchange *x)
 {
 	struct proxy_thread *t = x->t;
+	int text;
 	pserr rc;
 
 	if (x->encrypted == 0)
 		return relay_plain_error(x);
+	/* The audio endpoints' text formats are sealed whole and shown with
+	 * the media type they are bound to. */
+	text = multipart_endpoint(x->ep) && x->media_ok &&
+	    strcmp(x->media, "text/plain") == 0;
 	if ((rc = reply_ctx(x)) == PS_OK)
-		rc = message_open_reply(x->ep, &x->r, lookup, x, t->reply.p,
+		rc = text ? multipart_open_text_reply(&x->r, lookup, x,
+		    t->reply.p, t->reply.len, &t->out) :
+		    message_open_reply(x->ep, &x->r, lookup, x, t->reply.p,
 		    t->reply.len, &t->out);
 	if (rc == PS_OK) {
-		server_send(x->req, (int)x->status, "application/json", NULL,
-		    t->out.p, t->out.len);
+		server_send(x->req, (int)x->status, text ? "text/plain" :
+		    "application/json", NULL, t->out.p, t->out.len);
 		return PS_OK;
 	}
 	if (rc == PS_ERR_VERSION)
@@ -215,9 +224,15 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 		return rc;
 	if (!body && (rc = buf_puts(&t->msg, hdr)) != PS_OK)
 		return rc;
-	if ((rc = message_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
-	    x->query, x->qlen, body ? t->body.p : NULL, body ? t->body.len : 0,
-	    x->cl->opts.pad_body, &t->msg)) != PS_OK)
+	if (multipart_endpoint(x->ep))
+		rc = multipart_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
+		    x->query, x->qlen, x->ctype, strlen(x->ctype), t->body.p,
+		    t->body.len, x->cl->opts.pad_body, &t->msg);
+	else
+		rc = message_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
+		    x->query, x->qlen, body ? t->body.p : NULL,
+		    body ? t->body.len : 0, x->cl->opts.pad_body, &t->msg);
+	if (rc != PS_OK)
 		return rc;
 	headers[nh] = NULL;
 	if (!body) {
@@ -340,11 +355,23 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 	}
 	if (x.query == NULL)
 		x.query = "";
-	if (!message_bodyless(x.ep)) {
-		if (!server_is_json(req)) {
+	if (multipart_endpoint(x.ep)) {
+		const char *b;
+		size_t blen;
+
+		/* The form is checked whole when it is sealed; only its media
+		 * type before the body is read. */
+		x.ctype = server_param(req, "CONTENT_TYPE");
+		if (x.ctype == NULL || multipart_boundary(x.ctype,
+		    strlen(x.ctype), &b, &blen) == PS_ERR_MEDIA_TYPE) {
 			rc = PS_ERR_MEDIA_TYPE;
 			goto fail;
 		}
+	} else if (!message_bodyless(x.ep) && !server_is_json(req)) {
+		rc = PS_ERR_MEDIA_TYPE;
+		goto fail;
+	}
+	if (!message_bodyless(x.ep)) {
 		if ((rc = server_read_body(req, &t->body)) != PS_OK)
 			goto fail;
 		headers[nh++] = "Content-Type: application/json";

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/caps.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -15,6 +16,7 @@
 #include "net/server.h"
 #include "net/upstream.h"
 #include "seal/message.h"
+#include "seal/multipart.h"
 #include "seal/stream.h"
 #include "worker.h"
 
@@ -32,7 +34,10 @@ struct exchange {
 	struct envelope_ctx q;               /* the request */
 	struct envelope_ctx r;               /* the reply */
 	struct message_request mr;
+	struct multipart_request mp;         /* a multipart request's */
 	long status;
+	char media[128];                     /* of the inference server's reply */
+	int media_ok;
 	int streaming;
 	struct stream s;
 	struct proxy_sink sink;
@@ -76,6 +81,8 @@ on_head(void *arg, const struct upstream_reply *r)
 	pserr rc;
 
 	x->status = r->status;
+	x->media_ok = proxy_media_type(r->content_type, x->media,
+	    sizeof(x->media)) >= 0;
 	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type)) {
 		proxy_reply_presize(x->t, r->length);
 		return PS_OK;
@@ -301,6 +308,27 @@ ops(struct worker *w, FCGX_Request *req, enum proxy_ops_route route,
 	proxy_ops_answer(req, route, method, &g, up);
 }
 
+/* An audio endpoint's text/plain reply (response_format text, srt,
+ * vtt): sealed whole, bound to its status and media type. */
+static void
+send_sealed_text(struct exchange *x)
+{
+	static const char text[] = "text/plain";
+	struct proxy_thread *t = x->t;
+	pserr rc;
+
+	if ((rc = envelope_bind_reply(&x->r, (int)x->status, text,
+	    sizeof(text) - 1)) == PS_OK)
+		rc = multipart_seal_text_reply(&x->r, t->reply.p, t->reply.len,
+		    x->w->opts.pad_body, &t->out);
+	if (rc != PS_OK) {
+		proxy_send_error(x->req, rc);
+		return;
+	}
+	server_send(x->req, (int)x->status, text, SEALED_HEADERS, t->out.p,
+	    t->out.len);
+}
+
 static void
 send_sealed(struct exchange *x)
 {
@@ -310,6 +338,11 @@ send_sealed(struct exchange *x)
 
 	if (x->status < 200 || x->status > 599) {
 		proxy_send_error(x->req, PS_ERR_BAD_UPSTREAM);
+		return;
+	}
+	if (multipart_endpoint(x->ep) && x->media_ok &&
+	    strcmp(x->media, "text/plain") == 0) {
+		send_sealed_text(x);
 		return;
 	}
 	if ((rc = envelope_bind_reply(&x->r, (int)x->status, json,
@@ -326,6 +359,28 @@ send_sealed(struct exchange *x)
 	}
 	server_send(x->req, (int)x->status, json, SEALED_HEADERS, t->out.p,
 	    t->out.len);
+}
+
+/* Open the wire once; a multipart request's ts, query and body go to
+ * x->mr too, its Content-Type is in x->mp. */
+static pserr
+open_once(struct exchange *x, const char *wire, size_t wlen)
+{
+	struct proxy_thread *t = x->t;
+	pserr rc;
+
+	if (!multipart_endpoint(x->ep))
+		return message_open_request(x->ep, &x->q, lookup, x, wire, wlen,
+		    &t->msg, &x->mr);
+	if ((rc = multipart_open_request(x->ep, &x->q, lookup, x, wire, wlen,
+	    &t->msg, &x->mp)) != PS_OK)
+		return rc;
+	x->mr.ts = x->mp.ts;
+	x->mr.query = x->mp.query;
+	x->mr.qlen = x->mp.qlen;
+	x->mr.body = x->mp.body;
+	x->mr.len = x->mp.len;
+	return PS_OK;
 }
 
 /* The request, opened: its original body in t->msg, x->mr pointing into
@@ -358,13 +413,11 @@ open_request(struct exchange *x, const char *method)
 		wlen = t->body.len;
 	}
 	keycache_refresh(w->keys);
-	rc = message_open_request(x->ep, &x->q, lookup, x, wire, wlen, &t->msg,
-	    &x->mr);
+	rc = open_once(x, wire, wlen);
 	if ((rc == PS_ERR_UNKNOWN_KEY || rc == PS_ERR_NO_KEY) &&
 	    w->keysync_notify != NULL && wait_for_key(x, rc) == PS_OK) {
 		log_debug("an unknown kid arrived through keysync in time");
-		rc = message_open_request(x->ep, &x->q, lookup, x, wire, wlen,
-		    &t->msg, &x->mr);
+		rc = open_once(x, wire, wlen);
 	}
 	if (rc == PS_ERR_VERSION)
 		log_info("a request in wire format version 1: this worker "
@@ -384,6 +437,9 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	const char *uri = server_param(req, "REQUEST_URI");
 	const char *query;
 	char target[64 + MESSAGE_QUERY_MAX];
+	char ctline[32 + PS_CAP_MULTIPART_CTYPE];
+	const char *mp_headers[2] = { NULL, NULL };
+	const char *const *headers;
 	size_t plen, qlen;
 	struct exchange x;
 	enum proxy_ops_route route;
@@ -424,10 +480,24 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 		rc = PS_ERR_BAD_QUERY;
 		goto fail;
 	}
+	headers = message_bodyless(x.ep) ? NULL : json_headers;
+	if (multipart_endpoint(x.ep)) {
+		/* The original Content-Type, boundary and all: it came out of
+		 * the seal, so it is the user's (and holds no CR or LF). */
+		n = snprintf(ctline, sizeof(ctline), "Content-Type: %.*s",
+		    (int)x.mp.ctlen, x.mp.ct);
+		if (n < 0 || (size_t)n >= sizeof(ctline)) {
+			secret_wipe(target, sizeof(target));
+			rc = PS_ERR_DECRYPT;
+			goto fail;
+		}
+		mp_headers[0] = ctline;
+		headers = mp_headers;
+	}
 	rc = upstream_request(t->up, message_method(x.ep), target,
-	    message_bodyless(x.ep) ? NULL : json_headers, x.mr.body, x.mr.len,
-	    on_head, on_data, &x, &started);
+	    headers, x.mr.body, x.mr.len, on_head, on_data, &x, &started);
 	secret_wipe(target, sizeof(target));
+	secret_wipe(ctline, sizeof(ctline));
 	if (x.streaming) {
 		/* The head is out: a failure can only be told in the stream,
 		 * as a sealed error event before the final record. */
@@ -465,5 +535,6 @@ out:
 	envelope_wipe(&x.q);
 	envelope_wipe(&x.r);
 	secret_wipe(&x.mr, sizeof(x.mr));
+	secret_wipe(&x.mp, sizeof(x.mp));
 	proxy_thread_clean(t);
 }

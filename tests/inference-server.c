@@ -17,6 +17,17 @@
  *                              when prompt is an array)
  *   POST /v1/embeddings        8 floats per input, see embed_vector()
  *   GET  /v1/models            one model, "test-model"
+ *   POST /v1/audio/transcriptions, /v1/audio/translations  (multipart)
+ *                              text = "sha256=<hex of the file part>
+ *                              name=<its filename> bytes=<its size>
+ *                              fields=<name=value&... of the other
+ *                              fields, in order>", as response_format
+ *                              json (default), verbose_json, or text,
+ *                              srt, vtt (text/plain); with the field
+ *                              stream=true (transcriptions) a stream of
+ *                              transcript.text.delta events (--events or
+ *                              the field x_events) and one
+ *                              transcript.text.done, no [DONE]
  * Usage counts are ceil(bytes / 4) of the echoed text and of the reply.
  *
  * Streams (request member "stream": true) are chunked text/event-stream
@@ -39,6 +50,9 @@
  *                       bytes that are not JSON
  *   "x_slow_ms": MS     send a reply that is not a stream one byte every
  *                       MS ms (at most 60000), the head first
+ *   "x_slow_bytes": N   with x_slow_ms, pace only the first N bytes of
+ *                       the body and send the rest at once (so that one
+ *                       byte a second fits in a test)
  *   "x_hang_ms": MS     send the head and half of the body of a reply
  *                       that is not a stream, then nothing for MS ms,
  *                       then the rest (a test kills the server meanwhile)
@@ -108,6 +122,7 @@
 #include <unistd.h>
 
 #include <json.h>
+#include <openssl/sha.h>
 
 #include "core/pserr.h"
 
@@ -373,6 +388,7 @@ struct request {
 	char method[16];
 	char target[TARGET_MAX];
 	size_t path_len;          /* target up to '?' */
+	char ctype[512];          /* Content-Type, "" when none or too long */
 	int http10;
 	int keep_alive;
 	size_t body_off;          /* body bytes are c->in[body_off, +body_len) */
@@ -516,11 +532,12 @@ conn_send(struct conn *c, const void *p, size_t n)
 	return conn_sendv(c, &iov, 1);
 }
 
-/* Send status 200 with body c->out paced: one byte every slow_ms ms, or
- * (slow_ms 0) the head and half the body, hang_ms of silence, the rest.
- * Defined further down, after the sleeping helpers. */
+/* Send status 200 with body c->out paced: the first slow_n bytes one every
+ * slow_ms ms and the rest at once, or (slow_ms 0) the head and half the
+ * body, hang_ms of silence, the rest.  Defined further down, after the
+ * sleeping helpers. */
 static pserr send_paced(struct conn *c, int keep, unsigned long slow_ms,
-    unsigned long hang_ms);
+    size_t slow_n, unsigned long hang_ms);
 
 /* ------------------------------------------------------------ HTTP input */
 
@@ -684,6 +701,14 @@ parse_head(struct conn *c, size_t end, long long *cl, int *chunked,
 				return req_fail(rq, 400, "bad_request",
 				    "conflicting Content-Length");
 			*cl = val;
+		} else if (NAME_IS("content-type")) {
+			size_t ctn = (size_t)(ve - v);
+
+			rq->ctype[0] = '\0';
+			if (ctn < sizeof(rq->ctype)) {
+				memcpy(rq->ctype, v, ctn);
+				rq->ctype[ctn] = '\0';
+			}
 		} else if (NAME_IS("transfer-encoding")) {
 			if ((size_t)(ve - v) != 7 ||
 			    strncasecmp(v, "chunked", 7) != 0)
@@ -1040,7 +1065,7 @@ stop_sleep(unsigned long ms)
 }
 
 static pserr
-send_paced(struct conn *c, int keep, unsigned long slow_ms,
+send_paced(struct conn *c, int keep, unsigned long slow_ms, size_t slow_n,
     unsigned long hang_ms)
 {
 	char head[256];
@@ -1063,13 +1088,16 @@ send_paced(struct conn *c, int keep, unsigned long slow_ms,
 			return PS_ERR_IO;
 		return conn_send(c, c->out.p + half, c->out.len - half);
 	}
-	for (i = 0; i < c->out.len; i++) {
+	if (slow_n > c->out.len)
+		slow_n = c->out.len;
+	for (i = 0; i < slow_n; i++) {
 		if ((rc = conn_send(c, c->out.p + i, 1)) != PS_OK)
 			return rc;
 		if (i + 1 < c->out.len && stop_sleep(slow_ms))
 			return PS_ERR_IO;
 	}
-	return PS_OK;
+	return slow_n < c->out.len ?
+	    conn_send(c, c->out.p + slow_n, c->out.len - slow_n) : PS_OK;
 }
 
 /* Member name of object o as a string, or NULL (also when not a string). */
@@ -1452,7 +1480,7 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 		goto out;
 	}
 	if (!member_true(req, "stream")) {
-		int64_t slow = 0, hang = 0;
+		int64_t slow = 0, slow_n = -1, hang = 0;
 
 		sbuf_reset(&c->out);
 		if (build_completion(&c->out, &gen) != PS_OK) {
@@ -1461,6 +1489,7 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 			goto out;
 		}
 		(void)member_int(req, "x_slow_ms", &slow);
+		(void)member_int(req, "x_slow_bytes", &slow_n);
 		(void)member_int(req, "x_hang_ms", &hang);
 		if (slow > 0 || hang > 0) {
 			if (slow > DELAY_MAX_MS)
@@ -1468,7 +1497,8 @@ handle_generate(struct conn *c, struct json_object *req, int chat)
 			if (hang > DELAY_MAX_MS)
 				hang = DELAY_MAX_MS;
 			done = send_paced(c, c->rq.keep_alive, slow > 0 ?
-			    (unsigned long)slow : 0, (unsigned long)hang) !=
+			    (unsigned long)slow : 0, slow_n >= 0 ?
+			    (size_t)slow_n : c->out.len, (unsigned long)hang) !=
 			    PS_OK || !c->rq.keep_alive;
 			goto out;
 		}
@@ -1669,6 +1699,254 @@ out:
 	return o;
 }
 
+/* ------------------------------------------------------------ audio */
+
+/* One form, read with a parser of its own (not the proxies'): the file's
+ * digest, name and size, and the other fields as "name=value&...". */
+struct audio_form {
+	char sha[2 * SHA256_DIGEST_LENGTH + 1];
+	const char *filename;
+	size_t filename_len;
+	size_t file_len;
+	int have_file;
+	struct sbuf fields;
+	char format[32];
+	int stream;
+	unsigned long events;
+};
+
+/* The quoted value of parameter key (e.g. "name=\"") in a header line. */
+static const char *
+audio_param(const char *h, size_t n, const char *key, size_t *vn)
+{
+	size_t kn = strlen(key), i;
+
+	for (i = 0; i + kn <= n; i++) {
+		const char *e;
+
+		if (memcmp(h + i, key, kn) != 0 ||
+		    (i > 0 && h[i - 1] != ' ' && h[i - 1] != ';'))
+			continue;
+		if ((e = memchr(h + i + kn, '"', n - i - kn)) == NULL)
+			return NULL;
+		*vn = (size_t)(e - (h + i + kn));
+		return h + i + kn;
+	}
+	return NULL;
+}
+
+static const char *
+audio_find(const char *p, size_t n, const char *s, size_t sn)
+{
+	size_t i;
+
+	for (i = 0; i + sn <= n; i++)
+		if (memcmp(p + i, s, sn) == 0)
+			return p + i;
+	return NULL;
+}
+
+/* 0 when the form could be read. */
+static int
+audio_parse(struct conn *c, struct audio_form *f)
+{
+	const char *ct = c->rq.ctype, *b, *p = c->in + c->rq.body_off;
+	char delim[96];
+	size_t n = c->rq.body_len, bn, dn, pos;
+
+	if ((b = strstr(ct, "boundary=")) == NULL)
+		return -1;
+	b += 9;
+	if (*b == '"')
+		b++;
+	for (bn = 0; b[bn] != '\0' && b[bn] != '"' && b[bn] != ';'; bn++)
+		;
+	if (bn == 0 || bn > 70)
+		return -1;
+	dn = (size_t)snprintf(delim, sizeof(delim), "\r\n--%.*s", (int)bn, b);
+	if (n < dn - 2 || memcmp(p, delim + 2, dn - 2) != 0)
+		return -1;
+	pos = dn - 2;
+	for (;;) {
+		const char *h, *he, *v, *ve, *name, *fn;
+		size_t hn, nn, fnn;
+
+		if (n - pos >= 2 && memcmp(p + pos, "--", 2) == 0)
+			return 0;
+		if (n - pos < 2 || memcmp(p + pos, "\r\n", 2) != 0)
+			return -1;
+		h = p + pos + 2;
+		if ((he = audio_find(h, n - pos - 2, "\r\n\r\n", 4)) == NULL)
+			return -1;
+		hn = (size_t)(he - h);
+		v = he + 4;
+		if ((ve = audio_find(v, n - (size_t)(v - p), delim, dn)) == NULL)
+			return -1;
+		if ((name = audio_param(h, hn, "name=\"", &nn)) == NULL)
+			return -1;
+		fn = audio_param(h, hn, "filename=\"", &fnn);
+		if (fn != NULL) {
+			unsigned char md[SHA256_DIGEST_LENGTH];
+			size_t k;
+
+			SHA256((const unsigned char *)v, (size_t)(ve - v), md);
+			for (k = 0; k < sizeof(md); k++)
+				snprintf(f->sha + 2 * k, 3, "%02x", md[k]);
+			f->filename = fn;
+			f->filename_len = fnn;
+			f->file_len = (size_t)(ve - v);
+			f->have_file = 1;
+		} else {
+			size_t vn = (size_t)(ve - v);
+
+			if (f->fields.len > 0 && sbuf_adds(&f->fields, "&") != PS_OK)
+				return -1;
+			if (sbuf_add(&f->fields, name, nn) != PS_OK ||
+			    sbuf_adds(&f->fields, "=") != PS_OK ||
+			    sbuf_add(&f->fields, v, vn) != PS_OK)
+				return -1;
+			if (nn == 15 && memcmp(name, "response_format", 15) == 0 &&
+			    vn < sizeof(f->format)) {
+				memcpy(f->format, v, vn);
+				f->format[vn] = '\0';
+			}
+			if (nn == 6 && memcmp(name, "stream", 6) == 0)
+				f->stream = vn == 4 && memcmp(v, "true", 4) == 0;
+			if (nn == 8 && memcmp(name, "x_events", 8) == 0) {
+				char num[16];
+
+				if (vn == 0 || vn >= sizeof(num))
+					return -1;
+				memcpy(num, v, vn);
+				num[vn] = '\0';
+				f->events = strtoul(num, NULL, 10);
+				if (f->events < 1 || f->events > 1000)
+					return -1;
+			}
+		}
+		pos = (size_t)(ve - p) + dn;
+	}
+}
+
+/* A transcription stream: delta events with slices of text, then
+ * transcript.text.done with the whole text and usage; no [DONE]. */
+static int
+audio_stream(struct conn *c, const struct audio_form *f, const char *t,
+    size_t tn)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+	struct stream st;
+	size_t step, a, b;
+	unsigned long i;
+
+	memset(&st, 0, sizeof(st));
+	st.events = f->events ? f->events : srv.events;
+	st.delay_ms = srv.delay_ms;
+	if (c->rq.http10 || conn_send(c, head, sizeof(head) - 1) != PS_OK)
+		return 1;
+	step = (tn + st.events - 1) / st.events;
+	for (i = 0; i < st.events; i++) {
+		a = i * step < tn ? i * step : tn;
+		b = a + step < tn ? a + step : tn;
+		sbuf_reset(&c->out);
+		if (sbuf_adds(&c->out, "data: {\"type\":\"transcript.text.delta\","
+		    "\"delta\":") != PS_OK ||
+		    json_str(&c->out, t + a, b - a) != PS_OK ||
+		    sbuf_adds(&c->out, ",\"logprobs\":[]}\n\n") != PS_OK ||
+		    stream_send(c, &st, i == 0) != PS_OK)
+			return 1;
+	}
+	sbuf_reset(&c->out);
+	if (sbuf_adds(&c->out, "data: {\"type\":\"transcript.text.done\","
+	    "\"text\":") != PS_OK ||
+	    json_str(&c->out, t, tn) != PS_OK ||
+	    sbuf_addf(&c->out, ",\"logprobs\":[],\"usage\":{\"type\":\"tokens\","
+	    "\"input_tokens\":%zu,\"output_tokens\":%zu,\"total_tokens\":%zu}}"
+	    "\n\n", (f->file_len + 3) / 4, (tn + 3) / 4,
+	    (f->file_len + 3) / 4 + (tn + 3) / 4) != PS_OK ||
+	    stream_send(c, &st, 0) != PS_OK)
+		return 1;
+	if (conn_send(c, "0\r\n\r\n", 5) != PS_OK)
+		return 1;
+	return 1;
+}
+
+/* POST /v1/audio/transcriptions and /v1/audio/translations: the text
+ * "sha256=<hex of the file> name=<filename> bytes=<n> fields=<the other
+ * fields>" in the shape response_format asks for. */
+static int
+handle_audio(struct conn *c, int translate)
+{
+	struct audio_form f;
+	struct sbuf t;
+	int keep = c->rq.keep_alive, done = 1;
+	const char *ctype = "application/json", *fmt;
+
+	memset(&f, 0, sizeof(f));
+	sbuf_init(&f.fields, BODY_MAX);
+	sbuf_init(&t, BODY_MAX + 1024);
+	if (audio_parse(c, &f) != 0 || !f.have_file) {
+		done = send_error(c, 400, "invalid_request_error",
+		    "invalid_request", "not a form with a file", keep) !=
+		    PS_OK || !keep;
+		goto out;
+	}
+	if (sbuf_addf(&t, "sha256=%s name=", f.sha) != PS_OK ||
+	    sbuf_add(&t, f.filename, f.filename_len) != PS_OK ||
+	    sbuf_addf(&t, " bytes=%zu fields=", f.file_len) != PS_OK ||
+	    sbuf_add(&t, f.fields.p, f.fields.len) != PS_OK)
+		goto out;
+	fmt = f.format[0] != '\0' ? f.format : "json";
+	if (f.stream && !translate) {
+		done = audio_stream(c, &f, t.p, t.len);
+		goto out;
+	}
+	sbuf_reset(&c->out);
+	if (strcmp(fmt, "json") == 0) {
+		if (sbuf_adds(&c->out, "{\"text\":") != PS_OK ||
+		    json_str(&c->out, t.p, t.len) != PS_OK ||
+		    sbuf_adds(&c->out, ",\"usage\":{\"type\":\"duration\","
+		    "\"seconds\":1}}") != PS_OK)
+			goto out;
+	} else if (strcmp(fmt, "verbose_json") == 0) {
+		if (sbuf_addf(&c->out, "{\"task\":\"%s\",\"language\":\"english\","
+		    "\"duration\":1.0,\"text\":", translate ? "translate" :
+		    "transcribe") != PS_OK ||
+		    json_str(&c->out, t.p, t.len) != PS_OK ||
+		    sbuf_adds(&c->out, ",\"segments\":[{\"id\":0,\"seek\":0,"
+		    "\"start\":0.0,\"end\":1.0,\"text\":") != PS_OK ||
+		    json_str(&c->out, t.p, t.len) != PS_OK ||
+		    sbuf_adds(&c->out, ",\"tokens\":[],\"temperature\":0.0,"
+		    "\"avg_logprob\":0.0,\"compression_ratio\":1.0,"
+		    "\"no_speech_prob\":0.0}],\"usage\":{\"type\":\"duration\","
+		    "\"seconds\":1}}") != PS_OK)
+			goto out;
+	} else if (strcmp(fmt, "text") == 0 || strcmp(fmt, "srt") == 0 ||
+	    strcmp(fmt, "vtt") == 0) {
+		ctype = "text/plain; charset=utf-8";
+		if ((strcmp(fmt, "srt") == 0 && sbuf_adds(&c->out,
+		    "1\n00:00:00,000 --> 00:00:01,000\n") != PS_OK) ||
+		    (strcmp(fmt, "vtt") == 0 && sbuf_adds(&c->out,
+		    "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n") != PS_OK) ||
+		    sbuf_add(&c->out, t.p, t.len) != PS_OK ||
+		    sbuf_adds(&c->out, strcmp(fmt, "text") == 0 ? "\n" :
+		    "\n\n") != PS_OK)
+			goto out;
+	} else {
+		done = send_error(c, 400, "invalid_request_error",
+		    "invalid_request", "unknown response_format", keep) !=
+		    PS_OK || !keep;
+		goto out;
+	}
+	done = send_response(c, 200, ctype, keep) != PS_OK || !keep;
+out:
+	sbuf_free(&f.fields);
+	sbuf_free(&t);
+	return done;
+}
+
 /* Answer one complete request.  Returns nonzero when the connection must
  * be closed afterwards. */
 static int
@@ -1700,6 +1978,12 @@ handle_request(struct conn *c)
 		endpoint = 2;
 	else if (PATH_IS("/v1/embeddings"))
 		endpoint = 3;
+	else if (PATH_IS("/v1/audio/transcriptions") ||
+	    PATH_IS("/v1/audio/translations"))
+		return post ? handle_audio(c, PATH_IS("/v1/audio/translations")) :
+		    send_error(c, 405, "invalid_request_error",
+		    "method_not_allowed", "method not allowed", keep) != PS_OK ||
+		    !keep;
 	else
 		return send_error(c, 404, "invalid_request_error",
 		    "unknown_endpoint", "unknown path", keep) != PS_OK || !keep;
@@ -1987,8 +2271,8 @@ usage(FILE *f)
 	    "  --help          show this text\n"
 	    "\n"
 	    "Request members x_events, x_delay_ms, x_first_delay_ms, x_cut_after,\n"
-	    "x_status, x_garbage, x_big_garbage, x_slow_ms and x_hang_ms drive\n"
-	    "the test paths; see tests/inference-server.c.\n",
+	    "x_status, x_garbage, x_big_garbage, x_slow_ms, x_slow_bytes and\n"
+	    "x_hang_ms drive the test paths; see tests/inference-server.c.\n",
 	    EVENTS_DEFAULT, EVENTS_MAX, DELAY_MAX_MS, THREADS_DEFAULT,
 	    THREADS_MAX);
 }

@@ -12,14 +12,14 @@ UNIT_TESTS = \
 	tests/test_http \
 	tests/test_options tests/test_conffile tests/test_log tests/test_clock tests/test_privfile \
 	tests/test_server tests/test_upstream tests/test_proxy tests/test_metrics \
-	tests/test_envelope tests/test_jscan tests/test_message \
+	tests/test_envelope tests/test_jscan tests/test_message tests/test_multipart \
 	tests/test_sse tests/test_stream tests/test_replay \
 	tests/test_keyfile tests/test_keycache tests/test_clientkey \
 	tests/test_notify tests/test_keysync \
 	tests/test_attest tests/test_attest_sim tests/test_wrap \
 	tests/test_release tests/test_hpke \
 	tests/test_tokens tests/test_asstore tests/test_asreply \
-	tests/test_asbody tests/test_asapi \
+	tests/test_asbody tests/test_asapi tests/test_asclient_parse \
 	tests/test_asclient tests/test_promptseal
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -45,6 +45,7 @@ EXTRA_DIST += tests/pswire.py \
 	tests/vectors/gen_envelope.py tests/vectors/envelope.txt \
 	tests/vectors/gcm_nist.txt tests/vectors/message.json \
 	tests/vectors/gen_message.py tests/vectors/stream.json \
+	tests/vectors/gen_multipart.py tests/vectors/multipart.json \
 	tests/vectors/gen_stream.py tests/wrap_vectors.py tests/hpke_vectors.py \
 	tests/attest_vectors.py
 
@@ -60,7 +61,7 @@ EXTRA_DIST += tests/test_as_fcgi.py
 
 # The stand-in for the model, and its own test.
 check_PROGRAMS += tests/inference-server
-tests_inference_server_LDADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
+tests_inference_server_LDADD = $(JSONC_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
 TESTS += tests/test_inference_server.sh
 EXTRA_DIST += tests/test_inference_server.sh
 
@@ -86,9 +87,9 @@ AM_DISTCHECK_CONFIGURE_FLAGS = PS_SDK_DIR='$(abs_top_srcdir)/tests/e2e/sdk' \
 E2E_TESTS = tests/e2e/test_e2e_lighttpd.py tests/e2e/test_e2e_apache.py \
 	tests/e2e/test_e2e_mixed.py tests/e2e/test_e2e_sdk.py \
 	tests/e2e/test_e2e_as.py tests/e2e/test_e2e_ops.py \
-	tests/e2e/test_e2e_faults.py
+	tests/e2e/test_e2e_faults.py tests/e2e/test_e2e_audio.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/cases.py tests/e2e/chain.py tests/soak/soak.py \
 	tests/e2e/demo.py tests/e2e/simas.py \
 	tests/e2e/sdk/package.json tests/e2e/sdk/package-lock.json \
-	tests/e2e/sdk/check.mjs
+	tests/e2e/sdk/check.mjs tests/e2e/sdk/audio.mjs

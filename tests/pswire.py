@@ -33,8 +33,17 @@ COMPLETIONS = "/v1/completions"
 EMBEDDINGS = "/v1/embeddings"
 MODELS = "/v1/models"
 
-METHOD = {CHAT: "POST", COMPLETIONS: "POST", EMBEDDINGS: "POST", MODELS: "GET"}
+TRANSCRIPTIONS = "/v1/audio/transcriptions"
+TRANSLATIONS = "/v1/audio/translations"
+
+METHOD = {CHAT: "POST", COMPLETIONS: "POST", EMBEDDINGS: "POST", MODELS: "GET",
+          TRANSCRIPTIONS: "POST", TRANSLATIONS: "POST"}
 BODYLESS = {MODELS}
+# multipart/form-data requests (protocol.md section 4, "Multipart bodies").
+MULTIPART = {TRANSCRIPTIONS, TRANSLATIONS}
+MULTIPART_PARTS = 256       # lib/core/caps.h PS_CAP_MULTIPART_PARTS
+MULTIPART_HEADER = 8192     # PS_CAP_MULTIPART_HEADER
+MULTIPART_CTYPE = 256       # PS_CAP_MULTIPART_CTYPE
 
 # protocol.md section 4: the members that stay plain.
 PLAIN = {
@@ -47,6 +56,10 @@ PLAIN = {
     (COMPLETIONS, R): {"id", "usage"},
     (EMBEDDINGS, R): {"usage"},
     (MODELS, R): set(),
+    (TRANSCRIPTIONS, Q): {"model", "stream"},
+    (TRANSLATIONS, Q): {"model", "stream"},
+    (TRANSCRIPTIONS, R): {"usage"},
+    (TRANSLATIONS, R): {"usage"},
 }
 
 
@@ -388,6 +401,228 @@ def open_request(secret, path, wire, method=None):
     if expect != prefix:
         raise WireError("decrypt_failed", "wire form differs")
     return ts, query, body, kid, nonce
+
+
+# Multipart requests --------------------------------------------------
+# Written from protocol.md section 4, "Multipart bodies", without looking
+# at lib/seal/multipart.c: a second reading of the same rules.
+
+_TCHAR = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BCHARS = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+
+
+def multipart_body(parts, boundary):
+    """A form: parts are (name, value, filename or None, content type or
+    None), all bytes; the body as the SDKs write it."""
+    out = b""
+    for name, value, filename, ctype in parts:
+        out += b"--" + boundary + b"\r\n"
+        out += b'Content-Disposition: form-data; name="' + name + b'"'
+        if filename is not None:
+            out += b'; filename="' + filename + b'"'
+        out += b"\r\n"
+        if ctype is not None:
+            out += b"Content-Type: " + ctype + b"\r\n"
+        out += b"\r\n" + value + b"\r\n"
+    return out + b"--" + boundary + b"--\r\n"
+
+
+def _params(rest, what):
+    """[(name lowercased, value)] of '; name=value' parameters."""
+    out = []
+    rest = rest.strip(b" \t")
+    while rest:
+        m = re.match(rb'[ \t]*;[ \t]*(' + _TCHAR.pattern + rb')=', rest)
+        if not m:
+            raise WireError("invalid_multipart", what)
+        name, rest = m.group(1).lower(), rest[m.end():]
+        if rest.startswith(b'"'):
+            k = rest.find(b'"', 1)
+            if k < 0:
+                raise WireError("invalid_multipart", what + ": open quote")
+            out.append((name, rest[1:k], True))
+            rest = rest[k + 1:]
+        else:
+            m = _TCHAR.match(rest)
+            out.append((name, m.group(0) if m else b"", False))
+            rest = rest[m.end() if m else 0:]
+        rest = rest.lstrip(b" \t")
+    return out
+
+
+def multipart_boundary(ct):
+    """The boundary of a Content-Type (bytes)."""
+    m = re.match(rb"[ \t]*([^; \t]*)", ct)
+    if m.group(1).lower() != b"multipart/form-data":
+        raise WireError("unsupported_media_type")
+    if len(ct) > MULTIPART_CTYPE or re.search(rb"[^\x20-\x7e\t]", ct):
+        raise WireError("invalid_multipart", "content type bytes")
+    ps = _params(ct[m.end():], "content type")
+    if len(ps) != 1 or ps[0][0] != b"boundary":
+        raise WireError("invalid_multipart", "parameters")
+    b = ps[0][1]
+    if not _BCHARS.fullmatch(b):
+        raise WireError("invalid_multipart", "boundary")
+    return b
+
+
+def multipart_parts(ct, body):
+    """[(name, filename or None, value)] of a body the strict subset
+    accepts; WireError("invalid_multipart") for anything else."""
+    def bad(why):
+        raise WireError("invalid_multipart", why)
+    b = multipart_boundary(ct)
+    delim = b"\r\n--" + b
+    if not body.startswith(b"--" + b + b"\r\n"):
+        bad("first delimiter")
+    pos, parts = len(b) + 4, []
+    while True:
+        if len(parts) == MULTIPART_PARTS:
+            bad("too many parts")
+        end = body.find(b"\r\n\r\n", pos - 2)
+        if end < 0:
+            bad("no empty line")
+        # The header section may be empty only if... it may not: a
+        # Content-Disposition is required.
+        head = body[pos:end + 2] if end >= pos else b""
+        if end + 4 - pos > MULTIPART_HEADER:
+            bad("header section too long")
+        d = body.find(delim, end + 2)
+        if d < 0:
+            bad("no delimiter after the part")
+        if d < end + 4:
+            bad("a delimiter in the empty line")
+        value = body[end + 4:d]
+        name = filename = None
+        seen = set()
+        for line in head.split(b"\r\n")[:-1]:
+            m = re.fullmatch(rb"(" + _TCHAR.pattern + rb"):[ \t]*(.*?)[ \t]*",
+                             line, re.S)
+            if not m or re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", m.group(2)):
+                bad("header line")
+            hn = m.group(1).lower()
+            if hn not in (b"content-disposition", b"content-type") or hn in seen:
+                bad("header")
+            seen.add(hn)
+            if hn == b"content-disposition":
+                v = m.group(2)
+                t = _TCHAR.match(v)
+                if not t or t.group(0).lower() != b"form-data":
+                    bad("not form-data")
+                ps = _params(v[t.end():], "disposition")
+                names = [p[0] for p in ps]
+                if (not all(q for _, _, q in ps) or len(set(names)) != len(names)
+                        or not set(names) <= {b"name", b"filename"}
+                        or b"name" not in names):
+                    bad("disposition parameters")
+                for pn, pv, _ in ps:
+                    if pn == b"name":
+                        name = pv
+                    else:
+                        filename = pv
+                if not name:
+                    bad("empty name")
+        if b"content-disposition" not in seen:
+            bad("no disposition")
+        parts.append((name, filename, value))
+        after = body[d + len(delim):]
+        if after in (b"--", b"--\r\n"):
+            return parts
+        if not after.startswith(b"\r\n") or after.startswith(b"--"):
+            bad("after a delimiter")
+        pos = d + len(delim) + 2
+
+
+def json_string(v):
+    """The one escaping of a plain field value in the wire form."""
+    out = b'"'
+    for c in v:
+        if c < 0x20:
+            out += b"\\u%04x" % c
+        elif c in (0x22, 0x5c):
+            out += b"\\" + bytes([c])
+        else:
+            out += bytes([c])
+    return out + b'"'
+
+
+def multipart_prefix(path, ct, body):
+    """The wire form up to the envelope's opening quote, for a form."""
+    plain = PLAIN[(path, Q)]
+    kept, seen = [], set()
+    for name, filename, value in multipart_parts(ct, body):
+        if name.decode("latin-1") not in plain:
+            continue
+        if filename is not None or name in seen:
+            raise WireError("invalid_multipart", "plain field")
+        try:
+            value.decode("utf-8")
+        except UnicodeError:
+            raise WireError("invalid_multipart", "plain field not UTF-8")
+        seen.add(name)
+        kept.append(b'"' + name + b'":' + json_string(value))
+    return b"{" + b"".join(k + b"," for k in kept) + b'"ps2":"'
+
+
+def multipart_content(ts, query, ct, body):
+    return request_content(ts, query, u16(len(ct)) + ct + body)
+
+
+def seal_multipart_request(secret, kid, nonce, path, ct, body, ts=None,
+                           query=b"", bucket=0):
+    if ts is None:
+        ts = int(time.time())
+    if isinstance(query, str):
+        query = query.encode()
+    check_query(query)
+    prefix = multipart_prefix(path, ct, body)
+    env = seal_envelope(secret, Q, kid, nonce, None, 0, False,
+                        ctx_request(METHOD[path], path),
+                        multipart_content(ts, query, ct, body), bucket)
+    return prefix + env + b'"}'
+
+
+def open_multipart_request(secret, path, wire):
+    """(ts, query, content type, body, kid, nonce) as the worker opens a
+    multipart request."""
+    try:
+        prefix, env = locate_envelope(wire)
+    except WireError:
+        raise WireError(no_envelope_code(path, Q, wire))
+    content, kid, nonce, _ = open_envelope(secret, Q, 0, False,
+                                           ctx_request(METHOD[path], path), env)
+    ts, query, rest = split_request(content)
+    if len(rest) < 2 or 2 + struct.unpack(">H", rest[:2])[0] > len(rest):
+        raise WireError("decrypt_failed", "content type length")
+    n = struct.unpack(">H", rest[:2])[0]
+    ct, body = rest[2:2 + n], rest[2 + n:]
+    try:
+        expect = multipart_prefix(path, ct, body)
+    except WireError:
+        raise WireError("decrypt_failed", "original is not a form")
+    if expect != prefix:
+        raise WireError("decrypt_failed", "wire form differs")
+    return ts, query, ct, body, kid, nonce
+
+
+def seal_text_reply(secret, kid, nonce, reply, status, body, media="text/plain",
+                    bucket=0):
+    """A reply that is not JSON: sealed whole, no plain member."""
+    env = seal_envelope(secret, R, kid, nonce, reply, 0, False,
+                        ctx_reply(status, media), body, bucket)
+    return b'{"ps2":"' + env + b'"}'
+
+
+def open_text_reply(secret, kid, nonce, status, wire, media="text/plain"):
+    try:
+        prefix, env = locate_envelope(wire)
+    except WireError:
+        raise WireError("invalid_envelope")
+    content, _, _, _ = open_envelope(secret, R, 0, False,
+                                     ctx_reply(status, media), env, kid, nonce)
+    if prefix != b'{"ps2":"':
+        raise WireError("decrypt_failed", "wire form differs")
+    return content
 
 
 # Replies ------------------------------------------------------------

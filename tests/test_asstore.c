@@ -318,6 +318,17 @@ START_TEST(file_refused)
 	snprintf(link, sizeof(link), "%s/nodir/as.db", dir);
 	ck_assert_int_eq(asstore_sqlite_open(link, &lim, key, &s, why,
 	    sizeof(why)), PS_ERR_IO);
+	/* A directory others may write in: SQLite's -wal and -shm files
+	 * are made and reopened there by name. */
+	ck_assert_int_eq(chmod(dir, 0733), 0);
+	ck_assert_int_eq(asstore_sqlite_open(path, &lim, key, &s, why,
+	    sizeof(why)), PS_ERR_PERM);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(why, "group or others may write in its directory "
+	    "(chmod go-w), mode 0733");
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	s = open_store(&lim);
+	asstore_close(s);
 }
 END_TEST
 

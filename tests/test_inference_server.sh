@@ -285,6 +285,39 @@ check "embeddings: input is required" \
 	'{"error":{"message":"input must be a string or a non-empty array","type":"invalid_request_error","code":"invalid_request"}}' \
 	"$(C http://localhost/v1/embeddings -d '{"input":[]}')"
 
+# ------------------------------------------------------------ audio
+# The file's SHA-256 is computed here with sha256sum; the expected texts
+# are written out in full.
+printf 'RIFF\001\002audio\r\n--not-the-boundary' >"$TMP/a.wav"
+SHA=$(sha256sum "$TMP/a.wav" | cut -d' ' -f1)
+AT="sha256=$SHA name=a.wav bytes=31 fields=model=w1&response_format"
+check "transcription: json" \
+	"{\"text\":\"$AT=json\",\"usage\":{\"type\":\"duration\",\"seconds\":1}}" \
+	"$(C http://localhost/v1/audio/transcriptions -F "file=@$TMP/a.wav" -F model=w1 -F response_format=json)"
+check "translation: verbose_json" \
+	"{\"task\":\"translate\",\"language\":\"english\",\"duration\":1.0,\"text\":\"$AT=verbose_json\",\"segments\":[{\"id\":0,\"seek\":0,\"start\":0.0,\"end\":1.0,\"text\":\"$AT=verbose_json\",\"tokens\":[],\"temperature\":0.0,\"avg_logprob\":0.0,\"compression_ratio\":1.0,\"no_speech_prob\":0.0}],\"usage\":{\"type\":\"duration\",\"seconds\":1}}" \
+	"$(C http://localhost/v1/audio/translations -F "file=@$TMP/a.wav" -F model=w1 -F response_format=verbose_json)"
+check "transcription: text, as text/plain" \
+	"text/plain; charset=utf-8|$AT=text" \
+	"$(C -o "$TMP/atext" -w '%{content_type}' http://localhost/v1/audio/transcriptions -F "file=@$TMP/a.wav" -F model=w1 -F response_format=text)|$(cat "$TMP/atext")"
+printf '1\n00:00:00,000 --> 00:00:01,000\n%s=srt\n\n' "$AT" >"$TMP/srt.exp"
+C http://localhost/v1/audio/transcriptions -F "file=@$TMP/a.wav" -F model=w1 -F response_format=srt >"$TMP/srt.got"
+check_file "transcription: srt" "$TMP/srt.exp" "$TMP/srt.got"
+printf 'WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n%s=vtt\n\n' "$AT" >"$TMP/vtt.exp"
+C http://localhost/v1/audio/transcriptions -F "file=@$TMP/a.wav" -F model=w1 -F response_format=vtt >"$TMP/vtt.got"
+check_file "transcription: vtt" "$TMP/vtt.exp" "$TMP/vtt.got"
+ST="sha256=$SHA name=a.wav bytes=31 fields=model=w1&stream=true&x_events=2"
+printf 'data: {"type":"transcript.text.delta","delta":"%s","logprobs":[]}\n\ndata: {"type":"transcript.text.delta","delta":"%s","logprobs":[]}\n\ndata: {"type":"transcript.text.done","text":"%s","logprobs":[],"usage":{"type":"tokens","input_tokens":8,"output_tokens":33,"total_tokens":41}}\n\n' \
+	"$(printf %s "$ST" | cut -c1-65)" "$(printf %s "$ST" | cut -c66-)" "$ST" >"$TMP/ast.exp"
+C -N http://localhost/v1/audio/transcriptions -F "file=@$TMP/a.wav" -F model=w1 -F stream=true -F x_events=2 >"$TMP/ast.got"
+check_file "transcription: stream" "$TMP/ast.exp" "$TMP/ast.got"
+check "transcription: a form without a file" \
+	'{"error":{"message":"not a form with a file","type":"invalid_request_error","code":"invalid_request"}}' \
+	"$(C http://localhost/v1/audio/transcriptions -F model=w1)"
+check "transcription: GET" \
+	'{"error":{"message":"method not allowed","type":"invalid_request_error","code":"method_not_allowed"}}' \
+	"$(C http://localhost/v1/audio/transcriptions)"
+
 # ------------------------------------------------------------ test hooks
 check "x_status: status and OpenAI error body" \
 	'429 {"error":{"message":"test error","type":"test","code":"x_status"}}' \

@@ -287,6 +287,16 @@ START_TEST(test_refused_files)
 	path_of(p, sizeof(p), "nowhere/x");
 	ck_assert_int_eq(replay_open(p, 1024, &r, why, sizeof(why)),
 	    PS_ERR_IO);
+	/* A directory others may write in: refused before the table is
+	 * made there. */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	path_of(p, sizeof(p), "in-open-dir");
+	ck_assert_int_eq(replay_open(p, 1024, &r, why, sizeof(why)),
+	    PS_ERR_PERM);
+	ck_assert_str_eq(why, "group or others may write in its directory "
+	    "(chmod go-w), mode 0777");
+	ck_assert_int_eq(access(p, F_OK), -1);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
 	/* Sizes. */
 	path_of(p, sizeof(p), "k");
 	ck_assert_int_eq(replay_open(p, 63, &r, why, sizeof(why)), PS_ERR_ARG);

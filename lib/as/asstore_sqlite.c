@@ -504,7 +504,10 @@ asstore_sqlite_open(const char *path, const struct asstore_limits *lim,
 	sqlite3_stmt *st = NULL;
 	pserr rc;
 
-	if ((rc = create_file(path, why, whylen)) != PS_OK)
+	/* SQLite creates and reopens the -wal and -shm files by name in the
+	 * same directory: nobody else may create names there. */
+	if ((rc = privfile_check_dir(path, why, whylen)) != PS_OK ||
+	    (rc = create_file(path, why, whylen)) != PS_OK)
 		return rc;
 	rc = PS_ERR_NOMEM;
 	if ((q = calloc(1, sizeof(*q))) == NULL)

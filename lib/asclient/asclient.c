@@ -8,9 +8,9 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <json-c/json.h>
 
 #include "asclient/asclient.h"
+#include "asclient/asclient_parse.h"
 #include "attest/attest_sim.h"
 #include "attest/hpke.h"
 #include "attest/release.h"
@@ -119,41 +119,12 @@ on_data(char *p, size_t size, size_t nmemb, void *ud)
 	return buf_append(b, p, n) == PS_OK ? n : 0;
 }
 
-/* Copy at most n bytes of s into the error, printable ASCII only: the
- * text comes from the peer. */
-static void
-err_append_clean(struct asclient *c, const char *s)
-{
-	size_t at = strlen(c->err);
-
-	for (; *s && at + 1 < sizeof(c->err); s++)
-		c->err[at++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
-	c->err[at] = '\0';
-}
-
 /* Map an error reply of the AS to a code and the error text. */
 static pserr
-status_error(struct asclient *c, long status, struct buf *reply)
+status_error(struct asclient *c, long status, const struct buf *reply)
 {
-	json_object *o = NULL, *e, *v;
-	const char *s;
-
 	pserr_why(c->err, sizeof(c->err), "HTTP %ld", status);
-	if ((s = buf_cstr(reply)) != NULL &&
-	    (o = json_tokener_parse(s)) != NULL &&
-	    json_object_object_get_ex(o, "error", &e)) {
-		if (json_object_object_get_ex(e, "code", &v) &&
-		    json_object_is_type(v, json_type_string)) {
-			err_append_clean(c, " ");
-			err_append_clean(c, json_object_get_string(v));
-		}
-		if (json_object_object_get_ex(e, "message", &v) &&
-		    json_object_is_type(v, json_type_string)) {
-			err_append_clean(c, ": ");
-			err_append_clean(c, json_object_get_string(v));
-		}
-	}
-	json_object_put(o);
+	asclient_parse_error(reply->p, reply->len, c->err, sizeof(c->err));
 	switch (status) {
 	case 401:
 	case 403:
@@ -292,46 +263,6 @@ post(struct asclient *c, const char *path, const char *auth_header,
 	return status == want ? PS_OK : status_error(c, status, reply);
 }
 
-/* The reply as a JSON object, or NULL (and the error set). */
-static json_object *
-reply_object(struct asclient *c, struct buf *reply)
-{
-	const char *s = buf_cstr(reply);
-	json_object *o = s != NULL ? json_tokener_parse(s) : NULL;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		pserr_why(c->err, sizeof(c->err), "the AS's reply is not a "
-		    "JSON object");
-		return NULL;
-	}
-	return o;
-}
-
-static int
-get_int(json_object *o, const char *name, int64_t *v)
-{
-	json_object *x;
-
-	if (!json_object_object_get_ex(o, name, &x) ||
-	    !json_object_is_type(x, json_type_int))
-		return -1;
-	*v = json_object_get_int64(x);
-	return 0;
-}
-
-static const char *
-get_str(json_object *o, const char *name, size_t *len)
-{
-	json_object *x;
-
-	if (!json_object_object_get_ex(o, name, &x) ||
-	    !json_object_is_type(x, json_type_string))
-		return NULL;
-	*len = (size_t)json_object_get_string_len(x);
-	return json_object_get_string(x);
-}
-
 /* Append base64url of n bytes to b. */
 static pserr
 put_b64url(struct buf *b, const uint8_t *p, size_t n)
@@ -406,7 +337,6 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	const struct aspolicy *pol = c->policy;
 	struct buf reply, auth;
 	int try;
-	json_object *o = NULL;
 	const char *p;
 	int64_t exp;
 	pserr rc;
@@ -451,91 +381,18 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	}
 	if (rc != PS_OK)
 		goto out;
-	rc = PS_ERR_BAD_UPSTREAM;
-	if ((o = reply_object(c, &reply)) == NULL)
-		goto out;
-	if (get_int(o, "expires", &exp) != 0) {
-		pserr_why(c->err, sizeof(c->err), "the AS's reply has no expiry");
+	if ((rc = asclient_parse_upload(reply.p, reply.len, &exp)) != PS_OK) {
+		pserr_why(c->err, sizeof(c->err), "the AS's upload reply is "
+		    "malformed");
 		goto out;
 	}
 	if (expires != NULL)
 		*expires = exp;
-	rc = PS_OK;
 out:
-	json_object_put(o);
 	buf_free(&auth);
 	buf_free(&reply);
 	aspolicy_free(&fresh);
 	return rc;
-}
-
-/* Parse a JSON array of hex strings of want bytes each (want 0: a
- * measurement, 32 to 48) into p.  -1 when it is not one. */
-static int
-policy_list(json_object *arr, int keys, struct aspolicy *p)
-{
-	size_t i, n, len;
-	const char *s;
-
-	if (!json_object_is_type(arr, json_type_array) ||
-	    (n = json_object_array_length(arr)) > 256)
-		return -1;
-	for (i = 0; i < n; i++) {
-		json_object *x = json_object_array_get_idx(arr, i);
-
-		if (!json_object_is_type(x, json_type_string))
-			return -1;
-		s = json_object_get_string(x);
-		len = (size_t)json_object_get_string_len(x);
-		if (keys) {
-			uint8_t k[ATTEST_SIM_KEY_LEN];
-
-			if (len != 2 * sizeof(k) || codec_hex_decode(s, len, k,
-			    sizeof(k)) != PS_OK || aspolicy_add_key(p, k) !=
-			    PS_OK)
-				return -1;
-		} else {
-			struct attest_measurement m;
-
-			if (attest_measurement_parse(s, len, &m) != PS_OK ||
-			    attest_allowlist_add(&p->workers, &m) != PS_OK)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* The attest reply o into its parts; -1 (error set) when malformed. */
-static int
-attest_parse(struct asclient *c, json_object *o, char *format,
-    uint8_t pub[32], struct buf *ev, struct aspolicy *asp)
-{
-	json_object *pol, *keys, *workers;
-	const char *s;
-	size_t len, got;
-
-	if ((s = get_str(o, "format", &len)) == NULL || len == 0 || len > 31)
-		goto bad;
-	memcpy(format, s, len);
-	format[len] = '\0';
-	if ((s = get_str(o, "pubkey", &len)) == NULL ||
-	    codec_b64url_decode(s, len, pub, 32, &got) != PS_OK || got != 32)
-		goto bad;
-	if ((s = get_str(o, "evidence", &len)) == NULL ||
-	    buf_reserve(ev, PS_CAP_EVIDENCE) != PS_OK ||
-	    codec_b64url_decode(s, len, (uint8_t *)ev->p, PS_CAP_EVIDENCE,
-	    &ev->len) != PS_OK)
-		goto bad;
-	if (!json_object_object_get_ex(o, "policy", &pol) ||
-	    !json_object_object_get_ex(pol, "platform_keys", &keys) ||
-	    !json_object_object_get_ex(pol, "worker_measurements", &workers) ||
-	    policy_list(keys, 1, asp) != 0 || policy_list(workers, 0, asp) != 0)
-		goto bad;
-	return 0;
-bad:
-	pserr_why(c->err, sizeof(c->err), "the AS's attest reply is "
-	    "malformed");
-	return -1;
 }
 
 pserr
@@ -544,14 +401,13 @@ asclient_attest(struct asclient *c, const struct aspolicy *user,
 {
 	uint8_t ch[32], pub[32], digest[ASPOLICY_DIGEST_LEN];
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
-	char body[128], format[32], why[192] = "";
+	char body[128], format[ASCLIENT_FORMAT_MAX + 1], why[192] = "";
 	struct attest_verifier *v = NULL;
 	const struct attest_verifier *vs[1];
 	struct attest_measurement m;
 	enum attest_fail fail;
 	struct aspolicy asp;
 	struct buf reply, ev;
-	json_object *o = NULL;
 	pserr rc;
 	int n;
 
@@ -568,10 +424,10 @@ asclient_attest(struct asclient *c, const struct aspolicy *user,
 	if ((rc = post(c, "/v1/attest", NULL, body, (size_t)n, 200, &reply)) !=
 	    PS_OK)
 		goto out;
-	rc = PS_ERR_AUTH;
-	if ((o = reply_object(c, &reply)) == NULL ||
-	    attest_parse(c, o, format, pub, &ev, &asp) != 0) {
-		rc = PS_ERR_BAD_UPSTREAM;
+	if ((rc = asclient_parse_attest(reply.p, reply.len, format, pub, &ev,
+	    &asp)) != PS_OK) {
+		pserr_why(c->err, sizeof(c->err), "the AS's attest reply is "
+		    "malformed");
 		goto out;
 	}
 	if ((rc = aspolicy_digest(&asp, digest)) != PS_OK ||
@@ -603,7 +459,6 @@ asclient_attest(struct asclient *c, const struct aspolicy *user,
 out:
 	attest_verifier_free(v);
 	aspolicy_free(&asp);
-	json_object_put(o);
 	buf_free(&reply);
 	buf_free(&ev);
 	return rc;
@@ -614,30 +469,21 @@ asclient_challenge(struct asclient *c, uint8_t challenge[32],
     int64_t *expires)
 {
 	struct buf reply;
-	json_object *o = NULL;
-	const char *s;
-	size_t len, got;
 	int64_t exp;
 	pserr rc;
 
 	buf_init(&reply, PS_CAP_AS_SMALL_REPLY);
 	if ((rc = post(c, "/v1/challenge", NULL, "", 0, 200, &reply)) != PS_OK)
 		goto out;
-	rc = PS_ERR_BAD_UPSTREAM;
-	if ((o = reply_object(c, &reply)) == NULL)
-		goto out;
-	if ((s = get_str(o, "challenge", &len)) == NULL ||
-	    codec_b64url_decode(s, len, challenge, 32, &got) != PS_OK ||
-	    got != 32 || get_int(o, "expires", &exp) != 0) {
+	if ((rc = asclient_parse_challenge(reply.p, reply.len, challenge,
+	    &exp)) != PS_OK) {
 		pserr_why(c->err, sizeof(c->err), "the AS's challenge reply is "
 		    "malformed");
 		goto out;
 	}
 	if (expires != NULL)
 		*expires = exp;
-	rc = PS_OK;
 out:
-	json_object_put(o);
 	buf_free(&reply);
 	return rc;
 }
@@ -648,13 +494,10 @@ asclient_fetch(struct asclient *c, const uint8_t challenge[32],
     const uint8_t pubkey[32], struct buf *wrapped)
 {
 	struct buf body, reply;
-	json_object *o = NULL;
-	const char *s;
-	size_t len, got, start = wrapped->len;
 	char *p;
 	pserr rc;
 
-	if (n > PS_CAP_EVIDENCE || strlen(format) > 31 ||
+	if (n > PS_CAP_EVIDENCE || strlen(format) > ASCLIENT_FORMAT_MAX ||
 	    strpbrk(format, "\"\\") != NULL)
 		return PS_ERR_ARG;
 	buf_init(&body, PS_CAP_AS_BODY);
@@ -673,28 +516,11 @@ asclient_fetch(struct asclient *c, const uint8_t challenge[32],
 	if ((rc = post(c, "/v1/fetch", NULL, body.p, body.len, 200, &reply)) !=
 	    PS_OK)
 		goto out;
-	rc = PS_ERR_BAD_UPSTREAM;
-	if ((o = reply_object(c, &reply)) == NULL)
-		goto out;
-	if ((s = get_str(o, "keys", &len)) == NULL) {
-		pserr_why(c->err, sizeof(c->err), "the AS's reply has no keys");
-		goto out;
-	}
-	if ((rc = buf_reserve(wrapped, len)) != PS_OK)
-		goto out;
-	if (codec_b64url_decode(s, len, (uint8_t *)wrapped->p + wrapped->len,
-	    wrapped->max - wrapped->len, &got) != PS_OK) {
-		pserr_why(c->err, sizeof(c->err), "the AS's keys are not "
-		    "base64url");
-		rc = PS_ERR_BAD_UPSTREAM;
-		goto out;
-	}
-	wrapped->len += got;
-	rc = PS_OK;
+	if ((rc = asclient_parse_keys(reply.p, reply.len, PS_CAP_AS_REPLY,
+	    wrapped)) != PS_OK)
+		pserr_why(c->err, sizeof(c->err), "the AS's fetch reply is "
+		    "malformed");
 out:
-	if (rc != PS_OK)
-		wrapped->len = start;
-	json_object_put(o);
 	buf_free(&body);
 	buf_free(&reply);
 	return rc;
@@ -749,9 +575,6 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
 	struct buf ev, wrapped, out;
 	struct buf body, reply;
-	json_object *o = NULL;
-	const char *s;
-	size_t len, got;
 	pserr rc;
 
 	buf_init(&ev, PS_CAP_EVIDENCE);
@@ -781,17 +604,13 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	if ((rc = post(c, "/v1/join", NULL, body.p, body.len, 200, &reply)) !=
 	    PS_OK)
 		goto out;
-	rc = PS_ERR_BAD_UPSTREAM;
-	if ((o = reply_object(c, &reply)) == NULL ||
-	    (s = get_str(o, "keys", &len)) == NULL ||
-	    buf_reserve(&wrapped, 128) != PS_OK ||
-	    codec_b64url_decode(s, len, (uint8_t *)wrapped.p, 128, &got) !=
+	if ((rc = asclient_parse_keys(reply.p, reply.len, 128, &wrapped)) !=
 	    PS_OK) {
 		pserr_why(c->err, sizeof(c->err), "the peer's reply is "
 		    "malformed");
 		goto out;
 	}
-	wrapped.len = got;
+	rc = PS_ERR_BAD_UPSTREAM;
 	if (wrap_open(priv, ch, sizeof(ch), wrapped.p, wrapped.len, &out) !=
 	    PS_OK || out.len != 32) {
 		pserr_why(c->err, sizeof(c->err), "the peer's storage key does "
@@ -802,7 +621,6 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	rc = PS_OK;
 out:
 	secret_wipe(priv, sizeof(priv));
-	json_object_put(o);
 	buf_free(&ev);
 	buf_free(&wrapped);
 	buf_free(&out);

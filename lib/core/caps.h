@@ -28,6 +28,14 @@
                                                  * thread keeps at most 4 x
                                                  * 2 MiB, wiped */
 
+/* Multipart request bodies (protocol.md section 4, "Multipart bodies"). */
+#define PS_CAP_MULTIPART_PARTS    256           /* parts in one body */
+#define PS_CAP_MULTIPART_HEADER   8192          /* the header section of one
+                                                 * part, its empty line
+                                                 * included */
+#define PS_CAP_MULTIPART_CTYPE    256           /* the request's
+                                                 * Content-Type */
+
 /* The public library (lib/promptseal/); its streams take lines up to
  * PS_CAP_LINE_DEFAULT. */
 #define PS_CAP_API_MESSAGE        (1u << 30)    /* a body or value it seals

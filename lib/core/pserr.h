@@ -43,6 +43,7 @@ typedef enum {
 	PS_ERR_REPLAYED,          /* 409 replayed */
 	PS_ERR_QUERY_TOO_LONG,    /* 414 query_too_long */
 	PS_ERR_REPLAY_FULL,       /* 503 replay_table_full */
+	PS_ERR_INVALID_MULTIPART, /* 400 invalid_multipart */
 	/* local failures: 500 internal_error if they reach a peer */
 	PS_ERR_NOMEM,
 	PS_ERR_ARG,               /* a caller passed a bad argument */

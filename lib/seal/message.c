@@ -20,6 +20,9 @@ static const char *const completions_request[] = { "model", "stream",
 static const char *const embeddings_request[] = { "model", NULL };
 static const char *const completion_reply[] = { "id", "usage", NULL };
 static const char *const embeddings_reply[] = { "usage", NULL };
+/* Multipart fields (lib/seal/multipart.c); the reply's plain members. */
+static const char *const audio_request[] = { "model", "stream", NULL };
+static const char *const audio_reply[] = { "usage", NULL };
 static const char *const none[] = { NULL };
 
 static const struct {
@@ -31,6 +34,8 @@ static const struct {
 	{ "POST", "/v1/completions", MESSAGE_COMPLETIONS },
 	{ "POST", "/v1/embeddings", MESSAGE_EMBEDDINGS },
 	{ "GET", "/v1/models", MESSAGE_MODELS },
+	{ "POST", "/v1/audio/transcriptions", MESSAGE_TRANSCRIPTIONS },
+	{ "POST", "/v1/audio/translations", MESSAGE_TRANSLATIONS },
 };
 
 #define ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -122,16 +127,31 @@ message_route(const char *method, const char *path, size_t path_len,
 	return PS_ERR_UNKNOWN_ENDPOINT;
 }
 
+/* The route of ep: the table is not indexed by endpoint. */
+static size_t
+route_of(enum message_endpoint ep)
+{
+	size_t i;
+
+	for (i = 0; i < ROUTES && routes[i].ep != ep; i++)
+		;
+	return i;
+}
+
 const char *
 message_method(enum message_endpoint ep)
 {
-	return (size_t)ep < ROUTES ? routes[ep].method : "";
+	size_t i = route_of(ep);
+
+	return i < ROUTES ? routes[i].method : "";
 }
 
 const char *
 message_path(enum message_endpoint ep)
 {
-	return (size_t)ep < ROUTES ? routes[ep].path : "";
+	size_t i = route_of(ep);
+
+	return i < ROUTES ? routes[i].path : "";
 }
 
 int
@@ -158,6 +178,10 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 		list = dir == ENVELOPE_REQUEST ? embeddings_request :
 		    embeddings_reply;
 		break;
+	case MESSAGE_TRANSCRIPTIONS:
+	case MESSAGE_TRANSLATIONS:
+		list = dir == ENVELOPE_REQUEST ? audio_request : audio_reply;
+		break;
 	default:
 		/* The model list is sealed whole. */
 		list = none;
@@ -168,6 +192,12 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 		    memcmp(*list, name, name_len) == 0)
 			return 1;
 	return 0;
+}
+
+static int
+is_multipart(enum message_endpoint ep)
+{
+	return ep == MESSAGE_TRANSCRIPTIONS || ep == MESSAGE_TRANSLATIONS;
 }
 
 static int
@@ -405,7 +435,8 @@ message_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
 	pserr rc;
 
 	members_init(&ms);
-	if (c->dir != ENVELOPE_REQUEST) {
+	/* Multipart requests have a wire form of their own (multipart.c). */
+	if (c->dir != ENVELOPE_REQUEST || is_multipart(ep)) {
 		rc = PS_ERR_ARG;
 		goto out;
 	}
@@ -657,7 +688,7 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 
 	members_init(&ms);
 	c->keyed = 0;
-	if (c->dir != ENVELOPE_REQUEST) {
+	if (c->dir != ENVELOPE_REQUEST || is_multipart(ep)) {
 		rc = PS_ERR_ARG;
 		goto out;
 	}

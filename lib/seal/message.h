@@ -103,7 +103,8 @@ int message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
  * endpoint, body must be an original body and the wire form is appended
  * to out; for a bodyless one, len must be 0 and the bare envelope text is
  * appended (the Promptseal-Request header value).  The query must be at
- * most MESSAGE_QUERY_MAX bytes of 0x21..0x7E other than '#'.  Returns
+ * most MESSAGE_QUERY_MAX bytes of 0x21..0x7E other than '#'.  A multipart
+ * endpoint is PS_ERR_ARG: its requests are seal/multipart.h's.  Returns
  * PS_ERR_INVALID_JSON, PS_ERR_QUERY_TOO_LONG, PS_ERR_BAD_QUERY,
  * PS_ERR_ARG, PS_ERR_TOO_LARGE (out's cap), PS_ERR_NOMEM or
  * envelope_seal()'s error; on failure out is left as it was.

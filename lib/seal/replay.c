@@ -105,6 +105,11 @@ replay_open(const char *path, size_t slots, struct replay **out, char *why,
 		SAY("%s", "bad number of replay slots");
 		return PS_ERR_ARG;
 	}
+	/* Whoever may create names in the directory could swap the table
+	 * for one of their own between two workers' opens. */
+	if ((rc = privfile_check_dir(path, why, whylen)) != PS_OK)
+		goto out;
+	rc = PS_ERR_IO;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600)) < 0) {
 		SAY("cannot open the replay table: %s",

@@ -178,6 +178,21 @@ class InferenceFaults(FaultCase):
         self.assertEqual(body["choices"][0]["message"]["content"], "echo: " + text)
         self.assertNoPlaintext(text, "echo:")
 
+    def test_one_byte_a_second(self):
+        # One byte a second for four seconds, twice --upstream-timeout in
+        # all: the timeout is one of silence, not of the whole reply, so
+        # an inference server that is slow but alive is waited for.  (Only
+        # the first bytes are paced: a whole reply at this rate would take
+        # minutes.)
+        text = "one byte a second"
+        t0 = time.monotonic()
+        st, _, body = self.post(CHAT, chat(text, x_slow_ms=1000,
+                                           x_slow_bytes=5), timeout=60)
+        self.assertGreaterEqual(time.monotonic() - t0, 4.0)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["choices"][0]["message"]["content"], "echo: " + text)
+        self.assertNoPlaintext(text, "echo:")
+
     def test_garbage(self):
         self.assertError(502, "bad_upstream_response",
                          self.post(CHAT, chat("garbage", x_garbage=True)))
