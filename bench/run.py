@@ -1,31 +1,32 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: ISC
-"""The promptseal benchmark (`make bench`): what the encryption costs, side
-by side with a plain proxy chain, measured in one run on one machine.
+"""The promptseal benchmark (`make bench`): what the encryption costs, beside
+two chains without it, in one run on one machine.
 
-Three targets share one test inference server (UNIX socket, no --record):
+One stand-in inference server (bench/standin: a thread pool, keep-alive,
+replies of a given size built once, the request body read and discarded)
+serves three chains, so that its cost is the same in all of them:
 
-  enc     wrk -> lighttpd -> promptseal-client -> lighttpd
-              -> promptseal-worker -> inference server
-  plain   wrk -> lighttpd (mod_proxy) -> lighttpd (mod_proxy)
-              -> inference server
-  direct  wrk -> inference server (wrk reaches the UNIX socket through
-              bench/unix-connect.so, an LD_PRELOAD shim: no relay process)
+  plain     wrk -> lighttpd (mod_proxy) -> lighttpd (mod_proxy) -> standin
+  passthru  wrk -> lighttpd -> bench/passthru -> lighttpd -> bench/passthru
+                -> standin       (the hops of enc, on lib/net, no crypto)
+  enc       wrk -> lighttpd -> promptseal-client -> lighttpd
+                -> promptseal-worker -> standin
 
-For every prompt size x {non-streamed, streamed} x concurrency, wrk runs
-against the three in turn (bench/post.lua prints its percentiles); the CPU
-time of every server process comes from /proc/PID/stat before and after,
-the peak RSS of each proxy from VmHWM (reset through clear_refs before each
-run).  Streamed timings (first event, each further event) come from a
-client in this file that timestamps every event; a paced stream shows
-whether anything is held back; a 10,000-event stream shows whether a
-proxy's memory stays flat.  Then bench/micro (library alone) and
-`openssl speed -evp aes-256-gcm`.  Tables go to stdout and, as Markdown, to
---out; the raw numbers to --json.
+Each row runs the chains interleaved (plain, passthru, enc, plain, ...)
+for --rounds rounds; a figure is the median over the rounds with its
+range, and each ratio is computed within a round, then summarised the same
+way.  CPU per request of each process comes from /proc/PID/stat deltas,
+peak RSS of each proxy from VmHWM (reset through clear_refs before each
+row).  A timestamping client measures the time to the first streamed
+event and counts stalled streams (a gap > --stall-ms between two events)
+over back-to-back streams.  bench/micro measures the library alone beside
+raw AES-256-GCM.  Every target of issue 13 is printed with PASS or MISS.
 
-Run from the build directory through `make bench`, or by hand:
+Run through `make bench` (BENCH_ARGS="--quick" for a smoke run of well
+under a minute), or by hand from the build directory:
 
-  PS_BUILDDIR=_build PS_SRCDIR=. PYTHONPATH=tests/e2e /usr/bin/python3 bench/run.py
+  PS_BUILDDIR=$PWD PS_SRCDIR=../.. /usr/bin/python3 ../../bench/run.py
 """
 
 import argparse
@@ -35,11 +36,9 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,9 +50,26 @@ BUILD = chain.BUILD
 KIB = 1024
 MIB = 1024 * 1024
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-TARGETS = ("direct", "plain", "enc")
+CHAINS = ("plain", "passthru", "enc")
 WORDS = ("The quick brown fox jumps over the lazy dog; "
          "pack my box with five dozen liquor jugs. ")
+STREAM_EVENTS = 64
+EVENT_BYTES = 32
+PACED_EVENTS = 4      # time to first event: 4 events 5 ms apart
+PACED_MS = 5
+
+# The rows: name, prompt bytes, standin reply spec, concurrency.
+ROWS = (
+    ("1 KiB c1", KIB, "j1024", 1),
+    ("1 KiB c16", KIB, "j1024", 16),
+    ("1 MiB c1", MIB, "j1048576", 1),
+    ("1 MiB c16", MIB, "j1048576", 16),
+    ("64-event streams c16", KIB, "s%dx%d" % (STREAM_EVENTS, EVENT_BYTES), 16),
+)
+PROXIES = {"enc": ("client", "worker"), "passthru": ("pt-client", "pt-worker")}
+WEB = {"plain": ("web-plain-client", "web-plain-worker"),
+       "passthru": ("web-pt-client", "web-pt-worker"),
+       "enc": ("web-client", "web-worker")}
 
 
 def log(*a):
@@ -87,26 +103,35 @@ def reset_hwm(pid):
 
 
 class Bench(chain.Chain):
-    """chain.Chain without the tamper relay and without recording every
-    body, plus the plain mod_proxy pair in front of the same inference
-    server."""
+    """chain.Chain without the tamper relay, in front of bench/standin,
+    plus the plain mod_proxy pair and the passthru pair."""
 
     def __init__(self, threads, proxy_env=None):
         t = ["--threads", str(threads)]
         super().__init__(tamper=False, client_args=t, worker_args=t)
+        self.threads = threads
         self.proxy_env = proxy_env or {}
 
     def _start(self, name, argv, env=None, logname=None):
-        if name in ("client", "worker") and self.proxy_env:
+        if name in ("client", "worker", "pt-client", "pt-worker") and self.proxy_env:
             env = dict(env or {}, **self.proxy_env)
         return super()._start(name, argv, env, logname)
 
     def start_inference(self):
         self.inference_sock = os.path.join(self.dir, "inference.sock")
-        self._start("inference", [os.path.join(BUILD, "tests", "inference-server"),
-                                  "--socket", self.inference_sock])
+        exe = os.path.join(self.dir, "bin", "standin")
+        shutil.copy(os.path.join(BUILD, "bench", "standin"), exe)
+        self._start("inference", [exe, "--socket", self.inference_sock,
+                                  "--threads", "4"])
         chain.wait_for(lambda: chain.unix_open(self.inference_sock),
-                       "the inference server")
+                       "the stand-in inference server")
+
+    def _lighttpd(self, name, conf, env):
+        port = chain.free_port()
+        env = dict(env, PS_PORT=str(port))
+        self._start(name, [chain.LIGHTTPD, "-D", "-f", conf], env)
+        chain.wait_for(lambda: chain.port_open(port), name, proc=self.procs[name])
+        return port
 
     def start(self):
         super().start()
@@ -115,54 +140,59 @@ class Bench(chain.Chain):
                 conf = os.path.join(self.dir, "lighttpd-plain-%s.conf" % role)
                 shutil.copy(os.path.join(HERE, "lighttpd-plain-%s.conf" % role), conf)
                 self.own(conf)
-            self.plain_worker_port = chain.free_port()
-            self._start("web-plain-worker", [
-                chain.LIGHTTPD, "-D", "-f",
-                os.path.join(self.dir, "lighttpd-plain-worker.conf")],
-                {"PS_PORT": str(self.plain_worker_port), "PS_DIR": self.dir,
-                 "PS_INFERENCE_SOCK": self.inference_sock})
-            chain.wait_for(lambda: chain.port_open(self.plain_worker_port),
-                           "plain worker-side lighttpd")
-            self.plain_port = chain.free_port()
-            self._start("web-plain-client", [
-                chain.LIGHTTPD, "-D", "-f",
-                os.path.join(self.dir, "lighttpd-plain-client.conf")],
-                {"PS_PORT": str(self.plain_port), "PS_DIR": self.dir,
-                 "PS_UPSTREAM_PORT": str(self.plain_worker_port)})
-            chain.wait_for(lambda: chain.port_open(self.plain_port),
-                           "plain client-side lighttpd")
+            env = {"PS_DIR": self.dir, "PS_INFERENCE_SOCK": self.inference_sock}
+            wport = self._lighttpd("web-plain-worker", os.path.join(
+                self.dir, "lighttpd-plain-worker.conf"), env)
+            self.plain_port = self._lighttpd("web-plain-client", os.path.join(
+                self.dir, "lighttpd-plain-client.conf"),
+                dict(env, PS_UPSTREAM_PORT=str(wport)))
+            self.start_passthru()
         except Exception:
             sys.stderr.write(self.all_logs())
             self.stop()
             raise
         return self
 
-    def restart_proxies(self):
-        """Fresh proxy processes, so a peak RSS belongs to one row only."""
-        for n in ("client", "worker"):
-            self.stop_proc(n)
-        self.start_worker()
-        self.start_client()
+    def start_passthru(self):
+        """The passthru pair behind the project's own lighttpd configs,
+        in a directory of their own (logs, pid files)."""
+        d = os.path.join(self.dir, "passthru")
+        os.makedirs(d, exist_ok=True)
+        self.own(d)
+        exe = os.path.join(self.dir, "bin", "passthru")
+        shutil.copy(os.path.join(BUILD, "bench", "passthru"), exe)
+        t = ["--threads", str(self.threads)]
+        wsock = os.path.join(d, "worker.sock")
+        csock = os.path.join(d, "client.sock")
+        self._spawn_plain("pt-worker", wsock,
+                          [exe, "--upstream", "unix:" + self.inference_sock] + t)
+        wport = self._lighttpd("web-pt-worker", os.path.join(
+            self.lighttpd_conf, "worker.conf"), {"PS_DIR": d, "PS_WORKER_SOCK": wsock})
+        self._spawn_plain("pt-client", csock,
+                          [exe, "--upstream", "http://127.0.0.1:%d" % wport] + t)
+        self.pt_port = self._lighttpd("web-pt-client", os.path.join(
+            self.lighttpd_conf, "client.conf"), {"PS_DIR": d, "PS_CLIENT_SOCK": csock})
+
+    def _spawn_plain(self, name, sock, argv):
+        p = self._start(name, [chain.SPAWN_FCGI, "-n", "-s", sock, "-M", "0660", "--"]
+                        + argv)
+        chain.wait_for(lambda: chain.unix_open(sock), name, proc=p)
+
+    def port(self, target):
+        return {"enc": self.client_port, "plain": self.plain_port,
+                "passthru": self.pt_port}[target]
 
     def pid(self, name):
         """The pid of a server; for a proxy under spawn-fcgi -n, the
         proxy itself (spawn-fcgi execs it), which is checked."""
         pid = self.procs[name].pid
-        if name in ("client", "worker"):
-            exe = os.readlink("/proc/%d/exe" % pid)
-            if not os.path.basename(exe).startswith("promptseal-" + name):
+        want = {"client": "promptseal-client", "worker": "promptseal-worker",
+                "pt-client": "passthru", "pt-worker": "passthru"}.get(name)
+        if want:
+            exe = os.path.basename(os.readlink("/proc/%d/exe" % pid))
+            if not exe.startswith(want):
                 raise RuntimeError("pid %d of %s is %s" % (pid, name, exe))
         return pid
-
-
-# Which processes count for which target, by Chain process name.
-PROCS = {
-    "direct": ("inference",),
-    "plain": ("web-plain-client", "web-plain-worker", "inference"),
-    "enc": ("web-client", "client", "web-worker", "worker", "inference"),
-}
-ALL_PROCS = ("client", "worker", "web-client", "web-worker",
-             "web-plain-client", "web-plain-worker", "inference")
 
 
 # ------------------------------------------------------------ requests
@@ -172,76 +202,64 @@ def prompt(n):
     return (line * (n // 80 + 1))[:n]
 
 
-def body(size, stream, events, extra=None):
+def body(size, spec):
     b = {"model": "test-model",
          "messages": [{"role": "system", "content": "You are terse."},
                       {"role": "user", "content": prompt(size)}],
          "max_tokens": 64}
-    if stream:
+    if spec.startswith("s"):
         b["stream"] = True
-        b["x_events"] = events
-    b.update(extra or {})
+    # Last, where the stand-in looks for it without parsing the prompt.
+    b["x_standin"] = spec
     return json.dumps(b).encode()
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=120):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
+def expected_content(spec):
+    """The text the stand-in sends for spec (as bench/standin.c builds it)."""
+    line = (WORDS * 3)[:79] + "\n"
+    if spec.startswith("j"):
+        n = int(spec[1:])
+        return (line * (n // 80 + 1))[:n]
+    k, b = (int(x) for x in re.match(r"s(\d+)x(\d+)", spec).groups())
+    return (line * (k * b // 80 + 1))[:k * b]
 
 
 class Client:
-    """One keep-alive connection to a target that timestamps every line."""
+    """One keep-alive connection to a chain that timestamps every read."""
 
     def __init__(self, b, target):
-        self.b, self.target = b, target
+        self.port = b.port(target)
         self.conn = None
 
-    def _conn(self):
+    def post(self, data):
+        """POST data; returns (status, t0, [(time, data bytes of an event)])."""
         if self.conn is None:
-            if self.target == "direct":
-                self.conn = UnixHTTPConnection(self.b.inference_sock)
-            else:
-                port = self.b.client_port if self.target == "enc" else self.b.plain_port
-                self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             self.conn.connect()
-        return self.conn
-
-    def post(self, data, on_line=None):
-        """POST data to /v1/chat/completions.  Returns (status, t0, list of
-        (perf_counter, line bytes)); the clock starts as the request is
-        sent on an open connection."""
-        c = self._conn()
         t0 = time.perf_counter()
-        c.request("POST", "/v1/chat/completions", body=data,
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        lines, buf = [], b""
+        self.conn.request("POST", "/v1/chat/completions", body=data,
+                          headers={"Content-Type": "application/json"})
+        r = self.conn.getresponse()
+        events, buf = [], b""
         while True:
             chunk = r.read1(262144)
             if not chunk:
                 break
             now = time.perf_counter()
             buf += chunk
-            k = buf.find(b"\n")
-            while k >= 0:
-                lines.append((now, buf[:k].rstrip(b"\r")))
-                if on_line:
-                    on_line(len(lines))
-                buf = buf[k + 1:]
-                k = buf.find(b"\n")
-        if buf:
-            lines.append((time.perf_counter(), buf))
-        r.read()  # marks the response done so the connection can be reused
-        if r.getheader("Connection", "").lower() == "close" or r.will_close:
+            while True:
+                k = buf.find(b"\n\n")
+                if k < 0:
+                    break
+                ev, buf = buf[:k], buf[k + 2:]
+                for line in ev.split(b"\n"):
+                    if line.startswith(b"data:"):
+                        events.append((now, line[5:].strip()))
+        rest = buf
+        r.read()
+        if r.will_close:
             self.close()
-        return r.status, t0, lines
+        return r.status, t0, events, rest
 
     def close(self):
         if self.conn:
@@ -249,183 +267,103 @@ class Client:
             self.conn = None
 
 
-def data_events(lines):
-    out = []
-    for t, line in lines:
-        if line.startswith(b"data:"):
-            v = line[5:]
-            out.append((t, v[1:] if v.startswith(b" ") else v))
-    return out
-
-
-def check_reply(status, lines, size, stream, events):
-    """Raise unless the reply is the inference server's echo, complete."""
-    want = "echo: " + prompt(size)
+def check_reply(b, target, size, spec):
+    """Raise unless a chain answers spec with the stand-in's reply."""
+    cl = Client(b, target)
+    try:
+        status, _, events, rest = cl.post(body(size, spec))
+    finally:
+        cl.close()
     if status != 200:
-        raise RuntimeError("status %d" % status)
-    if not stream:
-        got = json.loads(b"\n".join(l for _, l in lines))
-        text = got["choices"][0]["message"]["content"]
+        raise RuntimeError("%s: status %d" % (target, status))
+    want = expected_content(spec)
+    if spec.startswith("j"):
+        got = json.loads(rest)["choices"][0]["message"]["content"]
     else:
-        ev = data_events(lines)
-        if not ev or ev[-1][1] != b"[DONE]":
-            raise RuntimeError("stream does not end in [DONE]")
-        parts = []
-        for _, v in ev[:-1]:
-            d = json.loads(v)
-            if "error" in d:
-                raise RuntimeError("error event: %s" % d["error"].get("code"))
-            parts.append(d["choices"][0]["delta"].get("content", ""))
-        text = "".join(parts)
-        if len(ev) != events + 2:
-            raise RuntimeError("%d data events, want %d" % (len(ev), events + 2))
-    if text != want:
-        raise RuntimeError("reply is not the echo of the prompt")
+        if not events or events[-1][1] != b"[DONE]":
+            raise RuntimeError("%s: stream does not end in [DONE]" % target)
+        got = "".join(json.loads(v)["choices"][0]["delta"].get("content", "")
+                      for _, v in events[:-1])
+    if got != want:
+        raise RuntimeError("%s: reply is not the stand-in's" % target)
 
 
 # ------------------------------------------------------------ wrk
 def run_wrk(b, target, data_file, conc, secs):
-    port = {"enc": b.client_port, "plain": b.plain_port}.get(target)
-    env = dict(os.environ)
-    if target == "direct":
-        port = b.direct_port
-        env.update(LD_PRELOAD=b.shim, PS_UNIX_PORT=str(port),
-                   PS_UNIX_PATH=b.inference_sock)
     threads = 1 if conc == 1 else 2
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % secs, "--timeout", "30s",
            "-s", os.path.join(HERE, "post.lua"),
-           "http://127.0.0.1:%d/v1/chat/completions" % port, "--", data_file]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=secs + 90)
+           "http://127.0.0.1:%d/v1/chat/completions" % b.port(target), "--", data_file]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 90)
     m = re.search(r"^WRKJSON (.*)$", p.stdout, re.M)
     if p.returncode != 0 or not m:
         raise RuntimeError("wrk failed: %s %s" % (p.stdout[-500:], p.stderr[-500:]))
     return json.loads(m.group(1))
 
 
-def measure_row(b, target, data_file, conc, secs, restart=True):
-    if target == "enc" and restart:
-        b.restart_proxies()
-    pids = {n: b.pid(n) for n in ALL_PROCS}
-    for n in ("client", "worker"):
+def measure(b, target, data_file, conc, secs):
+    names = PROXIES.get(target, ()) + WEB[target] + ("inference",)
+    pids = {n: b.pid(n) for n in names}
+    for n in PROXIES.get(target, ()):
         reset_hwm(pids[n])
     before = {n: cpu_ticks(p) for n, p in pids.items()}
     w = run_wrk(b, target, data_file, conc, secs)
     after = {n: cpu_ticks(p) for n, p in pids.items()}
     n = max(w["requests"], 1)
-    us = lambda k: (after[k] - before[k]) * 1e6 / CLK_TCK / n  # noqa: E731
-    row = {
-        "rps": w["requests"] / (w["duration_us"] / 1e6),
-        "requests": w["requests"],
-        "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
-        "errors": sum(w[k] for k in w if k.startswith("errors_")),
-        "cpu_us": {k: us(k) for k in PROCS[target]},
-    }
-    row["cpu_us"]["web"] = sum(us(k) for k in PROCS[target] if k.startswith("web-"))
-    if target == "enc":
-        row["hwm_kib"] = {k: status_kib(pids[k], "VmHWM") for k in ("client", "worker")}
+    cpu = {k: (after[k] - before[k]) * 1e6 / CLK_TCK / n for k in names}
+    row = {"rps": w["requests"] / (w["duration_us"] / 1e6), "requests": w["requests"],
+           "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+           "errors": sum(w[k] for k in w if k.startswith("errors_")),
+           "cpu_us": {"web": sum(cpu[k] for k in WEB[target]),
+                      "inference": cpu["inference"]}}
+    for i, k in enumerate(PROXIES.get(target, ())):
+        row["cpu_us"][("client", "worker")[i]] = cpu[k]
+    if target in PROXIES:
+        row["hwm_kib"] = {("client", "worker")[i]: status_kib(pids[k], "VmHWM")
+                          for i, k in enumerate(PROXIES[target])}
     return row
 
 
 # ------------------------------------------------------------ streams
-def stream_timing(b, target, size, events, n):
-    """n streamed requests one after another: median time to the first
-    data event, median time per further event, and the longest gap
-    between two events of any stream (ms)."""
+def streams(b, target, n, stall_ms, events=STREAM_EVENTS, size=EVENT_BYTES, delay_ms=0):
+    """n back-to-back streams of `events` events, one at a time: time to
+    the first event of each, the longest gap between two events of each."""
     cl = Client(b, target)
-    data = body(size, True, events)
-    firsts, per, worst = [], [], []
+    data = body(KIB, "s%dx%d" % (events, size) + ("d%d" % delay_ms if delay_ms else ""))
+    first, worst = [], []
     try:
-        for i in range(n + 1):
-            status, t0, lines = cl.post(data)
-            if i == 0:
-                check_reply(status, lines, size, True, events)
-                continue  # warm-up
-            ev = data_events(lines)
-            firsts.append(ev[0][0] - t0)
-            per.append((ev[-1][0] - ev[0][0]) / (len(ev) - 1))
-            worst.append(max(ev[i][0] - ev[i - 1][0] for i in range(1, len(ev))))
+        cl.post(data)   # warm-up: the connection and the proxies' threads
+        for _ in range(n):
+            status, t0, ev, _ = cl.post(data)
+            if status != 200 or len(ev) != events + 2:
+                raise RuntimeError("%s: stream of %d events, status %d" %
+                                   (target, len(ev), status))
+            first.append((ev[0][0] - t0) * 1e3)
+            worst.append(max(ev[i][0] - ev[i - 1][0] for i in range(1, len(ev))) * 1e3)
     finally:
         cl.close()
-    return {"first_ms": statistics.median(firsts) * 1e3,
-            "per_event_us": statistics.median(per) * 1e6,
-            "worst_gap_ms": max(worst) * 1e3,
-            "stalls": sum(1 for w in worst if w > 0.05), "n": n}
+    return {"first_ms": statistics.median(first), "worst_gap_ms": max(worst),
+            "stalls": sum(1 for w in worst if w > stall_ms), "n": n}
 
 
-def paced(b, target, size, events, delay_ms, n):
-    """n streams whose events the server sends delay_ms apart, so that the
-    chain is idle when each event arrives.  An event's lag is its arrival
-    after the request was sent, less i * delay_ms for the i-th event.  The
-    first event's lag is the time to first event, free of the load the
-    rest of a back-to-back stream puts on the CPUs.  An event held back
-    until a later one is ready would show a lag of a whole delay or more
-    beyond the first event's (the server's oversleep, a few tens of
-    microseconds per event, adds a little)."""
-    cl = Client(b, target)
-    data = body(size, True, events, {"x_delay_ms": delay_ms})
-    gaps, first, extra = [], [], []
+def tcp_stat(name):
+    """A counter of /proc/net/netstat (TcpExt), or None."""
     try:
-        for i in range(n + 1):
-            status, t0, lines = cl.post(data)
-            check_reply(status, lines, size, True, events)
-            if i == 0:
-                continue  # warm-up
-            # Every data event is paced, [DONE] too (the end record the
-            # worker puts in its place must not wait either).
-            ev = data_events(lines)
-            gaps += [(ev[i][0] - ev[i - 1][0]) * 1e3 for i in range(1, len(ev))]
-            lag = [(t - t0) * 1e3 - i * delay_ms for i, (t, _) in enumerate(ev)]
-            first.append(lag[0])
-            extra.append(max(x - lag[0] for x in lag[1:]))
-    finally:
-        cl.close()
-    return {"first_ms": statistics.median(first), "min_gap_ms": min(gaps),
-            "max_gap_ms": max(gaps), "max_extra_lag_ms": max(extra),
-            "delay_ms": delay_ms, "events": events, "n": n}
-
-
-def long_stream_rss(b, events):
-    """One stream of `events` events through the encrypted chain while
-    the proxies' RSS is sampled every 5 ms."""
-    b.restart_proxies()
-    pids = {n: b.pid(n) for n in ("client", "worker")}
-    samples = []
-    seen = [0]
-    stop = threading.Event()
-
-    def sampler():
-        while not stop.is_set():
-            samples.append((seen[0],) + tuple(status_kib(pids[k], "VmRSS")
-                                              for k in ("client", "worker")))
-            time.sleep(0.005)
-
-    th = threading.Thread(target=sampler)
-    start = {k: status_kib(p, "VmRSS") for k, p in pids.items()}
-    th.start()
-    cl = Client(b, "enc")
-    try:
-        status, t0, lines = cl.post(body(KIB, True, events),
-                                    on_line=lambda k: seen.__setitem__(0, k))
-    finally:
-        stop.set()
-        th.join()
-        cl.close()
-    check_reply(status, lines, KIB, True, events)
-    out = {"events": events, "seconds": lines[-1][0] - t0, "samples": len(samples)}
-    for i, k in enumerate(("client", "worker")):
-        after_first = [s[i + 1] for s in samples if s[0] >= 2 * events // 10]
-        out[k] = {"before_kib": start[k], "anon_end_kib": status_kib(pids[k], "RssAnon"),
-                  "at_20pct_kib": after_first[0] if after_first else None,
-                  "max_kib": max(s[i + 1] for s in samples) if samples else None,
-                  "end_kib": status_kib(pids[k], "VmRSS"),
-                  "hwm_kib": status_kib(pids[k], "VmHWM")}
-    return out
+        with open("/proc/net/netstat") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for h, v in zip(lines[::2], lines[1::2]):
+        if h.startswith("TcpExt:"):
+            d = dict(zip(h.split()[1:], v.split()[1:]))
+            return int(d[name]) if name in d else None
+    return None
 
 
 # ------------------------------------------------------------ library
 def micro(secs):
     p = subprocess.run([os.path.join(BUILD, "bench", "micro"), "--seconds", str(secs),
-                        "1K", "64K", "1M", "event"], capture_output=True, text=True, timeout=300)
+                        "1K", "1M", "event"], capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise RuntimeError("bench/micro failed: " + p.stderr)
     rows = []
@@ -443,369 +381,303 @@ def openssl_speed(nbytes):
     return float(m.group(1)) / 1e6 if m else None
 
 
-# ------------------------------------------------------------ machine
-def sh(*cmd):
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (p.stdout or p.stderr).strip().splitlines()[0]
-    except (OSError, IndexError, subprocess.SubprocessError):
-        return "?"
+# ------------------------------------------------------------ report
+def summary(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def fs(s, spec="%.2f"):
+    """A summary as 'median (min-max)'."""
+    if s is None:
+        return "-"
+    if s["n"] == 1 or s["min"] == s["max"]:
+        return spec % s["median"]
+    return (spec + " (" + spec + "-" + spec + ")") % (s["median"], s["min"], s["max"])
 
 
 def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) // 1024
-    cflags = "?"
+    def sh(*cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (p.stdout or p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "?"
+    cpu = "?"
     try:
-        with open(os.path.join(BUILD, "Makefile")) as f:
-            for line in f:
-                if line.startswith("CFLAGS = "):
-                    cflags = line[9:].strip()
-    except OSError:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M).group(1)
+    except (OSError, AttributeError):
         pass
-    return {"cpu": model, "cpus": os.cpu_count(), "mem_mib": mem,
-            "kernel": platform.release(), "cflags": cflags,
-            "lighttpd": sh("lighttpd", "-v"), "openssl": sh("openssl", "version"),
-            "wrk": sh("wrk", "-v"),
-            "commit": sh("git", "-C", SRC, "describe", "--always", "--dirty"),
-            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
+    return {"cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(),
+            "lighttpd": sh(chain.LIGHTTPD, "-v"), "openssl": sh("openssl", "version"),
+            "wrk": sh("wrk", "-v"), "load_before": os.getloadavg()[0],
+            "source": sh("git", "-C", SRC, "describe", "--always", "--dirty")}
 
 
-# ------------------------------------------------------------ report
-def fmt_size(n):
-    return "%d MiB" % (n // MIB) if n >= MIB else "%d KiB" % (n // KIB)
+def evaluate(res):
+    rows = {r["name"]: r for r in res["rows"]}
 
+    def ratio(name):
+        r = rows.get(name)
+        return r["enc_plain"]["median"] if r and r["enc_plain"] else None
 
-def fmt(v, spec="%.2f"):
-    return "-" if v is None else spec % v
+    def cpu(name, proxy):
+        r = rows.get(name)
+        s = r and r["cpu_us"]["enc"].get(proxy)
+        return s["median"] if s else None
+
+    t = []
+
+    def add(what, value, ok, shown):
+        t.append({"target": what, "value": value, "shown": shown,
+                  "pass": None if value is None else bool(ok(value))})
+
+    for name, goal in (("1 KiB c16", 0.50), ("1 MiB c16", 0.40),
+                       ("64-event streams c16", 0.50)):
+        v = ratio(name)
+        add("enc/plain req/s >= %.2f, %s" % (goal, name), v,
+            lambda x, g=goal: x >= g, "-" if v is None else "%.2f" % v)
+    st = res.get("streams")
+    if st:
+        v = st["added_first_ms"]["median"]
+        add("time to first streamed event added <= 0.5 ms", v, lambda x: x <= 0.5,
+            "%.3f ms" % v)
+        v = st["stalls"]["enc"]
+        add("zero stalled streams (gap > %g ms) of %d" % (st["stall_ms"], st["n"]), v,
+            lambda x: x == 0, "%d" % v)
+    for proxy in ("client", "worker"):
+        v = cpu("1 KiB c16", proxy)
+        add("%s CPU per 1 KiB request (c16) <= 25 us" % proxy, v, lambda x: x <= 25,
+            "-" if v is None else "%.1f us" % v)
+    m = res.get("micro")
+    if m:
+        v = m["both_over_aes"]
+        add("library seal + open of 1 MiB >= 40 % of raw AES-256-GCM", v,
+            lambda x: x >= 0.40, "%.1f %%" % (100 * v))
+    return t
 
 
 def report(res):
     out = []
-    w = out.append
-    m = res["machine"]
-    w("## Machine\n")
-    w("- CPU: %s, %d logical CPUs, %d MiB RAM, Linux %s" % (
-        m["cpu"], m["cpus"], m["mem_mib"], m["kernel"]))
-    w("- %s; %s; %s; CFLAGS %s; source %s" % (m["lighttpd"], m["openssl"], m["wrk"],
-                                               m["cflags"], m["commit"]))
-    w("- load average before: %s, after: %s" % (" ".join(m["loadavg_start"]),
-                                                 " ".join(m["loadavg_end"])))
-    w("- wrk %d s per row; proxies with --threads %d%s; started %s, took %.0f s\n" % (
-        res["duration"], res["threads"],
-        "".join(" and " + e for e in res["proxy_env"]), res["started"], res["took"]))
-
-    w("## Throughput and latency (wrk)\n")
-    w("CPU is per request, in microseconds: client and worker proxies, both "
-      "web servers of the chain together, the inference server. RSS is the "
-      "peak (VmHWM) of each proxy during the row. enc/plain compares req/s "
-      "(p50 in brackets).\n")
-    w("| prompt | stream | conc | chain | req/s | p50 ms | p99 ms | client CPU | "
-      "worker CPU | web CPU | inference CPU | client RSS MiB | worker RSS MiB | "
-      "enc/plain |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    p = out.append
+    mc = res["machine"]
+    p("# promptseal benchmark results\n")
+    p("%s, %d CPUs, Linux %s; %s; %s; %s; source %s; load average %.2f at the start; "
+      "%d rounds of %d s per chain and row; %d proxy threads.\n" %
+      (mc["cpu"], mc["cpus"], mc["kernel"], mc["lighttpd"], mc["openssl"], mc["wrk"],
+       mc["source"], mc["load_before"], res["args"]["rounds"], res["args"]["duration"],
+       res["args"]["threads"]))
+    p("Each figure: median over the rounds (min-max).  Ratios are taken per round.\n")
+    p("## Throughput (wrk)\n")
+    p("| row | plain req/s | passthru req/s | enc req/s | passthru/plain | enc/passthru "
+      "| enc/plain | enc p50 ms | plain p50 ms | errors |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
     for r in res["rows"]:
-        for t in TARGETS:
-            x = r[t]
-            c = x["cpu_us"]
-            ratio = ""
-            if t == "enc":
-                ratio = "%.2f (%.2f)" % (x["rps"] / r["plain"]["rps"],
-                                         x["p50_ms"] / max(r["plain"]["p50_ms"], 1e-3))
-            hwm = x.get("hwm_kib", {})
-            err = " (%d errors)" % x["errors"] if x["errors"] else ""
-            w("| %s | %s | %d | %s | %.0f%s | %.3f | %.3f | %s | %s | %s | %.0f | %s | %s | %s |" % (
-                fmt_size(r["size"]), "%d ev" % r["events"] if r["stream"] else "no",
-                r["conc"], t, x["rps"], err, x["p50_ms"], x["p99_ms"],
-                fmt(c.get("client"), "%.0f"), fmt(c.get("worker"), "%.0f"),
-                fmt(c["web"] if t != "direct" else None, "%.0f"), c["inference"],
-                fmt(hwm["client"] / 1024 if hwm else None, "%.1f"),
-                fmt(hwm["worker"] / 1024 if hwm else None, "%.1f"), ratio))
-
-    w("\n## Streamed events (timestamping client, one stream at a time)\n")
-    w("Back-to-back streams (the server sends all events at once). Median over "
-      "the requests of: time from sending the request to the first data event, "
-      "and (last - first) / (events - 1), the time each further event costs "
-      "when the chain is busy with the stream.\n")
-    w("| prompt | events | requests | direct first ms | plain first ms | enc first ms | "
-      "added first ms | direct per event us | plain per event us | enc per event us | "
-      "added per event us | plain worst gap ms | enc worst gap ms | enc streams with a "
-      "gap > 50 ms |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for s in res["streams"]:
-        d, p, e = s["direct"], s["plain"], s["enc"]
-        w("| %s | %d | %d | %.3f | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f | %.1f | %.1f | "
-          "%.1f | %d |" % (
-              fmt_size(s["size"]), s["events"], e["n"], d["first_ms"], p["first_ms"],
-              e["first_ms"], e["first_ms"] - p["first_ms"], d["per_event_us"],
-              p["per_event_us"], e["per_event_us"], e["per_event_us"] - p["per_event_us"],
-              p["worst_gap_ms"], e["worst_gap_ms"], e["stalls"]))
-    w("\nPaced streams: %d events sent %d ms apart, so the chain is idle when each "
-      "arrives. first = time from sending the request to the first event (median); "
-      "gaps between events at the user's end; extra lag = the most any later event "
-      "arrived behind its schedule (first event + i x %d ms), over all streams. All ms.\n"
-      % (res["paced_events"], res["paced_delay"], res["paced_delay"]))
-    w("| prompt | streams | direct first | plain first | enc first | added first | "
-      "plain gaps | enc gaps | plain extra lag | enc extra lag |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
-    for s in res["paced"]:
-        d, p, e = s["direct"], s["plain"], s["enc"]
-        w("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f..%.2f | %.2f..%.2f | %.2f | %.2f |" % (
-            fmt_size(s["size"]), e["n"], d["first_ms"], p["first_ms"], e["first_ms"],
-            e["first_ms"] - p["first_ms"], p["min_gap_ms"], p["max_gap_ms"],
-            e["min_gap_ms"], e["max_gap_ms"], p["max_extra_lag_ms"], e["max_extra_lag_ms"]))
-    ls = res["long_stream"]
-    w("\nOne stream of %d events through the encrypted chain (%.1f s), RSS in KiB:\n" % (
-        ls["events"], ls["seconds"]))
-    w("| proxy | before | at 20 % of events | max during | at end | VmHWM | RssAnon at end |")
-    w("|---|---|---|---|---|---|---|")
-    for k in ("client", "worker"):
-        x = ls[k]
-        w("| %s | %s | %s | %s | %s | %s | %s |" % (
-            k, x["before_kib"], x["at_20pct_kib"], x["max_kib"], x["end_kib"], x["hwm_kib"],
-            x["anon_end_kib"]))
-
-    w("\n## Library alone (bench/micro) beside raw AES-256-GCM\n")
-    w("MB/s of plain body (10^6 bytes). both = one seal plus one open of the "
-      "same body. aes (in process) is EVP AES-256-GCM encryption of a buffer "
-      "of the body's length; openssl speed is `openssl speed -evp "
-      "aes-256-gcm -bytes N`.\n")
-    w("| body | bytes | seal MB/s | open MB/s | both MB/s | seal us | open us | "
-      "aes (in process) MB/s | openssl speed MB/s | both / openssl speed |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
-    for r in res["micro"]:
-        sp = res["speed"].get(str(int(r["size"]))) if r["kind"] == "request" else None
-        w("| %s | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.0f | %s | %s |" % (
-            ("request, " + fmt_size(int(r["size"]))) if r["kind"] == "request"
-            else "one stream event", r["body"], r["seal_mbs"], r["open_mbs"],
-            r["both_mbs"], r["seal_us"], r["open_us"], r["aes_mbs"], fmt(sp, "%.0f"),
-            fmt(r["both_mbs"] / sp * 100 if sp else None, "%.1f %%")))
-
-    w("\n## Targets\n")
-    w("| target | measured | met |")
-    w("|---|---|---|")
+        p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+            r["name"], fs(r["rps"]["plain"], "%.0f"), fs(r["rps"]["passthru"], "%.0f"),
+            fs(r["rps"]["enc"], "%.0f"), fs(r["passthru_plain"]), fs(r["enc_passthru"]),
+            fs(r["enc_plain"]), fs(r["p50"]["enc"], "%.3f"), fs(r["p50"]["plain"], "%.3f"),
+            r["errors"]))
+    p("\n## CPU per request (us) and peak RSS (MiB)\n")
+    p("From /proc/PID/stat (10 ms ticks) over each wrk run, divided by its requests.  "
+      "web: both lighttpd of the chain together.\n")
+    p("| row | enc client | enc worker | passthru client | passthru worker | enc web "
+      "| passthru web | plain web | standin | enc client RSS | enc worker RSS "
+      "| passthru client RSS | passthru worker RSS |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in res["rows"]:
+        c = r["cpu_us"]
+        h = r["hwm_mib"]
+        p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["name"], fs(c["enc"]["client"], "%.0f"), fs(c["enc"]["worker"], "%.0f"),
+            fs(c["passthru"]["client"], "%.0f"), fs(c["passthru"]["worker"], "%.0f"),
+            fs(c["enc"]["web"], "%.0f"), fs(c["passthru"]["web"], "%.0f"),
+            fs(c["plain"]["web"], "%.0f"), fs(c["enc"]["inference"], "%.0f"),
+            fs(h["enc"]["client"], "%.1f"), fs(h["enc"]["worker"], "%.1f"),
+            fs(h["passthru"]["client"], "%.1f"), fs(h["passthru"]["worker"], "%.1f")))
+    st = res.get("streams")
+    if st:
+        p("\n## Streams: time to first event, stalls (%d-event streams)\n" % STREAM_EVENTS)
+        p("%d streams per chain in %d interleaved blocks, timed alone for the first "
+          "event (streams of %d events %d ms apart, up to 50 per block: request sent "
+          "to first data event, median per block) and with 15 "
+          "more streams kept running by wrk (stalls: streams with a gap over %g ms "
+          "between two events).  Zero-window probes sent on this machine meanwhile "
+          "(TcpExt TCPWinProbe, all sockets): %s.\n" % (
+              st["n"], st["blocks"], PACED_EVENTS, PACED_MS, st["stall_ms"],
+              "-" if st["tcp_win_probes"] is None else st["tcp_win_probes"]))
+        p("| chain | first event ms (alone) | worst gap ms (loaded) | stalled streams (loaded) |")
+        p("|---|---|---|---|")
+        for t in CHAINS:
+            p("| %s | %s | %.1f | %d of %d |" % (t, fs(st["first_ms"][t], "%.3f"),
+                                              st["worst_gap_ms"][t], st["stalls"][t],
+                                              st["n"]))
+        p("\nAdded by enc over plain, per block: %s ms; over passthru: %s ms.\n" % (
+            fs(st["added_first_ms"], "%.3f"), fs(st["added_first_pt_ms"], "%.3f")))
+    m = res.get("micro")
+    if m:
+        p("\n## Library alone (bench/micro) beside raw AES-256-GCM\n")
+        p("| body | seal MB/s | open MB/s | both MB/s | seal us | open us "
+          "| AES-GCM in process MB/s | openssl speed MB/s |")
+        p("|---|---|---|---|---|---|---|---|")
+        for r in m["rows"]:
+            p("| %s %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.0f | %s |" % (
+                r["kind"], r["size"], r["seal_mbs"], r["open_mbs"], r["both_mbs"],
+                r["seal_us"], r["open_us"], r["aes_mbs"],
+                "%.0f" % r["speed_mbs"] if r.get("speed_mbs") else "-"))
+        p("\nseal + open of 1 MiB / openssl speed -evp aes-256-gcm at the same size: "
+          "%.1f %%.\n" % (100 * m["both_over_aes"]))
+    p("\n## Targets (issue 13)\n")
+    p("| target | measured | |")
+    p("|---|---|---|")
     for t in res["targets"]:
-        w("| %s | %s | %s |" % (t["what"], t["measured"],
-                               {True: "yes", False: "**no**", None: "n/a"}[t["met"]]))
+        p("| %s | %s | %s |" % (t["target"], t["shown"],
+                                "-" if t["pass"] is None else
+                                "PASS" if t["pass"] else "**MISS**"))
     return "\n".join(out) + "\n"
 
 
-def targets(res):
-    out = []
-
-    def row(size, stream, conc):
-        for r in res["rows"]:
-            if r["size"] == size and r["stream"] == stream and r["conc"] == conc:
-                return r
-        return None
-
-    for size, goal in ((KIB, 0.85), (MIB, 0.50)):
-        for conc in res["concs"]:
-            r = row(size, False, conc)
-            if r:
-                q = r["enc"]["rps"] / r["plain"]["rps"]
-                out.append({"what": "enc >= %d %% of plain req/s, %s, concurrency %d" % (
-                    goal * 100, fmt_size(size), conc),
-                    "measured": "%.0f %%" % (q * 100), "met": q >= goal})
-    r = row(KIB, False, 1)
-    if r:
-        a = r["enc"]["p50_ms"] - r["plain"]["p50_ms"]
-        out.append({"what": "p50 added at concurrency 1, 1 KiB: <= 0.3 ms",
-                    "measured": "%.3f ms" % a, "met": a <= 0.3})
-    for p in res["paced"]:
-        a = p["enc"]["first_ms"] - p["plain"]["first_ms"]
-        out.append({"what": "time to first event added, %s prompt (paced): <= 1 ms"
-                    % fmt_size(p["size"]), "measured": "%.3f ms" % a, "met": a <= 1.0})
-    worst = max(p["enc"]["max_extra_lag_ms"] for p in res["paced"])
-    out.append({"what": "nothing held back, paced: no event later than half a pacing "
-                "interval (%d ms) behind its schedule" % res["paced_delay"],
-                "measured": "worst %.2f ms" % worst,
-                "met": worst < res["paced_delay"] / 2})
-    gap = max(s["enc"]["worst_gap_ms"] for s in res["streams"])
-    pgap = max(s["plain"]["worst_gap_ms"] for s in res["streams"])
-    out.append({"what": "nothing held back, back-to-back streams: no gap between two "
-                "events over 50 ms",
-                "measured": "worst gap %.1f ms (plain %.1f ms), %d of %d streams" % (
-                    gap, pgap, sum(s["enc"]["stalls"] for s in res["streams"]),
-                    sum(s["enc"]["n"] for s in res["streams"])),
-                "met": gap <= 50})
-    for r in res["rows"]:
-        if r["stream"] and r["conc"] == 1:
-            out.append({"what": "nothing held back, wrk streams, %s, concurrency 1: p99 "
-                        "within 50 ms of plain" % fmt_size(r["size"]),
-                        "measured": "p99 %.1f ms (plain %.1f ms)" % (
-                            r["enc"]["p99_ms"], r["plain"]["p99_ms"]),
-                        "met": r["enc"]["p99_ms"] - r["plain"]["p99_ms"] <= 50})
-    for r in res["micro"]:
-        sp = res["speed"].get(str(int(r["size"])))
-        if r["kind"] == "request" and int(r["size"]) == MIB and sp:
-            q = r["both_mbs"] / sp
-            out.append({"what": "library seal + open of 1 MiB >= 25 % of openssl speed",
-                        "measured": "%.0f of %.0f MB/s = %.1f %%" % (r["both_mbs"], sp, q * 100),
-                        "met": q >= 0.25})
-    peak = {k: max([r["enc"]["hwm_kib"][k] for r in res["rows"]] +
-                   [res["long_stream"][k]["hwm_kib"]]) for k in ("client", "worker")}
-    for k in ("client", "worker"):
-        out.append({"what": "%s proxy peak RSS < 16 MiB, all rows" % k,
-                    "measured": "%.1f MiB" % (peak[k] / 1024), "met": peak[k] < 16 * 1024})
-        ls = res["long_stream"][k]
-        grow = ls["end_kib"] - ls["at_20pct_kib"]
-        out.append({"what": "%s proxy RSS flat across a %d-event stream" % (
-            k, res["long_stream"]["events"]),
-            "measured": "%+d KiB from 20 %% to the end, peak %.1f MiB" % (
-                grow, ls["hwm_kib"] / 1024),
-            "met": grow <= 256 and ls["hwm_kib"] < 16 * 1024})
-    return out
-
-
 # ------------------------------------------------------------ main
-def parse_sizes(s):
-    out = []
-    for x in s.split(","):
-        x = x.strip().upper()
-        mult = MIB if x.endswith("M") else KIB if x.endswith("K") else 1
-        out.append(int(x.rstrip("KM")) * mult)
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description="promptseal benchmark")
-    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk row")
-    ap.add_argument("--sizes", default="1K,64K,1M")
-    ap.add_argument("--concurrency", default="1,16")
-    ap.add_argument("--events", type=int, default=256, help="events per streamed reply")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per row")
+    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--streams", type=int, default=300,
+                    help="back-to-back streams per chain for first event and stalls")
+    ap.add_argument("--stall-ms", type=float, default=100.0)
     ap.add_argument("--threads", type=int, default=16, help="threads of each proxy")
-    ap.add_argument("--long-events", type=int, default=10000)
     ap.add_argument("--micro-seconds", type=float, default=1.0)
+    ap.add_argument("--rows", default=None,
+                    help="comma-separated row numbers (1-%d) to run" % len(ROWS))
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 round of 1 s, 20 streams, short micro")
     ap.add_argument("--out", default=os.path.join(BUILD, "bench-results.md"))
     ap.add_argument("--json", default=os.path.join(BUILD, "bench-results.json"))
     ap.add_argument("--proxy-env", action="append", default=[], metavar="NAME=VALUE",
-                    help="extra environment of both proxies (e.g. GLIBC_TUNABLES=...)")
-    ap.add_argument("--perf", metavar="SIZE,stream|plain,CONC",
-                    help="only profile this row of the encrypted chain with perf record")
+                    help="environment for the four proxies (e.g. GLIBC_TUNABLES=...)")
     a = ap.parse_args()
-    sizes = parse_sizes(a.sizes)
-    concs = [int(c) for c in a.concurrency.split(",")]
-
-    with open(os.path.join(BUILD, "Makefile")) as f:
-        if "-fsanitize" in f.read():
-            log("warning: this build has sanitizers on; its numbers mean little")
-
-    t_start = time.time()
-    res = {"machine": machine(), "duration": a.duration, "threads": a.threads,
-           "proxy_env": a.proxy_env,
-           "concs": concs, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-           "rows": [], "streams": []}
-    b = Bench(a.threads, dict(e.split("=", 1) for e in a.proxy_env))
-    b.start()
+    if a.quick:
+        a.rounds, a.duration, a.streams, a.micro_seconds = 1, 1, 20, 0.2
+    rows = ROWS
+    if a.rows:
+        rows = [ROWS[int(i) - 1] for i in a.rows.split(",")]
+    for prog in ("wrk",):
+        if not shutil.which(prog):
+            sys.exit("bench: %s is not installed (scripts/deps)" % prog)
     try:
-        b.shim = os.path.join(BUILD, "bench", "unix-connect.so")
-        b.direct_port = chain.free_port()
-        bodies = os.path.join(b.dir, "bodies")
-        os.mkdir(bodies)
-        files = {}
-        for size in sizes:
-            for stream in (False, True):
-                data = body(size, stream, a.events)
-                path = os.path.join(bodies, "%d-%d.json" % (size, stream))
-                with open(path, "wb") as f:
-                    f.write(data)
-                files[size, stream] = path
-                # Every target must answer correctly before it is timed.
-                for t in TARGETS:
-                    cl = Client(b, t)
-                    check_reply(*cl.post(data)[::2], size, stream, a.events)
-                    cl.close()
-        log("chain up in %s; warming up" % b.dir)
-        for t in TARGETS:
-            run_wrk(b, t, files[sizes[0], False], 1, 1)
-
-        if a.perf:
-            return profile(b, a, files)
-
-        log("%d-event stream for RSS" % a.long_events)
-        res["long_stream"] = long_stream_rss(b, a.long_events)
-        res["paced_events"], res["paced_delay"], res["paced"] = 8, 30, []
-        for size in sizes:
-            log("paced streams, %s" % fmt_size(size))
-            n = 10 if size <= 64 * KIB else 6
-            p = {"size": size}
-            for t in TARGETS:
-                p[t] = paced(b, t, size, res["paced_events"], res["paced_delay"], n)
-            res["paced"].append(p)
-        for size in sizes:
-            n = 100 if size <= KIB else 40 if size <= 64 * KIB else 10
-            log("stream timings, %s" % fmt_size(size))
-            s = {"size": size, "events": a.events}
-            for t in TARGETS:
-                s[t] = stream_timing(b, t, size, a.events, n)
-            res["streams"].append(s)
-
-        for size in sizes:
-            for stream in (False, True):
-                for conc in concs:
-                    r = {"size": size, "stream": stream, "conc": conc, "events": a.events}
-                    for t in TARGETS:
-                        log("wrk %s %s c%d %s" % (fmt_size(size),
-                                                  "stream" if stream else "plain", conc, t))
-                        r[t] = measure_row(b, t, files[size, stream], conc, a.duration)
-                    res["rows"].append(r)
-        for n in ("client", "worker"):
-            res[n + "_log"] = b.log(n + ".log")[-2000:]
+        with open(os.path.join(BUILD, "config.log"), errors="replace") as f:
+            if "--enable-sanitizers" in f.read(4000):
+                log("bench: WARNING: a sanitizer build; its figures mean little")
+    except OSError:
+        pass
+    t_start = time.time()
+    env = dict(kv.split("=", 1) for kv in a.proxy_env)
+    res = {"args": vars(a), "machine": machine(), "rows": []}
+    b = Bench(a.threads, env).start()
+    tmp = os.path.join(b.dir, "bodies")
+    os.makedirs(tmp, exist_ok=True)
+    try:
+        for name, size, spec, conc in rows:
+            for t in CHAINS:
+                check_reply(b, t, size, spec)
+            f = os.path.join(tmp, "%s.json" % spec)
+            with open(f, "wb") as fh:
+                fh.write(body(size, spec))
+            per = {t: [] for t in CHAINS}
+            for rnd in range(a.rounds):
+                for t in CHAINS:
+                    log("bench: %s, round %d/%d, %s" % (name, rnd + 1, a.rounds, t))
+                    per[t].append(measure(b, t, f, conc, a.duration))
+            rr = lambda x, y: [p["rps"] / q["rps"] if q["rps"] else None  # noqa: E731
+                               for p, q in zip(per[x], per[y])]
+            row = {"name": name, "size": size, "spec": spec, "conc": conc,
+                   "rps": {t: summary([x["rps"] for x in per[t]]) for t in CHAINS},
+                   "p50": {t: summary([x["p50_ms"] for x in per[t]]) for t in CHAINS},
+                   "p99": {t: summary([x["p99_ms"] for x in per[t]]) for t in CHAINS},
+                   "enc_plain": summary(rr("enc", "plain")),
+                   "passthru_plain": summary(rr("passthru", "plain")),
+                   "enc_passthru": summary(rr("enc", "passthru")),
+                   "errors": sum(x["errors"] for t in CHAINS for x in per[t]),
+                   "cpu_us": {t: {k: summary([x["cpu_us"].get(k) for x in per[t]])
+                                  for k in ("client", "worker", "web", "inference")}
+                              for t in CHAINS},
+                   "hwm_mib": {t: {k: summary([x["hwm_kib"][k] / 1024 for x in per[t]
+                                               if "hwm_kib" in x])
+                                   for k in ("client", "worker")} for t in CHAINS},
+                   "raw": per}
+            res["rows"].append(row)
+        if a.streams > 0:
+            blocks = max(1, min(a.rounds, a.streams // 10))
+            k = a.streams // blocks
+            firsts = {t: [] for t in CHAINS}
+            worst = {t: 0.0 for t in CHAINS}
+            stalls = {t: 0 for t in CHAINS}
+            f = os.path.join(tmp, "stall.json")
+            with open(f, "wb") as fh:
+                fh.write(body(KIB, "s%dx%d" % (STREAM_EVENTS, EVENT_BYTES)))
+            probes0 = tcp_stat("TCPWinProbe")
+            for i in range(blocks):
+                for t in CHAINS:
+                    # First event: one stream at a time on an idle chain,
+                    # its events 5 ms apart, so that the first arrives
+                    # alone (back to back, the first read would carry all
+                    # 64 and the first event would wait for their seals).
+                    log("bench: first event, block %d/%d, %s" % (i + 1, blocks, t))
+                    firsts[t].append(streams(b, t, min(k, 50), a.stall_ms,
+                                             PACED_EVENTS, EVENT_BYTES,
+                                             PACED_MS)["first_ms"])
+                    # Stalls: the same streams while wrk keeps 15 more
+                    # running through the chain, so that a proxy falls
+                    # behind its next hop now and then, as under load.
+                    log("bench: stalls, block %d/%d, %s" % (i + 1, blocks, t))
+                    w = subprocess.Popen(
+                        ["wrk", "-t1", "-c15", "-d600s", "--timeout", "30s", "-s",
+                         os.path.join(HERE, "post.lua"),
+                         "http://127.0.0.1:%d/v1/chat/completions" % b.port(t), "--", f],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    try:
+                        time.sleep(0.2)
+                        s = streams(b, t, k, a.stall_ms)
+                    finally:
+                        w.terminate()
+                        w.wait()
+                    worst[t] = max(worst[t], s["worst_gap_ms"])
+                    stalls[t] += s["stalls"]
+            probes = tcp_stat("TCPWinProbe")
+            res["streams"] = {
+                "n": k * blocks, "blocks": blocks, "stall_ms": a.stall_ms,
+                "first_ms": {t: summary(firsts[t]) for t in CHAINS},
+                "worst_gap_ms": worst, "stalls": stalls,
+                "tcp_win_probes": None if probes is None or probes0 is None
+                else probes - probes0,
+                "added_first_ms": summary([e - p for e, p in zip(firsts["enc"],
+                                                                 firsts["plain"])]),
+                "added_first_pt_ms": summary([e - p for e, p in
+                                              zip(firsts["enc"], firsts["passthru"])])}
     finally:
         b.stop()
-
-    log("library micro-benchmark")
-    res["micro"] = micro(a.micro_seconds)
-    res["speed"] = {str(n): openssl_speed(n) for n in (KIB, 64 * KIB, MIB)}
-    res["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    res["took"] = time.time() - t_start
-    res["targets"] = targets(res)
-    text = report(res)
+    log("bench: bench/micro and openssl speed")
+    mrows = micro(a.micro_seconds)
+    for r in mrows:
+        if r["kind"] == "request":
+            r["speed_mbs"] = openssl_speed(int(r["body"]))
+    big = [r for r in mrows if r["kind"] == "request" and r["size"] == MIB]
+    res["micro"] = {"rows": mrows, "both_over_aes":
+                    big[0]["both_mbs"] / big[0]["speed_mbs"]
+                    if big and big[0].get("speed_mbs") else None}
+    res["targets"] = evaluate(res)
+    res["seconds"] = time.time() - t_start
+    text = report(res) + "\nWall time of the run: %.0f s.\n" % res["seconds"]
     print(text)
     with open(a.out, "w") as f:
         f.write(text)
     with open(a.json, "w") as f:
         json.dump(res, f, indent=1)
-    log("written: %s, %s" % (a.out, a.json))
-    return 0
-
-
-def profile(b, a, files):
-    """perf record both proxies (call graphs) during one wrk row of the
-    encrypted chain; print the top of each report."""
-    size, mode, conc = a.perf.split(",")
-    size = parse_sizes(size)[0]
-    stream = mode == "stream"
-    if (size, stream) not in files:
-        raise SystemExit("--perf: size not among --sizes")
-    b.restart_proxies()
-    recs = []
-    for n in ("client", "worker"):
-        data = os.path.join(BUILD, "perf-%s.data" % n)
-        recs.append((n, data, subprocess.Popen(
-            ["perf", "record", "-q", "-g", "-F", "999", "-o", data, "-p", str(b.pid(n))],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
-    time.sleep(0.5)
-    row = measure_row(b, "enc", files[size, stream], int(conc), a.duration, restart=False)
-    for _, _, p in recs:
-        p.send_signal(2)
-        p.wait()
-    print(json.dumps(row))
-    for n, data, _ in recs:
-        print("==== %s: perf report --no-children -i %s" % (n, data))
-        r = subprocess.run(["perf", "report", "--stdio", "--no-children", "-g", "none",
-                            "--percent-limit", "1", "-i", data],
-                           capture_output=True, text=True)
-        print("\n".join(l for l in r.stdout.splitlines() if l and not l.startswith("#"))[:6000])
-    return 0
+    log("bench: wrote %s and %s" % (a.out, a.json))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

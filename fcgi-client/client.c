@@ -99,6 +99,8 @@ on_head(void *arg, const struct upstream_reply *r)
 
 	x->status = r->status;
 	x->encrypted = r->encrypted;
+	if (!proxy_is_sse(r->content_type))
+		proxy_reply_presize(x->t, r->length);
 	x->media_ok = proxy_media_type(r->content_type, x->media,
 	    sizeof(x->media)) >= 0;
 	/* Only a 2xx stream not marked plain is relayed as a stream; every
@@ -218,7 +220,7 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 	x->streaming = 0;
 	envelope_init(&x->q, ENVELOPE_REQUEST);
 	memcpy(x->q.kid, x->key.kid, ENVELOPE_KID_LEN);
-	if ((rc = secret_random(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
+	if ((rc = secret_nonce(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
 	    (rc = envelope_bind_request(&x->q, x->method, x->path,
 	    x->plen)) != PS_OK ||
 	    (rc = envelope_derive(&x->q, x->key.secret)) != PS_OK)

@@ -85,8 +85,10 @@ on_head(void *arg, const struct upstream_reply *r)
 	x->status = r->status;
 	x->media_ok = proxy_media_type(r->content_type, x->media,
 	    sizeof(x->media)) >= 0;
-	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type))
+	if (!PROXY_OK_STATUS(r->status) || !proxy_is_sse(r->content_type)) {
+		proxy_reply_presize(x->t, r->length);
 		return PS_OK;
+	}
 	/* A stream always goes out as 200, so it is bound to 200. */
 	if ((rc = envelope_bind_reply(&x->r, 200, sse, sizeof(sse) - 1)) !=
 	    PS_OK)
@@ -280,7 +282,7 @@ key_reply(struct exchange *x)
 	envelope_init(&x->r, ENVELOPE_RESPONSE);
 	memcpy(x->r.kid, x->q.kid, ENVELOPE_KID_LEN);
 	memcpy(x->r.nonce, x->q.nonce, ENVELOPE_NONCE_LEN);
-	if ((rc = secret_random(x->r.reply, ENVELOPE_REPLY_LEN)) != PS_OK)
+	if ((rc = secret_nonce(x->r.reply, ENVELOPE_REPLY_LEN)) != PS_OK)
 		return rc;
 	return envelope_derive(&x->r, x->secret);
 }

@@ -128,6 +128,29 @@ START_TEST(test_thread_clean)
 }
 END_TEST
 
+START_TEST(test_reply_presize)
+{
+	struct proxy_opts o;
+	struct proxy_thread *t;
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	proxy_opts_init(&o);
+	o.upstream.base_url = "http://localhost";
+	o.max_reply = 1 << 20;
+	ck_assert_ptr_nonnull(t = proxy_thread_new(&o));
+	/* Unknown or past the cap: nothing reserved. */
+	proxy_reply_presize(t, -1);
+	proxy_reply_presize(t, 0);
+	proxy_reply_presize(t, (1 << 20) + 1);
+	ck_assert_uint_eq(t->reply.cap, 0);
+	/* Known: reserved at once, so the body's chunks never regrow it. */
+	proxy_reply_presize(t, 300000);
+	ck_assert_uint_ge(t->reply.cap, 300001);
+	ck_assert_uint_eq(t->reply.len, 0);
+	proxy_thread_free(t);
+}
+END_TEST
+
 static const struct {
 	const char *body;
 	pserr code;
@@ -233,6 +256,7 @@ proxy_suite(void)
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_is_sse);
 	tcase_add_test(tc, test_thread_clean);
+	tcase_add_test(tc, test_reply_presize);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("peer");

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/core/secret.c: wiping, constant-time comparison, random bytes.
+ * Unit tests of lib/core/secret.c: wiping, constant-time comparison, random
+ * bytes, and nonces from the per-thread reserve.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -92,6 +96,83 @@ START_TEST(test_secret_wipe)
 }
 END_TEST
 
+static int
+cmp16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+START_TEST(test_secret_nonce)
+{
+	enum { N = 1000 };
+	static uint8_t n[N][16];
+	uint8_t big[SECRET_NONCE_MAX + 1];
+	size_t i;
+
+	ck_assert_uint_eq(secret_nonce_refills(), 0);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(secret_nonce(n[i], 16), PS_OK);
+	/* One RAND_bytes per SECRET_RESERVE bytes, not one per nonce. */
+	ck_assert_uint_eq(secret_nonce_refills(),
+	    (N * 16 + SECRET_RESERVE - 1) / SECRET_RESERVE);
+	/* No nonce handed out twice. */
+	qsort(n, N, 16, cmp16);
+	for (i = 1; i < N; i++)
+		ck_assert_int_ne(memcmp(n[i - 1], n[i], 16), 0);
+	ck_assert_int_eq(secret_nonce(big, 0), PS_ERR_ARG);
+	ck_assert_int_eq(secret_nonce(big, sizeof(big)), PS_ERR_ARG);
+	ck_assert_int_eq(secret_nonce(NULL, 16), PS_ERR_ARG);
+	ck_assert_int_eq(secret_nonce(big, SECRET_NONCE_MAX), PS_OK);
+}
+END_TEST
+
+static void *
+other_thread(void *arg)
+{
+	unsigned long *refills = arg;
+	uint8_t a[16];
+
+	refills[0] = secret_nonce_refills();
+	if (secret_nonce(a, sizeof(a)) != PS_OK)
+		refills[0] = 99;
+	refills[1] = secret_nonce_refills();
+	return NULL;
+}
+
+START_TEST(test_secret_nonce_threads_and_fork)
+{
+	uint8_t a[16], mine[16], child[16];
+	unsigned long refills[2];
+	pthread_t t;
+	int fds[2], st;
+	pid_t pid;
+
+	ck_assert_int_eq(secret_nonce(a, sizeof(a)), PS_OK);
+	/* Another thread starts with a reserve of its own. */
+	ck_assert_int_eq(pthread_create(&t, NULL, other_thread, refills), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_eq(refills[0], 0);
+	ck_assert_uint_eq(refills[1], 1);
+	/* A child after fork() does not hand out what the parent will. */
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		if (secret_nonce(child, sizeof(child)) != PS_OK ||
+		    write(fds[1], child, sizeof(child)) != sizeof(child))
+			_exit(1);
+		_exit(secret_nonce_refills() == 2 ? 0 : 2);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(read(fds[0], child, sizeof(child)), sizeof(child));
+	ck_assert_int_eq(secret_nonce(mine, sizeof(mine)), PS_OK);
+	ck_assert_int_ne(memcmp(mine, child, sizeof(mine)), 0);
+	ck_assert_uint_eq(secret_nonce_refills(), 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 static Suite *
 secret_suite(void)
 {
@@ -101,6 +182,8 @@ secret_suite(void)
 	tcase_add_test(tc, test_secret_equal);
 	tcase_add_test(tc, test_secret_random);
 	tcase_add_test(tc, test_secret_wipe);
+	tcase_add_test(tc, test_secret_nonce);
+	tcase_add_test(tc, test_secret_nonce_threads_and_fork);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,8 +4,9 @@
  * its UNIX socket by a minimal FastCGI client of this file (the record
  * format of the FastCGI 1.0 specification), so that no web server is
  * needed: body reading with and without CONTENT_LENGTH, the body cap, the
- * JSON content-type check, the section 6 error, concurrent requests and a
- * clean stop on SIGTERM that lets a running request finish.
+ * JSON content-type check, the section 6 error, concurrent requests, a
+ * clean stop on SIGTERM that lets a running request finish, and a relayed
+ * stream written once per read from the next hop, not once per event.
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 
 #include "core/buf.h"
 #include "core/pserr.h"
+#include "net/proxy.h"
 #include "net/server.h"
 
 #define BODY_CAP 64
@@ -57,10 +59,31 @@ meet(int n)
 	return met;
 }
 
+/* X-Stream: "R,E": a stream relayed as the proxies relay one, R reads
+ * from the next hop of E events each. */
+static void
+stream(FCGX_Request *req, const char *spec)
+{
+	struct proxy_sink k;
+	int r, e, reads = 0, events = 0;
+
+	if (sscanf(spec, "%d,%d", &reads, &events) != 2 ||
+	    proxy_stream_begin(&k, req, NULL) != PS_OK)
+		return;
+	for (r = 0; r < reads; r++) {
+		for (e = 0; e < events; e++)
+			if (proxy_sink_emit(&k, "data: {}\n\n", 10, 1) != PS_OK)
+				return;
+		if (proxy_stream_flush(&k) != PS_OK)
+			return;
+	}
+}
+
 static void
 handle(void *app, void *state, FCGX_Request *req)
 {
 	const char *delay = server_param(req, "HTTP_X_DELAY_MS");
+	const char *st = server_param(req, "HTTP_X_STREAM");
 	const char *n = server_param(req, "HTTP_X_MEET");
 	char head[160];
 	struct buf body;
@@ -68,6 +91,10 @@ handle(void *app, void *state, FCGX_Request *req)
 
 	(void)app;
 	(void)state;
+	if (st != NULL) {
+		stream(req, st);
+		return;
+	}
 	buf_init(&body, BODY_CAP);
 	if ((rc = server_read_body(req, &body)) != PS_OK) {
 		server_send_error(req, rc, "X-Extra: 1\r\n");
@@ -127,6 +154,9 @@ server_stop(void)
 /* ------------------------------------------------------------ client */
 
 enum { BEGIN = 1, END = 3, PARAMS = 4, STDIN = 5, STDOUT = 6 };
+
+/* STDOUT records with content in the last reply: one per write. */
+static int stdout_records;
 
 static void
 put_record(struct buf *b, int type, const void *p, size_t n)
@@ -189,6 +219,7 @@ request(const char *const *params, const char *body, size_t n,
 		    1000);
 	put_record(&wire, STDIN, "", 0);
 	ck_assert_int_eq(write(fd, wire.p, wire.len), (ssize_t)wire.len);
+	stdout_records = 0;
 	while (!done) {
 		char content[65536 + 256];
 		size_t len, pad;
@@ -199,8 +230,10 @@ request(const char *const *params, const char *body, size_t n,
 		if (len + pad > 0)
 			ck_assert_int_eq(recv(fd, content, len + pad,
 			    MSG_WAITALL), (ssize_t)(len + pad));
-		if (h[1] == STDOUT)
+		if (h[1] == STDOUT && len > 0) {
 			ck_assert_int_eq(buf_append(out, content, len), PS_OK);
+			stdout_records++;
+		}
 		done = h[1] == END;
 	}
 	close(fd);
@@ -343,6 +376,32 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/* Events that arrived in one read from the next hop leave in one write
+ * (one FastCGI record), each read's events as soon as that read is done:
+ * the head, then one record per read, whatever the number of events. */
+START_TEST(test_stream_one_write_per_read)
+{
+	const char *params[] = {"REQUEST_METHOD", "GET", "REQUEST_URI", "/s",
+	    "HTTP_X_STREAM", "3,20", NULL};
+	struct buf out;
+	const char *p, *r;
+	int n = 0;
+
+	server_start(2);
+	buf_init(&out, 1 << 20);
+	request(params, "", 0, &out);
+	r = buf_cstr(&out);
+	ck_assert_ptr_nonnull(strstr(r, "Status: 200"));
+	ck_assert_ptr_nonnull(strstr(r, "text/event-stream"));
+	for (p = r; (p = strstr(p, "data: {}\n\n")) != NULL; p++)
+		n++;
+	ck_assert_int_eq(n, 60);
+	ck_assert_int_eq(stdout_records, 1 + 3);
+	buf_free(&out);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -354,6 +413,7 @@ server_suite(void)
 	tcase_add_test(tc, test_body_cap);
 	tcase_add_test(tc, test_stop_waits_for_request);
 	tcase_add_test(tc, test_concurrent);
+	tcase_add_test(tc, test_stream_one_write_per_read);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,7 +5,8 @@
  * type, Promptseal-Encrypted), a body handed over chunk by chunk in
  * order, a POST body delivered intact, keep-alive across requests, and
  * each failure: refused, broken off mid-body, silent past the idle
- * timeout, a callback's error.
+ * timeout, a callback's error; and, over loopback TCP, the MSS the
+ * handle announces (clamped to 16 KiB so streams do not stall).
  */
 #include "config.h"
 
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -172,6 +175,7 @@ struct seen {
 	long status;
 	char ctype[64];
 	int encrypted;
+	long long length;
 	struct buf body;
 	int chunks;
 	pserr fail_head;
@@ -186,6 +190,7 @@ on_head(void *arg, const struct upstream_reply *r)
 	s->status = r->status;
 	snprintf(s->ctype, sizeof(s->ctype), "%s", r->content_type);
 	s->encrypted = r->encrypted;
+	s->length = r->length;
 	return s->fail_head;
 }
 
@@ -269,6 +274,7 @@ START_TEST(test_head_and_body)
 	ck_assert_str_eq(s.ctype, "application/json");
 	ck_assert_int_eq(s.encrypted, 1);
 	ck_assert_str_eq(buf_cstr(&s.body), "{}");
+	ck_assert_int_eq(s.length, 2);
 	buf_free(&s.body);
 	ck_assert_int_eq(get(u, "GET", "/plain", NULL, &s, &started), PS_OK);
 	ck_assert_int_eq(s.status, 400);
@@ -355,6 +361,118 @@ START_TEST(test_failures)
 }
 END_TEST
 
+/* ------------------------------------------------------------ TCP MSS */
+
+static int tcp_fd = -1;
+static int tcp_peer_mss = -1;
+
+/* Accept one connection, note the MSS the peer announced (the accepted
+ * socket sends segments no larger), answer one request, close. */
+static void *
+tcp_server(void *arg)
+{
+	socklen_t len = sizeof(tcp_peer_mss);
+	size_t blen;
+	int fd;
+
+	(void)arg;
+	if ((fd = accept(tcp_fd, NULL, NULL)) < 0)
+		return NULL;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &tcp_peer_mss, &len) != 0)
+		tcp_peer_mss = -1;
+	if (read_request(fd, &blen) != NULL)
+		say(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: 2\r\n\r\n{}");
+	close(fd);
+	return NULL;
+}
+
+static int
+tcp_listen(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd, on = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+START_TEST(test_tune_socket)
+{
+	int t, u, v = 0;
+	socklen_t len = sizeof(v);
+
+	/* Before connect, TCP_MAXSEG reads back what was set. */
+	ck_assert_int_ge(t = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(upstream_tune_socket(t), 0);
+	ck_assert_int_eq(getsockopt(t, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 16384);
+	close(t);
+	/* A UNIX socket is left alone, without an error. */
+	ck_assert_int_ge(u = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(upstream_tune_socket(u), 0);
+	close(u);
+}
+END_TEST
+
+START_TEST(test_tcp_mss_clamped)
+{
+	struct upstream_cfg tc;
+	struct upstream *u = NULL;
+	struct seen s;
+	pthread_t th;
+	char url[64];
+	int port, started, plain, fd, v = 0;
+	socklen_t len = sizeof(v);
+	struct sockaddr_in a;
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	/* Loopback's own MSS, seen on an untouched connection, is larger:
+	 * otherwise this test would prove nothing. */
+	tcp_fd = tcp_listen(&port);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	ck_assert_int_ge(plain = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(plain, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockopt(plain, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_gt(v, 16384);
+	ck_assert_int_ge(fd = accept(tcp_fd, NULL, NULL), 0);
+	close(fd);
+	close(plain);
+
+	/* Through the upstream handle, the server side sees the clamp. */
+	ck_assert_int_eq(pthread_create(&th, NULL, tcp_server, NULL), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	memset(&tc, 0, sizeof(tc));
+	tc.base_url = url;
+	tc.connect_timeout_ms = 2000;
+	tc.idle_timeout_s = 5;
+	ck_assert_int_eq(upstream_new(&tc, &u), PS_OK);
+	memset(&s, 0, sizeof(s));
+	buf_init(&s.body, 1 << 20);
+	ck_assert_int_eq(upstream_request(u, "GET", "/", NULL, NULL, 0,
+	    on_head, on_data, &s, &started), PS_OK);
+	ck_assert_int_eq(s.status, 200);
+	pthread_join(th, NULL);
+	ck_assert_int_gt(tcp_peer_mss, 0);
+	ck_assert_int_le(tcp_peer_mss, 16384);
+	buf_free(&s.body);
+	upstream_free(u);
+	close(tcp_fd);
+}
+END_TEST
+
 static Suite *
 upstream_suite(void)
 {
@@ -366,6 +484,8 @@ upstream_suite(void)
 	tcase_add_test(tc, test_head_and_body);
 	tcase_add_test(tc, test_post_body_and_chunks);
 	tcase_add_test(tc, test_failures);
+	tcase_add_test(tc, test_tune_socket);
+	tcase_add_test(tc, test_tcp_mss_clamped);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -45,4 +47,87 @@ secret_random(void *p, size_t n)
 		n -= k;
 	}
 	return PS_OK;
+}
+
+struct reserve {
+	unsigned char b[SECRET_RESERVE];
+	size_t left;             /* unused bytes at the end of b */
+	unsigned long refills;
+};
+
+/* Through a thread-specific key, not __thread: TLS in a shared library
+ * would make libpromptseal need the dynamic loader's __tls_get_addr. */
+static pthread_key_t reserve_key;
+static pthread_once_t reserve_once = PTHREAD_ONCE_INIT;
+static int reserve_key_ok;
+
+static void
+reserve_free(void *arg)
+{
+	secret_free(arg, sizeof(struct reserve));
+}
+
+/* After fork() only the forking thread lives on in the child: its
+ * reserve is the parent's too and must not be used again there. */
+static void
+reserve_atfork_child(void)
+{
+	struct reserve *r;
+
+	if (reserve_key_ok && (r = pthread_getspecific(reserve_key)) != NULL) {
+		secret_wipe(r->b, sizeof(r->b));
+		r->left = 0;
+	}
+}
+
+static void
+reserve_init(void)
+{
+	reserve_key_ok = pthread_key_create(&reserve_key, reserve_free) == 0;
+	(void)pthread_atfork(NULL, NULL, reserve_atfork_child);
+}
+
+pserr
+secret_nonce(void *p, size_t n)
+{
+	struct reserve *r;
+
+	if (n == 0 || n > SECRET_NONCE_MAX || p == NULL)
+		return PS_ERR_ARG;
+	pthread_once(&reserve_once, reserve_init);
+	/* Without a key to wipe it at thread exit, no reserve. */
+	if (!reserve_key_ok)
+		return secret_random(p, n);
+	if ((r = pthread_getspecific(reserve_key)) == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return secret_random(p, n);
+		if (pthread_setspecific(reserve_key, r) != 0) {
+			free(r);
+			return secret_random(p, n);
+		}
+	}
+	if (r->left < n) {
+		if (RAND_bytes(r->b, (int)sizeof(r->b)) != 1) {
+			secret_wipe(r->b, sizeof(r->b));
+			r->left = 0;
+			return PS_ERR_CRYPTO;
+		}
+		r->left = sizeof(r->b);
+		r->refills++;
+	}
+	r->left -= n;
+	memcpy(p, r->b + r->left, n);
+	secret_wipe(r->b + r->left, n);
+	return PS_OK;
+}
+
+unsigned long
+secret_nonce_refills(void)
+{
+	struct reserve *r;
+
+	pthread_once(&reserve_once, reserve_init);
+	if (!reserve_key_ok || (r = pthread_getspecific(reserve_key)) == NULL)
+		return 0;
+	return r->refills;
 }

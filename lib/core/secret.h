@@ -24,4 +24,22 @@ int secret_equal(const void *a, const void *b, size_t n);
 /* Fill p with n bytes from the CSPRNG.  Returns PS_ERR_CRYPTO on failure. */
 pserr secret_random(void *p, size_t n) PS_WARN_UNUSED;
 
+/*
+ * Fill p with n (1..SECRET_NONCE_MAX) bytes for a nonce, taken from a
+ * per-thread reserve that is refilled from the CSPRNG (RAND_bytes) once
+ * per SECRET_RESERVE bytes.  The bytes are exactly as unpredictable as
+ * secret_random's: they are CSPRNG output, each byte handed out once and
+ * wiped from the reserve as it is taken; only the number of RAND_bytes
+ * calls (and their per-call cost: locks, the DRBG's fork check) drops.
+ * The rest of a reserve is wiped when its thread exits and, in a child
+ * after fork(), discarded, so parent and child never share a nonce.
+ * Returns PS_ERR_ARG for a bad n, PS_ERR_CRYPTO when the CSPRNG fails.
+ */
+#define SECRET_NONCE_MAX 64
+#define SECRET_RESERVE   1024
+pserr secret_nonce(void *p, size_t n) PS_WARN_UNUSED;
+
+/* How many times this thread's reserve has been refilled (for tests). */
+unsigned long secret_nonce_refills(void);
+
 #endif

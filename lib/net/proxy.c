@@ -134,6 +134,14 @@ proxy_thread_clean(struct proxy_thread *t)
 }
 
 void
+proxy_reply_presize(struct proxy_thread *t, long long length)
+{
+	if (length > 0 && (unsigned long long)length <= t->reply.max &&
+	    buf_reserve(&t->reply, (size_t)length) != PS_OK)
+		log_debug("cannot reserve a reply of %lld bytes", length);
+}
+
+void
 proxy_send_error(FCGX_Request *req, pserr rc)
 {
 	metrics_error(rc);

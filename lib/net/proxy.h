@@ -87,6 +87,13 @@ struct proxy_thread {
 	struct buf out;      /* reply as sent */
 };
 
+/* Before a non-streamed reply of length bytes (-1: unknown) is received
+ * into t->reply: reserve it at once rather than grow by doubling as the
+ * chunks come (each step a fresh block, a copy, a wipe, and blocks left
+ * behind in the thread's arena).  A length past the cap reserves
+ * nothing; receiving then fails as before. */
+void proxy_reply_presize(struct proxy_thread *t, long long length);
+
 /* Per-thread state for a server_app's thread_init; NULL on failure. */
 struct proxy_thread *proxy_thread_new(const struct proxy_opts *o);
 void proxy_thread_free(struct proxy_thread *t);

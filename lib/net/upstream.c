@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +82,42 @@ upstream_is_loopback(const char *url)
 	    (ntohl(v4.s_addr) >> 24) == 127;
 }
 
+/*
+ * Loopback TCP has a 64 KiB MSS.  A reader on a fresh socket (128 KiB
+ * receive buffer) that falls slightly behind a sender of many small
+ * segments (one per stream event) sees its window drop below one MSS; the
+ * sender then will not send a partial segment, the receiver does not
+ * advertise again until its window doubles, and only the ~200 ms
+ * zero-window probe ends the wait.  A smaller MSS, announced in our SYN,
+ * keeps the window several segments wide.  16 KiB still carries a 1 MiB
+ * body in few segments; real networks (MSS ~1448) are not affected.  Only
+ * TCP: a UNIX socket has no segments.
+ */
+#define UPSTREAM_TCP_MSS 16384
+
+int
+upstream_tune_socket(int fd)
+{
+	int type = 0, dom = 0, mss = UPSTREAM_TCP_MSS;
+	socklen_t len = sizeof(type), dlen = sizeof(dom);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dlen) != 0 ||
+	    type != SOCK_STREAM || (dom != AF_INET && dom != AF_INET6))
+		return 0;
+	return setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
+}
+
+static int
+on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	if (purpose == CURLSOCKTYPE_IPCXN && upstream_tune_socket(fd) != 0)
+		log_debug("cannot clamp TCP_MAXSEG: %s", strerror(errno));
+	/* A socket that keeps the default MSS still works. */
+	return CURL_SOCKOPT_OK;
+}
+
 pserr
 upstream_global_init(void)
 {
@@ -90,7 +129,7 @@ static pserr
 run_head(struct upstream *u)
 {
 	struct upstream_reply r;
-	curl_off_t us = 0;
+	curl_off_t us = 0, cl = -1;
 	char *ct = NULL;
 
 	u->head_done = 1;
@@ -102,6 +141,10 @@ run_head(struct upstream *u)
 	curl_easy_getinfo(u->curl, CURLINFO_CONTENT_TYPE, &ct);
 	r.content_type = ct != NULL ? ct : "";
 	r.encrypted = u->encrypted;
+	if (curl_easy_getinfo(u->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) !=
+	    CURLE_OK)
+		cl = -1;
+	r.length = (long long)cl;
 	return u->head(u->arg, &r);
 }
 
@@ -189,6 +232,12 @@ upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
 	curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(u->curl, CURLOPT_WRITEDATA, u);
 	curl_easy_setopt(u->curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(u->curl, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(u->curl, CURLOPT_SOCKOPTDATA, NULL);
+	/* The next hop is configured, never reached through a proxy: set
+	 * explicitly, so curl looks up no *_proxy variable per request. */
+	curl_easy_setopt(u->curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(u->curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
 	/* Silence, not total time, is what times out: a stream may run long. */
 	curl_easy_setopt(u->curl, CURLOPT_NOPROGRESS, 0L);

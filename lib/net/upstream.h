@@ -29,6 +29,7 @@ struct upstream_reply {
 	long status;
 	const char *content_type; /* "" when absent */
 	int encrypted;            /* Promptseal-Encrypted: -1 absent, 0 false, 1 true */
+	long long length;         /* Content-Length of the body, -1 unknown */
 };
 
 /* Called once, before the first body byte (or at the end for an empty
@@ -49,6 +50,15 @@ struct upstream;
  * header would travel in clear.
  */
 int upstream_is_loopback(const char *url);
+
+/*
+ * What every connection to the next hop gets before it connects: on a TCP
+ * socket (AF_INET/AF_INET6) TCP_MAXSEG clamped to 16 KiB, which keeps
+ * loopback streams from stalling ~200 ms on a window narrower than one
+ * 64 KiB segment; any other socket is left alone.  Returns 0, or -1 with
+ * errno from setsockopt.  Exported for its unit test.
+ */
+int upstream_tune_socket(int fd);
 
 /* Call once from main() before any thread starts. */
 pserr upstream_global_init(void) PS_WARN_UNUSED;
