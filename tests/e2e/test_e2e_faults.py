@@ -135,6 +135,33 @@ class InferenceFaults(FaultCase):
         self.chain.start_inference()
         self.assertWorks()
 
+    def test_killed_mid_typed_stream(self):
+        # A Responses stream (typed events, no [DONE]) whose inference
+        # server dies: the user gets the events sent so far and then one
+        # error event named "error", never response.completed.
+        text = "a typed stream the server dies in"
+        out = {}
+        th = threading.Thread(target=lambda: out.update(r=self.user.stream(
+            "/v1/responses", {"model": "test-model", "input": text,
+                              "stream": True, "x_events": 10,
+                              "x_delay_ms": 300}, timeout=60)))
+        th.start()
+        time.sleep(1.0)
+        kill_hard(self.chain.procs["inference"])
+        th.join(60)
+        st, lines = out["r"]
+        self.assertEqual(st, 200)
+        names = [l[6:].strip() for _, l in lines if l.startswith("event:")]
+        self.assertIn("response.created", names)
+        self.assertNotIn("response.completed", names)
+        self.assertEqual(names[-1], "error")
+        last = json.loads(ch.data_events(lines)[-1])
+        self.assertEqual(last["error"]["code"], "upstream_unavailable")
+        self.assertNoPlaintext(text, "response.created")
+        self.chain.procs.pop("inference")
+        self.chain.start_inference()
+        self.assertWorks()
+
     def test_killed_mid_reply(self):
         text = "a reply the server dies in"
         th = threading.Thread(target=lambda: out.update(r=self.post(
