@@ -3,7 +3,8 @@
  * Fuzz target: lib/seal/message.c, the wire form of one message
  * (protocol.md section 4) in both directions.
  *
- * The first byte picks the endpoint, the direction and the padding; the
+ * The first byte picks the endpoint (any whose body is JSON: its bits
+ * 0-1 and 5-7), the direction (bit 2) and the padding (bits 3-4); the
  * rest is taken as an original body (a request's or a reply's).
  * Properties: sealing fails only for a body jscan refuses as one object
  * (or for a duplicate name or a member ps2), and then leaves the output
@@ -159,6 +160,15 @@ route_invariants(const char *p, size_t n)
 	}
 }
 
+/* Every endpoint whose body is JSON, in both directions: they share the
+ * wire form and differ in their allowlists and their bound path. */
+static const enum message_endpoint body_endpoints[] = {
+	MESSAGE_CHAT, MESSAGE_COMPLETIONS, MESSAGE_EMBEDDINGS,
+	MESSAGE_RESPONSES, MESSAGE_MESSAGES, MESSAGE_COUNT_TOKENS,
+	MESSAGE_RERANK, MESSAGE_SCORE, MESSAGE_TOKENIZE, MESSAGE_DETOKENIZE,
+};
+#define NBODY (sizeof(body_endpoints) / sizeof(body_endpoints[0]))
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -167,15 +177,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct envelope_ctx c;
 	struct buf wire, out, mut;
 	const char *body, *got;
-	size_t len, glen, bucket, i;
+	size_t len, glen, bucket, i, k;
 	int request;
 	pserr rc;
 
 	if (size < 1 || size > 4096)
 		return 0;
 	route_invariants((const char *)data, size);
-	ep = (enum message_endpoint)(data[0] % 3);
-	other = (enum message_endpoint)((data[0] + 1) % 3);
+	k = ((data[0] & 3) | (data[0] >> 5) << 2) % NBODY;
+	ep = body_endpoints[k];
+	other = body_endpoints[(k + 1) % NBODY];
 	request = (data[0] >> 2) & 1;
 	bucket = buckets[(data[0] >> 3) & 3];
 	body = (const char *)data + 1;
