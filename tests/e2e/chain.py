@@ -368,6 +368,10 @@ class TamperProxy:
         h.send_response(status)
         h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")
+        # The relay closes the connection after a stream: say so, or the
+        # client's libcurl keeps it and may send its next request into
+        # the close (a race that a faster client wins more often).
+        h.send_header("Connection", "close")
         if enc is not None:
             h.send_header("Promptseal-Encrypted", enc)
         h.end_headers()
