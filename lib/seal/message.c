@@ -11,6 +11,7 @@
 #include "core/secret.h"
 #include "seal/jscan.h"
 #include "seal/message.h"
+#include "seal/message_wire.h"
 #include "seal/sse.h"
 
 /* protocol.md section 4.  NULL ends a list. */
@@ -98,10 +99,6 @@ static const struct {
 	{ "/v2/rerank", MESSAGE_RERANK },
 };
 
-#define PS2_MEMBER "\"ps2\":\""
-#define PS2_MEMBER_LEN 7
-/* ts (u64) and qlen (u16) before the query in a request's content. */
-#define REQUEST_HEAD 10
 
 /* One top-level member, located by the scan.  raw is the name as sent;
  * name is its unescaped UTF-8 form, which the allowlist uses. */
@@ -542,8 +539,8 @@ prefix_build(const struct members *ms, struct buf *out)
 	return buf_append(out, PS2_MEMBER, PS2_MEMBER_LEN);
 }
 
-static pserr
-check_query(const char *q, size_t n)
+pserr
+message_check_query(const char *q, size_t n)
 {
 	size_t i;
 
@@ -600,7 +597,7 @@ message_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
 		rc = PS_ERR_ARG;
 		goto out;
 	}
-	if ((rc = check_query(query, qlen)) != PS_OK)
+	if ((rc = message_check_query(query, qlen)) != PS_OK)
 		goto out;
 	for (i = 0; i < 8; i++)
 		head[i] = (uint8_t)(ts >> (56 - 8 * i));
@@ -698,9 +695,9 @@ message_seal_event(enum message_endpoint ep, const struct envelope_ctx *c,
  * alphabet has no quote, so this needs no JSON parser; whatever comes
  * before is checked against the recomputed wire form later.
  */
-static int
-locate(const char *wire, size_t wlen, const char **env, size_t *envlen,
-    size_t *plen)
+int
+message_locate(const char *wire, size_t wlen, const char **env,
+    size_t *envlen, size_t *plen)
 {
 	const char *open;
 	size_t q;
@@ -752,9 +749,9 @@ is_v1_value(const struct jscan_member *m, struct buf *scratch)
  * nothing per member: one pass notes the three facts that decide, and
  * the memory used is bounded by the longest member name.
  */
-static pserr
-diagnose(enum message_endpoint ep, enum envelope_dir dir, const char *wire,
-    size_t wlen)
+pserr
+message_diagnose(enum message_endpoint ep, enum envelope_dir dir,
+    const char *wire, size_t wlen)
 {
 	struct jscan_object it;
 	struct jscan_member m;
@@ -820,8 +817,8 @@ check_prefix(const struct members *ms, const char *wire, size_t plen)
 	return rc;
 }
 
-static pserr
-key_with(struct envelope_ctx *c, message_lookup_fn lookup, void *arg)
+pserr
+message_key(struct envelope_ctx *c, message_lookup_fn lookup, void *arg)
 {
 	uint8_t secret[ENVELOPE_SECRET_LEN];
 	pserr rc;
@@ -855,14 +852,14 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 	if (message_bodyless(ep)) {
 		env = wire;
 		envlen = wlen;
-	} else if (!locate(wire, wlen, &env, &envlen, &plen)) {
-		rc = diagnose(ep, c->dir, wire, wlen);
+	} else if (!message_locate(wire, wlen, &env, &envlen, &plen)) {
+		rc = message_diagnose(ep, c->dir, wire, wlen);
 		goto out;
 	}
 	if ((rc = envelope_peek(c->dir, env, envlen, c->kid, c->nonce,
 	    NULL)) != PS_OK)
 		goto out;
-	if ((rc = key_with(c, lookup, arg)) != PS_OK ||
+	if ((rc = message_key(c, lookup, arg)) != PS_OK ||
 	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
 		goto out;
 
@@ -876,7 +873,7 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
 	if (qlen > clen - REQUEST_HEAD)
 		goto out;
-	if ((rc = check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
+	if ((rc = message_check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
 		/* Only the client could have sealed it: a query it should
 		 * have refused. */
 		rc = PS_ERR_BAD_QUERY;
@@ -929,7 +926,7 @@ message_key_reply(struct envelope_ctx *c, message_lookup_fn lookup,
 		return memcmp(reply, c->reply, sizeof(reply)) == 0 ? PS_OK :
 		    PS_ERR_INVALID_ENVELOPE;
 	memcpy(c->reply, reply, sizeof(reply));
-	if ((rc = key_with(c, lookup, arg)) != PS_OK) {
+	if ((rc = message_key(c, lookup, arg)) != PS_OK) {
 		memset(c->reply, 0, sizeof(c->reply));
 		c->keyed = 0;
 	}
@@ -956,8 +953,8 @@ open_reply(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = PS_ERR_ARG;
 		goto out;
 	}
-	if (!locate(wire, wlen, &env, &envlen, &plen)) {
-		rc = diagnose(ep, c->dir, wire, wlen);
+	if (!message_locate(wire, wlen, &env, &envlen, &plen)) {
+		rc = message_diagnose(ep, c->dir, wire, wlen);
 		goto out;
 	}
 	if ((rc = message_key_reply(c, lookup, arg, env, envlen)) != PS_OK ||

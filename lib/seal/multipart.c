@@ -10,12 +10,10 @@
 #include "core/caps.h"
 #include "core/secret.h"
 #include "seal/jscan.h"
+#include "seal/message_wire.h"
 #include "seal/multipart.h"
 
-#define PS2_MEMBER "\"ps2\":\""
-#define PS2_MEMBER_LEN 7
 /* ts (u64) and qlen (u16) before the query; ctlen (u16) after it. */
-#define REQUEST_HEAD 10
 #define BOUNDARY_MAX 70
 
 int
@@ -505,21 +503,6 @@ multipart_check(enum message_endpoint ep, const char *ct, size_t ctlen,
 	return walk(ep, ct, ctlen, body, len, NULL, &need);
 }
 
-static pserr
-check_query(const char *q, size_t n)
-{
-	size_t i;
-
-	/* The rule of every request (protocol.md section 4). */
-	if (n > MESSAGE_QUERY_MAX)
-		return PS_ERR_QUERY_TOO_LONG;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)q[i] < 0x21 || (unsigned char)q[i] > 0x7e ||
-		    q[i] == '#')
-			return PS_ERR_BAD_QUERY;
-	return PS_OK;
-}
-
 pserr
 multipart_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
     uint64_t ts, const char *query, size_t qlen, const char *ct,
@@ -534,7 +517,7 @@ multipart_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
 
 	if (c->dir != ENVELOPE_REQUEST || !multipart_endpoint(ep))
 		return PS_ERR_ARG;
-	if ((rc = check_query(query, qlen)) != PS_OK)
+	if ((rc = message_check_query(query, qlen)) != PS_OK)
 		return rc;
 	if ((rc = walk(ep, ct, ctlen, body, len, NULL, &need)) != PS_OK)
 		return rc;
@@ -573,90 +556,6 @@ multipart_seal_request(enum message_endpoint ep, const struct envelope_ctx *c,
 
 /* ------------------------------------------------------------ opening */
 
-/* As message.c: the wire ends with "}, and the last quote before that
- * opens the value of a final member "ps2". */
-static int
-locate(const char *wire, size_t wlen, const char **env, size_t *envlen,
-    size_t *plen)
-{
-	size_t q;
-
-	if (wlen < 1 + PS2_MEMBER_LEN + 2 || wire[wlen - 2] != '"' ||
-	    wire[wlen - 1] != '}')
-		return 0;
-	for (q = wlen - 2; q > 0 && wire[q - 1] != '"'; q--)
-		;
-	if (q < 1 + PS2_MEMBER_LEN || memcmp(wire + q - PS2_MEMBER_LEN,
-	    PS2_MEMBER, PS2_MEMBER_LEN) != 0)
-		return 0;
-	*env = wire + q;
-	*envlen = wlen - 2 - q;
-	*plen = q;
-	return 1;
-}
-
-/* Why no envelope could be located (protocol.md section 4, in its
- * order): invalid_json, invalid_envelope (a ps2 member), unsupported_
- * version (a "ps1:" string), plaintext_member, invalid_envelope. */
-static pserr
-diagnose(enum message_endpoint ep, const char *wire, size_t wlen)
-{
-	struct jscan_object it;
-	struct jscan_member m;
-	struct buf scratch;
-	int more, ps2 = 0, v1 = 0, sealed = 0;
-	pserr rc;
-
-	buf_init(&scratch, wlen);
-	if ((rc = jscan_object_begin(&it, wire, wlen)) != PS_OK)
-		goto out;
-	for (;;) {
-		const char *name;
-		size_t name_len;
-
-		if ((rc = jscan_object_next(&it, &m, &more)) != PS_OK)
-			goto out;
-		if (!more)
-			break;
-		name = m.name;
-		name_len = m.name_len;
-		if (m.name_escaped) {
-			buf_reset(&scratch);
-			if ((rc = jscan_unescape(m.name, m.name_len,
-			    &scratch)) != PS_OK)
-				goto out;
-			name = scratch.p;
-			name_len = scratch.len;
-		}
-		if (name_len == 3 && memcmp(name, "ps2", 3) == 0)
-			ps2 = 1;
-		if (!message_is_plain(ep, ENVELOPE_REQUEST, name, name_len))
-			sealed = 1;
-		if (m.value[0] == '"' && m.value_len >= 6 &&
-		    memcmp(m.value + 1, ENVELOPE_V1_PREFIX, 4) == 0)
-			v1 = 1;
-	}
-	rc = ps2 ? PS_ERR_INVALID_ENVELOPE : v1 ? PS_ERR_VERSION :
-	    sealed ? PS_ERR_PLAINTEXT_MEMBER : PS_ERR_INVALID_ENVELOPE;
-out:
-	buf_free(&scratch);
-	return rc;
-}
-
-static pserr
-key_with(struct envelope_ctx *c, message_lookup_fn lookup, void *arg)
-{
-	uint8_t secret[ENVELOPE_SECRET_LEN];
-	pserr rc;
-
-	if (lookup == NULL)
-		return PS_ERR_ARG;
-	if ((rc = lookup(arg, c->kid, secret)) == PS_OK)
-		rc = envelope_derive(c, secret);
-	secret_wipe(secret, sizeof(secret));
-	return rc;
-}
-
 pserr
 multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
     message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
@@ -676,14 +575,14 @@ multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = PS_ERR_ARG;
 		goto out;
 	}
-	if (!locate(wire, wlen, &env, &envlen, &plen)) {
-		rc = diagnose(ep, wire, wlen);
+	if (!message_locate(wire, wlen, &env, &envlen, &plen)) {
+		rc = message_diagnose(ep, ENVELOPE_REQUEST, wire, wlen);
 		goto out;
 	}
 	if ((rc = envelope_peek(c->dir, env, envlen, c->kid, c->nonce,
 	    NULL)) != PS_OK)
 		goto out;
-	if ((rc = key_with(c, lookup, arg)) != PS_OK ||
+	if ((rc = message_key(c, lookup, arg)) != PS_OK ||
 	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
 		goto out;
 
@@ -697,7 +596,7 @@ multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
 	if (qlen > clen - REQUEST_HEAD || clen - REQUEST_HEAD - qlen < 2)
 		goto out;
-	if ((rc = check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
+	if ((rc = message_check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
 		rc = PS_ERR_BAD_QUERY;
 		goto out;
 	}
@@ -772,7 +671,7 @@ multipart_open_text_reply(struct envelope_ctx *c, message_lookup_fn lookup,
 
 	if (c->dir != ENVELOPE_RESPONSE)
 		return PS_ERR_ARG;
-	if (!locate(wire, wlen, &env, &envlen, &plen) || wire[0] != '{')
+	if (!message_locate(wire, wlen, &env, &envlen, &plen) || wire[0] != '{')
 		return PS_ERR_INVALID_ENVELOPE;
 	if ((rc = message_key_reply(c, lookup, arg, env, envlen)) != PS_OK)
 		return rc;
