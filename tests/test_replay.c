@@ -99,6 +99,55 @@ START_TEST(test_persists)
 }
 END_TEST
 
+/* 1 when every byte of the file at p has a block on disk. */
+static int
+allocated(const char *p)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(p, &st), 0);
+	return (off_t)st.st_blocks * 512 >= st.st_size;
+}
+
+/*
+ * Every block of a table is allocated when it is opened, so that a write
+ * through the mapping never needs a block from a full file system (that
+ * would be SIGBUS), a new table and one left sparse alike.
+ */
+START_TEST(test_allocated)
+{
+	struct replay *r = open_ok("sparse", 4096);
+	uint8_t kid[16], nonce[16], head[64];
+	char p[512], q[512];
+	struct stat st;
+	int fd, gd;
+
+	path_of(p, sizeof(p), "sparse");
+	ck_assert(allocated(p));
+	pair(3, kid, nonce);
+	ck_assert_int_eq(replay_check(r, kid, nonce, 2000, 1000), PS_OK);
+	replay_close(r);
+
+	/* The same table, sparse: its header copied into a file of the
+	 * same size with holes everywhere else. */
+	path_of(q, sizeof(q), "sparse.copy");
+	ck_assert_int_ge(fd = open(p, O_RDONLY), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_ge(gd = open(q, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
+	ck_assert_int_eq(ftruncate(gd, st.st_size), 0);
+	ck_assert_int_eq(pread(fd, head, sizeof(head), 0), sizeof(head));
+	ck_assert_int_eq(pwrite(gd, head, sizeof(head), 0), sizeof(head));
+	close(gd);
+	close(fd);
+	ck_assert_int_eq(rename(q, p), 0);
+	ck_assert(!allocated(p));
+
+	r = open_ok("sparse", 4096);
+	ck_assert(allocated(p));
+	replay_close(r);
+}
+END_TEST
+
 /* A full table fails closed; expired slots are used again. */
 START_TEST(test_full)
 {
@@ -357,6 +406,7 @@ replay_suite(void)
 
 	tcase_add_test(tc, test_record_and_replay);
 	tcase_add_test(tc, test_persists);
+	tcase_add_test(tc, test_allocated);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_spread);
 	tcase_add_test(tc, test_two_processes);

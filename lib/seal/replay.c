@@ -150,6 +150,15 @@ replay_open(const char *path, size_t slots, struct replay **out, char *why,
 		}
 		secret_wipe(&h, sizeof(h));
 	}
+	/* Every block of the table is allocated before it is mapped: a
+	 * write into a hole of a full file system through the mapping would
+	 * kill the worker with SIGBUS; this way it fails here, once, with a
+	 * reason.  Tables made sparse by earlier versions are filled in. */
+	if ((errno = posix_fallocate(fd, 0, (off_t)file_len(slots))) != 0) {
+		SAY("cannot allocate the replay table: %s", strerror(errno));
+		rc = PS_ERR_IO;
+		goto out;
+	}
 	/* The table is made: the mapping needs no lock. */
 	(void)flock(fd, LOCK_UN);
 	locked = 0;
@@ -207,6 +216,32 @@ replay_close(struct replay *r)
 	free(r);
 }
 
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+/* SHA-256 fetched once: with EVP_sha256() OpenSSL 3 looks it up by name
+ * in every EVP_Digest, a third of the cost of a check. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
+#else
+static const EVP_MD *
+sha256(void)
+{
+	return EVP_sha256();
+}
+#endif
+
 /* The table's keyed hash of (kid, nonce): 16 bytes of tag and a bucket. */
 static pserr
 hash(const struct replay *r, const uint8_t *kid, const uint8_t *nonce,
@@ -220,7 +255,7 @@ hash(const struct replay *r, const uint8_t *kid, const uint8_t *nonce,
 	memcpy(in, r->h->salt, SALT_LEN);
 	memcpy(in + SALT_LEN, kid, ENVELOPE_KID_LEN);
 	memcpy(in + SALT_LEN + ENVELOPE_KID_LEN, nonce, ENVELOPE_NONCE_LEN);
-	if (EVP_Digest(in, sizeof(in), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(in, sizeof(in), md, &mdlen, sha256(), NULL) != 1 ||
 	    mdlen != sizeof(md)) {
 		secret_wipe(in, sizeof(in));
 		return PS_ERR_CRYPTO;
