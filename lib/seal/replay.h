@@ -40,9 +40,10 @@ struct replay;
  * link.  An existing table must have been made with the same number of
  * slots.  Every block of the file is allocated here, so that no write
  * through the mapping can fail later for want of space (PS_ERR_IO, with
- * the reason, when the file system is full).  Returns PS_OK, PS_ERR_PERM, PS_ERR_CORRUPT (not a table, or
- * another size), PS_ERR_IO, PS_ERR_ARG or PS_ERR_NOMEM, with the reason
- * in why (a sentence naming no content).
+ * the reason, when the file system is full).  Returns PS_OK,
+ * PS_ERR_PERM, PS_ERR_CORRUPT (not a table, or another size), PS_ERR_IO,
+ * PS_ERR_ARG or PS_ERR_NOMEM, with the reason in why (a sentence naming
+ * no content).
  */
 pserr replay_open(const char *path, size_t slots, struct replay **out,
     char *why, size_t whylen) PS_WARN_UNUSED;
