@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
@@ -356,6 +357,54 @@ static const struct {
 	{ "data: a\r\ndata: b\n\r\n", "data: a\r\ndata: b\n\r\n|", 0 },
 };
 
+/* A line end at every offset of the first 16-byte blocks and beyond, for
+ * each kind of line end: the line ends exactly there, whatever the cuts. */
+START_TEST(test_line_end_everywhere)
+{
+	static const char *const ends[] = { "\n", "\r", "\r\n" };
+	char in[128], expect[128];
+	size_t len, k;
+
+	for (len = 0; len <= 50; len++)
+		for (k = 0; k < 3; k++) {
+			memset(in, 'x', len);
+			in[len] = '\0';
+			strcat(in, ends[k]);
+			strcat(in, "yyyyyyyyyyyyyyyyyyyy\n");
+			memset(expect, 'x', len);
+			expect[len] = '\0';
+			strcat(expect, "|yyyyyyyyyyyyyyyyyyyy|");
+			check_all_cuts(in, expect, 2);
+		}
+}
+END_TEST
+
+/* The same for events: an event's end found at every offset. */
+START_TEST(test_event_end_everywhere)
+{
+	char in[160], want[160];
+	const char *got;
+	size_t len;
+	int pending;
+	pserr rc;
+
+	for (len = 0; len <= 50; len++) {
+		snprintf(in, sizeof(in), "data: %.*s\n\ndata: b\n\n", (int)len,
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		snprintf(want, sizeof(want), "data: %.*s\n\n|data: b\n\n|",
+		    (int)len,
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		got = split(in, 0, 1 << 20, &pending, &rc);
+		ck_assert_int_eq(rc, PS_OK);
+		ck_assert_str_eq(got, want);
+		ck_assert_int_eq(pending, 0);
+		got = split(in, 7, 1 << 20, &pending, &rc);
+		ck_assert_int_eq(rc, PS_OK);
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
+
 /* Whole, and byte by byte, the same events (no CR at a cut in these). */
 START_TEST(test_events_split)
 {
@@ -511,12 +560,14 @@ sse_suite(void)
 	tcase_add_test(tc, test_buffer_stays_small);
 	tcase_add_test(tc, test_callback_error_stops);
 	tcase_add_test(tc, test_data_value);
+	tcase_add_test(tc, test_line_end_everywhere);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("events");
 	tcase_add_loop_test(tc, test_events_split, 0,
 	    (int)(sizeof(splits) / sizeof(splits[0])));
 	tcase_add_test(tc, test_events_cr_at_cut);
+	tcase_add_test(tc, test_event_end_everywhere);
 	tcase_add_test(tc, test_events_cap);
 	tcase_add_test(tc, test_events_callback_error);
 	tcase_add_loop_test(tc, test_event_data, 0,

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string.h>
 
 #include "seal/sse.h"
@@ -12,10 +15,24 @@ sse_reader_init(struct sse_reader *r, size_t max_line)
 	r->after_cr = 0;
 }
 
-/* The offset of the first CR or LF in p[i..n), or n. */
+/* The offset of the first CR or LF in p[i..n), or n.  Every byte of a
+ * stream goes through here in both proxies: 16 at a time where SSE2 is. */
 static size_t
 line_end(const char *p, size_t i, size_t n)
 {
+#if defined(__SSE2__)
+	const __m128i lf = _mm_set1_epi8('\n');
+	const __m128i cr = _mm_set1_epi8('\r');
+
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf),
+		    _mm_cmpeq_epi8(v, cr)));
+
+		if (mask != 0)
+			return i + (size_t)__builtin_ctz((unsigned)mask);
+	}
+#endif
 	while (i < n && p[i] != '\n' && p[i] != '\r')
 		i++;
 	return i;
