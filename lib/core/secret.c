@@ -13,8 +13,16 @@
 void
 secret_wipe(void *p, size_t n)
 {
-	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
+	if (p == NULL || n == 0)
+		return;
+	/* Every request's buffers are wiped, a few MB for a 1 MiB body:
+	 * explicit_bzero is memset (vector stores) behind a barrier, about
+	 * three times as fast as OPENSSL_cleanse on those. */
+#ifdef HAVE_EXPLICIT_BZERO
+	explicit_bzero(p, n);
+#else
+	OPENSSL_cleanse(p, n);
+#endif
 }
 
 void
