@@ -957,7 +957,11 @@ open_reply(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = message_diagnose(ep, c->dir, wire, wlen);
 		goto out;
 	}
-	if ((rc = message_key_reply(c, lookup, arg, env, envlen)) != PS_OK ||
+	/* Once keyed, envelope_open() itself refuses another kid, nonce or
+	 * reply value (PS_ERR_INVALID_ENVELOPE, as message_key_reply()
+	 * would): peeking first parsed and checked every event twice. */
+	if ((!was_keyed && (rc = message_key_reply(c, lookup, arg, env,
+	    envlen)) != PS_OK) ||
 	    (rc = envelope_open(c, msg, 0, env, envlen, out)) != PS_OK)
 		goto out;
 	/* An empty content may have left out without memory. */
