@@ -54,7 +54,7 @@ client_thread_init(void *app)
 {
 	struct client *cl = app;
 
-	return proxy_thread_new(&cl->opts);
+	return proxy_thread_new(&cl->opts, PROXY_WIRE_CLIENT);
 }
 
 void

@@ -50,7 +50,7 @@ worker_thread_init(void *app)
 {
 	struct worker *w = app;
 
-	return proxy_thread_new(&w->opts);
+	return proxy_thread_new(&w->opts, PROXY_WIRE_WORKER);
 }
 
 void

@@ -102,28 +102,61 @@ START_TEST(test_is_sse)
 }
 END_TEST
 
+/* After a request every buffer is empty; those with plaintext are wiped
+ * (the small ones kept, the large ones given back); a buffer that only
+ * held the bytes between the proxies is emptied, not wiped. */
 START_TEST(test_thread_clean)
 {
+	static const unsigned roles[] = { 0, PROXY_WIRE_CLIENT,
+	    PROXY_WIRE_WORKER };
+	static char big[PS_CAP_KEEP + 1];
 	struct proxy_opts o;
 	struct proxy_thread *t;
-	char *small;
-	static char big[PS_CAP_KEEP + 1];
+	struct buf *b[4];
+	char *small[4];
+	size_t i, k;
 
 	ck_assert_int_eq(upstream_global_init(), PS_OK);
 	proxy_opts_init(&o);
 	o.upstream.base_url = "http://localhost";
-	ck_assert_ptr_nonnull(t = proxy_thread_new(&o));
-	ck_assert_int_eq(buf_puts(&t->body, "a secret prompt"), PS_OK);
-	ck_assert_int_eq(buf_append(&t->out, big, sizeof(big)), PS_OK);
-	small = t->body.p;
-	proxy_thread_clean(t);
-	/* The small buffer is kept, wiped; the large one is given back. */
-	ck_assert_uint_eq(t->body.len, 0);
-	ck_assert_ptr_eq(t->body.p, small);
-	ck_assert_ptr_null(memmem(small, t->body.cap, "secret", 6));
-	ck_assert_ptr_null(t->out.p);
-	ck_assert_uint_eq(t->out.cap, 0);
-	proxy_thread_free(t);
+	/* The plaintext of each side is never on its wire list. */
+	ck_assert_uint_eq(PROXY_WIRE_CLIENT & (PROXY_WIRE_BODY |
+	    PROXY_WIRE_OUT), 0);
+	ck_assert_uint_eq(PROXY_WIRE_WORKER & (PROXY_WIRE_MSG |
+	    PROXY_WIRE_REPLY), 0);
+	for (k = 0; k < sizeof(roles) / sizeof(roles[0]); k++) {
+		ck_assert_ptr_nonnull(t = proxy_thread_new(&o, roles[k]));
+		b[0] = &t->body;
+		b[1] = &t->msg;
+		b[2] = &t->reply;
+		b[3] = &t->out;
+		for (i = 0; i < 4; i++) {
+			ck_assert_int_eq(buf_puts(b[i], "a secret prompt"),
+			    PS_OK);
+			small[i] = b[i]->p;
+		}
+		proxy_thread_clean(t);
+		for (i = 0; i < 4; i++) {
+			ck_assert_uint_eq(b[i]->len, 0);
+			ck_assert_ptr_eq(b[i]->p, small[i]);
+			if (roles[k] & (1u << i))
+				ck_assert_ptr_nonnull(memmem(small[i],
+				    b[i]->cap, "secret", 6));
+			else
+				ck_assert_ptr_null(memmem(small[i],
+				    b[i]->cap, "secret", 6));
+		}
+		for (i = 0; i < 4; i++)
+			ck_assert_int_eq(buf_append(b[i], big, sizeof(big)),
+			    PS_OK);
+		proxy_thread_clean(t);
+		for (i = 0; i < 4; i++) {
+			ck_assert_ptr_null(b[i]->p);
+			ck_assert_uint_eq(b[i]->cap, 0);
+			ck_assert_uint_eq(b[i]->len, 0);
+		}
+		proxy_thread_free(t);
+	}
 	proxy_thread_free(NULL);
 }
 END_TEST
@@ -137,7 +170,7 @@ START_TEST(test_reply_presize)
 	proxy_opts_init(&o);
 	o.upstream.base_url = "http://localhost";
 	o.max_reply = 1 << 20;
-	ck_assert_ptr_nonnull(t = proxy_thread_new(&o));
+	ck_assert_ptr_nonnull(t = proxy_thread_new(&o, 0));
 	/* Unknown or past the cap: nothing reserved. */
 	proxy_reply_presize(t, -1);
 	proxy_reply_presize(t, 0);

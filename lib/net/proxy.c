@@ -95,7 +95,7 @@ sealed_max(size_t n, size_t bucket)
 }
 
 struct proxy_thread *
-proxy_thread_new(const struct proxy_opts *o)
+proxy_thread_new(const struct proxy_opts *o, unsigned wire)
 {
 	struct proxy_thread *t;
 
@@ -111,25 +111,35 @@ proxy_thread_new(const struct proxy_opts *o)
 	buf_init(&t->msg, sealed_max(o->max_body, o->pad_body));
 	buf_init(&t->reply, o->max_reply);
 	buf_init(&t->out, sealed_max(o->max_reply, o->pad_body));
+	t->wire = wire;
 	return t;
 }
 
 static void
-clean(struct buf *b)
+clean(struct buf *b, int wire)
 {
-	if (b->cap > PS_CAP_KEEP)
-		buf_free(b);
-	else
-		buf_reset(b);
+	if (!wire) {
+		if (b->cap > PS_CAP_KEEP)
+			buf_free(b);
+		else
+			buf_reset(b);
+		return;
+	}
+	if (b->cap > PS_CAP_KEEP) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
+	b->len = 0;
 }
 
 void
 proxy_thread_clean(struct proxy_thread *t)
 {
-	clean(&t->body);
-	clean(&t->msg);
-	clean(&t->reply);
-	clean(&t->out);
+	clean(&t->body, t->wire & PROXY_WIRE_BODY);
+	clean(&t->msg, t->wire & PROXY_WIRE_MSG);
+	clean(&t->reply, t->wire & PROXY_WIRE_REPLY);
+	clean(&t->out, t->wire & PROXY_WIRE_OUT);
 	envelope_thread_wipe();
 }
 
