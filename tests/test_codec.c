@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "core/codec.h"
+#include "core/codec_impl.h"
 #include "core/pserr.h"
 #include "core/secret.h"
 
@@ -387,6 +388,220 @@ START_TEST(test_b64url_every_byte_everywhere)
 }
 END_TEST
 
+/* ----------------------------------------------------- codec paths */
+
+/*
+ * Every base64url path this machine runs (scalar, SSSE3, AVX2; selected
+ * through the test-only codec_impl.h) against the plain references above
+ * and below and against each other: random text of every length, each
+ * byte value at every position of short text and around the block edges
+ * of long text.  _i is the path; a path the machine cannot run is noted
+ * and passes.
+ */
+
+/* A plain bit-at-a-time decoder: the length, or -1 for text the codec
+ * must refuse (a byte outside the alphabet, n % 4 == 1, unused bits set). */
+static long
+ref_b64url_decode(const char *s, size_t n, uint8_t *out)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static int8_t val[256];
+	uint32_t acc = 0;
+	size_t i, bits = 0, len = 0;
+
+	if (val[0] == 0) {
+		memset(val, -1, sizeof(val));
+		for (i = 0; i < 64; i++)
+			val[(uint8_t)a[i]] = (int8_t)i;
+	}
+	if (n % 4 == 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int v = val[(uint8_t)s[i]];
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[len++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if ((acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (long)len;
+}
+
+static uint64_t rng_state;
+
+static uint8_t
+rng8(void)
+{
+	/* xorshift64*: reproducible, so a failure can be replayed. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint8_t)((rng_state * 0x2545f4914f6cdd1dull) >> 56);
+}
+
+static int
+select_path(int which)
+{
+	enum codec_impl best = codec_impl_best();
+
+	if (which > (int)best) {
+		ck_assert_int_eq(codec_impl_select((enum codec_impl)which),
+		    PS_ERR_ARG);
+		fprintf(stderr, "test_codec: path %d not on this machine "
+		    "(best %d), not tested\n", which, (int)best);
+		return 0;
+	}
+	ck_assert_int_eq(codec_impl_select((enum codec_impl)which), PS_OK);
+	return 1;
+}
+
+/* Text t of n characters on the selected path: decode (with exactly the
+ * room needed) and check agree with the reference, and with the scalar
+ * path.  Plain tests with one ck_abort_msg, since every passing ck_assert
+ * costs a write to Check's pipe and this runs millions of times. */
+static void
+agree(const char *t, size_t n, int which, uint8_t *want, uint8_t *got)
+{
+	long wlen = ref_b64url_decode(t, n, want);
+	pserr ok = wlen >= 0 ? PS_OK : PS_ERR_CORRUPT, rc, rs, cc, cs;
+	size_t glen = 0, room = wlen >= 0 ? (size_t)wlen : n;
+
+	rc = codec_b64url_decode(t, n, got, room, &glen);
+	cc = codec_b64url_check(t, n);
+	if (rc != ok || cc != ok || (wlen >= 0 && (glen != (size_t)wlen ||
+	    memcmp(got, want, glen) != 0)))
+		ck_abort_msg("path %d, %zu chars: decode %d, check %d, want %d",
+		    which, n, (int)rc, (int)cc, (int)ok);
+	if (which == CODEC_IMPL_SCALAR)
+		return;
+	if (codec_impl_select(CODEC_IMPL_SCALAR) != PS_OK)
+		ck_abort_msg("no scalar path");
+	rs = codec_b64url_decode(t, n, got, room, &glen);
+	cs = codec_b64url_check(t, n);
+	if (codec_impl_select((enum codec_impl)which) != PS_OK)
+		ck_abort_msg("path %d gone", which);
+	if (rs != rc || cs != cc)
+		ck_abort_msg("path %d and scalar disagree on %zu chars", which,
+		    n);
+}
+
+START_TEST(test_paths_random)
+{
+	static const size_t big[] = {
+		1000, 1023, 1024, 4095, 4096, 4097, 65536 + 7, 1048576 + 1,
+	};
+	const size_t maxn = 1048576 + 1;
+	uint8_t *in = malloc(maxn), *back = malloc(maxn + 64);
+	uint8_t *want = malloc(maxn + 64);
+	char *enc = malloc(CODEC_B64URL_LEN(maxn) + 64);
+	char *ref = malloc(CODEC_B64URL_LEN(maxn) + 64);
+	size_t k, n, i, len, got;
+
+	ck_assert(in && back && want && enc && ref);
+	if (!select_path(_i))
+		goto out;
+	/* Known answers on this path too. */
+	for (k = 0; k < sizeof(rfc4648) / sizeof(rfc4648[0]); k++) {
+		n = strlen(rfc4648[k].in);
+		len = codec_b64url_encode((const uint8_t *)rfc4648[k].in, n,
+		    enc);
+		ck_assert_uint_eq(len, strlen(rfc4648[k].b64url));
+		ck_assert_mem_eq(enc, rfc4648[k].b64url, len);
+		ck_assert_int_eq(codec_b64url_decode(enc, len, back, n, &got),
+		    PS_OK);
+		ck_assert_uint_eq(got, n);
+		ck_assert_mem_eq(back, rfc4648[k].in, n);
+	}
+	rng_state = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
+	for (k = 0; k <= 300 + sizeof(big) / sizeof(big[0]); k++) {
+		n = k <= 300 ? k : big[k - 301];
+		for (i = 0; i < n; i++)
+			in[i] = rng8();
+		/* Slack after the text is marked, to see nothing runs over. */
+		memset(enc, '#', CODEC_B64URL_LEN(n) + 64);
+		len = codec_b64url_encode(in, n, enc);
+		ck_assert_uint_eq(len, CODEC_B64URL_LEN(n));
+		ck_assert_uint_eq(ref_b64url(in, n, ref), len);
+		ck_assert_msg(memcmp(enc, ref, len) == 0,
+		    "path %d encode of %zu bytes", _i, n);
+		for (i = len; i < len + 64; i++)
+			ck_assert_int_eq(enc[i], '#');
+		agree(enc, len, _i, want, back);
+		/* Room for exactly the output, so the last step has none. */
+		memset(back, 0xa5, n + 64);
+		ck_assert_int_eq(codec_b64url_decode(enc, len, back, n, &got),
+		    PS_OK);
+		ck_assert_uint_eq(got, n);
+		ck_assert_mem_eq(back, in, n);
+		for (i = n; i < n + 64; i++)
+			ck_assert_uint_eq(back[i], 0xa5);
+		if (n > 0)
+			ck_assert_int_eq(codec_b64url_decode(enc, len, back,
+			    n - 1, &got), PS_ERR_ARG);
+		/* One character fewer or more than a whole text. */
+		if (len > 0)
+			agree(enc, len - 1, _i, want, back);
+		enc[len] = 'A';
+		agree(enc, len + 1, _i, want, back);
+	}
+out:
+	free(in);
+	free(back);
+	free(want);
+	free(enc);
+	free(ref);
+}
+END_TEST
+
+/* One byte replaced by each of the 256 values: at every position of every
+ * text up to 100 characters, and at the positions around each 16-, 32-,
+ * 64- and 128-character edge of a 1100-character text and its last ones. */
+START_TEST(test_paths_one_bad_byte)
+{
+	uint8_t in[825], want[900], back[900];
+	char enc[1100 + 1], t[1100 + 1];
+	size_t m, len, pos, i;
+	int b;
+
+	if (!select_path(_i))
+		return;
+	rng_state = 0x243f6a8885a308d3ull;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = rng8();
+	for (m = 0; m <= 75; m++) {
+		len = codec_b64url_encode(in, m, enc);
+		for (pos = 0; pos < len; pos++)
+			for (b = 0; b < 256; b++) {
+				memcpy(t, enc, len);
+				t[pos] = (char)b;
+				agree(t, len, _i, want, back);
+			}
+	}
+	len = codec_b64url_encode(in, sizeof(in), enc);
+	ck_assert_uint_eq(len, 1100);
+	for (pos = 0; pos < len; pos++) {
+		if (pos % 16 > 1 && pos % 16 < 15 && pos + 40 < len)
+			continue;
+		for (b = 0; b < 256; b++) {
+			memcpy(t, enc, len);
+			t[pos] = (char)b;
+			agree(t, len, _i, want, back);
+			/* The same in a text ending at every split of the
+			 * vector loop and the scalar tail. */
+			agree(t, pos + 1 + (size_t)b % 37 < len ?
+			    pos + 1 + (size_t)b % 37 : len, _i, want, back);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 codec_suite(void)
 {
@@ -410,6 +625,15 @@ codec_suite(void)
 	tcase_add_test(tc, test_decode_room);
 	tcase_add_test(tc, test_b64url_long_lengths);
 	tcase_add_test(tc, test_b64url_every_byte_everywhere);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("paths");
+	/* A few seconds per path; far more under the sanitizers. */
+	tcase_set_timeout(tc, 600);
+	tcase_add_loop_test(tc, test_paths_random, CODEC_IMPL_SCALAR,
+	    CODEC_IMPL_AVX2 + 1);
+	tcase_add_loop_test(tc, test_paths_one_bad_byte, CODEC_IMPL_SCALAR,
+	    CODEC_IMPL_AVX2 + 1);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -2,16 +2,15 @@
 #include "config.h"
 
 #include <pthread.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <tmmintrin.h>
+#include <immintrin.h>
 #define CODEC_SSSE3 1
+#define CODEC_AVX2 1
 #endif
 #include <string.h>
 
 #include "core/codec.h"
+#include "core/codec_impl.h"
 
 static const char b64url_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -29,7 +28,9 @@ struct tables {
 	uint32_t dec[4][256];
 };
 static struct tables url_tab, std_tab;
-static int have_ssse3;
+/* The base64url path in use: the best this machine runs, chosen once in
+ * init_tables (codec_impl_select changes it for tests only). */
+static int impl_best, impl_used;
 
 #define BAD 0xff000000u
 
@@ -63,9 +64,17 @@ init_tables(void)
 	if (!done) {
 		build(&url_tab, b64url_alpha);
 		build(&std_tab, b64_alpha);
+		impl_best = CODEC_IMPL_SCALAR;
 #ifdef CODEC_SSSE3
-		have_ssse3 = __builtin_cpu_supports("ssse3");
+		if (__builtin_cpu_supports("ssse3"))
+			impl_best = CODEC_IMPL_SSSE3;
 #endif
+#ifdef CODEC_AVX2
+		if (impl_best == CODEC_IMPL_SSSE3 &&
+		    __builtin_cpu_supports("avx2"))
+			impl_best = CODEC_IMPL_AVX2;
+#endif
+		impl_used = impl_best;
 		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&lock);
@@ -108,6 +117,17 @@ url_encode_ssse3(const uint8_t *in, size_t n, char *out)
 	return i;
 }
 
+/* Class bits of a character by its high nibble: 1 '-' row, 2 digits, 4
+ * letters A-O / a-o rows, 8 P-Z and '_' row, 16 p-z row, 32 no valid
+ * character in the row; and by its low nibble, the classes in which that
+ * nibble is not in the alphabet (32 always).  A character is in the
+ * alphabet exactly when the two share no bit. */
+#define URL_HI_CLASS 32, 32, 1, 2, 4, 8, 4, 16, 32, 32, 32, 32, 32, 32, 32, 32
+#define URL_LO_INVALID \
+	32 | 1 | 4, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, \
+	32 | 1, 32 | 1, 32 | 1 | 2, 32 | 1 | 2 | 8 | 16, 32 | 1 | 2 | 8 | 16, \
+	32 | 2 | 8 | 16, 32 | 1 | 2 | 8 | 16, 32 | 1 | 2 | 16
+
 /*
  * 16 base64url characters to 12 bytes per step while at least 16 remain
  * and room holds 12 more bytes.  Each character is classed by its high
@@ -122,15 +142,8 @@ static size_t
 url_decode_ssse3(const uint8_t *s, size_t n, uint8_t *out, size_t room,
     uint32_t *bad)
 {
-	/* Class bits: 1 '-' row, 2 digits, 4 letters A-O / a-o rows, 8 P-Z
-	 * and '_' row, 16 p-z row, 32 no valid character in the row. */
-	const __m128i hi_class = _mm_setr_epi8(32, 32, 1, 2, 4, 8, 4, 16, 32,
-	    32, 32, 32, 32, 32, 32, 32);
-	const __m128i lo_invalid = _mm_setr_epi8(
-	    32 | 1 | 4, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1, 32 | 1,
-	    32 | 1, 32 | 1, 32 | 1 | 2, 32 | 1 | 2 | 8 | 16,
-	    32 | 1 | 2 | 8 | 16, 32 | 2 | 8 | 16, 32 | 1 | 2 | 8 | 16,
-	    32 | 1 | 2 | 16);
+	const __m128i hi_class = _mm_setr_epi8(URL_HI_CLASS);
+	const __m128i lo_invalid = _mm_setr_epi8(URL_LO_INVALID);
 	const __m128i hi_offset = _mm_setr_epi8(0, 0, 17, 4, -65, -65, -71,
 	    -71, 0, 0, 0, 0, 0, 0, 0, 0);
 	const __m128i pack = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13,
@@ -169,6 +182,186 @@ url_decode_ssse3(const uint8_t *s, size_t n, uint8_t *out, size_t room,
 		*bad |= BAD;
 	return i;
 }
+
+/*
+ * The alphabet test of url_decode_ssse3 alone: two lookups and an AND per
+ * 16 characters, ORed together and tested once at the end (the text is
+ * public, and a branch per block costs more than it saves).  Sets BAD in
+ * *bad for a character outside the alphabet; returns the number of
+ * characters looked at (a multiple of 16, at most n).
+ */
+__attribute__((target("ssse3")))
+static size_t
+url_check_ssse3(const uint8_t *s, size_t n, uint32_t *bad)
+{
+	const __m128i hi_class = _mm_setr_epi8(URL_HI_CLASS);
+	const __m128i lo_invalid = _mm_setr_epi8(URL_LO_INVALID);
+	const __m128i nib = _mm_set1_epi8(0x0f);
+	__m128i acc = _mm_setzero_si128(), acc2 = _mm_setzero_si128();
+	size_t i = 0;
+
+#define URL_CHECK16(a, p) do {						\
+	__m128i c_ = _mm_loadu_si128((const __m128i *)(const void *)(p));	\
+	(a) = _mm_or_si128((a), _mm_and_si128(				\
+	    _mm_shuffle_epi8(hi_class, _mm_and_si128(_mm_srli_epi32(c_, 4),	\
+	    nib)), _mm_shuffle_epi8(lo_invalid, _mm_and_si128(c_, nib))));	\
+} while (0)
+	for (; n - i >= 64; i += 64) {
+		URL_CHECK16(acc, s + i);
+		URL_CHECK16(acc2, s + i + 16);
+		URL_CHECK16(acc, s + i + 32);
+		URL_CHECK16(acc2, s + i + 48);
+	}
+	for (; n - i >= 16; i += 16)
+		URL_CHECK16(acc, s + i);
+#undef URL_CHECK16
+	acc = _mm_or_si128(acc, acc2);
+	if (_mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) !=
+	    0xffff)
+		*bad |= BAD;
+	return i;
+}
+#endif
+
+#ifdef CODEC_AVX2
+/*
+ * The 256-bit forms of the three functions above (Mula and Lemire's AVX2
+ * code): every 128-bit lane does what the SSSE3 code does, so the tables
+ * are the same ones twice.  Compiled for AVX2 alone and called only when
+ * init_tables found it, so the build needs no -mavx2.
+ */
+
+/* 24 bytes become 32 characters per step.  The lanes must hold bytes 0..11
+ * and 12..23: a 32-byte load from 4 bytes before the step puts them at
+ * 4..15 of the low lane and 0..11 of the high one, and the shuffle of
+ * each lane picks its own.  The first step, with nothing before it, moves
+ * the words into place with one permute instead.  Returns the number of
+ * bytes consumed (a multiple of 24; every load stays inside in[0..n)). */
+__attribute__((target("avx2")))
+static size_t
+url_encode_avx2(const uint8_t *in, size_t n, char *out)
+{
+	const __m256i shuf = _mm256_setr_epi8(
+	    5, 4, 6, 5, 8, 7, 9, 8, 11, 10, 12, 11, 14, 13, 15, 14,
+	    1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+	const __m256i lut = _mm256_setr_epi8(
+	    65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -17, 32, 0, 0,
+	    65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -17, 32, 0, 0);
+	size_t i = 0;
+
+	if (n < 32)
+		return 0;
+	for (; n - i >= 28; i += 24, out += 32) {
+		__m256i x, t0, t1, t2, t3, idx, cls;
+
+		if (i == 0)
+			x = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(
+			    (const __m256i *)(const void *)in),
+			    _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 5));
+		else
+			x = _mm256_loadu_si256(
+			    (const __m256i *)(const void *)(in + i - 4));
+		x = _mm256_shuffle_epi8(x, shuf);
+		t0 = _mm256_and_si256(x, _mm256_set1_epi32(0x0fc0fc00));
+		t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+		t2 = _mm256_and_si256(x, _mm256_set1_epi32(0x003f03f0));
+		t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+		idx = _mm256_or_si256(t1, t3);
+		cls = _mm256_subs_epu8(idx, _mm256_set1_epi8(51));
+		cls = _mm256_sub_epi8(cls, _mm256_cmpgt_epi8(idx,
+		    _mm256_set1_epi8(25)));
+		x = _mm256_add_epi8(idx, _mm256_shuffle_epi8(lut, cls));
+		_mm256_storeu_si256((__m256i *)(void *)out, x);
+	}
+	return i;
+}
+
+/* 32 characters to 24 bytes per step while at least 32 remain and room
+ * holds 24 more bytes; each lane packs its 12 bytes to its bottom and one
+ * permute joins the two.  As url_decode_ssse3 otherwise. */
+__attribute__((target("avx2")))
+static size_t
+url_decode_avx2(const uint8_t *s, size_t n, uint8_t *out, size_t room,
+    uint32_t *bad)
+{
+	const __m256i hi_class = _mm256_setr_epi8(URL_HI_CLASS, URL_HI_CLASS);
+	const __m256i lo_invalid = _mm256_setr_epi8(URL_LO_INVALID,
+	    URL_LO_INVALID);
+	const __m256i hi_offset = _mm256_setr_epi8(
+	    0, 0, 17, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 17, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i pack = _mm256_setr_epi8(
+	    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+	    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+	const __m256i join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i invalid = _mm256_setzero_si256();
+	uint8_t tmp[32];
+	size_t i = 0;
+
+	for (; n - i >= 32 && room >= 24; i += 32, out += 24, room -= 24) {
+		__m256i c = _mm256_loadu_si256(
+		    (const __m256i *)(const void *)(s + i));
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi32(c, 4), nib);
+		__m256i lo = _mm256_and_si256(c, nib);
+		__m256i us = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('_'));
+		__m256i off = _mm256_shuffle_epi8(hi_offset, hi);
+		__m256i v;
+
+		invalid = _mm256_or_si256(invalid, _mm256_and_si256(
+		    _mm256_shuffle_epi8(hi_class, hi),
+		    _mm256_shuffle_epi8(lo_invalid, lo)));
+		off = _mm256_blendv_epi8(off, _mm256_set1_epi8(-32), us);
+		v = _mm256_add_epi8(c, off);
+		v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+		v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
+		v = _mm256_shuffle_epi8(v, pack);
+		v = _mm256_permutevar8x32_epi32(v, join);
+		if (room >= 32) {
+			_mm256_storeu_si256((__m256i *)(void *)out, v);
+		} else {
+			_mm256_storeu_si256((__m256i *)(void *)tmp, v);
+			memcpy(out, tmp, 24);
+		}
+	}
+	if (!_mm256_testz_si256(invalid, invalid))
+		*bad |= BAD;
+	return i;
+}
+
+/* url_check_ssse3 on 32 characters per lookup. */
+__attribute__((target("avx2")))
+static size_t
+url_check_avx2(const uint8_t *s, size_t n, uint32_t *bad)
+{
+	const __m256i hi_class = _mm256_setr_epi8(URL_HI_CLASS, URL_HI_CLASS);
+	const __m256i lo_invalid = _mm256_setr_epi8(URL_LO_INVALID,
+	    URL_LO_INVALID);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i acc = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256();
+	size_t i = 0;
+
+#define URL_CHECK32(a, p) do {						\
+	__m256i c_ = _mm256_loadu_si256((const __m256i *)(const void *)(p)); \
+	(a) = _mm256_or_si256((a), _mm256_and_si256(			\
+	    _mm256_shuffle_epi8(hi_class, _mm256_and_si256(		\
+	    _mm256_srli_epi32(c_, 4), nib)),				\
+	    _mm256_shuffle_epi8(lo_invalid, _mm256_and_si256(c_, nib))));	\
+} while (0)
+	for (; n - i >= 128; i += 128) {
+		URL_CHECK32(acc, s + i);
+		URL_CHECK32(acc2, s + i + 32);
+		URL_CHECK32(acc, s + i + 64);
+		URL_CHECK32(acc2, s + i + 96);
+	}
+	for (; n - i >= 32; i += 32)
+		URL_CHECK32(acc, s + i);
+#undef URL_CHECK32
+	acc = _mm256_or_si256(acc, acc2);
+	if (!_mm256_testz_si256(acc, acc))
+		*bad |= BAD;
+	return i;
+}
 #endif
 
 static size_t
@@ -178,10 +371,18 @@ encode(const struct tables *t, const char *alpha, int pad, const uint8_t *in,
 	char *o = out;
 	size_t i = 0;
 
-#ifdef CODEC_SSSE3
-	if (t == &url_tab && have_ssse3) {
-		i = url_encode_ssse3(in, n, out);
+#ifdef CODEC_AVX2
+	if (t == &url_tab && impl_used >= CODEC_IMPL_AVX2) {
+		i = url_encode_avx2(in, n, o);
 		o += i / 3 * 4;
+	}
+#endif
+#ifdef CODEC_SSSE3
+	if (t == &url_tab && impl_used >= CODEC_IMPL_SSSE3) {
+		size_t k = url_encode_ssse3(in + i, n - i, o);
+
+		i += k;
+		o += k / 3 * 4;
 	}
 #endif
 	for (; i + 3 <= n; i += 3) {
@@ -260,11 +461,21 @@ decode(const struct tables *t, const char *in, size_t n, uint8_t *out,
 	/* No branch per group: a bad character is noted and decided at the
 	 * end (the output is not the caller's to use on failure). */
 	i = 0;
-#ifdef CODEC_SSSE3
-	if (t == &url_tab && have_ssse3) {
-		size_t k = url_decode_ssse3(s, full * 4, o, outcap, &bad);
+#ifdef CODEC_AVX2
+	if (t == &url_tab && impl_used >= CODEC_IMPL_AVX2) {
+		size_t k = url_decode_avx2(s, full * 4, o, outcap, &bad);
 
 		i = k / 4;
+		s += k;
+		o += k / 4 * 3;
+	}
+#endif
+#ifdef CODEC_SSSE3
+	if (t == &url_tab && impl_used >= CODEC_IMPL_SSSE3) {
+		size_t k = url_decode_ssse3(s, (full - i) * 4, o,
+		    outcap - (size_t)(o - out), &bad);
+
+		i += k / 4;
 		s += k;
 		o += k / 4 * 3;
 	}
@@ -311,26 +522,6 @@ codec_b64url_decode(const char *in, size_t n, uint8_t *out, size_t outcap,
 	return decode(&url_tab, in, n, out, outcap, outlen);
 }
 
-#if defined(__SSE2__)
-/* 16 characters at a time: 1 when all are in [A-Za-z0-9_-]. */
-static int
-url_chars16(const uint8_t *s)
-{
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
-	__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
-	    _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
-	__m128i lo = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
-	    _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
-	__m128i dg = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-	    _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-	__m128i ok = _mm_or_si128(_mm_or_si128(up, lo), _mm_or_si128(dg,
-	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('_')))));
-
-	return _mm_movemask_epi8(ok) == 0xffff;
-}
-#endif
-
 pserr
 codec_b64url_check(const char *in, size_t n)
 {
@@ -339,10 +530,21 @@ codec_b64url_check(const char *in, size_t n)
 	uint32_t bad = 0;
 
 	init_tables();
-#if defined(__SSE2__)
-	for (; i + 4 <= full; i += 4, s += 16)
-		if (!url_chars16(s))
-			return PS_ERR_CORRUPT;
+#ifdef CODEC_AVX2
+	if (impl_used >= CODEC_IMPL_AVX2) {
+		size_t k = url_check_avx2(s, full * 4, &bad);
+
+		i = k / 4;
+		s += k;
+	}
+#endif
+#ifdef CODEC_SSSE3
+	if (impl_used >= CODEC_IMPL_SSSE3) {
+		size_t k = url_check_ssse3(s, (full - i) * 4, &bad);
+
+		i += k / 4;
+		s += k;
+	}
 #endif
 	for (; i < full; i++, s += 4)
 		bad |= url_tab.dec[0][s[0]] | url_tab.dec[0][s[1]] |
@@ -366,6 +568,23 @@ codec_b64_decode(const char *in, size_t n, uint8_t *out, size_t outcap,
 	if (n >= 2 && in[n - 2] == '=')
 		pad++;
 	return decode(&std_tab, in, n - pad, out, outcap, outlen);
+}
+
+enum codec_impl
+codec_impl_best(void)
+{
+	init_tables();
+	return (enum codec_impl)impl_best;
+}
+
+pserr
+codec_impl_select(enum codec_impl which)
+{
+	init_tables();
+	if ((int)which < CODEC_IMPL_SCALAR || (int)which > impl_best)
+		return PS_ERR_ARG;
+	impl_used = (int)which;
+	return PS_OK;
 }
 
 size_t

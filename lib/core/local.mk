@@ -6,7 +6,7 @@ lib_core_libcore_la_SOURCES = \
 	lib/core/http.c lib/core/http.h \
 	lib/core/pserr.c lib/core/pserr.h lib/core/caps.h \
 	lib/core/secret.c lib/core/secret.h \
-	lib/core/codec.c lib/core/codec.h \
+	lib/core/codec.c lib/core/codec.h lib/core/codec_impl.h \
 	lib/core/buf.c lib/core/buf.h \
 	lib/core/log.c lib/core/log.h \
 	lib/core/options.c lib/core/options.h \
