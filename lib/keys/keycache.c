@@ -13,7 +13,8 @@
 
 struct keycache {
 	char *path;
-	/* Serialises reloads; guards seen and have_seen. */
+	/* Serialises reloads.  seen and have_seen change only with both
+	 * locks held: read under either. */
 	pthread_mutex_t reload;
 	struct privfile_stamp seen;
 	int have_seen;
@@ -89,16 +90,29 @@ keycache_refresh(struct keycache *kc)
 	struct privfile_stamp sig;
 	char why[256];
 	size_t n = 0, oldn;
+	int same;
 	pserr rc;
 
 	if (kc == NULL)
 		return;
+	/* Every request comes here.  When nothing changed (nearly always)
+	 * it costs a stat and a look under the read lock, so requests do not
+	 * queue behind one another's stat on the reload mutex. */
+	privfile_stamp(kc->path, &sig);
+	pthread_rwlock_rdlock(&kc->lock);
+	same = kc->have_seen && privfile_stamp_equal(&sig, &kc->seen);
+	pthread_rwlock_unlock(&kc->lock);
+	if (same)
+		return;
 	pthread_mutex_lock(&kc->reload);
+	/* Another thread may have loaded it meanwhile. */
 	privfile_stamp(kc->path, &sig);
 	if (kc->have_seen && privfile_stamp_equal(&sig, &kc->seen))
 		goto out;
+	pthread_rwlock_wrlock(&kc->lock);
 	kc->seen = sig;
 	kc->have_seen = 1;
+	pthread_rwlock_unlock(&kc->lock);
 	if (sig.err != 0) {
 		errno = sig.err;
 		pserr_why(why, sizeof(why), "cannot stat: %m");

@@ -30,8 +30,9 @@ pserr keycache_open(const char *path, struct keycache **kc) PS_WARN_UNUSED;
 void keycache_close(struct keycache *kc);
 
 /*
- * Reload the file if it changed since the last load: exactly one stat()
- * of the path (privfile_stamp), and a reload (keyfile_read) only when its
+ * Reload the file if it changed since the last load: one stat() of the
+ * path (privfile_stamp) and no lock but a read lock when it did not, a
+ * second stat() under the reload lock and a reload (keyfile_read) when its
  * device, inode, size, mtime or ctime differ from the last attempt.  A
  * file that is unreadable, corrupt or refused leaves the keys in use as
  * they were and logs why, once per change of the file (not once per
