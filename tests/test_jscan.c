@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 
 #include "seal/jscan.h"
+#include "seal/jscan_impl.h"
 
 /* Every text is scanned from a heap copy of exactly its length, so a read
  * past the end shows up under AddressSanitizer. */
@@ -211,10 +213,11 @@ END_TEST
  */
 START_TEST(test_string_positions)
 {
-	char s[80];
+	char s[140];
 	size_t len, pos;
 
-	for (len = 0; len < 48; len++) {
+	/* Past two 32-byte blocks, so that each path meets every offset. */
+	for (len = 0; len < 100; len++) {
 		memset(s, 'a', sizeof(s));
 		s[0] = '"';
 		s[len + 1] = '"';
@@ -279,6 +282,42 @@ END_TEST
 
 /* Runs of multi-byte sequences are checked in a loop of their own: spoil
  * each byte of a run in turn, and cut the run at each byte. */
+/* Each escape, valid or not, at every offset of a string long enough for
+ * the 32-byte path, and the string right after it still scanned. */
+START_TEST(test_escape_positions)
+{
+	static const char *const good[] = { "\\n", "\\\\", "\\\"",
+	    "\\/", "\\t", "\\u0041", "\\ud83d\\ude00", "\\n\\n" };
+	static const char *const bad[] = { "\\x", "\\u00g0", "\\ud83d",
+	    "\\'", "\\\x01", "\\u", "\\\\\\", "\\n\x1f" };
+	char s[200];
+	size_t pos, i, k;
+
+	for (pos = 0; pos < 90; pos++)
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < 8; i++) {
+				const char *e = k == 0 ? good[i] : bad[i];
+				size_t n = 0;
+
+				s[n++] = '"';
+				memset(s + n, 'a', pos);
+				n += pos;
+				memcpy(s + n, e, strlen(e));
+				n += strlen(e);
+				memset(s + n, 'z', 70);
+				n += 70;
+				s[n++] = '"';
+				ck_assert_msg(scan_n(s, n, 512) == (k == 0 ? PS_OK :
+				    PS_ERR_INVALID_JSON), "%s escape %zu at %zu",
+				    k == 0 ? "good" : "bad", i, pos);
+				/* A quote inside the tail ends it early. */
+				s[n - 20] = '"';
+				ck_assert_int_eq(scan_n(s, n, 512),
+				    PS_ERR_INVALID_JSON);
+			}
+}
+END_TEST
+
 START_TEST(test_utf8_runs)
 {
 	static const char run[] = "\xe4\xb8\xad\xe6\x96\x87\xc3\xa9"
@@ -533,12 +572,9 @@ START_TEST(test_unescape_invalid)
 }
 END_TEST
 
-static Suite *
-jscan_suite(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite *s = suite_create("jscan");
-	TCase *tc = tcase_create("core");
-
 	tcase_add_loop_test(tc, test_valid, 0,
 	    (int)(sizeof(valid) / sizeof(valid[0])));
 	tcase_add_loop_test(tc, test_invalid, 0,
@@ -546,6 +582,7 @@ jscan_suite(void)
 	tcase_add_test(tc, test_nul_bytes);
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_string_positions);
+	tcase_add_test(tc, test_escape_positions);
 	tcase_add_test(tc, test_utf8_runs);
 	tcase_add_test(tc, test_large_string);
 	tcase_add_test(tc, test_object_members);
@@ -555,7 +592,39 @@ jscan_suite(void)
 	tcase_add_test(tc, test_unescape);
 	tcase_add_test(tc, test_unescape_invalid);
 	tcase_set_timeout(tc, 60);
+}
+
+static void
+use_sse2(void)
+{
+	ck_assert_int_eq(jscan_impl_avx2(0), 0);
+}
+
+static void
+use_avx2(void)
+{
+	ck_assert_int_eq(jscan_impl_avx2(1), 0);
+}
+
+/* Every test on each string path the machine has. */
+static Suite *
+jscan_suite(void)
+{
+	Suite *s = suite_create("jscan");
+	TCase *tc = tcase_create("sse2");
+
+	tcase_add_checked_fixture(tc, use_sse2, NULL);
+	add_tests(tc);
 	suite_add_tcase(s, tc);
+	if (jscan_impl_avx2(1) == 0) {
+		tc = tcase_create("avx2");
+		tcase_add_checked_fixture(tc, use_avx2, NULL);
+		add_tests(tc);
+		suite_add_tcase(s, tc);
+	} else {
+		fprintf(stderr, "test_jscan: no AVX2 here, its path is not "
+		    "tested\n");
+	}
 	return s;
 }
 

@@ -3,7 +3,7 @@
 noinst_LTLIBRARIES += lib/seal/libseal.la
 lib_seal_libseal_la_SOURCES = \
 	lib/seal/envelope.c lib/seal/envelope.h \
-	lib/seal/jscan.c lib/seal/jscan.h \
+	lib/seal/jscan.c lib/seal/jscan.h lib/seal/jscan_impl.h \
 	lib/seal/message.c lib/seal/message.h lib/seal/message_wire.h \
 	lib/seal/multipart.c lib/seal/multipart.h \
 	lib/seal/sse.c lib/seal/sse.h \

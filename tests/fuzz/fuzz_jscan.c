@@ -7,7 +7,8 @@
  * UTF-8, the escape and surrogate rules and the depth limit of jscan.h),
  * at two depth limits; walking an object member by member accepts exactly
  * the objects jscan_value accepts, each member's value is itself one
- * valid value, and each name unescapes to the bytes the reference gets.
+ * valid value, and each name unescapes to the bytes the reference gets;
+ * the 16- and 32-byte string paths agree.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "core/buf.h"
 #include "fuzz.h"
 #include "seal/jscan.h"
+#include "seal/jscan_impl.h"
 
 struct ref {
 	const unsigned char *s;
@@ -335,6 +337,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536 || (un = malloc(size * 4 + 8)) == NULL)
 		return 0;
 	want = ref_valid(data, size, JSCAN_MAX_DEPTH, un);
+	/* Both string paths where the machine has AVX2; the rest below on
+	 * whichever the input's first byte picks. */
+	if (jscan_impl_avx2(1) == 0) {
+		FUZZ_CHECK((jscan_value(s, size, JSCAN_MAX_DEPTH) == PS_OK) ==
+		    want);
+		if (jscan_impl_avx2(size > 0 && (data[0] & 1)) != 0)
+			FUZZ_CHECK(0);
+	}
 	FUZZ_CHECK((jscan_value(s, size, JSCAN_MAX_DEPTH) == PS_OK) == want);
 	FUZZ_CHECK((jscan_value(s, size, 3) == PS_OK) ==
 	    ref_valid(data, size, 3, un));
