@@ -9,8 +9,9 @@
  * For each SIZE a chat request body whose user message holds SIZE bytes of
  * text (with a JSON escape every 80 characters, as real prompts have) is
  * sealed with message_seal_request() and opened with
- * message_open_request(), each in a loop for S seconds (default 1), the
- * key derivation of each exchange included (wire format v2).  "event"
+ * message_open_request(), interleaved with raw AES-256-GCM of the same
+ * bytes for S seconds in all (default 1; see measure()), the key
+ * derivation of each exchange included (wire format v2).  "event"
  * does the same with message_seal_event() and message_open_event() for
  * one streamed event (a chat.completion.chunk of a few words), padded to
  * the worker's default bucket of 256 bytes, under a key derived once per
@@ -96,41 +97,47 @@ make_event(struct buf *out)
 	    "\" over the lazy dog\"},\"finish_reason\":null}]}\n\n");
 }
 
-/* Raw AES-256-GCM encryption of n bytes, the way the library uses it. */
-static double
-aes_rate(const uint8_t *key, const char *in, size_t n, double secs)
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	unsigned char *out = malloc(n + 16), iv[12] = { 0 }, tag[16];
-	double t0, t;
-	long iters = 0;
-	int len;
-	double rate = -1;
+/* Raw AES-256-GCM encryption of n bytes, the way the library uses it:
+ * the key schedule set once (as the library keeps it per thread, and as
+ * openssl speed does), then per message its IV, its bytes and its tag. */
+struct aes {
+	EVP_CIPHER_CTX *ctx;
+	unsigned char *out;
+	long iters;
+};
 
-	if (ctx == NULL || out == NULL || iterations)
-		goto out;
-	/* The key schedule once, as the library keeps it per thread and as
-	 * openssl speed does: each message then costs its IV, its bytes and
-	 * its tag. */
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, NULL) != 1)
-		goto out;
-	t0 = now();
-	do {
-		iv[0] = (unsigned char)iters;
-		if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1 ||
-		    EVP_EncryptUpdate(ctx, out, &len, (const unsigned char *)in,
-		    (int)n) != 1 ||
-		    EVP_EncryptFinal_ex(ctx, out + len, &len) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
-			goto out;
-		iters++;
-		t = now() - t0;
-	} while (t < secs || iters < 3);
-	rate = (double)n * (double)iters / t / 1e6;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	free(out);
-	return rate;
+static int
+aes_init(struct aes *a, const uint8_t *key, size_t n)
+{
+	a->iters = 0;
+	a->ctx = EVP_CIPHER_CTX_new();
+	a->out = malloc(n + 16);
+	return a->ctx != NULL && a->out != NULL &&
+	    EVP_EncryptInit_ex(a->ctx, EVP_aes_256_gcm(), NULL, key, NULL) == 1 ?
+	    0 : -1;
+}
+
+static int
+aes_one(struct aes *a, const char *in, size_t n)
+{
+	unsigned char iv[12] = { 0 }, tag[16];
+	int len;
+
+	memcpy(iv, &a->iters, sizeof(a->iters));
+	a->iters++;
+	return EVP_EncryptInit_ex(a->ctx, NULL, NULL, NULL, iv) == 1 &&
+	    EVP_EncryptUpdate(a->ctx, a->out, &len, (const unsigned char *)in,
+	    (int)n) == 1 &&
+	    EVP_EncryptFinal_ex(a->ctx, a->out + len, &len) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1 ?
+	    0 : -1;
+}
+
+static void
+aes_free(struct aes *a)
+{
+	EVP_CIPHER_CTX_free(a->ctx);
+	free(a->out);
 }
 
 static uint8_t secret[ENVELOPE_SECRET_LEN];
@@ -184,15 +191,24 @@ open_one(enum message_endpoint ep, const struct envelope_ctx *c,
 	return rc;
 }
 
-/* Seal and open body in loops; print one MICRO line.  0 on success. */
+/*
+ * Seal, open and raw AES-GCM of body, interleaved in slices of about
+ * 64 KiB of each (at least one message), for secs seconds in all (with
+ * --iterations: that many seals and opens, no AES); print one MICRO
+ * line.  So that the three rates are taken at the same clock speed of a
+ * machine whose speed moves from one second to the next, each slice is
+ * timed on its own and the times are summed per operation.  0 on
+ * success.
+ */
 static int
 measure(int round, const char *kind, size_t size, enum message_endpoint ep,
     enum envelope_dir dir, const struct buf *body, double secs)
 {
 	struct envelope_ctx c;
 	struct buf sealed, opened;
-	long n_seal = 0, n_open = 0;
-	double t0, t_seal, t_open;
+	struct aes a = { NULL, NULL, 0 };
+	long n = 0, slice, i;
+	double t0, t1, t_seal = 0, t_open = 0, t_aes = 0, start;
 	const char *got = NULL;
 	size_t got_len = 0;
 	int ret = 1;
@@ -211,49 +227,64 @@ measure(int round, const char *kind, size_t size, enum message_endpoint ep,
 	    "text/event-stream", 17)) != PS_OK ||
 	    envelope_derive(&c, secret) != PS_OK)
 		goto out;
+	if (!iterations && aes_init(&a, c.key, body->len) != 0)
+		goto out;
+	slice = iterations ? 1 : (long)(65536 / body->len) + 1;
 
 	/* Between iterations the output buffers are emptied without the wipe
 	 * buf_reset() does: the proxies wipe once per request, and that cost
 	 * (secret_wipe) is not the library's encryption. */
-	t0 = now();
+	start = now();
 	do {
-		sealed.len = 0;
-		if ((rc = seal_one(ep, &c, body, &sealed)) != PS_OK) {
-			fprintf(stderr, "micro: seal: %s\n", pserr_str(rc));
-			goto out;
+		t0 = now();
+		for (i = 0; i < slice; i++) {
+			sealed.len = 0;
+			if ((rc = seal_one(ep, &c, body, &sealed)) != PS_OK) {
+				fprintf(stderr, "micro: seal: %s\n",
+				    pserr_str(rc));
+				goto out;
+			}
 		}
-		n_seal++;
-		t_seal = now() - t0;
-	} while (iterations ? n_seal < iterations : t_seal < secs || n_seal < 3);
-
-	t0 = now();
-	do {
-		opened.len = 0;
-		if ((rc = open_one(ep, &c, &sealed, &opened, &got, &got_len)) !=
-		    PS_OK) {
-			fprintf(stderr, "micro: open: %s\n", pserr_str(rc));
-			goto out;
+		t1 = now();
+		t_seal += t1 - t0;
+		for (i = 0; i < slice; i++) {
+			opened.len = 0;
+			if ((rc = open_one(ep, &c, &sealed, &opened, &got,
+			    &got_len)) != PS_OK) {
+				fprintf(stderr, "micro: open: %s\n",
+				    pserr_str(rc));
+				goto out;
+			}
 		}
-		n_open++;
-		t_open = now() - t0;
-	} while (iterations ? n_open < iterations : t_open < secs || n_open < 3);
+		t0 = now();
+		t_open += t0 - t1;
+		for (i = 0; !iterations && i < slice; i++)
+			if (aes_one(&a, body->p, body->len) != 0) {
+				fprintf(stderr, "micro: AES-GCM failed\n");
+				goto out;
+			}
+		t_aes += now() - t0;
+		n += slice;
+	} while (iterations ? n < iterations : now() - start < secs || n < 3);
 
 	if (got_len != body->len || memcmp(got, body->p, body->len) != 0) {
 		fprintf(stderr, "micro: %s %zu: opened body differs\n", kind, size);
 		goto out;
 	}
-	t_seal /= (double)n_seal;
-	t_open /= (double)n_open;
+	t_seal /= (double)n;
+	t_open /= (double)n;
+	t_aes /= (double)n;
 	printf("MICRO round=%d kind=%s size=%zu body=%zu sealed=%zu "
 	    "seal_mbs=%.1f open_mbs=%.1f both_mbs=%.1f seal_us=%.2f "
 	    "open_us=%.2f aes_mbs=%.1f\n", round, kind, size, body->len,
 	    sealed.len,
 	    (double)body->len / t_seal / 1e6, (double)body->len / t_open / 1e6,
 	    (double)body->len / (t_seal + t_open) / 1e6, t_seal * 1e6,
-	    t_open * 1e6, aes_rate(c.key, body->p, body->len, secs / 2));
+	    t_open * 1e6, iterations ? -1.0 : (double)body->len / t_aes / 1e6);
 	fflush(stdout);
 	ret = 0;
 out:
+	aes_free(&a);
 	envelope_wipe(&c);
 	secret_wipe(secret, sizeof(secret));
 	buf_free(&sealed);
