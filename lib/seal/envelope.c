@@ -91,15 +91,15 @@ sha256_fetch(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-static const EVP_MD *
-sha256(void)
+const EVP_MD *
+envelope_sha256(void)
 {
 	pthread_once(&sha256_once, sha256_fetch);
 	return sha256_md != NULL ? sha256_md : EVP_sha256();
 }
 #else
-static const EVP_MD *
-sha256(void)
+const EVP_MD *
+envelope_sha256(void)
 {
 	return EVP_sha256();
 }
@@ -122,14 +122,14 @@ hmac_sha256(EVP_MD_CTX *m, const uint8_t *key, size_t klen, const void *a,
 	memcpy(pad, key, klen);
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] ^= 0x36;
-	ok = EVP_DigestInit_ex(m, sha256(), NULL) == 1 &&
+	ok = EVP_DigestInit_ex(m, envelope_sha256(), NULL) == 1 &&
 	    EVP_DigestUpdate(m, pad, sizeof(pad)) == 1 &&
 	    EVP_DigestUpdate(m, a, alen) == 1 &&
 	    (blen == 0 || EVP_DigestUpdate(m, b, blen) == 1) &&
 	    EVP_DigestFinal_ex(m, inner, NULL) == 1;
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] ^= 0x36 ^ 0x5c;
-	ok = ok && EVP_DigestInit_ex(m, sha256(), NULL) == 1 &&
+	ok = ok && EVP_DigestInit_ex(m, envelope_sha256(), NULL) == 1 &&
 	    EVP_DigestUpdate(m, pad, sizeof(pad)) == 1 &&
 	    EVP_DigestUpdate(m, inner, sizeof(inner)) == 1 &&
 	    EVP_DigestFinal_ex(m, out, NULL) == 1;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "core/buf.h"
 #include "core/pserr.h"
 
@@ -91,6 +93,14 @@ pserr envelope_bind_request(struct envelope_ctx *c, const char *method,
  */
 pserr envelope_bind_reply(struct envelope_ctx *c, int status,
     const char *media, size_t media_len) PS_WARN_UNUSED;
+
+/*
+ * SHA-256, fetched from the default provider once per process: with
+ * EVP_sha256() OpenSSL 3 looks the digest up by name on every use, which
+ * costs more than hashing a few dozen bytes.  For the key derivation and
+ * the replay table's hash; never NULL (EVP_sha256() if the fetch failed).
+ */
+const EVP_MD *envelope_sha256(void);
 
 /*
  * Derive K from secret (ENVELOPE_SECRET_LEN bytes) and c's dir, kid,

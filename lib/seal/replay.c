@@ -216,32 +216,6 @@ replay_close(struct replay *r)
 	free(r);
 }
 
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-/* SHA-256 fetched once: with EVP_sha256() OpenSSL 3 looks it up by name
- * in every EVP_Digest, a third of the cost of a check. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *
-sha256(void)
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_md != NULL ? sha256_md : EVP_sha256();
-}
-#else
-static const EVP_MD *
-sha256(void)
-{
-	return EVP_sha256();
-}
-#endif
-
 /* The table's keyed hash of (kid, nonce): 16 bytes of tag and a bucket. */
 static pserr
 hash(const struct replay *r, const uint8_t *kid, const uint8_t *nonce,
@@ -255,8 +229,8 @@ hash(const struct replay *r, const uint8_t *kid, const uint8_t *nonce,
 	memcpy(in, r->h->salt, SALT_LEN);
 	memcpy(in + SALT_LEN, kid, ENVELOPE_KID_LEN);
 	memcpy(in + SALT_LEN + ENVELOPE_KID_LEN, nonce, ENVELOPE_NONCE_LEN);
-	if (EVP_Digest(in, sizeof(in), md, &mdlen, sha256(), NULL) != 1 ||
-	    mdlen != sizeof(md)) {
+	if (EVP_Digest(in, sizeof(in), md, &mdlen, envelope_sha256(),
+	    NULL) != 1 || mdlen != sizeof(md)) {
 		secret_wipe(in, sizeof(in));
 		return PS_ERR_CRYPTO;
 	}
