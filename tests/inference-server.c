@@ -1937,27 +1937,25 @@ not_found(struct conn *c, const char *why)
 	    c->rq.keep_alive) != PS_OK || !c->rq.keep_alive;
 }
 
-/* The text of a Responses "input": the string, or the text of the last
- * item with role "user" (a string content, or its input_text parts). */
+/*
+ * The text of the last item of array msgs with role "user": a string
+ * content, or the "text" members of its content parts joined (with
+ * nested set, a part's string "content" too: Anthropic's tool_result).
+ */
 static pserr PS_WARN_UNUSED
-responses_input(struct json_object *req, struct sbuf *out)
+last_user_text(struct json_object *msgs, int nested, struct sbuf *out)
 {
-	struct json_object *in, *item, *content, *part, *t;
-	size_t i, k;
+	struct json_object *m, *content, *part, *t;
 	const char *s;
+	size_t i, k;
 
-	if (!json_object_object_get_ex(req, "input", &in))
+	if (!json_object_is_type(msgs, json_type_array))
 		return PS_ERR_ARG;
-	if (json_object_is_type(in, json_type_string))
-		return sbuf_add(out, json_object_get_string(in),
-		    (size_t)json_object_get_string_len(in));
-	if (!json_object_is_type(in, json_type_array))
-		return PS_ERR_ARG;
-	for (i = json_object_array_length(in); i > 0; i--) {
-		item = json_object_array_get_idx(in, i - 1);
-		if ((s = member_str(item, "role", NULL)) == NULL ||
+	for (i = json_object_array_length(msgs); i > 0; i--) {
+		m = json_object_array_get_idx(msgs, i - 1);
+		if ((s = member_str(m, "role", NULL)) == NULL ||
 		    strcmp(s, "user") != 0 ||
-		    !json_object_object_get_ex(item, "content", &content))
+		    !json_object_object_get_ex(m, "content", &content))
 			continue;
 		if (json_object_is_type(content, json_type_string))
 			return sbuf_add(out, json_object_get_string(content),
@@ -1966,7 +1964,9 @@ responses_input(struct json_object *req, struct sbuf *out)
 			return PS_ERR_ARG;
 		for (k = 0; k < json_object_array_length(content); k++) {
 			part = json_object_array_get_idx(content, k);
-			if (json_object_object_get_ex(part, "text", &t) &&
+			if ((json_object_object_get_ex(part, "text", &t) ||
+			    (nested && json_object_object_get_ex(part,
+			    "content", &t))) &&
 			    json_object_is_type(t, json_type_string) &&
 			    sbuf_add(out, json_object_get_string(t),
 			    (size_t)json_object_get_string_len(t)) != PS_OK)
@@ -1975,6 +1975,21 @@ responses_input(struct json_object *req, struct sbuf *out)
 		return PS_OK;
 	}
 	return PS_ERR_ARG;
+}
+
+/* The text of a Responses "input": the string, or the text of the last
+ * item with role "user" (a string content, or its input_text parts). */
+static pserr PS_WARN_UNUSED
+responses_input(struct json_object *req, struct sbuf *out)
+{
+	struct json_object *in;
+
+	if (!json_object_object_get_ex(req, "input", &in))
+		return PS_ERR_ARG;
+	if (json_object_is_type(in, json_type_string))
+		return sbuf_add(out, json_object_get_string(in),
+		    (size_t)json_object_get_string_len(in));
+	return last_user_text(in, 0, out);
 }
 
 /* The output message item of a response with text (n bytes). */
@@ -2423,36 +2438,11 @@ handle_model(struct conn *c, const char *id, size_t idlen)
 static pserr PS_WARN_UNUSED
 messages_input(struct json_object *req, struct sbuf *out)
 {
-	struct json_object *msgs, *m, *content, *blk, *t;
-	const char *s;
-	size_t i, k;
+	struct json_object *msgs;
 
-	if (!json_object_object_get_ex(req, "messages", &msgs) ||
-	    !json_object_is_type(msgs, json_type_array))
+	if (!json_object_object_get_ex(req, "messages", &msgs))
 		return PS_ERR_ARG;
-	for (i = json_object_array_length(msgs); i > 0; i--) {
-		m = json_object_array_get_idx(msgs, i - 1);
-		if ((s = member_str(m, "role", NULL)) == NULL ||
-		    strcmp(s, "user") != 0 ||
-		    !json_object_object_get_ex(m, "content", &content))
-			continue;
-		if (json_object_is_type(content, json_type_string))
-			return sbuf_add(out, json_object_get_string(content),
-			    (size_t)json_object_get_string_len(content));
-		if (!json_object_is_type(content, json_type_array))
-			return PS_ERR_ARG;
-		for (k = 0; k < json_object_array_length(content); k++) {
-			blk = json_object_array_get_idx(content, k);
-			if ((json_object_object_get_ex(blk, "text", &t) ||
-			    json_object_object_get_ex(blk, "content", &t)) &&
-			    json_object_is_type(t, json_type_string) &&
-			    sbuf_add(out, json_object_get_string(t),
-			    (size_t)json_object_get_string_len(t)) != PS_OK)
-				return PS_ERR_TOO_LARGE;
-		}
-		return PS_OK;
-	}
-	return PS_ERR_ARG;
+	return last_user_text(msgs, 1, out);
 }
 
 /* The name of the first tool of the request, or NULL. */
