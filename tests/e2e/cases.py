@@ -5,11 +5,17 @@ inference server and back, through real web servers."""
 
 import json
 import os
+import shutil
+import subprocess
 import time
 import unittest
 
 import chain as ch
 import pswire
+
+# The npm packages of tests/e2e/sdk (scripts/deps installs them).
+SDK = os.environ.get("PS_SDK_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "sdk")
 
 CHAT = "/v1/chat/completions"
 
@@ -49,6 +55,28 @@ class ChainCase(unittest.TestCase):
 
     def post(self, path, body, **kw):
         return self.user.json("POST", path, body, **kw)
+
+    def node(self, script, base, *args, mods=("openai",)):
+        """Run an SDK script of tests/e2e/sdk against base; its stdout."""
+        node = shutil.which("node")
+        self.assertIsNotNone(node, "node is missing: run scripts/deps")
+        for mod in mods:
+            self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules", mod)),
+                            "%s is missing: run scripts/deps" % mod)
+        # The script runs from beside node_modules so its import resolves.
+        r = subprocess.run([node, os.path.join(SDK, script), base] + list(args),
+                           capture_output=True, text=True, timeout=120)
+        print(r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def curl(self, *args):
+        curl = shutil.which("curl")
+        self.assertIsNotNone(curl, "curl is missing: run scripts/deps")
+        r = subprocess.run([curl, "-sS", "--fail-with-body"] + list(args),
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
 
     def assertError(self, status, code, result):
         st, hdrs, body = result

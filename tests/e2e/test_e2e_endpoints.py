@@ -7,17 +7,11 @@ the official SDKs and curl, unchanged, behind lighttpd and Apache."""
 import http.client
 import json
 import os
-import shutil
-import subprocess
 import time
 import unittest
 
 import cases
-import chain as ch
 import pswire
-
-SDK = os.environ.get("PS_SDK_DIR") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "sdk")
 
 
 def fnv1a(data):
@@ -500,24 +494,8 @@ class SdkCases:
     """The SDKs and curl; mixed into a ChainCase per web server pairing."""
 
     def node(self, script, base, *args):
-        node = shutil.which("node")
-        self.assertIsNotNone(node, "node is missing: run scripts/deps")
-        for mod in ("openai", os.path.join("@anthropic-ai", "sdk")):
-            self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules", mod)),
-                            "%s is missing: run scripts/deps" % mod)
-        r = subprocess.run([node, os.path.join(SDK, script), base] + list(args),
-                           capture_output=True, text=True, timeout=120)
-        print(r.stdout + r.stderr)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        return r.stdout
-
-    def curl(self, *args):
-        curl = shutil.which("curl")
-        self.assertIsNotNone(curl, "curl is missing: run scripts/deps")
-        r = subprocess.run([curl, "-sS", "--fail-with-body"] + list(args),
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        return r.stdout
+        return super().node(script, base, *args,
+                            mods=("openai", os.path.join("@anthropic-ai", "sdk")))
 
     def test_openai_responses(self):
         out = self.node("responses.mjs", "http://127.0.0.1:%d/v1" % self.chain.client_port)
