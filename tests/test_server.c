@@ -4,7 +4,8 @@
  * its UNIX socket by a minimal FastCGI client of this file (the record
  * format of the FastCGI 1.0 specification), so that no web server is
  * needed: body reading with and without CONTENT_LENGTH, the body cap, the
- * JSON content-type check, the section 6 error, concurrent requests, a
+ * JSON content-type check, the section 6 error, when a connection is
+ * closed after its reply, concurrent requests, a
  * clean stop on SIGTERM that lets a running request finish, and a relayed
  * stream written once per read from the next hop, not once per event.
  */
@@ -195,11 +196,12 @@ connect_server(void)
 /*
  * One request: params is a NULL-terminated list of name, value pairs;
  * body goes out in records of at most 1000 bytes.  The reply's STDOUT
- * (head and body) is appended to out.
+ * (head and body) is appended to out.  The connection is closed, or left
+ * open in *keep where keep is not NULL.
  */
 static void
-request(const char *const *params, const char *body, size_t n,
-    struct buf *out)
+request_on(const char *const *params, const char *body, size_t n,
+    struct buf *out, int *keep)
 {
 	static const uint8_t begin[8] = {0, 1, 0, 0, 0, 0, 0, 0};
 	struct buf wire, pb;
@@ -236,9 +238,19 @@ request(const char *const *params, const char *body, size_t n,
 		}
 		done = h[1] == END;
 	}
-	close(fd);
+	if (keep != NULL)
+		*keep = fd;
+	else
+		close(fd);
 	buf_free(&wire);
 	buf_free(&pb);
+}
+
+static void
+request(const char *const *params, const char *body, size_t n,
+    struct buf *out)
+{
+	request_on(params, body, n, out, NULL);
 }
 
 static const char *
@@ -313,6 +325,48 @@ START_TEST(test_body_cap)
 	ck_assert_ptr_nonnull(strstr(r, "Status: 413"));
 	ck_assert_int_eq(server_stop(), 0);
 	buf_free(&out);
+}
+END_TEST
+
+/*
+ * After the reply, does the server still hold its end of the connection?
+ * Read to the end of the reply (the server has shut down its side at
+ * least), then write a byte: a closed socket refuses it with EPIPE, one
+ * that is still draining input takes it.
+ */
+static int
+held_after(const char *clen, const char *body, size_t n)
+{
+	const char *params[] = {"REQUEST_METHOD", "POST", "CONTENT_TYPE",
+	    "application/json", "CONTENT_LENGTH", clen, NULL};
+	struct buf out;
+	char c;
+	int fd, held;
+
+	buf_init(&out, 1 << 16);
+	request_on(params, body, n, &out, &fd);
+	ck_assert_int_eq(recv(fd, &c, 1, 0), 0);
+	held = send(fd, "x", 1, MSG_NOSIGNAL) == 1;
+	if (!held)
+		ck_assert_int_eq(errno, EPIPE);
+	close(fd);
+	buf_free(&out);
+	return held;
+}
+
+/* A request whose input was read to its end is closed at once, without
+ * libfcgi's wait for the web server to close first; one whose input was
+ * left unread (refused by its length) is drained first, so that the
+ * unread bytes cannot reset the connection under the reply. */
+START_TEST(test_close_after_reply)
+{
+	char big[BODY_CAP + 1];
+
+	memset(big, 'x', sizeof(big));
+	server_start(1);
+	ck_assert_int_eq(held_after("5", "hello", 5), 0);
+	ck_assert_int_eq(held_after("65", big, sizeof(big)), 1);
+	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
 
@@ -411,6 +465,7 @@ server_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_body_and_json);
 	tcase_add_test(tc, test_body_cap);
+	tcase_add_test(tc, test_close_after_reply);
 	tcase_add_test(tc, test_stop_waits_for_request);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_stream_one_write_per_read);

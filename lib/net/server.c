@@ -131,6 +131,25 @@ next_request_epoll(struct pool *p, int ep, FCGX_Request *req)
 	}
 }
 
+/*
+ * End a request.  libfcgi closes a connection by shutting down its
+ * sending side and reading until the web server closes too (at most 2 s),
+ * so that input left unread cannot make the kernel reset the connection
+ * and drop the tail of the reply.  When the request's input was read to
+ * its end nothing is left: close at once, which spares the thread a wait
+ * for the web server and three system calls per request.
+ */
+static void
+finish(FCGX_Request *req)
+{
+	if (req->in != NULL && FCGX_HasSeenEOF(req->in) &&
+	    FCGX_GetError(req->in) == 0)
+		FCGX_Detach(req);
+	else
+		FCGX_Attach(req);
+	FCGX_Finish_r(req);
+}
+
 static void *
 pool_thread(void *arg)
 {
@@ -152,7 +171,7 @@ pool_thread(void *arg)
 	while ((ep >= 0 ? next_request_epoll(p, ep, &req) :
 	    next_request_locked(p, &req)) == 0) {
 		a->handle(a->app, state, &req);
-		FCGX_Finish_r(&req);
+		finish(&req);
 	}
 	if (ep >= 0)
 		close(ep);
