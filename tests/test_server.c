@@ -4,10 +4,11 @@
  * its UNIX socket by a minimal FastCGI client of this file (the record
  * format of the FastCGI 1.0 specification), so that no web server is
  * needed: body reading with and without CONTENT_LENGTH, the body cap, the
- * JSON content-type check, the section 6 error, when a connection is
- * closed after its reply, concurrent requests, a
- * clean stop on SIGTERM that lets a running request finish, and a relayed
- * stream written once per read from the next hop, not once per event.
+ * JSON content-type check, the section 6 error, large bodies written in
+ * large records, when a connection is closed after its reply, concurrent
+ * requests, a clean stop on SIGTERM that lets a running request finish,
+ * and a relayed stream written once per read from the next hop, not once
+ * per event.
  */
 #include "config.h"
 
@@ -86,6 +87,7 @@ handle(void *app, void *state, FCGX_Request *req)
 	const char *delay = server_param(req, "HTTP_X_DELAY_MS");
 	const char *st = server_param(req, "HTTP_X_STREAM");
 	const char *n = server_param(req, "HTTP_X_MEET");
+	const char *big = server_param(req, "HTTP_X_BIG");
 	char head[160];
 	struct buf body;
 	pserr rc;
@@ -94,6 +96,17 @@ handle(void *app, void *state, FCGX_Request *req)
 	(void)state;
 	if (st != NULL) {
 		stream(req, st);
+		return;
+	}
+	if (big != NULL) {
+		size_t i, len = strtoul(big, NULL, 10);
+		char *b = malloc(len + 1);
+
+		for (i = 0; b != NULL && i < len; i++)
+			b[i] = (char)('a' + i % 23);
+		if (b != NULL)
+			server_send(req, 200, "text/plain", NULL, b, len);
+		free(b);
 		return;
 	}
 	buf_init(&body, BODY_CAP);
@@ -370,6 +383,50 @@ START_TEST(test_close_after_reply)
 }
 END_TEST
 
+/* A body of n bytes comes out whole and in order, in at most records
+ * STDOUT records with content (the head's included). */
+static void
+check_big(size_t n, int records)
+{
+	char len[32];
+	const char *params[] = {"REQUEST_METHOD", "GET", "HTTP_X_BIG", len,
+	    NULL};
+	struct buf out;
+	const char *b;
+	size_t i;
+
+	snprintf(len, sizeof(len), "%zu", n);
+	buf_init(&out, 8 << 20);
+	request(params, "", 0, &out);
+	b = strstr(buf_cstr(&out), "\r\n\r\n");
+	ck_assert_ptr_nonnull(b);
+	b += 4;
+	ck_assert_uint_eq(out.len - (size_t)(b - out.p), n);
+	for (i = 0; i < n; i++)
+		if (b[i] != (char)('a' + i % 23))
+			ck_abort_msg("byte %zu of %zu differs", i, n);
+	ck_assert_int_le(stdout_records, records);
+	buf_free(&out);
+}
+
+/* Large bodies bypass libfcgi's 8 KiB stream buffer: records of up to
+ * 65528 bytes (the last one padded), not one record and one write per
+ * 8 KiB.  Sizes around each boundary. */
+START_TEST(test_large_body_records)
+{
+	server_start(1);
+	check_big(0, 1);
+	check_big(1, 2);
+	check_big(32768, 6);
+	check_big(32769, 2);
+	check_big(65528, 2);
+	check_big(65529, 3);
+	check_big(65 * 65528 + 5, 67);
+	check_big((1 << 20) + 3, 18);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 /* A stop while a request runs: the request is answered in full, then the
  * process exits 0. */
 START_TEST(test_stop_waits_for_request)
@@ -466,6 +523,7 @@ server_suite(void)
 	tcase_add_test(tc, test_body_and_json);
 	tcase_add_test(tc, test_body_cap);
 	tcase_add_test(tc, test_close_after_reply);
+	tcase_add_test(tc, test_large_body_records);
 	tcase_add_test(tc, test_stop_waits_for_request);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_stream_one_write_per_read);

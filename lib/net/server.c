@@ -14,9 +14,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "core/http.h"
@@ -497,6 +499,85 @@ server_head(FCGX_Request *req, int status, const char *content_type,
 	FCGX_PutStr("\r\n", 2, req->out);
 }
 
+/*
+ * Bodies of up to PUT_BUFFERED bytes go through libfcgi's stream, which
+ * copies them into its 8 KiB buffer and writes one record per 8 KiB: a
+ * 1 MiB body would take 128 writes.  Larger ones are written past it, in
+ * STDOUT records of up to PUT_RECORD bytes (the largest multiple of 8 a
+ * record holds, so only the last needs padding), PUT_RECORDS of them
+ * gathered into each writev.  The stream is flushed first, so the order
+ * of what was written is kept; FCGX_Finish_r ends the stream as ever.
+ */
+#define PUT_BUFFERED 32768
+#define PUT_RECORD 65528
+#define PUT_RECORDS 64
+
+static int
+writev_all(int fd, struct iovec *v, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, v, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (; n > 0 && (size_t)w >= v->iov_len; v++, n--)
+			w -= (ssize_t)v->iov_len;
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static pserr
+put_body(FCGX_Request *req, const char *p, size_t n)
+{
+	static const char pad[8];
+	unsigned char h[PUT_RECORDS][8];
+	struct iovec v[2 * PUT_RECORDS + 1];
+
+	if (n <= PUT_BUFFERED)
+		return FCGX_PutStr(p, (int)n, req->out) == (int)n ? PS_OK :
+		    PS_ERR_IO;
+	if (FCGX_FFlush(req->out) != 0)
+		return PS_ERR_IO;
+	while (n > 0) {
+		int k, iv = 0;
+
+		for (k = 0; k < PUT_RECORDS && n > 0; k++) {
+			size_t len = n < PUT_RECORD ? n : PUT_RECORD;
+			size_t padlen = (8 - len % 8) % 8;
+			unsigned char *r = h[k];
+
+			r[0] = FCGI_VERSION_1;
+			r[1] = FCGI_STDOUT;
+			r[2] = (unsigned char)(req->requestId >> 8);
+			r[3] = (unsigned char)req->requestId;
+			r[4] = (unsigned char)(len >> 8);
+			r[5] = (unsigned char)len;
+			r[6] = (unsigned char)padlen;
+			r[7] = 0;
+			v[iv].iov_base = r;
+			v[iv++].iov_len = 8;
+			v[iv].iov_base = (void *)p;
+			v[iv++].iov_len = len;
+			if (padlen > 0) {
+				v[iv].iov_base = (void *)pad;
+				v[iv++].iov_len = padlen;
+			}
+			p += len;
+			n -= len;
+		}
+		if (writev_all(req->ipcFd, v, iv) != 0)
+			return PS_ERR_IO;
+	}
+	return PS_OK;
+}
+
 void
 server_send(FCGX_Request *req, int status, const char *content_type,
     const char *headers, const char *body, size_t len)
@@ -513,15 +594,8 @@ server_send(FCGX_Request *req, int status, const char *content_type,
 		server_head(req, status, content_type,
 		    m > 0 && (size_t)m < sizeof(all) ? all : line);
 	}
-	/* FCGX_PutStr takes an int: write large bodies in pieces. */
-	while (len > 0) {
-		int k = len > (1u << 30) ? 1 << 30 : (int)len;
-
-		if (FCGX_PutStr(body, k, req->out) != k)
-			break;
-		body += k;
-		len -= (size_t)k;
-	}
+	if (len > 0 && put_body(req, body, len) != PS_OK)
+		log_debug("the web server took the reply only in part");
 }
 
 void
