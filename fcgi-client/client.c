@@ -438,6 +438,7 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 				log_debug("user went away during the stream");
 		} else if (stream_open_finish(&x.s) != PS_OK)
 			log_debug("user went away during the stream");
+		proxy_stream_end(&x.sink);
 		stream_free(&x.s);
 		goto out;
 	}

@@ -516,6 +516,7 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 		    PS_OK : rc == PS_ERR_TIMEOUT ? PS_ERR_TIMEOUT :
 		    PS_ERR_UPSTREAM) != PS_OK)
 			log_debug("client went away during the stream");
+		proxy_stream_end(&x.sink);
 		stream_free(&x.s);
 		goto out;
 	}

@@ -187,8 +187,10 @@ START_TEST(counts)
 	metrics_error(PS_ERR_TOO_LARGE);
 	metrics_error(PS_OK);
 	metrics_error((pserr)-1);
-	for (i = 0; i < 5; i++)
-		metrics_stream_event();
+	for (i = 0; i < 2; i++)
+		metrics_stream_events(2);
+	metrics_stream_events(1);
+	metrics_stream_events(0);
 	metrics_stream_end(1);
 	metrics_stream_end(0);
 	metrics_upstream_latency(1000);       /* 1 ms */

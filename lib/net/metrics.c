@@ -53,9 +53,9 @@ metrics_error(pserr rc)
 }
 
 void
-metrics_stream_event(void)
+metrics_stream_events(unsigned n)
 {
-	add(&m.stream_events);
+	__atomic_fetch_add(&m.stream_events, (uint64_t)n, __ATOMIC_RELAXED);
 }
 
 void

@@ -32,8 +32,8 @@ void metrics_request(int endpoint, int status);
 /* A plain error reply with rc's code (protocol.md section 6). */
 void metrics_error(pserr rc);
 
-/* One stream event relayed; a stream ended (ok: its final record sent). */
-void metrics_stream_event(void);
+/* n stream events relayed; a stream ended (ok: its final record sent). */
+void metrics_stream_events(unsigned n);
 void metrics_stream_end(int ok);
 
 /* The next hop answered its head after us microseconds. */

@@ -178,20 +178,27 @@ proxy_sink_emit(void *arg, const char *p, size_t n, int flush)
 
 	if (n > 0 && FCGX_PutStr(p, (int)n, k->req->out) != (int)n)
 		return PS_ERR_IO;
-	if (flush) {
-		k->pending = 1;
-		metrics_stream_event();
-	}
+	/* Counted at the flush: one shared counter per read, not per event. */
+	if (flush)
+		k->pending++;
 	return PS_OK;
 }
 
 pserr
 proxy_stream_flush(struct proxy_sink *k)
 {
-	if (!k->pending)
+	if (k->pending == 0)
 		return PS_OK;
+	metrics_stream_events(k->pending);
 	k->pending = 0;
 	return FCGX_FFlush(k->req->out) == 0 ? PS_OK : PS_ERR_IO;
+}
+
+void
+proxy_stream_end(struct proxy_sink *k)
+{
+	metrics_stream_events(k->pending);
+	k->pending = 0;
 }
 
 pserr

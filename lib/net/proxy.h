@@ -136,7 +136,7 @@ void proxy_send_error(FCGX_Request *req, pserr rc);
 /* Where a relayed stream's events go. */
 struct proxy_sink {
 	FCGX_Request *req;
-	int pending;          /* events written since the last flush */
+	unsigned pending;     /* events written since the last flush */
 };
 
 /*
@@ -156,6 +156,10 @@ pserr proxy_sink_emit(void *arg, const char *p, size_t n, int flush);
  * write, and none waits for input that has not come yet.
  */
 pserr proxy_stream_flush(struct proxy_sink *k) PS_WARN_UNUSED;
+
+/* The stream is over: count the events written since the last flush
+ * (FCGX_Finish_r writes them with the end of the request). */
+void proxy_stream_end(struct proxy_sink *k);
 
 /* 1 when content_type is text/event-stream (parameters allowed). */
 int proxy_is_sse(const char *content_type);
