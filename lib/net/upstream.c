@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,18 @@
 
 #define UPSTREAM_BUFFER (256L * 1024)
 
+/* Sockets a transfer may wait on at once: a connection, a second one
+ * while both address families are tried, the resolver's. */
+#define UPSTREAM_SOCKS 4
+
 struct upstream {
 	const struct upstream_cfg *cfg;
 	CURL *curl;
+	CURLM *multi;              /* runs curl's transfers; keeps the connection */
+	struct {
+		curl_socket_t fd;
+		int what;              /* CURL_POLL_IN, _OUT or _INOUT */
+	} sock[UPSTREAM_SOCKS];    /* what curl waits for, per socket */
 	char url[8192];        /* base, path and a sealed query of up to 4 KiB */
 	/* per exchange */
 	upstream_head_fn head;
@@ -216,6 +226,35 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* curl says which of its sockets it waits on and for what. */
+static int
+on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct upstream *u = arg;
+	int i, slot = -1;
+
+	(void)e;
+	(void)sockp;
+	for (i = 0; i < UPSTREAM_SOCKS; i++) {
+		if (u->sock[i].fd == fd) {
+			if (what == CURL_POLL_REMOVE)
+				u->sock[i].fd = CURL_SOCKET_BAD;
+			else
+				u->sock[i].what = what;
+			return 0;
+		}
+		if (u->sock[i].fd == CURL_SOCKET_BAD && slot < 0)
+			slot = i;
+	}
+	if (what == CURL_POLL_REMOVE)
+		return 0;
+	if (slot < 0)
+		return -1;     /* more sockets than a transfer uses: fail it */
+	u->sock[slot].fd = fd;
+	u->sock[slot].what = what;
+	return 0;
+}
+
 pserr
 upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
 {
@@ -223,10 +262,14 @@ upstream_new(const struct upstream_cfg *cfg, struct upstream **out)
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return PS_ERR_NOMEM;
-	if ((u->curl = curl_easy_init()) == NULL) {
+	if ((u->curl = curl_easy_init()) == NULL ||
+	    (u->multi = curl_multi_init()) == NULL) {
+		curl_easy_cleanup(u->curl);
 		free(u);
 		return PS_ERR_NOMEM;
 	}
+	curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
 	u->cfg = cfg;
 	curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(u->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -275,7 +318,91 @@ upstream_free(struct upstream *u)
 	if (u == NULL)
 		return;
 	curl_easy_cleanup(u->curl);
+	curl_multi_cleanup(u->multi);
 	free(u);
+}
+
+/*
+ * Run the transfer set up on u->curl to its end.  curl_easy_perform does
+ * the same, but without telling curl which socket is ready, so that curl
+ * polls it once more before each read and write: six polls for a small
+ * request.  Here one poll waits on what curl asked for (on_socket) until
+ * its next timeout, at most a second; the socket that is ready goes to
+ * curl_multi_socket_action with its events, the end of a wait as a
+ * timeout.  The next hop's silence is checked after every wake-up.
+ * Returns the transfer's result, CURLE_ABORTED_BY_CALLBACK when the next
+ * hop was silent for cfg->idle_timeout_s.
+ */
+static CURLcode
+transfer(struct upstream *u)
+{
+	CURLcode cc = CURLE_OK;
+	CURLMcode mc = CURLM_OK;
+	CURLMsg *m;
+	int running = 1, i, left;
+
+	for (i = 0; i < UPSTREAM_SOCKS; i++)
+		u->sock[i].fd = CURL_SOCKET_BAD;
+	if (curl_multi_add_handle(u->multi, u->curl) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	while (running && mc == CURLM_OK) {
+		struct pollfd pf[UPSTREAM_SOCKS];
+		long wait = 1000;
+		int n = 0, r = 0;
+
+		if (curl_multi_timeout(u->multi, &wait) != CURLM_OK ||
+		    wait < 0 || wait > 1000)
+			wait = 1000;
+		for (i = 0; i < UPSTREAM_SOCKS; i++) {
+			if (u->sock[i].fd == CURL_SOCKET_BAD)
+				continue;
+			pf[n].fd = u->sock[i].fd;
+			pf[n].events = (short)(
+			    (u->sock[i].what & CURL_POLL_IN ? POLLIN : 0) |
+			    (u->sock[i].what & CURL_POLL_OUT ? POLLOUT : 0));
+			pf[n++].revents = 0;
+		}
+		if (wait > 0 && (r = poll(pf, (nfds_t)n, (int)wait)) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll: %s", strerror(errno));
+			cc = CURLE_RECV_ERROR;
+			break;
+		}
+		if (r == 0)
+			mc = curl_multi_socket_action(u->multi,
+			    CURL_SOCKET_TIMEOUT, 0, &running);
+		for (i = 0; i < n && r > 0 && mc == CURLM_OK; i++) {
+			int ev = 0;
+
+			if (pf[i].revents == 0)
+				continue;
+			if (pf[i].revents & (POLLIN | POLLHUP))
+				ev |= CURL_CSELECT_IN;
+			if (pf[i].revents & POLLOUT)
+				ev |= CURL_CSELECT_OUT;
+			if (pf[i].revents & (POLLERR | POLLNVAL))
+				ev |= CURL_CSELECT_ERR;
+			mc = curl_multi_socket_action(u->multi, pf[i].fd, ev,
+			    &running);
+		}
+		if (running && since(&u->last_move) >=
+		    (double)u->cfg->idle_timeout_s) {
+			u->idle_expired = 1;
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+	}
+	if (mc != CURLM_OK) {
+		log_warn("next hop: %s", curl_multi_strerror(mc));
+		cc = CURLE_RECV_ERROR;
+	}
+	while ((m = curl_multi_info_read(u->multi, &left)) != NULL)
+		if (m->msg == CURLMSG_DONE && m->easy_handle == u->curl &&
+		    cc == CURLE_OK)
+			cc = m->data.result;
+	curl_multi_remove_handle(u->multi, u->curl);
+	return cc;
 }
 
 pserr
@@ -323,7 +450,7 @@ upstream_request(struct upstream *u, const char *method, const char *path,
 		if (strcmp(method, "GET") != 0)
 			curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, method);
 	}
-	cc = curl_easy_perform(u->curl);
+	cc = transfer(u);
 	*started = u->head_done;
 	switch (cc) {
 	case CURLE_OK:
