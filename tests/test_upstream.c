@@ -6,7 +6,8 @@
  * order, a POST body delivered intact, keep-alive across requests, and
  * each failure: refused, broken off mid-body, silent past the idle
  * timeout, a callback's error; and, over loopback TCP, the MSS the
- * handle announces (clamped to 16 KiB so streams do not stall).
+ * handle announces (clamped to 16 KiB so streams do not stall) and a
+ * handshake that never completes, ended by the connect timeout.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -473,6 +475,55 @@ START_TEST(test_tcp_mss_clamped)
 }
 END_TEST
 
+/* A next hop that never completes the handshake: its listening socket
+ * has a full accept queue, so the kernel drops the SYN.  curl's connect
+ * timer, run by the transfer loop, ends the exchange with PS_ERR_TIMEOUT
+ * long before the idle timeout would. */
+START_TEST(test_connect_timeout)
+{
+	struct upstream_cfg tc;
+	struct upstream *u = NULL;
+	struct sockaddr_in a;
+	struct timespec t0, t1;
+	struct seen s;
+	char url[64];
+	int port, lfd, queued, started;
+	double secs;
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	lfd = tcp_listen(&port);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	ck_assert_int_ge(queued = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(queued, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	memset(&tc, 0, sizeof(tc));
+	tc.base_url = url;
+	tc.connect_timeout_ms = 200;
+	tc.idle_timeout_s = 30;
+	ck_assert_int_eq(upstream_new(&tc, &u), PS_OK);
+	memset(&s, 0, sizeof(s));
+	buf_init(&s.body, 1 << 20);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(upstream_request(u, "GET", "/", NULL, NULL, 0,
+	    on_head, on_data, &s, &started), PS_ERR_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_int_eq(started, 0);
+	ck_assert_int_eq(s.heads, 0);
+	ck_assert_msg(secs < 10, "took %.1f s: the idle timeout, not the "
+	    "connect timeout, ended it", secs);
+	buf_free(&s.body);
+	upstream_free(u);
+	close(queued);
+	close(lfd);
+}
+END_TEST
+
 static Suite *
 upstream_suite(void)
 {
@@ -486,6 +537,7 @@ upstream_suite(void)
 	tcase_add_test(tc, test_failures);
 	tcase_add_test(tc, test_tune_socket);
 	tcase_add_test(tc, test_tcp_mss_clamped);
+	tcase_add_test(tc, test_connect_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
