@@ -15,6 +15,9 @@
 /* Work in slices that are whole base64 groups: 12288 bytes, 16384 chars. */
 #define SLICE_BYTES 12288
 #define SLICE_CHARS 16384
+/* Plaintexts up to this size are sealed and opened through a buffer on
+ * the stack, in one EVP update: a stream event is 256 bytes. */
+#define STAGE_BYTES 1024
 /* "ps2" 0x00 dir kid nonce reply msg final */
 #define AAD_FIXED (4 + 1 + ENVELOPE_KID_LEN + ENVELOPE_NONCE_LEN + \
 	ENVELOPE_REPLY_LEN + 4 + 1)
@@ -318,7 +321,7 @@ gcm_start(struct gcm_cache *g, int enc, const struct envelope_ctx *c,
     uint32_t msg, int final)
 {
 	EVP_CIPHER_CTX *x = g->x[enc];
-	uint8_t iv[ENVELOPE_IV_LEN], aad[AAD_FIXED];
+	uint8_t iv[ENVELOPE_IV_LEN], aad[AAD_FIXED + ENVELOPE_BIND_MAX];
 	int outl;
 
 	memset(iv, 0, sizeof(iv));
@@ -348,10 +351,11 @@ gcm_start(struct gcm_cache *g, int enc, const struct envelope_ctx *c,
 		memcpy(g->key[enc], c->key, ENVELOPE_KEY_LEN);
 		g->keyed[enc] = 1;
 	}
-	if (EVP_CipherUpdate(x, NULL, &outl, aad, AAD_FIXED) != 1)
-		goto fail;
-	if (c->bind_len > 0 && EVP_CipherUpdate(x, NULL, &outl, c->bind,
-	    (int)c->bind_len) != 1)
+	/* One update for the whole AAD: each EVP call has its cost, and a
+	 * second one would start in the middle of a GHASH block. */
+	memcpy(aad + AAD_FIXED, c->bind, c->bind_len);
+	if (EVP_CipherUpdate(x, NULL, &outl, aad,
+	    (int)(AAD_FIXED + c->bind_len)) != 1)
 		goto fail;
 	return x;
 fail:
@@ -402,8 +406,8 @@ envelope_seal(const struct envelope_ctx *c, uint32_t msg, int final,
 {
 	struct sealer z;
 	struct gcm_cache *g;
-	uint8_t lenb[4];
-	size_t start = out->len, n = 0, p, pad, tlen, i;
+	uint8_t lenb[4], stage[STAGE_BYTES];
+	size_t start = out->len, n = 0, p, pad, tlen, i, staged = 0;
 	int outl;
 	pserr rc;
 
@@ -437,18 +441,38 @@ envelope_seal(const struct envelope_ctx *c, uint32_t msg, int final,
 		*z.o++ = ':';
 	}
 
-	put_u32(lenb, (uint32_t)n);
-	if (feed(&z, lenb, sizeof(lenb)) != 0)
-		goto out;
-	for (i = 0; i < nparts; i++)
-		if (parts[i].n > 0 && feed(&z, parts[i].p, parts[i].n) != 0)
-			goto out;
-	for (pad = p - ENVELOPE_MIN_PLAINTEXT - n; pad > 0;) {
-		size_t k = pad < sizeof(zeros) ? pad : sizeof(zeros);
+	if (p <= sizeof(stage)) {
+		/* A small plaintext (a stream event) in one update: length,
+		 * parts and padding fed one by one cost three EVP calls, two
+		 * of them starting in the middle of an AES block. */
+		uint8_t *q = stage;
 
-		if (feed(&z, zeros, k) != 0)
+		put_u32(q, (uint32_t)n);
+		q += 4;
+		for (i = 0; i < nparts; i++) {
+			if (parts[i].n > 0)
+				memcpy(q, parts[i].p, parts[i].n);
+			q += parts[i].n;
+		}
+		memset(q, 0, p - (size_t)(q - stage));
+		staged = p;
+		if (feed(&z, stage, p) != 0)
 			goto out;
-		pad -= k;
+	} else {
+		put_u32(lenb, (uint32_t)n);
+		if (feed(&z, lenb, sizeof(lenb)) != 0)
+			goto out;
+		for (i = 0; i < nparts; i++)
+			if (parts[i].n > 0 &&
+			    feed(&z, parts[i].p, parts[i].n) != 0)
+				goto out;
+		for (pad = p - ENVELOPE_MIN_PLAINTEXT - n; pad > 0;) {
+			size_t k = pad < sizeof(zeros) ? pad : sizeof(zeros);
+
+			if (feed(&z, zeros, k) != 0)
+				goto out;
+			pad -= k;
+		}
 	}
 	/* GCM holds nothing back: Final writes no bytes, only the tag. */
 	if (EVP_EncryptFinal_ex(z.x, z.ct + z.fill, &outl) != 1 || outl != 0)
@@ -465,6 +489,7 @@ out:
 		g->keyed[1] = 0;
 	}
 	secret_wipe(lenb, sizeof(lenb));
+	secret_wipe(stage, staged);
 	/* z.ct held only ciphertext, which is public. */
 	return rc;
 }
@@ -532,10 +557,11 @@ envelope_open(const struct envelope_ctx *c, uint32_t msg, int final,
 {
 	uint8_t kid[ENVELOPE_KID_LEN], nonce[ENVELOPE_NONCE_LEN];
 	uint8_t reply[ENVELOPE_REPLY_LEN], tag[ENVELOPE_TAG_LEN], lenb[4];
-	uint8_t raw[SLICE_BYTES];
+	uint8_t raw[SLICE_BYTES], stage[STAGE_BYTES];
 	struct gcm_cache *g;
 	EVP_CIPHER_CTX *x = NULL;
 	size_t start = out->len, ctlen, total, p, pos = 0, tagpos = 0, got;
+	size_t staged = 0;
 	size_t content, i;
 	const char *ct;
 	unsigned char acc = 0;
@@ -564,6 +590,25 @@ envelope_open(const struct envelope_ctx *c, uint32_t msg, int final,
 	if ((x = gcm_start(g, 0, c, msg, final)) == NULL)
 		goto out;
 
+	if (p <= sizeof(stage) && ctlen <= SLICE_CHARS) {
+		/* A small message (a stream event): one update into the
+		 * stack, then the length and the rest out of it. */
+		if (codec_b64url_decode(ct, ctlen, raw, sizeof(raw), &got) !=
+		    PS_OK || got != total) {
+			rc = PS_ERR_INVALID_ENVELOPE;
+			goto out;
+		}
+		staged = p;
+		if (EVP_DecryptUpdate(x, stage, &outl, raw, (int)p) != 1 ||
+		    (size_t)outl != p)
+			goto out;
+		memcpy(lenb, stage, ENVELOPE_MIN_PLAINTEXT);
+		memcpy(out->p + out->len, stage + ENVELOPE_MIN_PLAINTEXT,
+		    p - ENVELOPE_MIN_PLAINTEXT);
+		out->len += p - ENVELOPE_MIN_PLAINTEXT;
+		memcpy(tag, raw + p, ENVELOPE_TAG_LEN);
+		ctlen = 0;
+	}
 	while (ctlen > 0) {
 		size_t k = ctlen > SLICE_CHARS ? SLICE_CHARS : ctlen;
 		size_t body, head = 0;
@@ -622,6 +667,7 @@ out:
 		out->len = start;
 	}
 	secret_wipe(lenb, sizeof(lenb));
+	secret_wipe(stage, staged);
 	/* raw held only ciphertext and the tag, which are public; the
 	 * plaintext went straight to out.  A context that failed for any
 	 * other reason than the tag is set up from scratch next time. */
