@@ -114,11 +114,16 @@ struct member {
 	int plain;
 };
 
+/* Room for this many members without an allocation: a stream event has
+ * about eight, and each event is scanned on its own. */
+#define MEMBERS_INLINE 16
+
 struct members {
-	struct member *v;
+	struct member *v;     /* inl, or allocated when there are more */
 	size_t n;
 	size_t cap;
 	struct buf names;     /* unescaped forms of escaped names */
+	struct member inl[MEMBERS_INLINE];
 };
 
 void
@@ -418,17 +423,20 @@ check_duplicates(const struct members *ms)
 static void
 members_init(struct members *ms)
 {
-	ms->v = NULL;
-	ms->n = ms->cap = 0;
+	ms->v = ms->inl;
+	ms->n = 0;
+	ms->cap = MEMBERS_INLINE;
 	buf_init(&ms->names, 0);
 }
 
 static void
 members_free(struct members *ms)
 {
-	free(ms->v);
-	ms->v = NULL;
-	ms->n = ms->cap = 0;
+	if (ms->v != ms->inl)
+		free(ms->v);
+	ms->v = ms->inl;
+	ms->n = 0;
+	ms->cap = MEMBERS_INLINE;
 	buf_free(&ms->names);
 }
 
@@ -461,12 +469,17 @@ members_scan(enum message_endpoint ep, enum envelope_dir dir,
 		if (!more)
 			break;
 		if (ms->n == ms->cap) {
-			size_t ncap = ms->cap ? ms->cap * 2 : 16;
+			size_t ncap = ms->cap * 2;
 			struct member *nv;
 
 			if (ncap > SIZE_MAX / sizeof(*nv))
 				return PS_ERR_NOMEM;
-			if ((nv = realloc(ms->v, ncap * sizeof(*nv))) == NULL)
+			if (ms->v == ms->inl) {
+				if ((nv = malloc(ncap * sizeof(*nv))) == NULL)
+					return PS_ERR_NOMEM;
+				memcpy(nv, ms->inl, ms->n * sizeof(*nv));
+			} else if ((nv = realloc(ms->v, ncap * sizeof(*nv))) ==
+			    NULL)
 				return PS_ERR_NOMEM;
 			ms->v = nv;
 			ms->cap = ncap;
