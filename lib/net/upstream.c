@@ -171,7 +171,8 @@ since(const struct timespec *t)
 }
 
 /* curl's own low-speed check averages over several seconds, so a request
- * upload would hide a silent server: watch for silence here instead. */
+ * upload would hide a silent server: note here when a byte last moved,
+ * and transfer() gives up after the idle timeout of silence. */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
@@ -184,11 +185,6 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 		u->last_dl = dlnow;
 		u->last_ul = ulnow;
 		clock_gettime(CLOCK_MONOTONIC, &u->last_move);
-		return 0;
-	}
-	if (since(&u->last_move) >= (double)u->cfg->idle_timeout_s) {
-		u->idle_expired = 1;
-		return 1;
 	}
 	return 0;
 }
