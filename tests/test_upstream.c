@@ -408,6 +408,39 @@ tcp_listen(int *port)
 	return fd;
 }
 
+/* A plain TCP connection to the loopback port. */
+static int
+tcp_connect(int port)
+{
+	struct sockaddr_in a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* An upstream handle to the loopback port; tc and url (64 bytes) must
+ * outlive it. */
+static struct upstream *
+tcp_upstream(struct upstream_cfg *tc, char *url, int port, long connect_ms,
+    long idle_s)
+{
+	struct upstream *u = NULL;
+
+	snprintf(url, 64, "http://127.0.0.1:%d", port);
+	memset(tc, 0, sizeof(*tc));
+	tc->base_url = url;
+	tc->connect_timeout_ms = connect_ms;
+	tc->idle_timeout_s = idle_s;
+	ck_assert_int_eq(upstream_new(tc, &u), PS_OK);
+	return u;
+}
+
 START_TEST(test_tune_socket)
 {
 	int t, u, v = 0;
@@ -429,24 +462,18 @@ END_TEST
 START_TEST(test_tcp_mss_clamped)
 {
 	struct upstream_cfg tc;
-	struct upstream *u = NULL;
+	struct upstream *u;
 	struct seen s;
 	pthread_t th;
 	char url[64];
 	int port, started, plain, fd, v = 0;
 	socklen_t len = sizeof(v);
-	struct sockaddr_in a;
 
 	ck_assert_int_eq(upstream_global_init(), PS_OK);
 	/* Loopback's own MSS, seen on an untouched connection, is larger:
 	 * otherwise this test would prove nothing. */
 	tcp_fd = tcp_listen(&port);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
-	ck_assert_int_ge(plain = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(plain, (struct sockaddr *)&a, sizeof(a)), 0);
+	plain = tcp_connect(port);
 	ck_assert_int_eq(getsockopt(plain, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
 	ck_assert_int_gt(v, 16384);
 	ck_assert_int_ge(fd = accept(tcp_fd, NULL, NULL), 0);
@@ -455,12 +482,7 @@ START_TEST(test_tcp_mss_clamped)
 
 	/* Through the upstream handle, the server side sees the clamp. */
 	ck_assert_int_eq(pthread_create(&th, NULL, tcp_server, NULL), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	memset(&tc, 0, sizeof(tc));
-	tc.base_url = url;
-	tc.connect_timeout_ms = 2000;
-	tc.idle_timeout_s = 5;
-	ck_assert_int_eq(upstream_new(&tc, &u), PS_OK);
+	u = tcp_upstream(&tc, url, port, 2000, 5);
 	memset(&s, 0, sizeof(s));
 	buf_init(&s.body, 1 << 20);
 	ck_assert_int_eq(upstream_request(u, "GET", "/", NULL, NULL, 0,
@@ -482,8 +504,7 @@ END_TEST
 START_TEST(test_connect_timeout)
 {
 	struct upstream_cfg tc;
-	struct upstream *u = NULL;
-	struct sockaddr_in a;
+	struct upstream *u;
 	struct timespec t0, t1;
 	struct seen s;
 	char url[64];
@@ -493,18 +514,8 @@ START_TEST(test_connect_timeout)
 	ck_assert_int_eq(upstream_global_init(), PS_OK);
 	lfd = tcp_listen(&port);
 	ck_assert_int_eq(listen(lfd, 0), 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
-	ck_assert_int_ge(queued = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(queued, (struct sockaddr *)&a, sizeof(a)), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	memset(&tc, 0, sizeof(tc));
-	tc.base_url = url;
-	tc.connect_timeout_ms = 200;
-	tc.idle_timeout_s = 30;
-	ck_assert_int_eq(upstream_new(&tc, &u), PS_OK);
+	queued = tcp_connect(port);
+	u = tcp_upstream(&tc, url, port, 200, 30);
 	memset(&s, 0, sizeof(s));
 	buf_init(&s.body, 1 << 20);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
