@@ -1543,7 +1543,7 @@ START_TEST(test_stream_round_trip)
 		 * plain, a comment line neither, only the copies of the
 		 * plain members. */
 		ck_assert_int_eq(w.calls, 4);
-		ck_assert_ptr_null(strstr(w.all, "Par"));
+		ck_assert_ptr_null(strstr(w.all, "\"content\":\"Par\""));
 		ck_assert_ptr_null(strstr(w.all, "[DONE]"));
 		ck_assert_ptr_null(strstr(w.all, "comment"));
 		ck_assert_int_eq(count(w.all, "data: {\"id\":\"c2\",\"ps2\":"),
