@@ -566,6 +566,17 @@ START_TEST(test_is_plain)
 	    "id", 2));
 	ck_assert(!message_is_plain(MESSAGE_MODELS, ENVELOPE_RESPONSE, "data",
 	    4));
+	/* An unescaped name may hold a NUL; a prefix or an extension of an
+	 * allowed name is not allowed. */
+	ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST, "model\0",
+	    6));
+	ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST, "mod\0l",
+	    5));
+	ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST, "\0", 1));
+	ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST, "mode", 4));
+	ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST, "models",
+	    6));
+	ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST, "model", 4));
 	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++)
 		ck_assert(!message_is_plain(MESSAGE_CHAT, ENVELOPE_REQUEST,
 		    never[i], strlen(never[i])));

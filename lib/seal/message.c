@@ -349,10 +349,16 @@ message_is_plain(enum message_endpoint ep, enum envelope_dir dir,
 	if (e == NULL)
 		return 0;
 	list = dir == ENVELOPE_REQUEST ? e->request : e->reply;
-	for (; *list != NULL; list++)
-		if (strlen(*list) == name_len &&
-		    memcmp(*list, name, name_len) == 0)
+	for (; *list != NULL; list++) {
+		const char *s = *list;
+		size_t i = 0;
+
+		/* A name may hold a NUL (\u0000): the list's NUL ends it. */
+		while (i < name_len && s[i] != '\0' && s[i] == name[i])
+			i++;
+		if (i == name_len && s[i] == '\0')
 			return 1;
+	}
 	return 0;
 }
 
@@ -366,6 +372,16 @@ static int
 name_is(const struct member *e, const char *s)
 {
 	return e->name_len == strlen(s) && memcmp(e->name, s, e->name_len) == 0;
+}
+
+/* Whether x and y have the same unescaped name: most pairs differ in
+ * length or first byte. */
+static int
+name_eq(const struct member *x, const struct member *y)
+{
+	return x->name_len == y->name_len && (x->name_len == 0 ||
+	    (x->name[0] == y->name[0] &&
+	    memcmp(x->name, y->name, x->name_len) == 0));
 }
 
 static int
@@ -402,7 +418,7 @@ check_duplicates(const struct members *ms)
 
 		for (i = 0; i < ms->n; i++)
 			for (j = i + 1; j < ms->n; j++)
-				if (name_cmp(&ms->v[i], &ms->v[j]) == 0)
+				if (name_eq(&ms->v[i], &ms->v[j]))
 					return PS_ERR_INVALID_JSON;
 		return PS_OK;
 	}
@@ -528,28 +544,52 @@ prefix_len(const struct members *ms)
 	return n;
 }
 
-/* Append "{" plain members "," "\"ps2\":\"" to out. */
-static pserr
-prefix_build(const struct members *ms, struct buf *out)
+/*
+ * The wire form up to and including the envelope's opening quote, for the
+ * plain members of ms (NULL: none), piece by piece to put: "{", then
+ * "\"" name "\":" value "," for each, then "\"ps2\":\"".  Stops when
+ * put returns 0, and returns 0 then.
+ */
+static int
+prefix_walk(const struct members *ms,
+    int (*put)(void *arg, const char *p, size_t n), void *arg)
 {
 	size_t i;
-	pserr rc;
 
-	if ((rc = buf_putc(out, '{')) != PS_OK)
-		return rc;
+	if (!put(arg, "{", 1))
+		return 0;
 	for (i = 0; ms != NULL && i < ms->n; i++) {
 		const struct member *e = &ms->v[i];
 
-		if (!e->plain)
-			continue;
-		if ((rc = buf_putc(out, '"')) != PS_OK ||
-		    (rc = buf_append(out, e->raw, e->raw_len)) != PS_OK ||
-		    (rc = buf_append(out, "\":", 2)) != PS_OK ||
-		    (rc = buf_append(out, e->value, e->value_len)) != PS_OK ||
-		    (rc = buf_putc(out, ',')) != PS_OK)
-			return rc;
+		if (e->plain && (!put(arg, "\"", 1) ||
+		    !put(arg, e->raw, e->raw_len) || !put(arg, "\":", 2) ||
+		    !put(arg, e->value, e->value_len) || !put(arg, ",", 1)))
+			return 0;
 	}
-	return buf_append(out, PS2_MEMBER, PS2_MEMBER_LEN);
+	return put(arg, PS2_MEMBER, PS2_MEMBER_LEN);
+}
+
+struct prefix_out {
+	struct buf *out;
+	pserr rc;
+};
+
+static int
+prefix_append(void *arg, const char *p, size_t n)
+{
+	struct prefix_out *o = arg;
+
+	return (o->rc = buf_append(o->out, p, n)) == PS_OK;
+}
+
+/* Append the prefix of prefix_walk() to out. */
+static pserr
+prefix_build(const struct members *ms, struct buf *out)
+{
+	struct prefix_out o = { out, PS_OK };
+
+	(void)prefix_walk(ms, prefix_append, &o);
+	return o.rc;
 }
 
 pserr
@@ -813,21 +853,34 @@ out:
 	return rc;
 }
 
+struct prefix_cmp {
+	const char *wire;
+	size_t plen, at;
+	int diff;
+};
+
+static int
+prefix_compare(void *arg, const char *p, size_t n)
+{
+	struct prefix_cmp *c = arg;
+
+	if (n > c->plen - c->at)
+		return 0;
+	c->diff |= CRYPTO_memcmp(c->wire + c->at, p, n);
+	c->at += n;
+	return 1;
+}
+
 /* PS_OK when the wire's first plen bytes are the prefix recomputed for
- * plain members ms (NULL: none), else PS_ERR_DECRYPT. */
+ * plain members ms (NULL: none), else PS_ERR_DECRYPT.  Compared where
+ * the members are, so no copy of the decrypted ones is made. */
 static pserr
 check_prefix(const struct members *ms, const char *wire, size_t plen)
 {
-	struct buf want;
-	pserr rc;
+	struct prefix_cmp c = { wire, plen, 0, 0 };
 
-	buf_init(&want, prefix_len(ms));
-	if ((rc = prefix_build(ms, &want)) == PS_OK)
-		rc = want.len == plen && CRYPTO_memcmp(want.p, wire, plen) == 0 ?
-		    PS_OK : PS_ERR_DECRYPT;
-	/* The plain members are public, but they were just decrypted. */
-	buf_free(&want);
-	return rc;
+	return prefix_walk(ms, prefix_compare, &c) && c.at == plen &&
+	    c.diff == 0 ? PS_OK : PS_ERR_DECRYPT;
 }
 
 pserr
