@@ -280,44 +280,67 @@ START_TEST(test_string_positions)
 }
 END_TEST
 
-/* Runs of multi-byte sequences are checked in a loop of their own: spoil
- * each byte of a run in turn, and cut the run at each byte. */
 /* Each escape, valid or not, at every offset of a string long enough for
- * the 32-byte path, and the string right after it still scanned. */
+ * the 32-byte path and of each 64-byte block after it (across a block's
+ * end too), and the string right after it still scanned; as a member
+ * name, a valid one is reported as escaped. */
 START_TEST(test_escape_positions)
 {
 	static const char *const good[] = { "\\n", "\\\\", "\\\"",
-	    "\\/", "\\t", "\\u0041", "\\ud83d\\ude00", "\\n\\n" };
+	    "\\/", "\\t", "\\u0041", "\\ud83d\\ude00", "\\n\\n",
+	    "\\\\\\\\", "\\\\\\\"" };
 	static const char *const bad[] = { "\\x", "\\u00g0", "\\ud83d",
-	    "\\'", "\\\x01", "\\u", "\\\\\\", "\\n\x1f" };
-	char s[200];
-	size_t pos, i, k;
+	    "\\'", "\\\x01", "\\u", "\\\\\\", "\\n\x1f",
+	    "\\\\\\\\\\", "\\\xc3\xa9" };
+	static const size_t tails[] = { 140, 3 };
+	char s[400];
+	size_t pos, i, k, t;
 
-	for (pos = 0; pos < 90; pos++)
+	for (pos = 0; pos < 200; pos++)
 		for (k = 0; k < 2; k++)
-			for (i = 0; i < 8; i++) {
-				const char *e = k == 0 ? good[i] : bad[i];
+			for (i = 0; i < 20; i++) {
+				const char *e = k == 0 ? good[i / 2] : bad[i / 2];
+				struct jscan_object it;
+				struct jscan_member m;
+				int more;
 				size_t n = 0;
 
+				s[n++] = '{';
 				s[n++] = '"';
 				memset(s + n, 'a', pos);
 				n += pos;
 				memcpy(s + n, e, strlen(e));
 				n += strlen(e);
-				memset(s + n, 'z', 70);
-				n += 70;
+				/* A long tail, or the closing quote in the
+				 * escape's block. */
+				t = tails[i % 2];
+				memset(s + n, 'z', t);
+				n += t;
 				s[n++] = '"';
-				ck_assert_msg(scan_n(s, n, 512) == (k == 0 ? PS_OK :
-				    PS_ERR_INVALID_JSON), "%s escape %zu at %zu",
-				    k == 0 ? "good" : "bad", i, pos);
+				ck_assert_msg(scan_n(s + 1, n - 1, 512) == (k == 0 ?
+				    PS_OK : PS_ERR_INVALID_JSON),
+				    "%s escape %zu at %zu, tail %zu",
+				    k == 0 ? "good" : "bad", i / 2, pos, t);
+				memcpy(s + n, ":1}", 3);
+				ck_assert_int_eq(jscan_object_begin(&it, s, n + 3),
+				    PS_OK);
+				ck_assert_int_eq(jscan_object_next(&it, &m, &more),
+				    k == 0 ? PS_OK : PS_ERR_INVALID_JSON);
+				if (k == 0)
+					ck_assert_msg(more && m.name_escaped &&
+					    m.name_len == n - 3, "escape %zu at "
+					    "%zu, tail %zu, as a name", i / 2, pos,
+					    t);
 				/* A quote inside the tail ends it early. */
-				s[n - 20] = '"';
-				ck_assert_int_eq(scan_n(s, n, 512),
+				s[n - 2] = '"';
+				ck_assert_int_eq(scan_n(s + 1, n - 1, 512),
 				    PS_ERR_INVALID_JSON);
 			}
 }
 END_TEST
 
+/* Runs of multi-byte sequences are checked in a loop of their own: spoil
+ * each byte of a run in turn, and cut the run at each byte. */
 START_TEST(test_utf8_runs)
 {
 	static const char run[] = "\xe4\xb8\xad\xe6\x96\x87\xc3\xa9"

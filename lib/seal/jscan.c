@@ -228,6 +228,99 @@ static const uint8_t simple_escape[256] = {
 };
 
 #ifdef JSCAN_AVX2
+/* The bytes that may follow a backslash in a two-character escape
+ * (simple_escape), as nibble classes for a pair of lookups: a byte is
+ * one of them exactly when the class of its high nibble (1: row 2, 2:
+ * row 5, 4: row 6, 8: row 7) is among the classes of its low nibble. */
+#define ESC_HI 0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0
+#define ESC_LO 0, 0, 1 | 4 | 8, 0, 8, 0, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1
+#define ODD_BITS 0xaaaaaaaaaaaaaaaaULL
+
+__attribute__((target("avx2")))
+static inline uint64_t
+mask64(__m256i lo, __m256i hi)
+{
+	return (uint32_t)_mm256_movemask_epi8(lo) |
+	    (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+}
+
+/* The bytes of v that are one of simple_escape's, as a 32-bit mask. */
+__attribute__((target("avx2")))
+static inline uint32_t
+simple_escapes32(__m256i v)
+{
+	const __m256i hi_class = _mm256_setr_epi8(ESC_HI, ESC_HI);
+	const __m256i lo_class = _mm256_setr_epi8(ESC_LO, ESC_LO);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i c = _mm256_and_si256(
+	    _mm256_shuffle_epi8(hi_class,
+	    _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)),
+	    _mm256_shuffle_epi8(lo_class, _mm256_and_si256(v, nib)));
+
+	return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c,
+	    _mm256_setzero_si256()));
+}
+
+/*
+ * The inside of a long string 64 bytes at a time, with no branch per
+ * escape: the bytes escaped by a backslash come from bit arithmetic on
+ * the mask of backslashes (odd runs escape the next byte, as in simdjson),
+ * so a prompt's "\n" every line costs no mispredicted branch.  Stops at an
+ * unescaped quote, a control or non-ASCII byte, or the backslash of an
+ * escape that is not two characters ("\u", or a bad one); else where
+ * fewer than 64 bytes are left, never between a backslash and the byte it
+ * escapes.  Sets *esc when it passed an escape.
+ */
+__attribute__((target("avx2")))
+static const char *
+skip_blocks_avx2(const char *p, const char *end, int *esc)
+{
+	const __m256i quote = _mm256_set1_epi8('"');
+	const __m256i bslash = _mm256_set1_epi8('\\');
+	const __m256i space = _mm256_set1_epi8(0x20);
+	uint64_t carry = 0;     /* 1: the byte at p is escaped */
+
+	while (end - p >= 64) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+		__m256i b = _mm256_loadu_si256(
+		    (const __m256i *)(const void *)(p + 32));
+		uint64_t bs = mask64(_mm256_cmpeq_epi8(a, bslash),
+		    _mm256_cmpeq_epi8(b, bslash));
+		/* Quotes, and (signed, as in skip_plain(): 0x80..0xff are
+		 * below a space) control and non-ASCII bytes. */
+		uint64_t look = mask64(_mm256_or_si256(
+		    _mm256_cmpeq_epi8(a, quote), _mm256_cmpgt_epi8(space, a)),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(b, quote),
+		    _mm256_cmpgt_epi8(space, b)));
+		uint64_t pot, code, escaped, escape, bad, stop;
+
+		/* Backslashes that start an escape (escape) and the bytes they
+		 * escape (escaped); carry is the escaped byte at bit 0.  No
+		 * branch: most blocks of a prompt hold a backslash. */
+		pot = bs & ~carry;
+		code = (((pot << 1) | ODD_BITS) - pot) ^ ODD_BITS;
+		escaped = code ^ (bs | carry);
+		escape = code & bs;
+		bad = escaped & ~(simple_escapes32(a) |
+		    (uint64_t)simple_escapes32(b) << 32);
+		if (bad & 1)
+			return p - 1;   /* its backslash ended the last block */
+		/* An escaped quote goes on; an escaped control byte is bad,
+		 * and its backslash comes first. */
+		stop = (look & ~escaped) | bad >> 1;
+		if (stop != 0) {
+			if (escape & ((stop & -stop) - 1))
+				*esc = 1;
+			return p + __builtin_ctzll(stop);
+		}
+		if (escape != 0)
+			*esc = 1;
+		carry = escape >> 63;
+		p += 64;
+	}
+	return carry ? p - 1 : p;
+}
+
 /*
  * The inside of a string 32 bytes at a time, two-character escapes
  * included: a prompt has "\n" every line, and going back to the caller
@@ -254,7 +347,10 @@ skip_plain_avx2(const char *p, const char *end, int *esc)
 		const char *q;
 
 		if (mask == 0) {
+			/* Past 32 plain bytes the string is a long one. */
 			p += 32;
+			if (end - p >= 64)
+				p = skip_blocks_avx2(p, end, esc);
 			continue;
 		}
 		q = p + __builtin_ctz(mask);
