@@ -166,6 +166,9 @@ relay_reply(struct exchange *x)
 	 * the media type they are bound to. */
 	text = multipart_endpoint(x->ep) && x->media_ok &&
 	    strcmp(x->media, "text/plain") == 0;
+	/* No retry follows: the opened reply goes where the sealed request
+	 * was. */
+	proxy_thread_lend(t, &t->msg, &t->out);
 	if ((rc = reply_ctx(x)) == PS_OK)
 		rc = text ? multipart_open_text_reply(&x->r, lookup, x,
 		    t->reply.p, t->reply.len, &t->out) :

@@ -319,6 +319,7 @@ send_sealed_text(struct exchange *x)
 	struct proxy_thread *t = x->t;
 	pserr rc;
 
+	proxy_thread_lend(t, &t->msg, &t->out);
 	if ((rc = envelope_bind_reply(&x->r, (int)x->status, text,
 	    sizeof(text) - 1)) == PS_OK)
 		rc = multipart_seal_text_reply(&x->r, t->reply.p, t->reply.len,
@@ -347,6 +348,9 @@ send_sealed(struct exchange *x)
 		send_sealed_text(x);
 		return;
 	}
+	/* The opened request is done with: the sealed reply goes where it
+	 * was, wiped. */
+	proxy_thread_lend(t, &t->msg, &t->out);
 	if ((rc = envelope_bind_reply(&x->r, (int)x->status, json,
 	    sizeof(json) - 1)) == PS_OK)
 		rc = message_seal_reply(x->ep, &x->r, t->reply.p, t->reply.len,
@@ -479,6 +483,8 @@ worker_handle(void *app, void *ts, FCGX_Request *req)
 	    (rc = check_fresh(&x)) != PS_OK ||
 	    (rc = key_reply(&x)) != PS_OK)
 		goto fail;
+	/* The sealed request is done with: the reply goes where it was. */
+	proxy_thread_lend(t, &t->body, &t->reply);
 
 	/* Forwarded as received, never decoded (protocol.md section 4). */
 	n = snprintf(target, sizeof(target), "%.*s%s%.*s", (int)x.plen, x.path,

@@ -161,6 +161,58 @@ START_TEST(test_thread_clean)
 }
 END_TEST
 
+/* A lent block goes to the other buffer empty, wiped when it held
+ * plaintext, and comes back at the end of the request; a buffer with a
+ * block of its own takes none. */
+START_TEST(test_thread_lend)
+{
+	struct proxy_opts o;
+	struct proxy_thread *t;
+	char *body, *msg, *out;
+
+	ck_assert_int_eq(upstream_global_init(), PS_OK);
+	proxy_opts_init(&o);
+	o.upstream.base_url = "http://localhost";
+	ck_assert_ptr_nonnull(t = proxy_thread_new(&o, PROXY_WIRE_WORKER));
+	/* The worker's sealed request (wire) to its reply (plaintext). */
+	ck_assert_int_eq(buf_puts(&t->body, "ps2:a sealed request"), PS_OK);
+	body = t->body.p;
+	proxy_thread_lend(t, &t->body, &t->reply);
+	ck_assert_ptr_eq(t->reply.p, body);
+	ck_assert_uint_eq(t->reply.len, 0);
+	ck_assert_ptr_null(t->body.p);
+	ck_assert_uint_eq(t->body.cap, 0);
+	ck_assert_int_eq(buf_puts(&t->reply, "a secret reply"), PS_OK);
+	/* The opened request (plaintext) to the sealed reply: wiped. */
+	ck_assert_int_eq(buf_puts(&t->msg, "a secret prompt"), PS_OK);
+	msg = t->msg.p;
+	proxy_thread_lend(t, &t->msg, &t->out);
+	ck_assert_ptr_eq(t->out.p, msg);
+	ck_assert_ptr_null(memmem(msg, t->out.cap, "secret", 6));
+	/* out has a block now: it takes no other. */
+	ck_assert_int_eq(buf_puts(&t->out, "ps2:a sealed reply"), PS_OK);
+	out = t->out.p;
+	proxy_thread_lend(t, &t->reply, &t->out);
+	ck_assert_ptr_eq(t->out.p, out);
+	ck_assert_ptr_eq(t->reply.p, body);
+	proxy_thread_clean(t);
+	ck_assert_ptr_eq(t->body.p, body);
+	ck_assert_ptr_eq(t->msg.p, msg);
+	ck_assert_ptr_null(t->reply.p);
+	ck_assert_ptr_null(t->out.p);
+	ck_assert_uint_eq(t->nlent, 0);
+	/* The reply's plaintext was wiped on the way back. */
+	ck_assert_ptr_null(memmem(body, t->body.cap, "secret", 6));
+	/* The next request lends again. */
+	ck_assert_int_eq(buf_puts(&t->body, "ps2:x"), PS_OK);
+	proxy_thread_lend(t, &t->body, &t->reply);
+	ck_assert_ptr_eq(t->reply.p, body);
+	proxy_thread_clean(t);
+	ck_assert_ptr_eq(t->body.p, body);
+	proxy_thread_free(t);
+}
+END_TEST
+
 START_TEST(test_reply_presize)
 {
 	struct proxy_opts o;
@@ -289,6 +341,7 @@ proxy_suite(void)
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_is_sse);
 	tcase_add_test(tc, test_thread_clean);
+	tcase_add_test(tc, test_thread_lend);
 	tcase_add_test(tc, test_reply_presize);
 	suite_add_tcase(s, tc);
 

@@ -133,6 +133,35 @@ clean(struct buf *b, int wire)
 	b->len = 0;
 }
 
+static int
+is_wire(const struct proxy_thread *t, const struct buf *b)
+{
+	unsigned bit = b == &t->body ? PROXY_WIRE_BODY :
+	    b == &t->msg ? PROXY_WIRE_MSG :
+	    b == &t->reply ? PROXY_WIRE_REPLY : PROXY_WIRE_OUT;
+
+	return (t->wire & bit) != 0;
+}
+
+void
+proxy_thread_lend(struct proxy_thread *t, struct buf *from, struct buf *to)
+{
+	if (to->p != NULL || from->p == NULL ||
+	    t->nlent == sizeof(t->lent) / sizeof(t->lent[0]))
+		return;
+	if (!is_wire(t, from))
+		buf_reset(from);
+	to->p = from->p;
+	to->cap = from->cap;
+	to->len = 0;
+	from->p = NULL;
+	from->cap = 0;
+	from->len = 0;
+	t->lent[t->nlent][0] = from;
+	t->lent[t->nlent][1] = to;
+	t->nlent++;
+}
+
 void
 proxy_thread_clean(struct proxy_thread *t)
 {
@@ -140,6 +169,20 @@ proxy_thread_clean(struct proxy_thread *t)
 	clean(&t->msg, t->wire & PROXY_WIRE_MSG);
 	clean(&t->reply, t->wire & PROXY_WIRE_REPLY);
 	clean(&t->out, t->wire & PROXY_WIRE_OUT);
+	/* Emptied (and wiped by their use) above; clean() freed any block
+	 * too large to keep. */
+	while (t->nlent > 0) {
+		struct buf *from = t->lent[t->nlent - 1][0];
+		struct buf *to = t->lent[t->nlent - 1][1];
+
+		t->nlent--;
+		if (from->p == NULL) {
+			from->p = to->p;
+			from->cap = to->cap;
+			to->p = NULL;
+			to->cap = 0;
+		}
+	}
 	envelope_thread_wipe();
 }
 

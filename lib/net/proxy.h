@@ -86,6 +86,8 @@ struct proxy_thread {
 	struct buf reply;    /* reply as received */
 	struct buf out;      /* reply as sent */
 	unsigned wire;       /* enum proxy_wire: which of them to not wipe */
+	struct buf *lent[2][2]; /* proxy_thread_lend()'s (from, to) pairs */
+	unsigned nlent;
 };
 
 /*
@@ -114,6 +116,16 @@ enum proxy_wire {
  * nothing; receiving then fails as before. */
 void proxy_reply_presize(struct proxy_thread *t, long long length);
 
+/*
+ * from is done with for this request and to is not used yet: to takes
+ * from's memory (from wiped first unless it is a wire buffer), and
+ * proxy_thread_clean() gives it back.  So two buffers of different
+ * phases of a request share one block, and a thread keeps fewer large
+ * ones.  Nothing happens when to has memory of its own.
+ */
+void proxy_thread_lend(struct proxy_thread *t, struct buf *from,
+    struct buf *to);
+
 /* Per-thread state for a server_app's thread_init, wire an OR of enum
  * proxy_wire (0: wipe them all); NULL on failure. */
 struct proxy_thread *proxy_thread_new(const struct proxy_opts *o,
@@ -121,7 +133,7 @@ struct proxy_thread *proxy_thread_new(const struct proxy_opts *o,
 void proxy_thread_free(struct proxy_thread *t);
 
 /* After each request: empty every buffer (wiping all but the wire
- * ones) and give back large ones, and
+ * ones), return lent memory and give back large blocks, and
  * drop the thread's cached keys, so an idle thread holds no request data,
  * no key and little memory. */
 void proxy_thread_clean(struct proxy_thread *t);
