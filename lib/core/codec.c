@@ -129,18 +129,17 @@ url_encode_ssse3(const uint8_t *in, size_t n, char *out)
 	32 | 2 | 8 | 16, 32 | 1 | 2 | 8 | 16, 32 | 1 | 2 | 16
 
 /*
- * 16 base64url characters to 12 bytes per step while at least 16 remain
- * and room holds 12 more bytes.  Each character is classed by its high
+ * One step of url_decode_ssse3: 16 base64url characters to 12 bytes at
+ * the bottom of the result.  Each character is classed by its high
  * nibble: a second lookup by its low nibble says whether it is in the
- * alphabet (the two class bits never meet for a valid character), a
- * third gives the offset from ASCII to its 6 bits ('_' alone shares its
- * class with other letters).  Characters outside the alphabet set bits in
- * *bad.  Returns the number of characters consumed (a multiple of 16).
+ * alphabet (the two class bits never meet for a valid character), a third
+ * gives the offset from ASCII to its 6 bits ('_' alone shares its class
+ * with other letters).  Characters outside the alphabet set bits in
+ * *invalid.
  */
 __attribute__((target("ssse3")))
-static size_t
-url_decode_ssse3(const uint8_t *s, size_t n, uint8_t *out, size_t room,
-    uint32_t *bad)
+static inline __m128i
+url_decode16(__m128i c, __m128i *invalid)
 {
 	const __m128i hi_class = _mm_setr_epi8(URL_HI_CLASS);
 	const __m128i lo_invalid = _mm_setr_epi8(URL_LO_INVALID);
@@ -148,34 +147,48 @@ url_decode_ssse3(const uint8_t *s, size_t n, uint8_t *out, size_t room,
 	    -71, 0, 0, 0, 0, 0, 0, 0, 0);
 	const __m128i pack = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13,
 	    12, -1, -1, -1, -1);
+	__m128i hi = _mm_and_si128(_mm_srli_epi32(c, 4), _mm_set1_epi8(0x0f));
+	__m128i lo = _mm_and_si128(c, _mm_set1_epi8(0x0f));
+	__m128i us = _mm_cmpeq_epi8(c, _mm_set1_epi8('_'));
+	__m128i off = _mm_shuffle_epi8(hi_offset, hi);
+	__m128i v;
+
+	*invalid = _mm_or_si128(*invalid, _mm_and_si128(
+	    _mm_shuffle_epi8(hi_class, hi), _mm_shuffle_epi8(lo_invalid, lo)));
+	off = _mm_or_si128(_mm_andnot_si128(us, off),
+	    _mm_and_si128(us, _mm_set1_epi8(-32)));
+	v = _mm_add_epi8(c, off);
+	/* Pairs of 6 bits into 12, pairs of 12 into 24, then the three bytes
+	 * of each 32-bit lane in big-endian order. */
+	v = _mm_maddubs_epi16(v, _mm_set1_epi32(0x01400140));
+	v = _mm_madd_epi16(v, _mm_set1_epi32(0x00011000));
+	return _mm_shuffle_epi8(v, pack);
+}
+
+/* 16 characters to 12 bytes per step while at least 16 remain and room
+ * holds 12 more bytes, stored straight into out while room holds 16 (see
+ * url_decode_avx2).  Returns the number of characters consumed (a
+ * multiple of 16). */
+__attribute__((target("ssse3")))
+static size_t
+url_decode_ssse3(const uint8_t *s, size_t n, uint8_t *out, size_t room,
+    uint32_t *bad)
+{
 	__m128i invalid = _mm_setzero_si128();
-	uint8_t tmp[16];
 	size_t i = 0;
 
-	for (; n - i >= 16 && room >= 12; i += 16, out += 12, room -= 12) {
-		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i hi = _mm_and_si128(_mm_srli_epi32(c, 4), _mm_set1_epi8(0x0f));
-		__m128i lo = _mm_and_si128(c, _mm_set1_epi8(0x0f));
-		__m128i us = _mm_cmpeq_epi8(c, _mm_set1_epi8('_'));
-		__m128i off = _mm_shuffle_epi8(hi_offset, hi);
-		__m128i v;
+	for (; n - i >= 16 && room >= 16; i += 16, out += 12, room -= 12)
+		_mm_storeu_si128((__m128i *)(void *)out, url_decode16(
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)),
+		    &invalid));
+	if (n - i >= 16 && room >= 12) {
+		uint8_t tmp[16];
 
-		invalid = _mm_or_si128(invalid, _mm_and_si128(
-		    _mm_shuffle_epi8(hi_class, hi), _mm_shuffle_epi8(lo_invalid, lo)));
-		off = _mm_or_si128(_mm_andnot_si128(us, off),
-		    _mm_and_si128(us, _mm_set1_epi8(-32)));
-		v = _mm_add_epi8(c, off);
-		/* Pairs of 6 bits into 12, pairs of 12 into 24, then the three
-		 * bytes of each 32-bit lane in big-endian order. */
-		v = _mm_maddubs_epi16(v, _mm_set1_epi32(0x01400140));
-		v = _mm_madd_epi16(v, _mm_set1_epi32(0x00011000));
-		v = _mm_shuffle_epi8(v, pack);
-		if (room >= 16) {
-			_mm_storeu_si128((__m128i *)(void *)out, v);
-		} else {
-			_mm_storeu_si128((__m128i *)(void *)tmp, v);
-			memcpy(out, tmp, 12);
-		}
+		_mm_storeu_si128((__m128i *)(void *)tmp, url_decode16(
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)),
+		    &invalid));
+		memcpy(out, tmp, 12);
+		i += 16;
 	}
 	if (_mm_movemask_epi8(_mm_cmpeq_epi8(invalid, _mm_setzero_si128())) !=
 	    0xffff)
@@ -276,13 +289,12 @@ url_encode_avx2(const uint8_t *in, size_t n, char *out)
 	return i;
 }
 
-/* 32 characters to 24 bytes per step while at least 32 remain and room
- * holds 24 more bytes; each lane packs its 12 bytes to its bottom and one
- * permute joins the two.  As url_decode_ssse3 otherwise. */
+/* One step of url_decode_avx2: 32 characters to 24 bytes at the bottom
+ * of the result, the alphabet test ORed into *invalid.  Each lane packs
+ * its 12 bytes to its bottom and one permute joins the two. */
 __attribute__((target("avx2")))
-static size_t
-url_decode_avx2(const uint8_t *s, size_t n, uint8_t *out, size_t room,
-    uint32_t *bad)
+static inline __m256i
+url_decode32(__m256i c, __m256i *invalid)
 {
 	const __m256i hi_class = _mm256_setr_epi8(URL_HI_CLASS, URL_HI_CLASS);
 	const __m256i lo_invalid = _mm256_setr_epi8(URL_LO_INVALID,
@@ -295,34 +307,49 @@ url_decode_avx2(const uint8_t *s, size_t n, uint8_t *out, size_t room,
 	    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
 	const __m256i join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i hi = _mm256_and_si256(_mm256_srli_epi32(c, 4), nib);
+	__m256i lo = _mm256_and_si256(c, nib);
+	__m256i us = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('_'));
+	__m256i off = _mm256_shuffle_epi8(hi_offset, hi);
+	__m256i v;
+
+	*invalid = _mm256_or_si256(*invalid, _mm256_and_si256(
+	    _mm256_shuffle_epi8(hi_class, hi),
+	    _mm256_shuffle_epi8(lo_invalid, lo)));
+	off = _mm256_blendv_epi8(off, _mm256_set1_epi8(-32), us);
+	v = _mm256_add_epi8(c, off);
+	v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+	v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
+	v = _mm256_shuffle_epi8(v, pack);
+	return _mm256_permutevar8x32_epi32(v, join);
+}
+
+/* 32 characters to 24 bytes per step while at least 32 remain and room
+ * holds 24 more bytes.  Each step stores 32 bytes straight into out while
+ * room holds them; only a last step short of that goes through a copy
+ * (one path for both made the compiler keep every result in memory, and
+ * a store and reload per step halved the speed).  As url_decode_ssse3
+ * otherwise. */
+__attribute__((target("avx2")))
+static size_t
+url_decode_avx2(const uint8_t *s, size_t n, uint8_t *out, size_t room,
+    uint32_t *bad)
+{
 	__m256i invalid = _mm256_setzero_si256();
-	uint8_t tmp[32];
 	size_t i = 0;
 
-	for (; n - i >= 32 && room >= 24; i += 32, out += 24, room -= 24) {
-		__m256i c = _mm256_loadu_si256(
-		    (const __m256i *)(const void *)(s + i));
-		__m256i hi = _mm256_and_si256(_mm256_srli_epi32(c, 4), nib);
-		__m256i lo = _mm256_and_si256(c, nib);
-		__m256i us = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('_'));
-		__m256i off = _mm256_shuffle_epi8(hi_offset, hi);
-		__m256i v;
+	for (; n - i >= 32 && room >= 32; i += 32, out += 24, room -= 24)
+		_mm256_storeu_si256((__m256i *)(void *)out, url_decode32(
+		    _mm256_loadu_si256((const __m256i *)(const void *)(s + i)),
+		    &invalid));
+	if (n - i >= 32 && room >= 24) {
+		uint8_t tmp[32];
 
-		invalid = _mm256_or_si256(invalid, _mm256_and_si256(
-		    _mm256_shuffle_epi8(hi_class, hi),
-		    _mm256_shuffle_epi8(lo_invalid, lo)));
-		off = _mm256_blendv_epi8(off, _mm256_set1_epi8(-32), us);
-		v = _mm256_add_epi8(c, off);
-		v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
-		v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
-		v = _mm256_shuffle_epi8(v, pack);
-		v = _mm256_permutevar8x32_epi32(v, join);
-		if (room >= 32) {
-			_mm256_storeu_si256((__m256i *)(void *)out, v);
-		} else {
-			_mm256_storeu_si256((__m256i *)(void *)tmp, v);
-			memcpy(out, tmp, 24);
-		}
+		_mm256_storeu_si256((__m256i *)(void *)tmp, url_decode32(
+		    _mm256_loadu_si256((const __m256i *)(const void *)(s + i)),
+		    &invalid));
+		memcpy(out, tmp, 24);
+		i += 32;
 	}
 	if (!_mm256_testz_si256(invalid, invalid))
 		*bad |= BAD;
