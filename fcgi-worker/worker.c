@@ -319,7 +319,6 @@ send_sealed_text(struct exchange *x)
 	struct proxy_thread *t = x->t;
 	pserr rc;
 
-	proxy_thread_lend(t, &t->msg, &t->out);
 	if ((rc = envelope_bind_reply(&x->r, (int)x->status, text,
 	    sizeof(text) - 1)) == PS_OK)
 		rc = multipart_seal_text_reply(&x->r, t->reply.p, t->reply.len,
@@ -343,14 +342,14 @@ send_sealed(struct exchange *x)
 		proxy_send_error(x->req, PS_ERR_BAD_UPSTREAM);
 		return;
 	}
+	/* The opened request is done with: the sealed reply, JSON or text,
+	 * goes where it was, wiped. */
+	proxy_thread_lend(t, &t->msg, &t->out);
 	if (multipart_endpoint(x->ep) && x->media_ok &&
 	    strcmp(x->media, "text/plain") == 0) {
 		send_sealed_text(x);
 		return;
 	}
-	/* The opened request is done with: the sealed reply goes where it
-	 * was, wiped. */
-	proxy_thread_lend(t, &t->msg, &t->out);
 	if ((rc = envelope_bind_reply(&x->r, (int)x->status, json,
 	    sizeof(json) - 1)) == PS_OK)
 		rc = message_seal_reply(x->ep, &x->r, t->reply.p, t->reply.len,

@@ -18,9 +18,10 @@
 
 /*
  * A 1 MiB prompt is mostly the inside of one string, so the string loop
- * decides the speed: it looks at 32 (AVX2), 16 (SSE2) or 8 (portable)
- * bytes at a time and stops only at a quote, a backslash, a control byte
- * or a non-ASCII byte.  Everything else is a byte loop over short tokens.
+ * decides the speed: it looks at 64 (AVX2, past a string's first 32
+ * bytes), 32 (AVX2), 16 (SSE2) or 8 (portable) bytes at a time and stops
+ * only at a quote, a backslash, a control byte or a non-ASCII byte.
+ * Everything else is a byte loop over short tokens.
  */
 
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
