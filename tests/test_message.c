@@ -26,6 +26,7 @@
 #include "seal/envelope.h"
 #include "seal/jscan.h"
 #include "seal/message.h"
+#include "seal/message_wire.h"
 
 #define BODY_MAX (64u << 20)
 #define SENTINEL "sentinel"
@@ -1036,6 +1037,96 @@ START_TEST(test_lookup)
 }
 END_TEST
 
+/*
+ * A ciphertext that is not base64url, behind a well-formed head: the form
+ * comes before the key (protocol.md section 4, step 2), so it is
+ * invalid_envelope whether the kid is known (the key is looked up first
+ * and the decoder refuses it) or not (the alphabet is checked then), and
+ * nothing comes out.  The bad byte goes at each end and the middle.
+ */
+START_TEST(test_bad_ciphertext)
+{
+	static const pserr errs[] = { PS_OK, PS_ERR_UNKNOWN_KEY,
+	    PS_ERR_NO_KEY };
+	static const char bad[] = { '+', '/', '=', ':', '\\', '\x80' };
+	struct envelope_ctx c;
+	struct lookup_arg la = { 0 };
+	struct message_request r;
+	struct buf wire, rwire, out;
+	const char *env;
+	size_t e, i, k, at[3], head, envlen, plen;
+	char was;
+
+	buf_init(&wire, BODY_MAX);
+	buf_init(&rwire, BODY_MAX);
+	buf_init(&out, BODY_MAX);
+	ck_assert_int_eq(seal_chat("{\"model\":\"m\",\"messages\":[]}",
+	    &wire), PS_OK);
+	reply_ctx(&c, 200, "application/json", 1);
+	ck_assert_int_eq(message_seal_reply(MESSAGE_CHAT, &c,
+	    "{\"id\":\"a\",\"choices\":[]}", 23, 0, &rwire), PS_OK);
+	envelope_wipe(&c);
+	for (e = 0; e < 3; e++)
+		for (i = 0; i < sizeof(bad); i++)
+			for (k = 0; k < 3; k++) {
+				/* Request: the ciphertext starts after the
+				 * plain members and the envelope's head. */
+				ck_assert(message_locate(wire.p, wire.len,
+				    &env, &envlen, &plen));
+				head = plen + ENVELOPE_REQUEST_HEAD;
+				at[0] = head;
+				at[1] = (head + wire.len - 2) / 2;
+				at[2] = wire.len - 3;
+				la.rc = errs[e];
+				la.calls = 0;
+				was = wire.p[at[k]];
+				wire.p[at[k]] = bad[i];
+				req_open_ctx(&c, "POST", "/v1/chat/completions");
+				ck_assert_int_eq(message_open_request(
+				    MESSAGE_CHAT, &c, lookup, &la, wire.p,
+				    wire.len, &out, &r), PS_ERR_INVALID_ENVELOPE);
+				ck_assert_int_eq(la.calls, 1);
+				ck_assert_int_eq(c.keyed, 0);
+				ck_assert_uint_eq(out.len, 0);
+				envelope_wipe(&c);
+				wire.p[at[k]] = was;
+
+				ck_assert(message_locate(rwire.p, rwire.len,
+				    &env, &envlen, &plen));
+				head = plen + ENVELOPE_REPLY_HEAD;
+				at[0] = head;
+				at[1] = (head + rwire.len - 2) / 2;
+				at[2] = rwire.len - 3;
+				la.calls = 0;
+				was = rwire.p[at[k]];
+				rwire.p[at[k]] = bad[i];
+				reply_ctx(&c, 200, "application/json", 0);
+				ck_assert_int_eq(message_open_reply(
+				    MESSAGE_CHAT, &c, lookup, &la, rwire.p,
+				    rwire.len, &out), PS_ERR_INVALID_ENVELOPE);
+				ck_assert_int_eq(la.calls, 1);
+				ck_assert_int_eq(c.keyed, 0);
+				ck_assert_uint_eq(out.len, 0);
+				envelope_wipe(&c);
+				rwire.p[at[k]] = was;
+			}
+	/* Untouched, both open. */
+	la.rc = PS_OK;
+	req_open_ctx(&c, "POST", "/v1/chat/completions");
+	ck_assert_int_eq(message_open_request(MESSAGE_CHAT, &c, lookup, &la,
+	    wire.p, wire.len, &out, &r), PS_OK);
+	envelope_wipe(&c);
+	out.len = 0;
+	reply_ctx(&c, 200, "application/json", 0);
+	ck_assert_int_eq(message_open_reply(MESSAGE_CHAT, &c, lookup, &la,
+	    rwire.p, rwire.len, &out), PS_OK);
+	envelope_wipe(&c);
+	buf_free(&wire);
+	buf_free(&rwire);
+	buf_free(&out);
+}
+END_TEST
+
 /* No envelope: the receiver says why, in protocol.md's order. */
 START_TEST(test_no_envelope)
 {
@@ -1348,6 +1439,7 @@ message_suite(void)
 	tcase_add_test(tc, test_bindings);
 	tcase_add_test(tc, test_reply_values);
 	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_bad_ciphertext);
 	tcase_add_test(tc, test_no_envelope);
 	tcase_add_test(tc, test_no_envelope_bounded);
 	tcase_set_timeout(tc, 120);

@@ -25,6 +25,7 @@
 #include "core/pserr.h"
 #include "seal/envelope.h"
 #include "seal/message.h"
+#include "seal/message_wire.h"
 #include "seal/multipart.h"
 
 #define SENTINEL "sentinel"
@@ -453,6 +454,32 @@ START_TEST(test_every_byte)
 		ck_assert_uint_eq(out.len, 0);
 		envelope_wipe(&c);
 		wire.p[i] = save;
+	}
+	/* A byte of the ciphertext that is not base64url: invalid_envelope
+	 * under the kid the lookup knows and under one it does not (a hex
+	 * digit of the kid changed: the form comes before the key), with
+	 * the kid looked up once either way. */
+	for (i = 0; i < 2; i++) {
+		const char *env;
+		size_t envlen, plen, at = wire.len - 10;
+		char save = wire.p[at], kid0;
+		int calls = 0;
+
+		ck_assert(message_locate(wire.p, wire.len, &env, &envlen,
+		    &plen));
+		kid0 = wire.p[plen + 4];
+		wire.p[at] = '*';
+		if (i == 1)
+			wire.p[plen + 4] = kid0 == '0' ? '1' : '0';
+		request_ctx(&c, "/v1/audio/transcriptions", 0);
+		ck_assert_int_eq(multipart_open_request(MESSAGE_TRANSCRIPTIONS,
+		    &c, lookup, &calls, wire.p, wire.len, &out, &r),
+		    PS_ERR_INVALID_ENVELOPE);
+		ck_assert_int_eq(calls, 1);
+		ck_assert_uint_eq(out.len, 0);
+		envelope_wipe(&c);
+		wire.p[at] = save;
+		wire.p[plen + 4] = kid0;
 	}
 	request_ctx(&c, "/v1/audio/transcriptions", 0);
 	ck_assert_int_eq(multipart_open_request(MESSAGE_TRANSCRIPTIONS, &c,

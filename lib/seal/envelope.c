@@ -530,6 +530,23 @@ parse(enum envelope_dir dir, const char *s, size_t n, uint8_t *kid,
 }
 
 pserr
+envelope_head(enum envelope_dir dir, const char *s, size_t n,
+    uint8_t kid[ENVELOPE_KID_LEN], uint8_t nonce[ENVELOPE_NONCE_LEN],
+    uint8_t *reply)
+{
+	uint8_t r[ENVELOPE_REPLY_LEN];
+	const char *ct;
+	size_t ctlen;
+	pserr rc;
+
+	if ((rc = parse(dir, s, n, kid, nonce, r, &ct, &ctlen)) != PS_OK)
+		return rc;
+	if (dir == ENVELOPE_RESPONSE)
+		memcpy(reply, r, ENVELOPE_REPLY_LEN);
+	return PS_OK;
+}
+
+pserr
 envelope_peek(enum envelope_dir dir, const char *s, size_t n,
     uint8_t kid[ENVELOPE_KID_LEN], uint8_t nonce[ENVELOPE_NONCE_LEN],
     uint8_t *reply)

@@ -148,6 +148,16 @@ pserr envelope_peek(enum envelope_dir dir, const char *s, size_t n,
     uint8_t *reply) PS_WARN_UNUSED;
 
 /*
+ * envelope_peek() without the ciphertext's base64url, which is a pass
+ * over nearly all of s: for a receiver that opens s next, since
+ * envelope_open() refuses a malformed ciphertext as it decodes, with the
+ * same PS_ERR_INVALID_ENVELOPE.
+ */
+pserr envelope_head(enum envelope_dir dir, const char *s, size_t n,
+    uint8_t kid[ENVELOPE_KID_LEN], uint8_t nonce[ENVELOPE_NONCE_LEN],
+    uint8_t *reply) PS_WARN_UNUSED;
+
+/*
  * Open the envelope text s (n bytes) as message msg (final 0 or 1) under
  * c, which must be keyed, and append its content (without the length and
  * the padding) to out.  Returns

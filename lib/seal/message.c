@@ -884,9 +884,11 @@ check_prefix(const struct members *ms, const char *wire, size_t plen)
 }
 
 pserr
-message_key(struct envelope_ctx *c, message_lookup_fn lookup, void *arg)
+message_key(struct envelope_ctx *c, message_lookup_fn lookup, void *arg,
+    const char *env, size_t envlen)
 {
-	uint8_t secret[ENVELOPE_SECRET_LEN];
+	uint8_t secret[ENVELOPE_SECRET_LEN], kid[ENVELOPE_KID_LEN];
+	uint8_t nonce[ENVELOPE_NONCE_LEN], reply[ENVELOPE_REPLY_LEN];
 	pserr rc;
 
 	if (lookup == NULL)
@@ -894,6 +896,9 @@ message_key(struct envelope_ctx *c, message_lookup_fn lookup, void *arg)
 	if ((rc = lookup(arg, c->kid, secret)) == PS_OK)
 		rc = envelope_derive(c, secret);
 	secret_wipe(secret, sizeof(secret));
+	if (rc != PS_OK &&
+	    envelope_peek(c->dir, env, envlen, kid, nonce, reply) != PS_OK)
+		rc = PS_ERR_INVALID_ENVELOPE;
 	return rc;
 }
 
@@ -922,11 +927,11 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = message_diagnose(ep, c->dir, wire, wlen);
 		goto out;
 	}
-	if ((rc = envelope_peek(c->dir, env, envlen, c->kid, c->nonce,
+	if ((rc = envelope_head(c->dir, env, envlen, c->kid, c->nonce,
 	    NULL)) != PS_OK)
 		goto out;
-	if ((rc = message_key(c, lookup, arg)) != PS_OK ||
-	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
+	if ((rc = message_key(c, lookup, arg, env, envlen)) !=
+	    PS_OK || (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
 		goto out;
 
 	rc = PS_ERR_DECRYPT;
@@ -981,7 +986,7 @@ message_key_reply(struct envelope_ctx *c, message_lookup_fn lookup,
 
 	if (c->dir != ENVELOPE_RESPONSE)
 		return PS_ERR_ARG;
-	if ((rc = envelope_peek(c->dir, s, n, kid, nonce, reply)) != PS_OK)
+	if ((rc = envelope_head(c->dir, s, n, kid, nonce, reply)) != PS_OK)
 		return rc;
 	if (memcmp(kid, c->kid, sizeof(kid)) != 0 ||
 	    memcmp(nonce, c->nonce, sizeof(nonce)) != 0)
@@ -992,7 +997,7 @@ message_key_reply(struct envelope_ctx *c, message_lookup_fn lookup,
 		return memcmp(reply, c->reply, sizeof(reply)) == 0 ? PS_OK :
 		    PS_ERR_INVALID_ENVELOPE;
 	memcpy(c->reply, reply, sizeof(reply));
-	if ((rc = message_key(c, lookup, arg)) != PS_OK) {
+	if ((rc = message_key(c, lookup, arg, s, n)) != PS_OK) {
 		memset(c->reply, 0, sizeof(c->reply));
 		c->keyed = 0;
 	}

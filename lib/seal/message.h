@@ -223,7 +223,9 @@ pserr message_open_event(enum message_endpoint ep, struct envelope_ctx *c,
  * its form, that it carries c's kid and nonce, and key c with its reply
  * value and lookup's secret.  When c is keyed already, only checks that
  * the reply value is c's.  PS_ERR_INVALID_ENVELOPE, lookup's error or
- * PS_ERR_CRYPTO; c is left as it came on failure.
+ * PS_ERR_CRYPTO; c is left as it came on failure.  The ciphertext's
+ * base64url is checked only when there is no key: envelope_open(), which
+ * is to follow, refuses it otherwise.
  */
 pserr message_key_reply(struct envelope_ctx *c, message_lookup_fn lookup,
     void *arg, const char *s, size_t n) PS_WARN_UNUSED;

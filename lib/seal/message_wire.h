@@ -31,9 +31,17 @@ int message_locate(const char *wire, size_t wlen, const char **env,
 pserr message_diagnose(enum message_endpoint ep, enum envelope_dir dir,
     const char *wire, size_t wlen) PS_WARN_UNUSED;
 
-/* Look up the secret c's kid names and derive c's key from it; the
- * secret is wiped.  PS_ERR_ARG without a lookup. */
+/*
+ * Step 2 of receiving a body (protocol.md section 4) for the envelope
+ * text env, whose head envelope_head() has read into c: look up the
+ * secret c's kid names and derive c's key from it (the secret is wiped;
+ * PS_ERR_ARG without a lookup).  When there is no key and env is
+ * malformed, PS_ERR_INVALID_ENVELOPE: the form comes before the key.
+ * The ciphertext's base64url is checked only then, since with a key
+ * envelope_open() refuses a malformed ciphertext as it decodes, with the
+ * same error: the pass of envelope_peek() over all of env is saved.
+ */
 pserr message_key(struct envelope_ctx *c, message_lookup_fn lookup,
-    void *arg) PS_WARN_UNUSED;
+    void *arg, const char *env, size_t envlen) PS_WARN_UNUSED;
 
 #endif

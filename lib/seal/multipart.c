@@ -579,11 +579,11 @@ multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = message_diagnose(ep, ENVELOPE_REQUEST, wire, wlen);
 		goto out;
 	}
-	if ((rc = envelope_peek(c->dir, env, envlen, c->kid, c->nonce,
+	if ((rc = envelope_head(c->dir, env, envlen, c->kid, c->nonce,
 	    NULL)) != PS_OK)
 		goto out;
-	if ((rc = message_key(c, lookup, arg)) != PS_OK ||
-	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
+	if ((rc = message_key(c, lookup, arg, env, envlen)) !=
+	    PS_OK || (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
 		goto out;
 
 	rc = PS_ERR_DECRYPT;
