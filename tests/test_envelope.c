@@ -560,6 +560,60 @@ START_TEST(test_seal_known_answer)
 }
 END_TEST
 
+/*
+ * envelope_head() reads what envelope_peek() reads but not the
+ * ciphertext's alphabet: a byte there that is not base64url passes the
+ * head, fails the peek, and envelope_open() refuses it as invalid_envelope
+ * (at the start, the middle and the end of the ciphertext); a byte of the
+ * head that is wrong fails both.
+ */
+START_TEST(test_head)
+{
+	const struct vec *v = &small[_i];
+	uint8_t kid[16], nonce[16], reply[16], hk[16], hn[16], hr[16];
+	size_t head = v->dir == ENVELOPE_REQUEST ? ENVELOPE_REQUEST_HEAD :
+	    ENVELOPE_REPLY_HEAD, at[3], k;
+	struct envelope_ctx c;
+	char *t;
+
+	ck_assert_int_eq(envelope_peek(v->dir, v->env, v->env_len, kid, nonce,
+	    reply), PS_OK);
+	ck_assert_int_eq(envelope_head(v->dir, v->env, v->env_len, hk, hn, hr),
+	    PS_OK);
+	ck_assert_mem_eq(hk, kid, 16);
+	ck_assert_mem_eq(hn, nonce, 16);
+	if (v->dir == ENVELOPE_RESPONSE)
+		ck_assert_mem_eq(hr, reply, 16);
+	ctx_of(v, &c);
+	t = malloc(v->env_len);
+	ck_assert_ptr_nonnull(t);
+	at[0] = head;
+	at[1] = (head + v->env_len) / 2;
+	at[2] = v->env_len - 1;
+	for (k = 0; k < 3; k++) {
+		memcpy(t, v->env, v->env_len);
+		t[at[k]] = '*';
+		ck_assert_int_eq(envelope_head(v->dir, t, v->env_len, hk, hn,
+		    hr), PS_OK);
+		ck_assert_int_eq(envelope_peek(v->dir, t, v->env_len, kid,
+		    nonce, reply), PS_ERR_INVALID_ENVELOPE);
+		expect_open_fails(&c, v->msg, v->final, t, v->env_len,
+		    PS_ERR_INVALID_ENVELOPE, v->label);
+	}
+	/* A kid that is not hex, a nonce that is not base64url. */
+	for (k = 0; k < 2; k++) {
+		memcpy(t, v->env, v->env_len);
+		t[k == 0 ? 4 : 37] = '*';
+		ck_assert_int_eq(envelope_head(v->dir, t, v->env_len, hk, hn,
+		    hr), PS_ERR_INVALID_ENVELOPE);
+		ck_assert_int_eq(envelope_peek(v->dir, t, v->env_len, kid,
+		    nonce, reply), PS_ERR_INVALID_ENVELOPE);
+	}
+	free(t);
+	envelope_wipe(&c);
+}
+END_TEST
+
 /* The content may come in parts, split anywhere: the text is the same. */
 START_TEST(test_seal_parts)
 {
@@ -896,6 +950,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_derive_inputs);
 	tcase_add_loop_test(tc, test_seal_known_answer, 0, (int)n_small);
 	tcase_add_loop_test(tc, test_seal_parts, 0, (int)n_small);
+	tcase_add_loop_test(tc, test_head, 0, (int)n_small);
 	tcase_add_loop_test(tc, test_generated, 0, (int)n_generated);
 	tcase_add_loop_test(tc, test_refused_known_answer, 0, (int)n_refused);
 	tcase_set_timeout(tc, 120);

@@ -7,7 +7,10 @@
  * text or a content to seal.  Properties: envelope_peek accepts exactly
  * the texts an independent reading of section 2 accepts (written here
  * from the table, not from the code), and gives the same kid, nonce and
- * reply value; envelope_open of any such text under a key that did not
+ * reply value; envelope_head accepts every text envelope_peek accepts,
+ * with the same values, and the texts it accepts beyond them (a
+ * malformed ciphertext) envelope_open refuses as invalid_envelope;
+ * envelope_open of any such text under a key that did not
  * seal it fails and leaves the output as it was; a content sealed opens
  * to itself, for every padding bucket tried, and the text is as long as
  * envelope_text_len says; one byte changed, the text cut, or another
@@ -155,12 +158,31 @@ static void
 text_case(enum envelope_dir dir, const char *s, size_t n)
 {
 	uint8_t kid[16], nonce[16], reply[16], rk[16], rn[16], rr[16];
+	uint8_t hk[16], hn[16], hr[16];
 	struct envelope_ctx c;
 	struct buf out;
-	pserr rc;
+	pserr rc, hrc;
 	int ref;
 
 	rc = envelope_peek(dir, s, n, kid, nonce, reply);
+	hrc = envelope_head(dir, s, n, hk, hn, hr);
+	FUZZ_CHECK(hrc == PS_OK || hrc == PS_ERR_INVALID_ENVELOPE);
+	FUZZ_CHECK(rc != PS_OK || hrc == PS_OK);
+	if (rc == PS_OK) {
+		FUZZ_CHECK(memcmp(kid, hk, 16) == 0 &&
+		    memcmp(nonce, hn, 16) == 0);
+		if (dir == ENVELOPE_RESPONSE)
+			FUZZ_CHECK(memcmp(reply, hr, 16) == 0);
+	} else if (hrc == PS_OK) {
+		/* Only the ciphertext is malformed: opening it under the
+		 * exchange its head names says so as it decodes. */
+		buf_init(&out, 1 << 20);
+		keyed(&c, dir, hk, hn, hr);
+		FUZZ_CHECK(open_into(&c, 0, 0, s, n, &out) ==
+		    PS_ERR_INVALID_ENVELOPE);
+		envelope_wipe(&c);
+		buf_free(&out);
+	}
 	ref = ref_envelope(dir, s, n, rk, rn, rr);
 	if (ref < 0)
 		return;
