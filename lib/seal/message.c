@@ -930,8 +930,8 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 	if ((rc = envelope_head(c->dir, env, envlen, c->kid, c->nonce,
 	    NULL)) != PS_OK)
 		goto out;
-	if ((rc = message_key(c, lookup, arg, env, envlen)) !=
-	    PS_OK || (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
+	if ((rc = message_key(c, lookup, arg, env, envlen)) != PS_OK ||
+	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
 		goto out;
 
 	rc = PS_ERR_DECRYPT;
