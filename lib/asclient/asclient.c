@@ -17,7 +17,9 @@
 #include "attest/wrap.h"
 #include "core/caps.h"
 #include "core/codec.h"
+#include "core/log.h"
 #include "core/secret.h"
+#include "net/kept.h"
 
 struct asclient {
 	CURL *h;
@@ -253,6 +255,17 @@ post(struct asclient *c, const char *path, const char *auth_header,
 		return PS_ERR_NOMEM;
 	setup_post(c, url, hdr, body, len, reply);
 	cc = curl_easy_perform(c->h);
+	/* Every AS call may go twice: an upload that did arrive is answered
+	 * kid_exists, a fetch's challenge is refused once used. */
+	if (kept_connection_died(c->h, cc)) {
+		log_info("the AS's web server closed a kept connection as it "
+		    "was reused (%s): once more on a fresh one",
+		    curl_easy_strerror(cc));
+		buf_reset(reply);
+		curl_easy_setopt(c->h, CURLOPT_FRESH_CONNECT, 1L);
+		cc = curl_easy_perform(c->h);
+		curl_easy_setopt(c->h, CURLOPT_FRESH_CONNECT, 0L);
+	}
 	/* The body may hold a secret: curl must not keep a pointer to it. */
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "core/log.h"
+#include "net/kept.h"
 #include "net/metrics.h"
 #include "net/upstream.h"
 
@@ -447,6 +448,21 @@ upstream_request(struct upstream *u, const char *method, const char *path,
 			curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, method);
 	}
 	cc = transfer(u);
+	/* The next hop's web server closed a kept connection as it was
+	 * reused, before a byte of a reply: once more on a fresh one.  At
+	 * the client a sealed request that did arrive after all is refused
+	 * by the worker as a replay, never answered twice; the worker's own
+	 * hop is HTTP/1.1, where curl itself tries again just so. */
+	if (!u->head_done && kept_connection_died(u->curl, cc)) {
+		log_info("the next hop closed a kept connection as it was "
+		    "reused (%s): once more on a fresh one",
+		    curl_easy_strerror(cc));
+		u->last_dl = u->last_ul = 0;
+		clock_gettime(CLOCK_MONOTONIC, &u->last_move);
+		curl_easy_setopt(u->curl, CURLOPT_FRESH_CONNECT, 1L);
+		cc = transfer(u);
+		curl_easy_setopt(u->curl, CURLOPT_FRESH_CONNECT, 0L);
+	}
 	*started = u->head_done;
 	switch (cc) {
 	case CURLE_OK:
