@@ -36,7 +36,9 @@ def key_exchange(c):
     (kid, _, expires), = pswire.read_keyfile(c.key_state)
     # What a worker does when it meets a kid it does not know yet.
     c.keysync_now()
-    ch.wait_for(lambda: kid in [k for k, _, _ in pswire.read_keyfile(c.worker_keys)],
+    # keysync logs the update just after the rename the reader sees.
+    ch.wait_for(lambda: kid in [k for k, _, _ in pswire.read_keyfile(c.worker_keys)]
+                and len(log_lines(c, "keysync.log", "key cache updated")) >= 2,
                 "keysync to fetch the key")
     as_log = [l for l in log_lines(c, "as.log", "POST /as/v1/")
               if "/attest" in l or "/secrets" in l]

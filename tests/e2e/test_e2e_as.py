@@ -96,7 +96,9 @@ class AsCase(cases.ChainCase):
         self.assertGreater(expires, time.time() + 3000)
         self.assertIn("POST /as/v1/secrets 201", c.log("as.log"))
         self.assertIn("POST /as/v1/fetch 200 released 1 secrets", c.log("as.log"))
-        self.assertIn("key cache updated: 1 key(s)", c.log("keysync.log"))
+        # keysync logs the update after the rename the worker has seen.
+        ch.wait_for(lambda: "key cache updated: 1 key(s)" in c.log("keysync.log"),
+                    "keysync to log the update")
         # The worker asked keysync for the new kid instead of refusing it.
         self.assertIn("refresh request", c.log("keysync.log"))
         # And nowhere else: not between the proxies, not in any log.
