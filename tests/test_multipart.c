@@ -29,7 +29,7 @@
 #include "seal/multipart.h"
 
 #define SENTINEL "sentinel"
-#define N_VECTORS 92
+#define N_VECTORS 94
 
 static uint8_t SECRET[32], KID[16], NONCE[16], REPLY[16];
 static struct json_object *root, *vectors;

@@ -883,7 +883,17 @@ check_prefix(const struct members *ms, const char *wire, size_t plen)
 	    c.diff == 0 ? PS_OK : PS_ERR_DECRYPT;
 }
 
-pserr
+/*
+ * Step 2 of receiving a body (protocol.md section 4) for the envelope
+ * text env, whose head envelope_head() has read into c: look up the
+ * secret c's kid names and derive c's key from it (the secret is wiped;
+ * PS_ERR_ARG without a lookup).  When there is no key and env is
+ * malformed, PS_ERR_INVALID_ENVELOPE: the form comes before the key.
+ * The ciphertext's base64url is checked only then, since with a key
+ * envelope_open() refuses a malformed ciphertext as it decodes, with the
+ * same error: the pass of envelope_peek() over all of env is saved.
+ */
+static pserr
 message_key(struct envelope_ctx *c, message_lookup_fn lookup, void *arg,
     const char *env, size_t envlen)
 {
@@ -903,15 +913,50 @@ message_key(struct envelope_ctx *c, message_lookup_fn lookup, void *arg,
 }
 
 pserr
+message_open_content(struct envelope_ctx *c, message_lookup_fn lookup,
+    void *arg, const char *env, size_t envlen, struct buf *out,
+    struct message_request *r)
+{
+	const char *content;
+	size_t start = out->len, clen, qlen;
+	uint64_t ts = 0;
+	int i;
+	pserr rc;
+
+	if ((rc = envelope_head(c->dir, env, envlen, c->kid, c->nonce,
+	    NULL)) != PS_OK ||
+	    (rc = message_key(c, lookup, arg, env, envlen)) != PS_OK ||
+	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
+		return rc;
+	clen = out->len - start;
+	content = out->p + start;
+	if (clen < REQUEST_HEAD)
+		return PS_ERR_DECRYPT;
+	for (i = 0; i < 8; i++)
+		ts = ts << 8 | (uint8_t)content[i];
+	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
+	if (qlen > clen - REQUEST_HEAD)
+		return PS_ERR_DECRYPT;
+	/* Only the client could have sealed it: a query it should have
+	 * refused. */
+	if (message_check_query(content + REQUEST_HEAD, qlen) != PS_OK)
+		return PS_ERR_BAD_QUERY;
+	r->ts = ts;
+	r->query = content + REQUEST_HEAD;
+	r->qlen = qlen;
+	r->body = content + REQUEST_HEAD + qlen;
+	r->len = clen - REQUEST_HEAD - qlen;
+	return PS_OK;
+}
+
+pserr
 message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
     message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
     struct buf *out, struct message_request *r)
 {
 	struct members ms;
-	const char *env, *content;
-	size_t start = out->len, envlen, plen = 0, clen, qlen;
-	uint64_t ts = 0;
-	int i;
+	const char *env;
+	size_t start = out->len, envlen, plen = 0;
 	pserr rc;
 
 	members_init(&ms);
@@ -927,34 +972,9 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = message_diagnose(ep, c->dir, wire, wlen);
 		goto out;
 	}
-	if ((rc = envelope_head(c->dir, env, envlen, c->kid, c->nonce,
-	    NULL)) != PS_OK)
+	if ((rc = message_open_content(c, lookup, arg, env, envlen, out, r)) !=
+	    PS_OK)
 		goto out;
-	if ((rc = message_key(c, lookup, arg, env, envlen)) != PS_OK ||
-	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
-		goto out;
-
-	rc = PS_ERR_DECRYPT;
-	clen = out->len - start;
-	if (clen < REQUEST_HEAD)
-		goto out;
-	content = out->p + start;
-	for (i = 0; i < 8; i++)
-		ts = ts << 8 | (uint8_t)content[i];
-	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
-	if (qlen > clen - REQUEST_HEAD)
-		goto out;
-	if ((rc = message_check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
-		/* Only the client could have sealed it: a query it should
-		 * have refused. */
-		rc = PS_ERR_BAD_QUERY;
-		goto out;
-	}
-	r->ts = ts;
-	r->query = content + REQUEST_HEAD;
-	r->qlen = qlen;
-	r->body = content + REQUEST_HEAD + qlen;
-	r->len = clen - REQUEST_HEAD - qlen;
 	if (message_bodyless(ep)) {
 		rc = r->len == 0 ? PS_OK : PS_ERR_DECRYPT;
 		goto out;

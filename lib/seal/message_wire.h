@@ -32,16 +32,18 @@ pserr message_diagnose(enum message_endpoint ep, enum envelope_dir dir,
     const char *wire, size_t wlen) PS_WARN_UNUSED;
 
 /*
- * Step 2 of receiving a body (protocol.md section 4) for the envelope
- * text env, whose head envelope_head() has read into c: look up the
- * secret c's kid names and derive c's key from it (the secret is wiped;
- * PS_ERR_ARG without a lookup).  When there is no key and env is
- * malformed, PS_ERR_INVALID_ENVELOPE: the form comes before the key.
- * The ciphertext's base64url is checked only then, since with a key
- * envelope_open() refuses a malformed ciphertext as it decodes, with the
- * same error: the pass of envelope_peek() over all of env is saved.
+ * Steps 2 and 3 of receiving a request (protocol.md section 4) for its
+ * envelope text env: read the head into c, look up its secret and derive
+ * c's key (PS_ERR_INVALID_ENVELOPE for a malformed env without a key, as
+ * the form comes before the key), open env onto out and split the head of
+ * the content.  On PS_OK r holds the ts and the query, and as body and
+ * len the rest of the content, all in out.  A content too short for its
+ * head is PS_ERR_DECRYPT, a query the client should have refused
+ * PS_ERR_BAD_QUERY.  On failure out may hold part of the content: the
+ * caller wipes it.
  */
-pserr message_key(struct envelope_ctx *c, message_lookup_fn lookup,
-    void *arg, const char *env, size_t envlen) PS_WARN_UNUSED;
+pserr message_open_content(struct envelope_ctx *c, message_lookup_fn lookup,
+    void *arg, const char *env, size_t envlen, struct buf *out,
+    struct message_request *r) PS_WARN_UNUSED;
 
 #endif

@@ -561,11 +561,10 @@ multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
     message_lookup_fn lookup, void *arg, const char *wire, size_t wlen,
     struct buf *out, struct multipart_request *r)
 {
+	struct message_request m;
 	struct buf want;
-	const char *env, *content;
-	size_t start = out->len, envlen, plen = 0, clen, qlen, ctlen, off;
-	uint64_t ts = 0;
-	int i;
+	const char *env;
+	size_t start = out->len, envlen, plen = 0, ctlen;
 	pserr rc;
 
 	/* A recomputed prefix longer than the wire cannot match it. */
@@ -579,41 +578,22 @@ multipart_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 		rc = message_diagnose(ep, ENVELOPE_REQUEST, wire, wlen);
 		goto out;
 	}
-	if ((rc = envelope_head(c->dir, env, envlen, c->kid, c->nonce,
-	    NULL)) != PS_OK)
+	if ((rc = message_open_content(c, lookup, arg, env, envlen, out, &m)) !=
+	    PS_OK)
 		goto out;
-	if ((rc = message_key(c, lookup, arg, env, envlen)) != PS_OK ||
-	    (rc = envelope_open(c, 0, 0, env, envlen, out)) != PS_OK)
-		goto out;
-
 	rc = PS_ERR_DECRYPT;
-	clen = out->len - start;
-	if (clen < REQUEST_HEAD)
+	if (m.len < 2)
 		goto out;
-	content = out->p + start;
-	for (i = 0; i < 8; i++)
-		ts = ts << 8 | (uint8_t)content[i];
-	qlen = (size_t)(uint8_t)content[8] << 8 | (uint8_t)content[9];
-	if (qlen > clen - REQUEST_HEAD || clen - REQUEST_HEAD - qlen < 2)
+	ctlen = (size_t)(uint8_t)m.body[0] << 8 | (uint8_t)m.body[1];
+	if (ctlen > m.len - 2)
 		goto out;
-	if ((rc = message_check_query(content + REQUEST_HEAD, qlen)) != PS_OK) {
-		rc = PS_ERR_BAD_QUERY;
-		goto out;
-	}
-	rc = PS_ERR_DECRYPT;
-	off = REQUEST_HEAD + qlen;
-	ctlen = (size_t)(uint8_t)content[off] << 8 |
-	    (uint8_t)content[off + 1];
-	off += 2;
-	if (ctlen > clen - off)
-		goto out;
-	r->ts = ts;
-	r->query = content + REQUEST_HEAD;
-	r->qlen = qlen;
-	r->ct = content + off;
+	r->ts = m.ts;
+	r->query = m.query;
+	r->qlen = m.qlen;
+	r->ct = m.body + 2;
 	r->ctlen = ctlen;
-	r->body = content + off + ctlen;
-	r->len = clen - off - ctlen;
+	r->body = m.body + 2 + ctlen;
+	r->len = m.len - 2 - ctlen;
 	/* Only a peer with the key could have sealed a body the parser
 	 * refuses: it is not an original, so it does not authenticate. */
 	if ((rc = walk(ep, r->ct, r->ctlen, r->body, r->len, &want, NULL)) !=

@@ -287,6 +287,12 @@ request("a sealed content without its content type length",
 request("a sealed content type length past the end",
         sealed_content(w.request_content(TS, b"", b"\x00\x09ab")),
         open_="decrypt_failed")
+request("a sealed query the client would refuse",
+        sealed_content(w.multipart_content(TS, b"a b", CT, GOOD)),
+        open_="invalid_query")
+request("a sealed query the client would refuse, no content type length",
+        sealed_content(w.request_content(TS, b"a b", b"\x00")),
+        open_="invalid_query")
 request("a sealed content type that is not multipart",
         sealed_content(w.multipart_content(TS, b"", b"application/json",
                                            NOPLAIN)),
