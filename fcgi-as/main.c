@@ -174,9 +174,11 @@ handle(void *app, void *state, FCGX_Request *req)
 	struct as_thread *t = state;
 	struct asapi_request q;
 	const char *uri = server_param(req, "REQUEST_URI");
-	/* The path without its query: the query is not the AS's business,
-	 * and the log line must hold nothing a client chose to put there. */
-	int plen = uri ? (int)strcspn(uri, "?") : 1;
+	/* The path without its query, cut short: the query is not the AS's
+	 * business, and a log line holds little a client chose to put there
+	 * (log_msg makes any control byte in it a '?'). */
+	size_t path = uri ? strcspn(uri, "?") : 1;
+	int plen = (int)(path < 128 ? path : 128);
 	pserr rc;
 
 	memset(&q, 0, sizeof(q));
@@ -195,7 +197,7 @@ handle(void *app, void *state, FCGX_Request *req)
 		asreply_error(&t->reply, 413, "body_too_large",
 		    "request body too large");
 	} else if (rc != PS_OK) {
-		log_info("%s %.*s: the connection broke while reading",
+		log_info("%.16s %.*s: the connection broke while reading",
 		    q.method ? q.method : "-", plen, uri ? uri : "-");
 		goto out;
 	} else {
@@ -207,7 +209,7 @@ handle(void *app, void *state, FCGX_Request *req)
 	    t->reply.headers, t->reply.body.p ? t->reply.body.p : "",
 	    t->reply.body.len);
 	/* The status, and a note that never holds a secret or a token. */
-	log_msg(t->reply.status >= 500 ? LOG_ERROR : LOG_INFO, "%s %.*s %d %s",
+	log_msg(t->reply.status >= 500 ? LOG_ERROR : LOG_INFO, "%.16s %.*s %d %s",
 	    q.method ? q.method : "-", plen, uri ? uri : "-", t->reply.status,
 	    t->reply.note);
 out:

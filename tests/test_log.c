@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/log.c: levels, the form of a line, the length
- * cap, and one write per line so that threads' lines never mix.
+ * cap, control bytes made harmless, and one write per line so that
+ * threads' lines never mix.
  */
 #include "config.h"
 
@@ -128,6 +129,30 @@ START_TEST(test_long_line_cut)
 }
 END_TEST
 
+static void
+control_bytes(void)
+{
+	log_setup("prog", LOG_INFO);
+	log_info("GET /v1/x%s %d", "\r\n2026-01-01T00:00:00.000Z prog[1] "
+	    "error: forged\x1b[2J\x7f\t", 200);
+}
+
+/* A control byte in a message never makes a second line or reaches the
+ * terminal: each becomes '?'. */
+START_TEST(test_control_bytes_replaced)
+{
+	char *t = capture(control_bytes);
+
+	ck_assert_uint_eq(count(t, "\n"), 1);
+	ck_assert_ptr_nonnull(strstr(t, "] info: GET /v1/x??2026-01-01T00:00:"
+	    "00.000Z prog[1] error: forged?[2J?? 200\n"));
+	ck_assert_ptr_null(strchr(t, '\r'));
+	ck_assert_ptr_null(strchr(t, '\x1b'));
+	ck_assert_ptr_null(strchr(t, '\t'));
+	free(t);
+}
+END_TEST
+
 #define THREADS 4
 #define LINES 200
 
@@ -184,6 +209,7 @@ log_suite(void)
 	tcase_add_test(tc, test_progname);
 	tcase_add_test(tc, test_levels_and_form);
 	tcase_add_test(tc, test_long_line_cut);
+	tcase_add_test(tc, test_control_bytes_replaced);
 	tcase_add_test(tc, test_threads_do_not_mix);
 	suite_add_tcase(s, tc);
 	return s;

@@ -62,9 +62,15 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (m < 0)
 		return;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	m += n;
+	if ((size_t)m > sizeof(line) - 2)
+		m = sizeof(line) - 2;
+	/* A line is one line: a control byte that reached a message (a
+	 * peer's method or path, say) cannot forge a line or a terminal
+	 * escape of its own. */
+	for (; n < m; n++)
+		if ((unsigned char)line[n] < 0x20 || line[n] == 0x7f)
+			line[n] = '?';
 	line[n++] = '\n';
 	/* One write per line, so lines of concurrent threads do not mix. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
