@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "core/log.h"
+#include "core/secret.h"
 #include "net/kept.h"
 #include "net/metrics.h"
 #include "net/upstream.h"
@@ -495,6 +496,12 @@ out:
 	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	/* At the worker the path holds the opened query and a header the
+	 * opened Content-Type: the copies made here are wiped (those curl
+	 * makes of its own, in its request buffer, are beyond reach). */
+	secret_wipe(u->url, (size_t)n);
+	for (t = hl; t != NULL; t = t->next)
+		secret_wipe(t->data, strlen(t->data));
 	curl_slist_free_all(hl);
 	return rc;
 }
