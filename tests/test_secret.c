@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/core/secret.c: wiping, constant-time comparison, random
- * bytes, and nonces from the per-thread reserve.
+ * bytes, sorting without scratch copies, and nonces from the per-thread
+ * reserve.
  */
 #include "config.h"
 
@@ -102,6 +103,54 @@ cmp16(const void *a, const void *b)
 	return memcmp(a, b, 16);
 }
 
+#define SORT_SIZE 40
+
+/* Orders on the first two bytes only, so that ties abound. */
+static int
+cmp_head(const void *a, const void *b)
+{
+	return memcmp(a, b, 2);
+}
+
+static int
+cmp_all(const void *a, const void *b)
+{
+	return memcmp(a, b, SORT_SIZE);
+}
+
+/* secret_sort orders as qsort does, and only permutes: every element
+ * comes out whole, none lost or doubled. */
+START_TEST(test_secret_sort)
+{
+	static const size_t ns[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 31, 100,
+	    1000};
+	size_t i, k, n;
+	uint8_t *a, *b;
+
+	for (k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+		n = ns[k];
+		a = malloc(n * SORT_SIZE + 1);
+		b = malloc(n * SORT_SIZE + 1);
+		ck_assert(a != NULL && b != NULL);
+		ck_assert_int_eq(secret_random(a, n * SORT_SIZE + 1), PS_OK);
+		for (i = 0; i < n; i++)
+			a[i * SORT_SIZE] &= 0x03;  /* few distinct heads */
+		memcpy(b, a, n * SORT_SIZE + 1);
+		secret_sort(a, n, SORT_SIZE, cmp_head);
+		for (i = 1; i < n; i++)
+			ck_assert_int_le(cmp_head(a + (i - 1) * SORT_SIZE,
+			    a + i * SORT_SIZE), 0);
+		ck_assert_uint_eq(a[n * SORT_SIZE], b[n * SORT_SIZE]);
+		/* The same elements: in a total order, the same bytes. */
+		secret_sort(a, n, SORT_SIZE, cmp_all);
+		qsort(b, n, SORT_SIZE, cmp_all);
+		ck_assert(n == 0 || memcmp(a, b, n * SORT_SIZE) == 0);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_secret_nonce)
 {
 	enum { N = 1000 };
@@ -182,6 +231,7 @@ secret_suite(void)
 	tcase_add_test(tc, test_secret_equal);
 	tcase_add_test(tc, test_secret_random);
 	tcase_add_test(tc, test_secret_wipe);
+	tcase_add_test(tc, test_secret_sort);
 	tcase_add_test(tc, test_secret_nonce);
 	tcase_add_test(tc, test_secret_nonce_threads_and_fork);
 	suite_add_tcase(s, tc);

@@ -67,7 +67,7 @@ release_decode(const uint8_t *p, size_t len, struct keycache_entry **k,
 	}
 	/* Two secrets for one kid would make the choice arbitrary. */
 	if (cnt > 1)
-		qsort(a, cnt, sizeof(*a), by_kid);
+		secret_sort(a, cnt, sizeof(*a), by_kid);
 	for (i = 1; i < cnt; i++)
 		if (memcmp(a[i - 1].kid, a[i].kid, KID_LEN) == 0) {
 			keyfile_entries_free(a, cnt);

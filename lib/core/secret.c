@@ -40,6 +40,52 @@ secret_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+static void
+swap(unsigned char *a, unsigned char *b, size_t size)
+{
+	unsigned char c;
+
+	while (size-- > 0) {
+		c = *a;
+		*a++ = *b;
+		*b++ = c;
+	}
+}
+
+/* Let the element at i sink below its larger children, within n. */
+static void
+sift(unsigned char *base, size_t i, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	size_t c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && cmp(base + c * size, base + (c + 1) * size) < 0)
+			c++;
+		if (cmp(base + i * size, base + c * size) >= 0)
+			return;
+		swap(base + i * size, base + c * size, size);
+		i = c;
+	}
+}
+
+void
+secret_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	unsigned char *b = base;
+	size_t i;
+
+	if (n < 2)
+		return;
+	for (i = n / 2; i-- > 0;)
+		sift(b, i, n, size, cmp);
+	for (i = n - 1; i > 0; i--) {
+		swap(b, b + i * size, size);
+		sift(b, 0, i, size, cmp);
+	}
+}
+
 pserr
 secret_random(void *p, size_t n)
 {

@@ -21,6 +21,16 @@ void secret_free(void *p, size_t n);
  * equal, 0 otherwise. */
 int secret_equal(const void *a, const void *b, size_t n);
 
+/*
+ * Sort n elements of size bytes at base in place, as qsort would but
+ * without its scratch copies: glibc's qsort moves elements through a
+ * buffer on the stack or the heap that it never wipes, which for key
+ * entries leaves copies of secrets behind.  A heapsort whose swaps go a
+ * byte at a time; O(n log n), not stable.
+ */
+void secret_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *));
+
 /* Fill p with n bytes from the CSPRNG.  Returns PS_ERR_CRYPTO on failure. */
 pserr secret_random(void *p, size_t n) PS_WARN_UNUSED;
 

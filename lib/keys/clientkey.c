@@ -228,7 +228,7 @@ write_state(struct clientkey *ck, const struct keycache_entry *fresh,
 		return PS_ERR_NOMEM;
 	all[m++] = *fresh;
 	if (n > 0)
-		qsort(old, n, sizeof(*old), by_expiry_desc);
+		secret_sort(old, n, sizeof(*old), by_expiry_desc);
 	for (i = 0; i < n && m < PS_CAP_CLIENT_KEYS; i++)
 		if (old[i].expires > now)
 			all[m++] = old[i];

@@ -49,7 +49,7 @@ keysync_new(const char *path, struct keysync **out)
 		}
 		if (n > 0) {
 			memcpy(k->last, keys, n * sizeof(*keys));
-			qsort(k->last, n, sizeof(*keys), by_kid);
+			secret_sort(k->last, n, sizeof(*keys), by_kid);
 		}
 		keyfile_entries_free(keys, n);
 		k->n = n;
@@ -82,7 +82,7 @@ keysync_apply(struct keysync *k, struct keycache_entry *keys, size_t n,
 	if (changed != NULL)
 		*changed = 0;
 	if (n > 0)
-		qsort(keys, n, sizeof(*keys), by_kid);
+		secret_sort(keys, n, sizeof(*keys), by_kid);
 	if (k->known && k->n == n &&
 	    (n == 0 || secret_equal(k->last, keys, n * sizeof(*keys))))
 		return PS_OK;
