@@ -204,23 +204,17 @@ get_key(struct exchange *x)
 
 /*
  * Seal the request (its query, and its body or, bodyless, an empty one)
- * under x's key with a fresh nonce and send it; the reply's head and body
- * land in x (a stream is relayed as it comes).  headers has room for one
- * more line at index nh.
+ * under x's key with a fresh nonce, into t->msg.
  */
 static pserr
-send_once(struct exchange *x, const char **headers, size_t nh)
+seal_request(struct exchange *x)
 {
 	static const char hdr[] = "Promptseal-Request: ";
 	struct proxy_thread *t = x->t;
-	int started = 0, body = !message_bodyless(x->ep);
+	int body = !message_bodyless(x->ep);
 	pserr rc;
 
 	buf_reset(&t->msg);
-	buf_reset(&t->reply);
-	x->status = 0;
-	x->encrypted = -1;
-	x->streaming = 0;
 	envelope_init(&x->q, ENVELOPE_REQUEST);
 	memcpy(x->q.kid, x->key.kid, ENVELOPE_KID_LEN);
 	if ((rc = secret_nonce(x->q.nonce, ENVELOPE_NONCE_LEN)) != PS_OK ||
@@ -231,15 +225,30 @@ send_once(struct exchange *x, const char **headers, size_t nh)
 	if (!body && (rc = buf_puts(&t->msg, hdr)) != PS_OK)
 		return rc;
 	if (multipart_endpoint(x->ep))
-		rc = multipart_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
-		    x->query, x->qlen, x->ctype, strlen(x->ctype), t->body.p,
-		    t->body.len, x->cl->opts.pad_body, &t->msg);
-	else
-		rc = message_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
-		    x->query, x->qlen, body ? t->body.p : NULL,
-		    body ? t->body.len : 0, x->cl->opts.pad_body, &t->msg);
-	if (rc != PS_OK)
-		return rc;
+		return multipart_seal_request(x->ep, &x->q,
+		    (uint64_t)time(NULL), x->query, x->qlen, x->ctype,
+		    strlen(x->ctype), t->body.p, t->body.len,
+		    x->cl->opts.pad_body, &t->msg);
+	return message_seal_request(x->ep, &x->q, (uint64_t)time(NULL),
+	    x->query, x->qlen, body ? t->body.p : NULL, body ? t->body.len : 0,
+	    x->cl->opts.pad_body, &t->msg);
+}
+
+/*
+ * Send the sealed request in t->msg; the reply's head and body land in x
+ * (a stream is relayed as it comes).  headers has room for one more line
+ * at index nh.
+ */
+static pserr
+send_sealed(struct exchange *x, const char **headers, size_t nh)
+{
+	struct proxy_thread *t = x->t;
+	int started = 0, body = !message_bodyless(x->ep);
+
+	buf_reset(&t->reply);
+	x->status = 0;
+	x->encrypted = -1;
+	x->streaming = 0;
 	headers[nh] = NULL;
 	if (!body) {
 		if ((headers[nh] = buf_cstr(&t->msg)) == NULL)
@@ -419,17 +428,24 @@ client_handle(void *app, void *ts, FCGX_Request *req)
 			headers[nh++] = keyline;
 	}
 
-	rc = send_once(&x, headers, nh);
+	if ((rc = seal_request(&x)) == PS_OK) {
+		/* Sealed, the user's body is done with: its block takes the
+		 * reply. */
+		proxy_thread_lend(t, &t->body, &t->reply);
+		rc = send_sealed(&x, headers, nh);
+	}
 	/* The AS may have lost the key, or the worker's keysync not have
 	 * fetched it yet: upload it again and retry once (protocol.md
-	 * section 6), with a fresh nonce.  Then the answer goes to the user
-	 * as it came. */
+	 * section 6) with the very same sealed bytes, so that a worker that
+	 * did run the request (a relay hid its reply) refuses the retry as
+	 * replayed rather than running it twice.  Then the answer goes to
+	 * the user as it came. */
 	if (rc == PS_OK && cl->ck != NULL && worker_lacks_key(&x)) {
 		log_info("the worker does not know the key: uploading it again "
 		    "and retrying once");
 		if (clientkey_reupload(cl->ck, &x.key, (int64_t)time(NULL)) ==
 		    PS_OK)
-			rc = send_once(&x, headers, nh);
+			rc = send_sealed(&x, headers, nh);
 	}
 	if (x.streaming) {
 		metrics_stream_end(rc == PS_OK);

@@ -293,6 +293,14 @@ class TamperProxy:
         with self.lock:
             self.responses.append(data)
         status = r.status
+        if mode == "hide_reply":
+            # The request went through; the user is told the worker did
+            # not know its key, as a worker would say it, in plain.
+            status, code = self.arg or (422, "unknown_key")
+            fake = json.dumps({"error": {"message": "unknown key",
+                                         "type": "invalid_request_error", "code": code}})
+            return self._reply(h, status, "application/json", fake.encode(),
+                               encrypted="false")
         if mode == "flip_response":
             data = self._flip(data)
         elif mode == "replay":

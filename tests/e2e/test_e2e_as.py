@@ -299,6 +299,28 @@ class AsLighttpd(AsCase):
         self.assertEqual(after.count("POST /as/v1/secrets 201"), 2)
         self.assertIn(kid, [k for k, _, _ in self.worker_keys()])
 
+    def test_8c_forged_unknown_key_runs_once(self):
+        # A relay passes a request on, hides the reply and says, as the
+        # worker would, that the key is unknown (then the same for the
+        # retry): the client uploads its key again and sends the very same
+        # sealed bytes, which the worker refuses as replayed.  The request
+        # ran once; a relay can make it fail but not run twice.
+        c = self.chain
+        for code in ("unknown_key", "no_key"):
+            self.post(CHAT, chat("have a key"))
+            before, seen = len(c.recorded()), len(c.tamper.requests)
+            c.tamper.mode, c.tamper.arg = "hide_reply", (
+                422 if code == "unknown_key" else 503, code)
+            try:
+                r = self.post(CHAT, chat("run me once"))
+            finally:
+                c.tamper.reset()
+            self.assertError(422 if code == "unknown_key" else 503, code, r)
+            self.assertEqual(len(c.recorded()), before + 1)
+            sent = c.tamper.requests[seen:]
+            self.assertEqual(len(sent), 2)
+            self.assertEqual(sent[0], sent[1])
+
     def test_9_logs_hold_no_secret(self):
         c = self.chain
         time.sleep(0.3)
