@@ -126,8 +126,10 @@ usage(FILE *f)
 "                         (https://); without it, and without a sealed\n"
 "                         file that opens, a fresh storage key is made\n"
 "  --peer-ca-file FILE    CA certificates for the peer's TLS\n"
-"  --peer-measurement HEX an AS build that may join this one (repeatable;\n"
-"                         default: this instance's own measurement)\n"
+"  --peer-measurement HEX an AS build that may join this one, or that it\n"
+"                         joins with --peer; part of the policy clients\n"
+"                         check (repeatable; default: this instance's own\n"
+"                         measurement)\n"
 "\n"
 "The \"sim\" platform proves nothing about hardware: see docs/attestation.md.\n",
 	    PS_CAP_AS_SECRETS);
@@ -454,7 +456,7 @@ storage_key(struct as *a, const uint8_t platform_priv[ATTEST_SIM_KEY_LEN])
 			log_error("--peer %s: not an https:// URL", a->peer_url);
 			goto out;
 		}
-		if ((rc = asclient_join(c, a->self, a->digest,
+		if ((rc = asclient_join(c, a->self, &a->policy, a->digest,
 		    a->storage_key)) != PS_OK) {
 			log_error("cannot join the AS at %s: %s", a->peer_url,
 			    asclient_error(c)[0] ? asclient_error(c) :
@@ -526,10 +528,16 @@ setup_trust(struct as *a)
 		if (attest_allowlist_add(&a->policy.workers, &a->allow.m[i]) !=
 		    PS_OK)
 			goto out;
-	if (aspolicy_digest(&a->policy, a->digest) != PS_OK)
-		goto out;
+	/* The AS builds that may join are policy too: each gets the storage
+	 * key, so every secret. */
 	if (a->peers.n == 0 &&
 	    attest_allowlist_add(&a->peers, &a->self_m) != PS_OK)
+		goto out;
+	for (i = 0; i < a->peers.n; i++)
+		if (attest_allowlist_add(&a->policy.peers, &a->peers.m[i]) !=
+		    PS_OK)
+			goto out;
+	if (aspolicy_digest(&a->policy, a->digest) != PS_OK)
 		goto out;
 	if (storage_key(a, priv) != 0)
 		goto out;
@@ -540,7 +548,6 @@ setup_trust(struct as *a)
 	a->cfg.policy_digest = a->digest;
 	a->cfg.challenge_key = a->challenge_key;
 	a->cfg.storage_key = a->storage_key;
-	a->cfg.peers = &a->peers;
 	ret = 0;
 out:
 	secret_wipe(priv, sizeof(priv));

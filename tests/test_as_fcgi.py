@@ -209,11 +209,46 @@ class AsFcgi(unittest.TestCase):
         self.assertEqual(j["policy"]["platform_keys"], [ppub.hex()])
         self.assertEqual(j["policy"]["worker_measurements"],
                          [self.measurement.hex()])
-        dig = simas.policy_digest([ppub], [self.measurement])
-        self.assertEqual(ev[40:104], simas.as_report_data(ch, pub, dig))
+        # Who may join is policy too: by default the AS's own build.
         with open(AS, "rb") as f:
-            self.assertEqual(ev[104:152], simas.measure([f.read()]))
+            as_m = simas.measure([f.read()])
+        self.assertEqual(j["policy"]["peer_measurements"], [as_m.hex()])
+        dig = simas.policy_digest([ppub], [self.measurement], [as_m])
+        self.assertEqual(ev[40:104], simas.as_report_data(ch, pub, dig))
+        self.assertEqual(ev[104:152], as_m)
         self.assertEqual(ev[8:40], ppub)
+
+    def test_36_join(self):
+        """Another instance of the AS's build gets the storage key wrapped
+        to its key, under the AS's evidence binding what it got; checked
+        by the independent implementation."""
+        ppub = self.platform.public_key().public_bytes(*simas.RAW)
+        with open(AS, "rb") as f:
+            as_m = simas.measure([f.read()])
+        dig = simas.policy_digest([ppub], [self.measurement], [as_m])
+        for m, want in ((self.measurement, 403), (as_m, 200)):
+            ch = self.challenge()
+            priv = X25519PrivateKey.generate()
+            pub = priv.public_key().public_bytes(*simas.RAW)
+            ev = simas.sim_report(self.platform, m,
+                                  simas.as_report_data(ch, pub, dig))
+            st, _, body = self.call("POST", "/as/v1/join", json.dumps(
+                {"challenge": simas.b64url(ch), "format": "sim",
+                 "evidence": simas.b64url(ev),
+                 "pubkey": simas.b64url(pub)}).encode())
+            self.assertEqual(st, want, body)
+        j = json.loads(body)
+        self.assertEqual((j["count"], j["format"]), (1, "sim"))
+        wrapped, pev = simas.unb64url(j["keys"]), simas.unb64url(j["evidence"])
+        self.assertEqual(len(simas.unwrap(priv, ch, wrapped)), 32)
+        # The AS's own evidence: its platform, its build, and report data
+        # binding the challenge, the joiner's key, the wrapped key and
+        # the policy; the platform's signature verifies.
+        self.assertEqual(pev[8:40], ppub)
+        self.assertEqual(pev[40:104],
+                         simas.join_report_data(ch, pub, wrapped, dig))
+        self.assertEqual(pev[104:152], as_m)
+        self.platform.public_key().verify(pev[152:], pev[:152])
 
     def test_4_stop_and_logs(self):
         secret = os.urandom(32)

@@ -566,7 +566,7 @@ START_TEST(attest_binds)
 	const struct attest_verifier *vs[1] = {as.ver};
 	uint8_t ev[PS_CAP_EVIDENCE];
 	size_t got, evlen;
-	char b[128], c64[44];
+	char b[128], c64[44], mhex[2 * ATTEST_MEASUREMENT_MAX + 1];
 
 	memset(ch, 0x77, sizeof(ch));
 	c64[codec_b64url_encode(ch, 32, c64)] = 0;
@@ -590,16 +590,22 @@ START_TEST(attest_binds)
 	ck_assert(json_object_object_get_ex(pol, "worker_measurements", &ws));
 	ck_assert_uint_eq(json_object_array_length(keys), 1);
 	ck_assert_uint_eq(json_object_array_length(ws), 1);
+	/* The AS builds that may join are policy too. */
+	ck_assert(json_object_object_get_ex(pol, "peer_measurements", &ws));
+	ck_assert_uint_eq(json_object_array_length(ws), 1);
+	attest_measurement_hex(&as.as_meas, mhex);
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_array_get_idx(ws, 0)), mhex);
 	json_object_put(o);
 	ck_assert_int_eq(aspolicy_report_data(ch, pub, as.digest, rd), PS_OK);
-	ck_assert_int_eq(attest_check_rd(vs, 1, &as.peers, "sim", ev, evlen, rd,
+	ck_assert_int_eq(attest_check_rd(vs, 1, &as.policy.peers, "sim", ev, evlen, rd,
 	    &m, &why), PS_OK);
 	ck_assert_mem_eq(m.b, as.as_meas.b, 48);
 	/* Another policy digest does not verify. */
 	memcpy(dig, as.digest, 32);
 	dig[0] ^= 1;
 	ck_assert_int_eq(aspolicy_report_data(ch, pub, dig, rd), PS_OK);
-	ck_assert_int_eq(attest_check_rd(vs, 1, &as.peers, "sim", ev, evlen, rd,
+	ck_assert_int_eq(attest_check_rd(vs, 1, &as.policy.peers, "sim", ev, evlen, rd,
 	    &m, &why), PS_ERR_AUTH);
 	ck_assert_int_eq(why, ATTEST_FAIL_REPORT_DATA);
 	ck_assert_int_eq(call("POST", "/as/v1/attest", NULL,
@@ -608,12 +614,15 @@ START_TEST(attest_binds)
 END_TEST
 
 /* Another AS instance with evidence binding this one's policy gets the
- * storage key; with another policy or measurement it gets nothing. */
+ * storage key, under this one's evidence binding what it got; with
+ * another policy or measurement it gets nothing. */
 START_TEST(join)
 {
 	uint8_t ch[32], priv[32], pub[32], rd[64], dig[32];
-	struct attest_measurement bad = as.as_meas;
-	struct buf ev, plain;
+	struct attest_measurement bad = as.as_meas, m;
+	const struct attest_verifier *vs[1] = {as.ver};
+	enum attest_fail why;
+	struct buf ev, plain, pev;
 	char *b, c64[44], p64[44], *e64;
 	int k;
 
@@ -652,7 +661,33 @@ START_TEST(join)
 			    json_object_get_string(x),
 			    (size_t)json_object_get_string_len(x), blob,
 			    sizeof(blob), &got), PS_OK);
+			ck_assert(json_object_object_get_ex(o, "format", &x));
+			ck_assert_str_eq(json_object_get_string(x), "sim");
+			ck_assert(json_object_object_get_ex(o, "evidence", &x));
+			buf_init(&pev, PS_CAP_EVIDENCE);
+			ck_assert_int_eq(buf_reserve(&pev, PS_CAP_EVIDENCE),
+			    PS_OK);
+			ck_assert_int_eq(codec_b64url_decode(
+			    json_object_get_string(x),
+			    (size_t)json_object_get_string_len(x),
+			    (uint8_t *)pev.p, PS_CAP_EVIDENCE, &pev.len), PS_OK);
 			json_object_put(o);
+			/* The peer's evidence binds the challenge, the
+			 * joiner's key, the wrapped key and the policy. */
+			ck_assert_int_eq(aspolicy_join_report_data(ch, pub,
+			    blob, got, as.digest, rd), PS_OK);
+			ck_assert_int_eq(attest_check_rd(vs, 1,
+			    &as.policy.peers, "sim", (uint8_t *)pev.p, pev.len,
+			    rd, &m, &why), PS_OK);
+			ck_assert_mem_eq(m.b, as.as_meas.b, 48);
+			blob[got - 1] ^= 1;
+			ck_assert_int_eq(aspolicy_join_report_data(ch, pub,
+			    blob, got, as.digest, rd), PS_OK);
+			ck_assert_int_eq(attest_check_rd(vs, 1,
+			    &as.policy.peers, "sim", (uint8_t *)pev.p, pev.len,
+			    rd, &m, &why), PS_ERR_AUTH);
+			blob[got - 1] ^= 1;
+			buf_free(&pev);
 			buf_init(&plain, 64);
 			ck_assert_int_eq(wrap_open(priv, ch, 32, blob, got,
 			    &plain), PS_OK);

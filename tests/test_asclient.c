@@ -33,7 +33,10 @@
 
 #define TOKEN "client-token-0123456789"
 
-enum mode { M_API, M_CANNED, M_SILENT, M_HUGE };
+/* M_IMPOSTOR, M_OLD_PEER: the real API, but a join is answered with a
+ * key of the impostor's own wrapped to the joiner's key, beside the real
+ * peer's evidence; or without the evidence. */
+enum mode { M_API, M_CANNED, M_SILENT, M_HUGE, M_IMPOSTOR, M_OLD_PEER };
 
 static struct {
 	int lfd, port;
@@ -78,6 +81,71 @@ header(const char *req, const char *name, char *out, size_t cap)
 		}
 	}
 	return NULL;
+}
+
+/* The base64url value of "name" in the JSON text s, decoded into out. */
+static size_t
+member_b64(const char *s, const char *name, uint8_t *out, size_t cap)
+{
+	char key[64];
+	const char *v, *e;
+	size_t got = 0;
+
+	snprintf(key, sizeof(key), "\"%s\":\"", name);
+	ck_assert_ptr_nonnull(v = strstr(s, key));
+	v += strlen(key);
+	ck_assert_ptr_nonnull(e = strchr(v, '"'));
+	ck_assert_int_eq(codec_b64url_decode(v, (size_t)(e - v), out, cap,
+	    &got), PS_OK);
+	return got;
+}
+
+/* A join's reply forged: with own, the peer's evidence kept and its
+ * wrapped key replaced with one of 0x66s wrapped to the joiner's key;
+ * else the evidence dropped. */
+static void
+forge_join(const char *req, int own, struct asreply *rep)
+{
+	static const uint8_t evil[32] = {
+		0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+		0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+		0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+		0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+	};
+	uint8_t ch[32], pub[32];
+	char *ev, *evend, *b;
+	struct buf blob;
+	size_t n;
+
+	ck_assert_int_eq(rep->status, 200);
+	ck_assert_uint_eq(member_b64(req, "challenge", ch, sizeof(ch)), 32);
+	ck_assert_uint_eq(member_b64(req, "pubkey", pub, sizeof(pub)), 32);
+	buf_init(&blob, 256);
+	ck_assert_int_eq(buf_putc(&rep->body, '\0'), PS_OK);
+	if (own) {
+		ck_assert_int_eq(wrap_seal(pub, ch, 32, evil, 32, &blob), PS_OK);
+	} else {
+		ck_assert_int_eq(buf_reserve(&blob, 256), PS_OK);
+		blob.len = member_b64(rep->body.p, "keys", (uint8_t *)blob.p,
+		    256);
+	}
+	ck_assert_ptr_nonnull(ev = strstr(rep->body.p, "\"evidence\":\""));
+	ev += strlen("\"evidence\":\"");
+	ck_assert_ptr_nonnull(evend = strchr(ev, '"'));
+	n = CODEC_B64URL_LEN(blob.len) + (size_t)(evend - ev) + 128;
+	b = malloc(n);
+	ck_assert_ptr_nonnull(b);
+	n = (size_t)snprintf(b, n, "{\"count\":1,\"keys\":\"");
+	n += codec_b64url_encode((uint8_t *)blob.p, blob.len, b + n);
+	if (own)
+		n += (size_t)sprintf(b + n, "\",\"format\":\"sim\","
+		    "\"evidence\":\"%.*s\"}", (int)(evend - ev), ev);
+	else
+		n += (size_t)sprintf(b + n, "\"}");
+	buf_reset(&rep->body);
+	ck_assert_int_eq(buf_append(&rep->body, b, n), PS_OK);
+	free(b);
+	buf_free(&blob);
 }
 
 static void
@@ -150,6 +218,8 @@ serve_one(int fd)
 		q.body = end + 4;
 		q.body_len = len - (size_t)(end + 4 - srv.last);
 		asapi_handle(srv.cfg, srv.store, &q, (int64_t)time(NULL), &rep);
+		if (srv.mode >= M_IMPOSTOR && strcmp(uri, "/as/v1/join") == 0)
+			forge_join(q.body, srv.mode == M_IMPOSTOR, &rep);
 		if (srv.rekey && strcmp(uri, "/as/v1/attest") == 0) {
 			srv.rekey = 0;
 			if (wrap_keypair(as.as_priv, as.as_pub) != PS_OK)
@@ -500,6 +570,13 @@ START_TEST(as_verified)
 	ck_assert_int_eq(aspolicy_digest(&as.policy, as.digest), PS_OK);
 	refused(c, "the AS trusts platform key 6666");
 	as.policy.nkeys--;
+	/* ... or lets an AS build of its own join, which would get the
+	 * storage key and every secret with it. */
+	ck_assert_int_eq(attest_allowlist_add(&as.policy.peers, &rogue),
+	    PS_OK);
+	ck_assert_int_eq(aspolicy_digest(&as.policy, as.digest), PS_OK);
+	refused(c, "the AS lets AS measurement");
+	as.policy.peers.n--;
 	/* ... or reports one policy and enforces another (the digest it
 	 * signed is not that of the lists it sends). */
 	as.digest[0] ^= 1;
@@ -515,7 +592,8 @@ START_TEST(as_verified)
 	srv.canned_status = 200;
 	srv.canned_body = "{\"format\":\"sim\",\"pubkey\":\""
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"evidence\":\"AAAA\","
-	    "\"policy\":{\"platform_keys\":[],\"worker_measurements\":[]}}";
+	    "\"policy\":{\"platform_keys\":[],\"worker_measurements\":[],"
+	    "\"peer_measurements\":[]}}";
 	refused(c, "the AS is refused: malformed evidence");
 	/* ... or that replays the good AS's old evidence. */
 	srv.canned_body = saved;
@@ -550,20 +628,75 @@ START_TEST(as_key_changed)
 }
 END_TEST
 
-/* A second instance joins with evidence that binds this policy. */
+/* The join of c with p and policy self fails with rc and why. */
+static void
+join_refused(struct asclient *c, const struct attest_producer *p,
+    const struct aspolicy *self, const uint8_t dig[32], pserr rc,
+    const char *why)
+{
+	uint8_t key[32];
+
+	memset(key, 0, sizeof(key));
+	ck_assert_int_eq(asclient_join(c, p, self, dig, key), rc);
+	ck_assert_msg(strstr(asclient_error(c), why) != NULL, "%s",
+	    asclient_error(c));
+	ck_assert_mem_ne(key, as.storage_key, 32);
+}
+
+/*
+ * A second instance joins with evidence that binds this policy, and takes
+ * the storage key only under the peer's evidence: a trusted platform, an
+ * AS build it lets join, binding the key it was given.
+ */
 START_TEST(join_gets_storage_key)
 {
 	struct asclient *c = client(0);
 	struct attest_producer *p = NULL;
-	uint8_t key[32], dig[32];
+	struct attest_measurement other = as.as_meas;
+	struct aspolicy self;
+	uint8_t key[32], dig[32], rogue_key[32];
 
 	ck_assert_int_eq(attest_sim_producer_new(as.ppriv, &as.as_meas, &p),
 	    PS_OK);
-	ck_assert_int_eq(asclient_join(c, p, as.digest, key), PS_OK);
+	ck_assert_int_eq(asclient_join(c, p, &as.policy, as.digest, key),
+	    PS_OK);
 	ck_assert_mem_eq(key, as.storage_key, 32);
+	/* The peer refuses a joiner of another policy. */
 	memcpy(dig, as.digest, 32);
 	dig[1] ^= 1;
-	ck_assert_int_eq(asclient_join(c, p, dig, key), PS_ERR_AUTH);
+	join_refused(c, p, &as.policy, dig, PS_ERR_AUTH, "403");
+
+	/* The joiner refuses a peer whose build it does not let join ... */
+	aspolicy_init(&self);
+	ck_assert_int_eq(aspolicy_add_key(&self, as.ppub), PS_OK);
+	other.b[5] ^= 1;
+	ck_assert_int_eq(attest_allowlist_add(&self.peers, &other), PS_OK);
+	join_refused(c, p, &self, as.digest, PS_ERR_AUTH,
+	    "the peer is refused: AS measurement not in the allowlist");
+	aspolicy_free(&self);
+	/* ... or on a platform it does not trust. */
+	aspolicy_init(&self);
+	memset(rogue_key, 0x66, sizeof(rogue_key));
+	ck_assert_int_eq(aspolicy_add_key(&self, rogue_key), PS_OK);
+	ck_assert_int_eq(attest_allowlist_add(&self.peers, &as.as_meas),
+	    PS_OK);
+	join_refused(c, p, &self, as.digest, PS_ERR_AUTH,
+	    "the peer is refused");
+	aspolicy_free(&self);
+
+	/* Whoever answers at the peer's address wraps a key of its own to
+	 * the joiner's key, beside the real peer's evidence. */
+	srv.mode = M_IMPOSTOR;
+	join_refused(c, p, &as.policy, as.digest, PS_ERR_AUTH,
+	    "its evidence does not bind");
+	/* ... or without evidence, as a peer before it did. */
+	srv.mode = M_OLD_PEER;
+	join_refused(c, p, &as.policy, as.digest, PS_ERR_BAD_UPSTREAM,
+	    "malformed");
+	srv.mode = M_API;
+	ck_assert_int_eq(asclient_join(c, p, &as.policy, as.digest, key),
+	    PS_OK);
+	ck_assert_mem_eq(key, as.storage_key, 32);
 	attest_producer_free(p);
 	asclient_free(c);
 }

@@ -108,16 +108,22 @@ END_TEST
 
 #define PUB "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA"  /* 1..32 */
 #define KEY "abababababababababababababababababababababababababababababababab"
+#define M32 "efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"
 #define M48 "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 
 START_TEST(test_attest)
 {
 	static const char ok[] = "{\"format\":\"sim\",\"pubkey\":\"" PUB "\","
 	    "\"evidence\":\"ZXZp\",\"policy\":{\"platform_keys\":[\"" KEY "\"],"
-	    "\"worker_measurements\":[\"" M48 "\"]}}";
+	    "\"worker_measurements\":[\"" M48 "\"],\"peer_measurements\":"
+	    "[\"" M48 "\"," "\"" M32 "\"]}}";
 	static const char bad[] = "{\"format\":\"sim\",\"pubkey\":\"" PUB "\","
 	    "\"evidence\":\"ZXZp\",\"policy\":{\"platform_keys\":[\"" KEY "\"],"
-	    "\"worker_measurements\":[\"cd\"]}}";
+	    "\"worker_measurements\":[\"cd\"],\"peer_measurements\":[]}}";
+	/* A revision 2 AS: its policy says nothing of who may join. */
+	static const char old[] = "{\"format\":\"sim\",\"pubkey\":\"" PUB "\","
+	    "\"evidence\":\"ZXZp\",\"policy\":{\"platform_keys\":[\"" KEY "\"],"
+	    "\"worker_measurements\":[\"" M48 "\"]}}";
 	char format[ASCLIENT_FORMAT_MAX + 1] = "old";
 	uint8_t pub[32];
 	struct aspolicy asp;
@@ -126,6 +132,8 @@ START_TEST(test_attest)
 	aspolicy_init(&asp);
 	buf_init(&ev, PS_CAP_EVIDENCE);
 	ck_assert_int_eq(asclient_parse_attest(bad, sizeof(bad) - 1, format,
+	    pub, &ev, &asp), PS_ERR_BAD_UPSTREAM);
+	ck_assert_int_eq(asclient_parse_attest(old, sizeof(old) - 1, format,
 	    pub, &ev, &asp), PS_ERR_BAD_UPSTREAM);
 	ck_assert_str_eq(format, "old");
 	ck_assert_uint_eq(asp.nkeys, 0);
@@ -139,7 +147,47 @@ START_TEST(test_attest)
 	ck_assert_mem_eq(ev.p, "evi", 3);
 	ck_assert_uint_eq(asp.nkeys, 1);
 	ck_assert_uint_eq(asp.workers.n, 1);
+	ck_assert_uint_eq(asp.peers.n, 2);
+	ck_assert_uint_eq(asp.peers.m[1].len, 32);
 	aspolicy_free(&asp);
+	buf_free(&ev);
+}
+END_TEST
+
+START_TEST(test_join)
+{
+	static const char ok[] = "{\"count\":1,\"keys\":\"Zm9v\","
+	    "\"format\":\"sim\",\"evidence\":\"ZXZp\"}";
+	static const char *const bad[] = {
+		"{\"count\":1,\"keys\":\"Zm9v\"}",     /* an old peer */
+		"{\"keys\":\"Zm9v\",\"evidence\":\"ZXZp\"}",
+		"{\"keys\":\"Zm9v\",\"format\":\"\",\"evidence\":\"ZXZp\"}",
+		"{\"keys\":\"Zm9v\",\"format\":\"sim\",\"evidence\":\"ZX=p\"}",
+		"{\"keys\":7,\"format\":\"sim\",\"evidence\":\"ZXZp\"}",
+		"{\"format\":\"sim\",\"evidence\":\"ZXZp\"}",
+	};
+	char format[ASCLIENT_FORMAT_MAX + 1] = "old";
+	struct buf out, ev;
+	size_t i;
+
+	buf_init(&out, 256);
+	buf_init(&ev, PS_CAP_EVIDENCE);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(asclient_parse_join(bad[i], strlen(bad[i]), 128,
+		    &out, format, &ev) == PS_ERR_BAD_UPSTREAM, "%s", bad[i]);
+		ck_assert_uint_eq(out.len, 0);
+		ck_assert_str_eq(format, "old");
+	}
+	ck_assert_int_eq(asclient_parse_join(ok, sizeof(ok) - 1, 2, &out,
+	    format, &ev), PS_ERR_BAD_UPSTREAM);
+	ck_assert_int_eq(asclient_parse_join(ok, sizeof(ok) - 1, 128, &out,
+	    format, &ev), PS_OK);
+	ck_assert_uint_eq(out.len, 3);
+	ck_assert_mem_eq(out.p, "foo", 3);
+	ck_assert_str_eq(format, "sim");
+	ck_assert_uint_eq(ev.len, 3);
+	ck_assert_mem_eq(ev.p, "evi", 3);
+	buf_free(&out);
 	buf_free(&ev);
 }
 END_TEST
@@ -174,6 +222,7 @@ asclient_parse_suite(void)
 	tcase_add_test(tc, test_nul_inside);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_attest);
+	tcase_add_test(tc, test_join);
 	tcase_add_test(tc, test_error_text);
 	suite_add_tcase(s, tc);
 	return s;

@@ -258,15 +258,15 @@ struct tu_as {
 	struct asapi_cfg cfg;                 /* prefix /as, ttl at most a day,
 	                                       * challenges for 60 s */
 	/* The AS's own identity: its X25519 key pair, its sim evidence of
-	 * measurement 48 bytes of 0x55, its policy (the platform key and the
-	 * allowed measurement), a storage key of 0x11s and a challenge key
+	 * measurement 48 bytes of 0x55, its policy (the platform key, the
+	 * allowed measurement, its own build as the one peer that may join),
+	 * a storage key of 0x11s and a challenge key
 	 * of 0x22s. */
 	uint8_t as_priv[32], as_pub[32], storage_key[32], challenge_key[32];
 	struct attest_measurement as_meas;
 	struct attest_producer *self;
 	struct aspolicy policy;
 	uint8_t digest[ASPOLICY_DIGEST_LEN];
-	struct attest_allowlist peers;        /* as_meas */
 };
 
 static inline void
@@ -316,8 +316,9 @@ tu_as_setup(struct tu_as *a, const char *token)
 	ck_assert_int_eq(aspolicy_add_key(&a->policy, ppub), PS_OK);
 	ck_assert_int_eq(attest_allowlist_add(&a->policy.workers, &a->meas),
 	    PS_OK);
+	ck_assert_int_eq(attest_allowlist_add(&a->policy.peers, &a->as_meas),
+	    PS_OK);
 	ck_assert_int_eq(aspolicy_digest(&a->policy, a->digest), PS_OK);
-	ck_assert_int_eq(attest_allowlist_add(&a->peers, &a->as_meas), PS_OK);
 	a->cfg.as_priv = a->as_priv;
 	a->cfg.as_pub = a->as_pub;
 	a->cfg.self = a->self;
@@ -325,7 +326,6 @@ tu_as_setup(struct tu_as *a, const char *token)
 	a->cfg.policy_digest = a->digest;
 	a->cfg.challenge_key = a->challenge_key;
 	a->cfg.storage_key = a->storage_key;
-	a->cfg.peers = &a->peers;
 }
 
 /*
@@ -359,7 +359,6 @@ static inline void
 tu_as_teardown(struct tu_as *a)
 {
 	attest_allowlist_free(&a->allow);
-	attest_allowlist_free(&a->peers);
 	attest_producer_free(a->self);
 	aspolicy_free(&a->policy);
 	attest_verifier_free(a->ver);

@@ -435,35 +435,50 @@ fetch_attest(const struct asapi_cfg *c, struct asstore *s, struct fetch *x,
 	return 0;
 }
 
-/* The 200 body {"count":n,"keys":"<base64url of blob>"}. */
+/* Append the base64url of the n bytes at p to b. */
 static pserr
-put_released(struct asreply *r, size_t n, const struct buf *blob)
+put_b64url(struct buf *b, const void *p, size_t n)
+{
+	pserr rc;
+
+	if ((rc = buf_reserve(b, CODEC_B64URL_LEN(n))) != PS_OK)
+		return rc;
+	b->len += codec_b64url_encode(p, n, b->p + b->len);
+	return PS_OK;
+}
+
+/* The 200 body {"count":n,"keys":"<base64url of blob>"}, and with
+ * evidence ev (a join's; NULL for a fetch) "format" and "evidence". */
+static pserr
+put_released(const struct asapi_cfg *c, struct asreply *r, size_t n,
+    const struct buf *blob, const struct buf *ev)
 {
 	char head[64];
-	size_t k;
-	char *o;
 	int len;
 	pserr rc;
 
 	len = snprintf(head, sizeof(head), "{\"count\":%zu,\"keys\":\"", n);
 	buf_reset(&r->body);
 	if ((rc = buf_append(&r->body, head, (size_t)len)) != PS_OK ||
-	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(blob->len) + 2)) !=
-	    PS_OK)
+	    (rc = put_b64url(&r->body, blob->p, blob->len)) != PS_OK ||
+	    (rc = buf_putc(&r->body, '"')) != PS_OK)
 		return rc;
-	o = r->body.p + r->body.len;
-	k = codec_b64url_encode((const uint8_t *)blob->p, blob->len, o);
-	o[k++] = '"';
-	o[k++] = '}';
-	r->body.len += k;
+	if (ev != NULL && ((rc = buf_puts(&r->body, ",\"format\":\"")) !=
+	    PS_OK || (rc = buf_puts(&r->body, c->self->format)) != PS_OK ||
+	    (rc = buf_puts(&r->body, "\",\"evidence\":\"")) != PS_OK ||
+	    (rc = put_b64url(&r->body, ev->p, ev->len)) != PS_OK ||
+	    (rc = buf_putc(&r->body, '"')) != PS_OK))
+		return rc;
+	if ((rc = buf_putc(&r->body, '}')) != PS_OK)
+		return rc;
 	r->status = 200;
 	return PS_OK;
 }
 
 /* Wrap every unexpired secret to the attested key and answer with it. */
 static void
-fetch_release(struct asstore *s, const struct fetch *x, int64_t now,
-    struct asreply *r)
+fetch_release(const struct asapi_cfg *c, struct asstore *s,
+    const struct fetch *x, int64_t now, struct asreply *r)
 {
 	char mhex[2 * ATTEST_MEASUREMENT_MAX + 1];
 	struct keycache_entry *keys = NULL;
@@ -483,7 +498,7 @@ fetch_release(struct asstore *s, const struct fetch *x, int64_t now,
 		    "key");
 		goto out;
 	}
-	if (rc != PS_OK || (rc = put_released(r, n, &blob)) != PS_OK) {
+	if (rc != PS_OK || (rc = put_released(c, r, n, &blob, NULL)) != PS_OK) {
 		asreply_internal(r, "release", rc);
 		goto out;
 	}
@@ -504,7 +519,7 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 	memset(&x, 0, sizeof(x));
 	if (fetch_parse(q, &x, r) == 0 &&
 	    fetch_attest(c, s, &x, c->allow, NULL, now, r) == 0)
-		fetch_release(s, &x, now, r);
+		fetch_release(c, s, &x, now, r);
 	free(x.ev);
 }
 
@@ -514,7 +529,11 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
  * Another AS instance asks for the storage key.  Its evidence must bind
  * the challenge, its ephemeral key and this instance's own policy digest
  * (aspolicy_report_data): a joiner enforces exactly the policy this one
- * does, and runs an AS build in --peer-measurement.
+ * does, and runs an AS build of the policy's peers.  The answer carries
+ * this instance's own evidence over the wrapped key
+ * (aspolicy_join_report_data), so that the joiner takes the storage key
+ * only from an attested peer, not from whoever answers at the peer's
+ * address.
  */
 static void
 handle_join(const struct asapi_cfg *c, struct asstore *s,
@@ -523,11 +542,12 @@ handle_join(const struct asapi_cfg *c, struct asstore *s,
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
 	char mhex[2 * ATTEST_MEASUREMENT_MAX + 1];
 	struct fetch x;
-	struct buf blob;
+	struct buf blob, ev;
 
 	memset(&x, 0, sizeof(x));
 	buf_init(&blob, 256);
-	if (c->peers == NULL || c->storage_key == NULL) {
+	buf_init(&ev, PS_CAP_EVIDENCE);
+	if (c->storage_key == NULL || c->policy->peers.n == 0) {
 		asreply_error(r, 404, "unknown_endpoint", "unknown endpoint");
 		goto out;
 	}
@@ -537,11 +557,14 @@ handle_join(const struct asapi_cfg *c, struct asstore *s,
 		asreply_internal(r, "join", PS_ERR_CRYPTO);
 		goto out;
 	}
-	if (fetch_attest(c, s, &x, c->peers, rd, now, r) != 0)
+	if (fetch_attest(c, s, &x, &c->policy->peers, rd, now, r) != 0)
 		goto out;
 	if (wrap_seal(x.pub, x.ch, sizeof(x.ch), c->storage_key,
 	    ASSTORE_KEY_LEN, &blob) != PS_OK ||
-	    put_released(r, 1, &blob) != PS_OK) {
+	    aspolicy_join_report_data(x.ch, x.pub, (const uint8_t *)blob.p,
+	    blob.len, c->policy_digest, rd) != PS_OK ||
+	    c->self->produce(c->self, rd, &ev) != PS_OK ||
+	    put_released(c, r, 1, &blob, &ev) != PS_OK) {
 		asreply_internal(r, "join", PS_ERR_CRYPTO);
 		goto out;
 	}
@@ -551,6 +574,7 @@ handle_join(const struct asapi_cfg *c, struct asstore *s,
 out:
 	free(x.ev);
 	buf_free(&blob);
+	buf_free(&ev);
 }
 
 /* ------------------------------------------------- POST /v1/attest */
@@ -581,13 +605,29 @@ hex_array(struct buf *b, const uint8_t *p, size_t n, size_t stride,
 	return buf_putc(b, ']');
 }
 
+/* Append "[\"hex\",...]" of the measurements of al to b. */
+static pserr
+measurement_array(struct buf *b, const struct attest_allowlist *al)
+{
+	size_t *lens = NULL, i;
+	pserr rc;
+
+	if (al->n > 0 && (lens = malloc(al->n * sizeof(*lens))) == NULL)
+		return PS_ERR_NOMEM;
+	for (i = 0; i < al->n; i++)
+		lens[i] = al->m[i].len;
+	rc = hex_array(b, al->n > 0 ? al->m[0].b : NULL, al->n,
+	    sizeof(al->m[0]), lens);
+	free(lens);
+	return rc;
+}
+
 /* The 200 body of an attest. */
 static pserr
 put_attested(const struct asapi_cfg *c, struct asreply *r,
     const struct buf *ev)
 {
 	const struct aspolicy *p = c->policy;
-	size_t *lens = NULL, i;
 	char *o;
 	pserr rc;
 
@@ -598,35 +638,27 @@ put_attested(const struct asapi_cfg *c, struct asreply *r,
 	    "\"aead\":2},\"pubkey\":\"")) != PS_OK ||
 	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(32) +
 	    CODEC_B64URL_LEN(ev->len) + 32)) != PS_OK)
-		goto out;
+		return rc;
 	o = r->body.p + r->body.len;
 	r->body.len += codec_b64url_encode(c->as_pub, 32, o);
 	if ((rc = buf_puts(&r->body, "\",\"evidence\":\"")) != PS_OK ||
 	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(ev->len) + 1)) !=
 	    PS_OK)
-		goto out;
+		return rc;
 	o = r->body.p + r->body.len;
 	r->body.len += codec_b64url_encode((const uint8_t *)ev->p, ev->len, o);
 	if ((rc = buf_puts(&r->body, "\",\"policy\":{\"platform_keys\":")) !=
 	    PS_OK ||
 	    (rc = hex_array(&r->body, (const uint8_t *)p->keys, p->nkeys,
 	    ATTEST_SIM_KEY_LEN, NULL)) != PS_OK ||
-	    (rc = buf_puts(&r->body, ",\"worker_measurements\":")) != PS_OK)
-		goto out;
-	rc = PS_ERR_NOMEM;
-	if (p->workers.n > 0 &&
-	    (lens = malloc(p->workers.n * sizeof(*lens))) == NULL)
-		goto out;
-	for (i = 0; i < p->workers.n; i++)
-		lens[i] = p->workers.m[i].len;
-	if ((rc = hex_array(&r->body, p->workers.n > 0 ? p->workers.m[0].b :
-	    NULL, p->workers.n, sizeof(p->workers.m[0]), lens)) != PS_OK ||
+	    (rc = buf_puts(&r->body, ",\"worker_measurements\":")) != PS_OK ||
+	    (rc = measurement_array(&r->body, &p->workers)) != PS_OK ||
+	    (rc = buf_puts(&r->body, ",\"peer_measurements\":")) != PS_OK ||
+	    (rc = measurement_array(&r->body, &p->peers)) != PS_OK ||
 	    (rc = buf_puts(&r->body, "}}")) != PS_OK)
-		goto out;
+		return rc;
 	r->status = 200;
-out:
-	free(lens);
-	return rc;
+	return PS_OK;
 }
 
 static void

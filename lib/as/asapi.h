@@ -41,12 +41,12 @@ struct asapi_cfg {
 	const uint8_t *as_priv;        /* X25519, 32 bytes: opens uploads */
 	const uint8_t *as_pub;
 	const struct attest_producer *self;  /* its own evidence */
-	const struct aspolicy *policy; /* what it enforces (keys, workers) */
+	const struct aspolicy *policy; /* what it enforces (keys, workers,
+	                                * the AS builds that may join) */
 	const uint8_t *policy_digest;  /* ASPOLICY_DIGEST_LEN bytes */
 	const uint8_t *challenge_key;  /* 32 bytes, MACs the challenges */
-	const uint8_t *storage_key;    /* ASSTORE_KEY_LEN: given to peers */
-	const struct attest_allowlist *peers; /* AS measurements that may
-	                                       * join; NULL: none */
+	const uint8_t *storage_key;    /* ASSTORE_KEY_LEN: given to peers;
+	                                * NULL: nobody joins */
 };
 
 /* What the API needs of a request; NULL for an absent header. */

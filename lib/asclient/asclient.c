@@ -582,10 +582,15 @@ out:
 
 pserr
 asclient_join(struct asclient *c, const struct attest_producer *p,
-    const uint8_t digest[ASPOLICY_DIGEST_LEN], uint8_t key[32])
+    const struct aspolicy *self, const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t key[32])
 {
 	uint8_t ch[RELEASE_CHALLENGE_LEN], priv[WRAP_KEY_LEN], pub[WRAP_KEY_LEN];
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
+	char format[ASCLIENT_FORMAT_MAX + 1];
+	struct attest_verifier *v = NULL;
+	const struct attest_verifier *vs[1];
+	enum attest_fail fail;
 	struct buf ev, wrapped, out;
 	struct buf body, reply;
 	pserr rc;
@@ -617,12 +622,35 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	if ((rc = post(c, "/v1/join", NULL, body.p, body.len, 200, &reply)) !=
 	    PS_OK)
 		goto out;
-	if ((rc = asclient_parse_keys(reply.p, reply.len, 128, &wrapped)) !=
-	    PS_OK) {
+	if ((rc = asclient_parse_join(reply.p, reply.len, 128, &wrapped,
+	    format, &ev)) != PS_OK) {
 		pserr_why(c->err, sizeof(c->err), "the peer's reply is "
 		    "malformed");
 		goto out;
 	}
+	/* Whoever answers at the peer's address could wrap a key of its own
+	 * to ours: the key is taken only under evidence of an AS build this
+	 * instance lets join, on a platform it trusts, enforcing its very
+	 * policy, that binds our challenge, our key and this wrapped key. */
+	if ((rc = aspolicy_join_report_data(ch, pub, (const uint8_t *)
+	    wrapped.p, wrapped.len, digest, rd)) != PS_OK ||
+	    (rc = attest_sim_verifier_new(
+	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])self->keys, self->nkeys,
+	    &v)) != PS_OK)
+		goto out;
+	vs[0] = v;
+	rc = attest_check_rd(vs, 1, &self->peers, format, (uint8_t *)ev.p,
+	    ev.len, rd, NULL, &fail);
+	if (rc == PS_ERR_AUTH) {
+		pserr_why(c->err, sizeof(c->err), "the peer is refused: %s%s",
+		    fail == ATTEST_FAIL_MEASUREMENT ? "AS " : "",
+		    fail == ATTEST_FAIL_REPORT_DATA ? "its evidence does not "
+		    "bind this challenge, this key, its answer and this policy" :
+		    attest_fail_str(fail));
+		goto out;
+	}
+	if (rc != PS_OK)
+		goto out;
 	rc = PS_ERR_BAD_UPSTREAM;
 	if (wrap_open(priv, ch, sizeof(ch), wrapped.p, wrapped.len, &out) !=
 	    PS_OK || out.len != 32) {
@@ -634,6 +662,7 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	rc = PS_OK;
 out:
 	secret_wipe(priv, sizeof(priv));
+	attest_verifier_free(v);
 	buf_free(&ev);
 	buf_free(&wrapped);
 	buf_free(&out);

@@ -120,12 +120,16 @@ pserr asclient_fetch_keys(struct asclient *c, const struct attest_producer *p,
 /*
  * Join a running AS instance (POST <url>/v1/join): a challenge, a fresh
  * X25519 key pair, evidence from p binding both and the policy digest of
- * this instance, and the storage key the peer wraps to that key, into key.
- * PS_ERR_AUTH when the peer refused; PS_ERR_BAD_UPSTREAM when its reply
- * does not open; other codes as asclient_upload.
+ * this instance, and the storage key the peer wraps to that key, into
+ * key.  The key is taken only when the evidence the peer answers with
+ * comes from a platform key of self, reports an AS build of self's peers,
+ * and binds the challenge, the key pair, the wrapped key and digest.
+ * PS_ERR_AUTH when the peer refused or is refused (the reason in
+ * asclient_error()); PS_ERR_BAD_UPSTREAM when its reply does not parse or
+ * open; other codes as asclient_upload.
  */
 pserr asclient_join(struct asclient *c, const struct attest_producer *p,
-    const uint8_t digest[ASPOLICY_DIGEST_LEN], uint8_t key[32])
-    PS_WARN_UNUSED;
+    const struct aspolicy *self, const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t key[32]) PS_WARN_UNUSED;
 
 #endif

@@ -120,11 +120,11 @@ asclient_parse_challenge(const char *s, size_t len, uint8_t challenge[32],
 	return rc;
 }
 
-/* Parse a JSON array of platform keys (keys 1: hex of
- * ATTEST_SIM_KEY_LEN bytes) or of worker measurements into p.  -1 when
- * it is not one. */
+/* Parse a JSON array of platform keys (hex of ATTEST_SIM_KEY_LEN bytes)
+ * into p when al is NULL, else of measurements into al.  -1 when it is
+ * not one. */
 static int
-policy_list(json_object *arr, int keys, struct aspolicy *p)
+policy_list(json_object *arr, struct aspolicy *p, struct attest_allowlist *al)
 {
 	size_t i, n, len;
 	const char *s;
@@ -139,7 +139,7 @@ policy_list(json_object *arr, int keys, struct aspolicy *p)
 			return -1;
 		s = json_object_get_string(x);
 		len = (size_t)json_object_get_string_len(x);
-		if (keys) {
+		if (al == NULL) {
 			uint8_t k[ATTEST_SIM_KEY_LEN];
 
 			if (len != 2 * sizeof(k) || codec_hex_decode(s, len, k,
@@ -150,10 +150,29 @@ policy_list(json_object *arr, int keys, struct aspolicy *p)
 			struct attest_measurement m;
 
 			if (attest_measurement_parse(s, len, &m) != PS_OK ||
-			    attest_allowlist_add(&p->workers, &m) != PS_OK)
+			    attest_allowlist_add(al, &m) != PS_OK)
 				return -1;
 		}
 	}
+	return 0;
+}
+
+/* The reply's "format" (its name at *f, *flen bytes) and "evidence",
+ * decoded into dec (empty).  -1 when either is not what it should be. */
+static int
+get_evidence(json_object *o, const char **f, size_t *flen, struct buf *dec)
+{
+	const char *v;
+	size_t n;
+
+	if ((*f = get_str(o, "format", flen)) == NULL || *flen == 0 ||
+	    *flen > ASCLIENT_FORMAT_MAX || memchr(*f, '\0', *flen) != NULL ||
+	    (v = get_str(o, "evidence", &n)) == NULL ||
+	    n > CODEC_B64URL_LEN(PS_CAP_EVIDENCE) ||
+	    buf_reserve(dec, PS_CAP_EVIDENCE) != PS_OK ||
+	    codec_b64url_decode(v, n, (uint8_t *)dec->p, PS_CAP_EVIDENCE,
+	    &dec->len) != PS_OK)
+		return -1;
 	return 0;
 }
 
@@ -162,36 +181,29 @@ asclient_parse_attest(const char *s, size_t len,
     char format[ASCLIENT_FORMAT_MAX + 1], uint8_t pub[32], struct buf *ev,
     struct aspolicy *asp)
 {
-	json_object *o, *pol, *keys, *workers;
+	json_object *o, *pol, *keys, *workers, *peers;
 	struct aspolicy got;
 	struct buf dec;
 	uint8_t k[32];
 	const char *v, *f;
-	size_t n, flen, evlen;
+	size_t n, flen;
 	pserr rc = PS_ERR_BAD_UPSTREAM;
 
 	aspolicy_init(&got);
 	buf_init(&dec, PS_CAP_EVIDENCE);
-	if ((o = object(s, len)) == NULL)
-		goto out;
-	if ((f = get_str(o, "format", &flen)) == NULL || flen == 0 ||
-	    flen > ASCLIENT_FORMAT_MAX || memchr(f, '\0', flen) != NULL)
+	if ((o = object(s, len)) == NULL ||
+	    get_evidence(o, &f, &flen, &dec) != 0)
 		goto out;
 	v = get_str(o, "pubkey", &n);
 	if (b64_exact(v, n, k, sizeof(k)) != 0)
 		goto out;
-	if ((v = get_str(o, "evidence", &evlen)) == NULL ||
-	    evlen > CODEC_B64URL_LEN(PS_CAP_EVIDENCE))
-		goto out;
 	if (!json_object_object_get_ex(o, "policy", &pol) ||
 	    !json_object_object_get_ex(pol, "platform_keys", &keys) ||
 	    !json_object_object_get_ex(pol, "worker_measurements", &workers) ||
-	    policy_list(keys, 1, &got) != 0 ||
-	    policy_list(workers, 0, &got) != 0)
-		goto out;
-	if (buf_reserve(&dec, PS_CAP_EVIDENCE) != PS_OK ||
-	    codec_b64url_decode(v, evlen, (uint8_t *)dec.p, PS_CAP_EVIDENCE,
-	    &dec.len) != PS_OK)
+	    !json_object_object_get_ex(pol, "peer_measurements", &peers) ||
+	    policy_list(keys, &got, NULL) != 0 ||
+	    policy_list(workers, &got, &got.workers) != 0 ||
+	    policy_list(peers, &got, &got.peers) != 0)
 		goto out;
 	/* Everything parsed: only now are the outputs written. */
 	buf_reset(ev);
@@ -211,27 +223,62 @@ out:
 	return rc;
 }
 
+/* The reply's "keys", decoded and appended to out (unchanged on
+ * failure).  -1 when it is not base64url of at most max bytes. */
+static int
+get_keys(json_object *o, size_t max, struct buf *out)
+{
+	const char *v;
+	size_t n, got;
+
+	if ((v = get_str(o, "keys", &n)) == NULL || n > CODEC_B64URL_LEN(max) ||
+	    buf_reserve(out, n) != PS_OK ||
+	    codec_b64url_decode(v, n, (uint8_t *)out->p + out->len,
+	    out->max - out->len, &got) != PS_OK || got > max)
+		return -1;
+	out->len += got;
+	return 0;
+}
+
 pserr
 asclient_parse_keys(const char *s, size_t len, size_t max, struct buf *out)
 {
 	json_object *o;
-	const char *v;
-	size_t n, got, start = out->len;
 	pserr rc = PS_ERR_BAD_UPSTREAM;
 
 	if ((o = object(s, len)) == NULL)
 		return rc;
-	if ((v = get_str(o, "keys", &n)) == NULL || n > CODEC_B64URL_LEN(max) ||
-	    buf_reserve(out, n) != PS_OK)
+	if (get_keys(o, max, out) == 0)
+		rc = PS_OK;
+	json_object_put(o);
+	return rc;
+}
+
+pserr
+asclient_parse_join(const char *s, size_t len, size_t max, struct buf *out,
+    char format[ASCLIENT_FORMAT_MAX + 1], struct buf *ev)
+{
+	json_object *o;
+	struct buf dec;
+	const char *f;
+	size_t flen, start = out->len;
+	pserr rc = PS_ERR_BAD_UPSTREAM;
+
+	buf_init(&dec, PS_CAP_EVIDENCE);
+	if ((o = object(s, len)) == NULL ||
+	    get_evidence(o, &f, &flen, &dec) != 0 ||
+	    get_keys(o, max, out) != 0)
 		goto out;
-	if (codec_b64url_decode(v, n, (uint8_t *)out->p + out->len,
-	    out->max - out->len, &got) != PS_OK || got > max)
+	buf_reset(ev);
+	if (buf_append(ev, dec.p, dec.len) != PS_OK) {
+		out->len = start;
 		goto out;
-	out->len += got;
+	}
+	memcpy(format, f, flen);
+	format[flen] = '\0';
 	rc = PS_OK;
 out:
-	if (rc != PS_OK)
-		out->len = start;
+	buf_free(&dec);
 	json_object_put(o);
 	return rc;
 }

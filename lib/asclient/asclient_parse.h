@@ -33,7 +33,8 @@ pserr asclient_parse_challenge(const char *s, size_t len,
  * The AS's attestation: {"format": 1 to ASCLIENT_FORMAT_MAX bytes,
  * "pubkey": base64url of 32 bytes, "evidence": base64url of at most
  * PS_CAP_EVIDENCE bytes, "policy": {"platform_keys": [hex keys],
- * "worker_measurements": [measurements]}} (at most 256 of each).  format
+ * "worker_measurements": [measurements], "peer_measurements":
+ * [measurements]}} (at most 256 of each).  format
  * gets the name NUL-terminated, ev the evidence (replacing its content),
  * asp (initialised; whatever it held is freed) the policy.
  */
@@ -41,10 +42,20 @@ pserr asclient_parse_attest(const char *s, size_t len,
     char format[ASCLIENT_FORMAT_MAX + 1], uint8_t pub[32], struct buf *ev,
     struct aspolicy *asp) PS_WARN_UNUSED;
 
-/* A fetch's or a join's reply: {"keys": base64url of at most max bytes},
+/* A fetch's reply: {"keys": base64url of at most max bytes},
  * decoded and appended to out. */
 pserr asclient_parse_keys(const char *s, size_t len, size_t max,
     struct buf *out) PS_WARN_UNUSED;
+
+/*
+ * A join's reply: the wrapped storage key as asclient_parse_keys, and
+ * the peer's evidence ("format" and "evidence" as in an attestation):
+ * format gets the name NUL-terminated, ev the evidence (replacing its
+ * content).
+ */
+pserr asclient_parse_join(const char *s, size_t len, size_t max,
+    struct buf *out, char format[ASCLIENT_FORMAT_MAX + 1], struct buf *ev)
+    PS_WARN_UNUSED;
 
 /*
  * An error reply's words for a log line: " <code>: <message>" of

@@ -12,8 +12,9 @@
 #include "core/caps.h"
 #include "core/codec.h"
 
-#define HEADER "promptseal as policy v1\n"
+#define HEADER "promptseal as policy v2\n"
 #define RD_LABEL "promptseal as v1"
+#define JOIN_LABEL "promptseal as join v1"
 
 void
 aspolicy_init(struct aspolicy *p)
@@ -26,6 +27,7 @@ aspolicy_free(struct aspolicy *p)
 {
 	free(p->keys);
 	attest_allowlist_free(&p->workers);
+	attest_allowlist_free(&p->peers);
 	attest_allowlist_free(&p->as);
 	memset(p, 0, sizeof(*p));
 }
@@ -75,29 +77,48 @@ cmp_m(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* Append a line "<word> <hex>\n" for each measurement of al, sorted: the
+ * digest must not depend on the order of the command line or of a
+ * reply. */
+static pserr
+put_measurements(struct buf *out, const char *word,
+    const struct attest_allowlist *al)
+{
+	char hex[2 * ATTEST_MEASUREMENT_MAX + 1];
+	struct attest_measurement *ms;
+	size_t i;
+	pserr rc = PS_OK;
+
+	if (al->n == 0)
+		return PS_OK;
+	if ((ms = malloc(al->n * sizeof(*ms))) == NULL)
+		return PS_ERR_NOMEM;
+	memcpy(ms, al->m, al->n * sizeof(*ms));
+	qsort(ms, al->n, sizeof(*ms), cmp_m);
+	for (i = 0; i < al->n && rc == PS_OK; i++) {
+		attest_measurement_hex(&ms[i], hex);
+		if ((rc = buf_puts(out, word)) == PS_OK &&
+		    (rc = buf_putc(out, ' ')) == PS_OK &&
+		    (rc = buf_puts(out, hex)) == PS_OK)
+			rc = buf_putc(out, '\n');
+	}
+	free(ms);
+	return rc;
+}
+
 pserr
 aspolicy_serialise(const struct aspolicy *p, struct buf *out)
 {
 	uint8_t (*keys)[ATTEST_SIM_KEY_LEN] = NULL;
-	struct attest_measurement *ms = NULL;
-	char hex[2 * ATTEST_MEASUREMENT_MAX + 1];
+	char hex[2 * ATTEST_SIM_KEY_LEN + 1];
 	size_t i, start = out->len;
 	pserr rc = PS_ERR_NOMEM;
 
-	/* Sorted copies: the digest must not depend on the order of the
-	 * command line or of a reply. */
-	if (p->nkeys > 0 && (keys = malloc(p->nkeys * sizeof(*keys))) == NULL)
-		goto out;
-	if (p->workers.n > 0 &&
-	    (ms = malloc(p->workers.n * sizeof(*ms))) == NULL)
-		goto out;
 	if (p->nkeys > 0) {
+		if ((keys = malloc(p->nkeys * sizeof(*keys))) == NULL)
+			goto out;
 		memcpy(keys, p->keys, p->nkeys * sizeof(*keys));
 		qsort(keys, p->nkeys, sizeof(*keys), cmp_key);
-	}
-	if (p->workers.n > 0) {
-		memcpy(ms, p->workers.m, p->workers.n * sizeof(*ms));
-		qsort(ms, p->workers.n, sizeof(*ms), cmp_m);
 	}
 	if ((rc = buf_puts(out, HEADER)) != PS_OK)
 		goto out;
@@ -108,19 +129,13 @@ aspolicy_serialise(const struct aspolicy *p, struct buf *out)
 		    (rc = buf_putc(out, '\n')) != PS_OK)
 			goto out;
 	}
-	for (i = 0; i < p->workers.n; i++) {
-		attest_measurement_hex(&ms[i], hex);
-		if ((rc = buf_puts(out, "worker ")) != PS_OK ||
-		    (rc = buf_puts(out, hex)) != PS_OK ||
-		    (rc = buf_putc(out, '\n')) != PS_OK)
-			goto out;
-	}
-	rc = PS_OK;
+	if ((rc = put_measurements(out, "worker", &p->workers)) != PS_OK)
+		goto out;
+	rc = put_measurements(out, "peer", &p->peers);
 out:
 	if (rc != PS_OK)
 		out->len = start;
 	free(keys);
-	free(ms);
 	return rc;
 }
 
@@ -156,6 +171,27 @@ aspolicy_report_data(const uint8_t challenge[32], const uint8_t as_pub[32],
 	    len == ATTEST_REPORT_DATA_LEN ? PS_OK : PS_ERR_CRYPTO;
 }
 
+pserr
+aspolicy_join_report_data(const uint8_t challenge[32],
+    const uint8_t joiner_pub[32], const uint8_t *wrapped, size_t n,
+    const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t out[ATTEST_REPORT_DATA_LEN])
+{
+	uint8_t in[sizeof(JOIN_LABEL) - 1 + 32 + 32 + 32 + ASPOLICY_DIGEST_LEN];
+	unsigned int len = 0;
+	size_t at = sizeof(JOIN_LABEL) - 1;
+
+	memcpy(in, JOIN_LABEL, at);
+	memcpy(in + at, challenge, 32);
+	memcpy(in + at + 32, joiner_pub, 32);
+	if (EVP_Digest(wrapped, n, in + at + 64, &len, EVP_sha256(), NULL) != 1
+	    || len != 32)
+		return PS_ERR_CRYPTO;
+	memcpy(in + at + 96, digest, ASPOLICY_DIGEST_LEN);
+	return EVP_Digest(in, sizeof(in), out, &len, EVP_sha512(), NULL) == 1 &&
+	    len == ATTEST_REPORT_DATA_LEN ? PS_OK : PS_ERR_CRYPTO;
+}
+
 int
 aspolicy_accepts(const struct aspolicy *user, const struct aspolicy *as,
     char *why, size_t whylen)
@@ -176,6 +212,16 @@ aspolicy_accepts(const struct aspolicy *user, const struct aspolicy *as,
 			attest_measurement_hex(&as->workers.m[i], hex);
 			pserr_why(why, whylen, "the AS allows worker measurement "
 			    "%s, which the user's policy does not", hex);
+			return 0;
+		}
+	/* An AS build that may join gets the storage key, and with it every
+	 * secret: the user must accept it as the AS itself. */
+	for (i = 0; i < as->peers.n; i++)
+		if (!attest_allowlist_has(&user->as, &as->peers.m[i])) {
+			attest_measurement_hex(&as->peers.m[i], hex);
+			pserr_why(why, whylen, "the AS lets AS measurement %s "
+			    "join it, which the user's policy does not accept",
+			    hex);
 			return 0;
 		}
 	return 1;

@@ -3,20 +3,31 @@
  * aspolicy: what an attestation service (AS) trusts, and what a user
  * accepts of it (protocol.md section 8, docs/attestation.md).
  *
- * The AS enforces a policy: the platform keys whose evidence it accepts
- * and the worker measurements it releases secrets to.  Its canonical
- * serialisation, whose SHA-256 is the policy digest, is the text
+ * The AS enforces a policy: the platform keys whose evidence it accepts,
+ * the worker measurements it releases secrets to, and the AS builds it
+ * lets join it (which get the storage key, so every secret).  Its
+ * canonical serialisation, whose SHA-256 is the policy digest, is the
+ * text
  *
- *     "promptseal as policy v1\n"
+ *     "promptseal as policy v2\n"
  *     "platform sim <64 lowercase hex>\n"   one per key, sorted, no repeats
  *     "worker <lowercase hex>\n"            one per measurement, sorted,
  *                                           no repeats
+ *     "peer <lowercase hex>\n"              one per AS measurement that
+ *                                           may join, sorted, no repeats
  *
  * The AS's own evidence binds its X25519 key, the client's challenge and
  * this digest:
  *
  *     report_data = SHA-512("promptseal as v1" || challenge (32) ||
  *                           as_pub (32) || policy digest (32))
+ *
+ * A joining instance's evidence binds the same with its ephemeral key,
+ * and the evidence the peer answers a join with binds what it gave:
+ *
+ *     report_data = SHA-512("promptseal as join v1" || challenge (32) ||
+ *                           joiner_pub (32) || SHA-256(wrapped) (32) ||
+ *                           policy digest (32))
  *
  * The user's trust policy file (--as-policy) lists, one per line, with
  * blank lines and '#' comments skipped:
@@ -27,7 +38,8 @@
  *     worker-measurement <hex>      a worker build it accepts
  *
  * An AS policy is accepted when every platform key and every worker
- * measurement in it is in the user's policy.
+ * measurement in it is in the user's policy, and every AS build that may
+ * join it is an as-measurement of the user's.
  */
 #ifndef PROMPTSEAL_ASPOLICY_H
 #define PROMPTSEAL_ASPOLICY_H
@@ -47,6 +59,7 @@ struct aspolicy {
 	uint8_t (*keys)[ATTEST_SIM_KEY_LEN];   /* platform keys (sim) */
 	size_t nkeys;
 	struct attest_allowlist workers;       /* worker measurements */
+	struct attest_allowlist peers;         /* AS builds that may join */
 	struct attest_allowlist as;            /* AS measurements (users) */
 };
 
@@ -59,7 +72,8 @@ void aspolicy_free(struct aspolicy *p);
 pserr aspolicy_add_key(struct aspolicy *p,
     const uint8_t key[ATTEST_SIM_KEY_LEN]) PS_WARN_UNUSED;
 
-/* Append the canonical serialisation of p's keys and workers to out. */
+/* Append the canonical serialisation of p's keys, workers and peers to
+ * out. */
 pserr aspolicy_serialise(const struct aspolicy *p, struct buf *out)
     PS_WARN_UNUSED;
 
@@ -72,10 +86,17 @@ pserr aspolicy_report_data(const uint8_t challenge[32],
     const uint8_t as_pub[32], const uint8_t digest[ASPOLICY_DIGEST_LEN],
     uint8_t out[ATTEST_REPORT_DATA_LEN]) PS_WARN_UNUSED;
 
+/* The report data of the evidence a peer answers a join with (above);
+ * wrapped is the storage key as wrapped to joiner_pub, n bytes. */
+pserr aspolicy_join_report_data(const uint8_t challenge[32],
+    const uint8_t joiner_pub[32], const uint8_t *wrapped, size_t n,
+    const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t out[ATTEST_REPORT_DATA_LEN]) PS_WARN_UNUSED;
+
 /*
  * 1 when the user's policy accepts the AS's policy as (every key and
- * worker measurement of as is in user), else 0 with the first one that is
- * not named in why.
+ * worker measurement of as is in user, every peer of as in user's AS
+ * measurements), else 0 with the first one that is not named in why.
  */
 int aspolicy_accepts(const struct aspolicy *user, const struct aspolicy *as,
     char *why, size_t whylen);

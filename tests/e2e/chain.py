@@ -39,6 +39,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import pswire  # noqa: E402
+import simas  # noqa: E402
 
 BUILD = os.environ.get("PS_BUILDDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -484,7 +485,10 @@ class AsRelay:
     """A TLS relay between promptseal-keysync and the AS's web server (it
     has a certificate of the test CA, so keysync trusts it).  It records
     every HTTP message that crosses, as it travels inside TLS, and in mode
-    "tamper_keys" flips a bit of the wrapped blob of each fetch reply."""
+    "tamper_keys" flips a bit of the wrapped blob of each fetch reply; in
+    mode "forge_join" it answers a join with a storage key of its own (all
+    0x66) wrapped to the joiner's key, beside the peer's real evidence.
+    It stands between promptseal-as instances too."""
 
     def __init__(self, target_port, cert_pem, ca_file):
         self.target_port = target_port
@@ -540,6 +544,12 @@ class AsRelay:
             blob = bytearray(base64.urlsafe_b64decode(j["keys"] + "=" * (-len(j["keys"]) % 4)))
             blob[-20] ^= 0x01            # inside the sealed records
             j["keys"] = base64.urlsafe_b64encode(bytes(blob)).rstrip(b"=").decode()
+            data = json.dumps(j).encode()
+        if self.mode == "forge_join" and h.path.endswith("/v1/join") and r.status == 200:
+            q, j = json.loads(body), json.loads(data)
+            j["keys"] = simas.b64url(simas.wrap(
+                simas.new_x25519(), simas.unb64url(q["pubkey"]),
+                simas.unb64url(q["challenge"]), b"\x66" * 32))
             data = json.dumps(j).encode()
         reply = ("HTTP/1.1 %d %s\r\n" % (r.status, r.reason)).encode()
         for k, v in r.getheaders():

@@ -175,19 +175,27 @@ def sealed_upload(as_pub, kid_hex, secret, ttl):
             "enc": b64url(enc), "sealed": b64url(ct)}
 
 
-def policy_digest(platform_pubs, worker_measurements):
+def policy_digest(platform_pubs, worker_measurements, peer_measurements):
     """The AS policy digest (attest/aspolicy.h) of raw keys and
     measurements."""
-    text = "promptseal as policy v1\n"
+    text = "promptseal as policy v2\n"
     for k in sorted(set(platform_pubs)):
         text += "platform sim " + k.hex() + "\n"
     for m in sorted(set(worker_measurements)):
         text += "worker " + m.hex() + "\n"
+    for m in sorted(set(peer_measurements)):
+        text += "peer " + m.hex() + "\n"
     return hashlib.sha256(text.encode()).digest()
 
 
 def as_report_data(challenge, as_pub, digest):
     return hashlib.sha512(b"promptseal as v1" + challenge + as_pub + digest).digest()
+
+
+def join_report_data(challenge, joiner_pub, wrapped, digest):
+    """What the evidence a peer answers a join with must carry."""
+    return hashlib.sha512(b"promptseal as join v1" + challenge + joiner_pub +
+                          hashlib.sha256(wrapped).digest() + digest).digest()
 
 
 class AsApi:

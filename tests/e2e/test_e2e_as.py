@@ -248,6 +248,35 @@ class AsLighttpd(AsCase):
         finally:
             relay.close()
 
+    def test_7b_forged_storage_key(self):
+        # A second AS instance joins through a relay (the web server in
+        # front of its peer) that hands it a storage key of its own beside
+        # the peer's real evidence: the instance refuses the key and does
+        # not start.
+        c = self.chain
+        relay = self.with_relay()
+        try:
+            url = "https://localhost:%d/as" % relay.port
+            argv = c.as_argv(db="as3.db", storage=os.path.join(
+                c.dir, "as3.storage")) + ["--peer", url, "--peer-ca-file", c.ca,
+                                          "--socket", os.path.join(c.dir, "as3.sock")]
+            relay.mode = "forge_join"
+            r = c.run(argv)
+            self.assertNotEqual(r.returncode, 0, r.stderr)
+            self.assertIn("cannot join the AS at %s: the peer is refused: its "
+                          "evidence does not bind" % url, r.stderr)
+            self.assertNotIn("serving with", r.stderr)
+            self.assertTrue(relay.saw(b"POST /as/v1/join"))
+            # The same relay without forging: the instance joins.
+            relay.mode = None
+            p = c._start("as3", argv)
+            ch.wait_for(lambda: "serving with" in c.log("as3.log"), "as3", proc=p)
+            self.assertIn("storage key from the AS instance at " + url,
+                          c.log("as3.log"))
+        finally:
+            c.stop_proc("as3")
+            relay.close()
+
     def test_8_no_secret_between_as_and_keysync(self):
         # Every byte between keysync and the AS, as it travels inside TLS:
         # the secrets are in it only wrapped.

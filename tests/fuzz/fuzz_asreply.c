@@ -4,7 +4,7 @@
  * client proxy and promptseal-keysync read them.
  *
  * The first byte picks the reply (upload, challenge, attest, keys,
- * error); the rest is the reply.  Properties: a reply is accepted only
+ * error, join); the rest is the reply.  Properties: a reply is accepted only
  * when jscan, the project's own strict RFC 8259 reader (written apart
  * from json-c), finds it one JSON object; a decoded value encodes back to
  * a string of the reply (a round trip); the outputs are unchanged when a
@@ -85,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		exp = 42;
 		rc = asclient_parse_upload(s, n, &exp);
@@ -121,12 +121,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(encoded_in(s, n, pub, sizeof(pub)));
 			FUZZ_CHECK(encoded_in(s, n, (const uint8_t *)out.p,
 			    out.len));
-			FUZZ_CHECK(asp.nkeys <= 256 && asp.workers.n <= 256);
+			FUZZ_CHECK(asp.nkeys <= 256 && asp.workers.n <= 256 &&
+			    asp.peers.n <= 256);
 		} else {
 			FUZZ_CHECK(rc == PS_ERR_BAD_UPSTREAM);
 			FUZZ_CHECK(out.len == 3 && memcmp(out.p, "old", 3) == 0);
 			FUZZ_CHECK(strcmp(format, "old") == 0);
-			FUZZ_CHECK(asp.nkeys == 0 && asp.workers.n == 0);
+			FUZZ_CHECK(asp.nkeys == 0 && asp.workers.n == 0 &&
+			    asp.peers.n == 0);
 		}
 		aspolicy_free(&asp);
 		buf_free(&out);
@@ -147,6 +149,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memcmp(out.p, "old", 3) == 0);
 		buf_free(&out);
 		break;
+	case 5: {
+		struct buf ev;
+
+		buf_init(&out, PS_CAP_AS_REPLY);
+		buf_init(&ev, PS_CAP_EVIDENCE);
+		FUZZ_CHECK(buf_append(&out, "old", 3) == PS_OK);
+		memcpy(format, "old", 4);
+		rc = asclient_parse_join(s, n, 128, &out, format, &ev);
+		if (rc == PS_OK) {
+			FUZZ_CHECK(is_object(s, n));
+			FUZZ_CHECK(strlen(format) >= 1);
+			FUZZ_CHECK(out.len >= 3 && out.len - 3 <= 128);
+			FUZZ_CHECK(encoded_in(s, n, (const uint8_t *)out.p + 3,
+			    out.len - 3));
+			FUZZ_CHECK(encoded_in(s, n, (const uint8_t *)ev.p,
+			    ev.len));
+		} else {
+			FUZZ_CHECK(rc == PS_ERR_BAD_UPSTREAM);
+			FUZZ_CHECK(out.len == 3);
+			FUZZ_CHECK(strcmp(format, "old") == 0);
+		}
+		FUZZ_CHECK(memcmp(out.p, "old", 3) == 0);
+		buf_free(&out);
+		buf_free(&ev);
+		break;
+	}
 	default:
 		check_error(s, n);
 		break;
