@@ -468,8 +468,18 @@ storage_key(struct as *a, const uint8_t platform_priv[ATTEST_SIM_KEY_LEN])
 	    a->storage_file, sk, a->storage_key, why, sizeof(why))) == PS_OK) {
 		from_file = 1;
 		log_info("storage key unsealed from %s", a->storage_file);
+	} else if (a->storage_file != NULL && rc != PS_ERR_NOT_FOUND &&
+	    rc != PS_ERR_DECRYPT) {
+		/* A file that cannot be read now (its mode, an I/O error, a
+		 * short file) may open later: it is not replaced, or every
+		 * secret sealed under the key in it would be lost. */
+		log_error("%s: %s: the storage key file is kept and the AS "
+		    "does not start; remove it to start with a fresh storage "
+		    "key (the secrets sealed under the old one are then lost)",
+		    a->storage_file, why);
+		goto out;
 	} else {
-		if (a->storage_file != NULL && rc != PS_ERR_NOT_FOUND)
+		if (rc == PS_ERR_DECRYPT)
 			log_warn("%s: %s: a fresh storage key is made, the "
 			    "secrets sealed under the old one are lost",
 			    a->storage_file, why);

@@ -59,21 +59,27 @@ class AsFcgi(unittest.TestCase):
         cls.platform = simas.load_platform(d + "/platform.key")
         cls.sock = d + "/as.sock"
         cls.log = open(d + "/as.log", "w+")
-        cls.proc = subprocess.Popen(
-            [AS, "--db", d + "/as.db", "--tokens", d + "/tokens",
-             "--platform-key", d + "/platform.pub",
-             "--measurement", cls.measurement.hex(), "--socket", cls.sock,
-             "--threads", "2", "--max-ttl", "3600", "--log-level", "debug",
-             "--attest-key", d + "/platform.key",
-             "--attest-measurement-of", AS,
-             "--storage-key-file", d + "/as.storage"],
-            stdout=cls.log, stderr=cls.log)
+        cls.proc = subprocess.Popen(cls.argv("as"), stdout=cls.log,
+                                    stderr=cls.log)
         for _ in range(100):
             if os.path.exists(cls.sock):
                 break
             time.sleep(0.05)
         else:
             raise RuntimeError("promptseal-as did not start")
+
+    @classmethod
+    def argv(cls, name, storage="as.storage"):
+        """The AS's command line, its files named after name."""
+        d = cls.dir
+        return [AS, "--db", "%s/%s.db" % (d, name), "--tokens", d + "/tokens",
+                "--platform-key", d + "/platform.pub",
+                "--measurement", cls.measurement.hex(),
+                "--socket", "%s/%s.sock" % (d, name),
+                "--threads", "2", "--max-ttl", "3600", "--log-level", "debug",
+                "--attest-key", d + "/platform.key",
+                "--attest-measurement-of", AS,
+                "--storage-key-file", os.path.join(d, storage)]
 
     @classmethod
     def tearDownClass(cls):
@@ -249,6 +255,39 @@ class AsFcgi(unittest.TestCase):
                          simas.join_report_data(ch, pub, wrapped, dig))
         self.assertEqual(pev[104:152], as_m)
         self.platform.public_key().verify(pev[152:], pev[:152])
+
+    def test_5_storage_key_file_kept(self):
+        """A sealed storage key file that cannot be read now (here its
+        mode) is not replaced by a fresh key: the AS does not start, and
+        once the file is readable again its key comes back."""
+        path = os.path.join(self.dir, "kept.storage")
+        shutil.copy(os.path.join(self.dir, "as.storage"), path)
+        os.chmod(path, 0o640)
+        with open(path, "rb") as f:
+            before = f.read()
+        r = subprocess.run(self.argv("kept", "kept.storage"),
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("the storage key file is kept and the AS does not "
+                      "start", r.stderr)
+        self.assertNotRegex(r.stderr, r"\] info: a fresh storage key")
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), before)
+        os.chmod(path, 0o600)
+        with open(self.dir + "/kept.log", "w+") as log:
+            p = subprocess.Popen(self.argv("kept", "kept.storage"),
+                                 stdout=log, stderr=log)
+            try:
+                for _ in range(100):
+                    log.seek(0)
+                    text = log.read()
+                    if "serving with" in text or p.poll() is not None:
+                        break
+                    time.sleep(0.05)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=15)
+        self.assertIn("storage key unsealed from " + path, text)
 
     def test_4_stop_and_logs(self):
         secret = os.urandom(32)
