@@ -254,6 +254,63 @@ START_TEST(sealed_at_rest)
 }
 END_TEST
 
+/*
+ * Rows sealed under another storage key (a restart that made a fresh one)
+ * can never be released: they give way to their tenant's upload of the
+ * same kid and to any upload that needs their room, but keep their kid
+ * from other tenants.
+ */
+START_TEST(dead_rows_give_way)
+{
+	static const uint8_t fresh[ASSTORE_KEY_LEN] = {2};
+	const struct asstore_limits l = {4, 4};
+	struct asstore *s = open_store(&l);
+	struct keycache_entry e, *got = NULL;
+	char why[256];
+	size_t n;
+
+	e = tu_entry(7, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "t", 0, 1000), PS_OK);
+	e = tu_entry(8, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "u", 0, 1000), PS_OK);
+	e = tu_entry(9, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "v", 2, 1000), PS_OK);
+	e = tu_entry(10, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "v", 2, 1000), PS_OK);
+	asstore_close(s);
+	s = NULL;
+	ck_assert_int_eq(asstore_sqlite_open(path, &l, fresh, &s, why,
+	    sizeof(why)), PS_OK);
+	/* Still the kid of tenant t ... */
+	e = tu_entry(7, 2000);
+	e.secret[0] ^= 1;
+	ck_assert_int_eq(asstore_put_for(s, &e, "u", 0, 1000), PS_ERR_EXISTS);
+	/* ... whose client uploads it again. */
+	ck_assert_int_eq(asstore_put_for(s, &e, "t", 0, 1000), PS_OK);
+	ck_assert_int_eq(asstore_put_for(s, &e, "t", 0, 1000), PS_ERR_EXISTS);
+	/* Tenant v's dead rows do not hold its limit, and the store is not
+	 * full of dead rows. */
+	e = tu_entry(11, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "v", 2, 1000), PS_OK);
+	e = tu_entry(12, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "w", 0, 1000), PS_OK);
+	e = tu_entry(13, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "w", 0, 1000), PS_OK);
+	ck_assert_int_eq(asstore_list(s, 1000, &got, &n), PS_OK);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(got[0].kid[0], 7);
+	ck_assert_uint_eq(got[0].secret[0], (0x80 | 7) ^ 1);
+	ck_assert_uint_eq(got[1].kid[0], 11);
+	ck_assert_uint_eq(got[3].kid[0], 13);
+	keyfile_entries_free(got, n);
+	/* Four live rows: full. */
+	e = tu_entry(14, 2000);
+	ck_assert_int_eq(asstore_put_for(s, &e, "w", 0, 1000),
+	    PS_ERR_TOO_LARGE);
+	asstore_close(s);
+}
+END_TEST
+
 /* Issue 12: the file was checked, then SQLite reopened it by path.  Now
  * the check is made on SQLite's own descriptor: a file swapped in before
  * SQLite opens it (here: one others may read) is refused. */
@@ -434,6 +491,7 @@ asstore_suite(void)
 	tcase_add_test(t, challenges);
 	tcase_add_test(t, tenant_limit);
 	tcase_add_test(t, sealed_at_rest);
+	tcase_add_test(t, dead_rows_give_way);
 	tcase_add_test(t, file_swapped_after_check);
 	tcase_add_test(t, no_wal_after_close);
 	tcase_add_test(t, file_refused);

@@ -209,6 +209,111 @@ row_open(const struct sq *q, const uint8_t kid[16], int64_t expires,
 	return ret;
 }
 
+/*
+ * Delete the rows that do not open under the storage key: sealed under
+ * another one (a restart that made a fresh key) or damaged.  They can
+ * never be released, yet they kept their kid and counted against the
+ * limits, so that a client uploading its key again was refused
+ * kid_exists.  Only the rows of kid (when given) and of tenant (when
+ * given): a dead row keeps its kid from other tenants.  *gone (may be
+ * NULL) gets how many went.  Inside the caller's transaction.
+ */
+static pserr
+purge_dead(struct sq *q, const uint8_t *kid, const char *tenant,
+    int64_t *gone)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t (*dead)[16] = NULL, (*nd)[16], secret[32];
+	size_t n = 0, cap = 0, i;
+	pserr rc;
+	int r;
+
+	if ((rc = prepare(q, "SELECT kid, sealed, expires, tenant FROM "
+	    "sealed_secrets WHERE (?1 IS NULL OR kid = ?1) AND "
+	    "(?2 IS NULL OR tenant = ?2)", &st)) != PS_OK)
+		return rc;
+	if (kid != NULL)
+		sqlite3_bind_blob(st, 1, kid, 16, SQLITE_STATIC);
+	if (tenant != NULL)
+		sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *tn = sqlite3_column_text(st, 3);
+
+		if (sqlite3_column_bytes(st, 0) != 16)
+			continue;
+		if (sqlite3_column_bytes(st, 1) == SEALED_LEN &&
+		    row_open(q, sqlite3_column_blob(st, 0),
+		    sqlite3_column_int64(st, 2), tn ? (const char *)tn : "",
+		    (size_t)sqlite3_column_bytes(st, 3),
+		    sqlite3_column_blob(st, 1), secret) == 0) {
+			secret_wipe(secret, sizeof(secret));
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if ((nd = realloc(dead, cap * sizeof(*dead))) == NULL) {
+				rc = PS_ERR_NOMEM;
+				goto out;
+			}
+			dead = nd;
+		}
+		memcpy(dead[n++], sqlite3_column_blob(st, 0), 16);
+	}
+	if (r != SQLITE_DONE) {
+		rc = fail(q, "scan");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (i = 0; i < n && rc == PS_OK; i++)
+		rc = run(q, "DELETE FROM sealed_secrets WHERE kid = ?", dead[i],
+		    16, 0, 0, 0);
+	if (rc == PS_OK && n > 0)
+		log_warn("store: %zu rows that do not open under the storage "
+		    "key deleted", n);
+	if (gone != NULL)
+		*gone = (int64_t)n;
+out:
+	sqlite3_finalize(st);
+	free(dead);
+	return rc;
+}
+
+/* The number of rows, of tenant's only when tenant is not NULL. */
+static pserr
+count(struct sq *q, const char *tenant, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	pserr rc;
+
+	if ((rc = prepare(q, "SELECT count(*) FROM sealed_secrets WHERE "
+	    "?1 IS NULL OR tenant = ?1", &st)) != PS_OK)
+		return rc;
+	if (tenant != NULL)
+		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else
+		rc = fail(q, "count");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* count(), and when the rows are at least limit the dead ones among them
+ * deleted (purge_dead) and counted again. */
+static pserr
+count_live(struct sq *q, const char *tenant, uint64_t limit, int64_t *v)
+{
+	int64_t gone = 0;
+	pserr rc;
+
+	if ((rc = count(q, tenant, v)) != PS_OK || (uint64_t)*v < limit)
+		return rc;
+	if ((rc = purge_dead(q, NULL, tenant, &gone)) != PS_OK || gone == 0)
+		return rc;
+	return count(q, tenant, v);
+}
+
 static pserr
 sq_put(struct asstore *s, const struct keycache_entry *e, const char *tenant,
     size_t tenant_limit, int64_t now)
@@ -228,32 +333,23 @@ sq_put(struct asstore *s, const struct keycache_entry *e, const char *tenant,
 	if ((rc = run(q, "DELETE FROM sealed_secrets WHERE expires <= ?", NULL,
 	    0, 1, now, 0)) != PS_OK)
 		goto out;
-	if ((rc = query_int(q, "SELECT 1 FROM sealed_secrets WHERE kid = ?",
+	if ((rc = purge_dead(q, e->kid, tenant, NULL)) != PS_OK ||
+	    (rc = query_int(q, "SELECT 1 FROM sealed_secrets WHERE kid = ?",
 	    e->kid, (int)sizeof(e->kid), &v)) != PS_OK)
 		goto out;
 	if (v != -1) {
 		rc = PS_ERR_EXISTS;
 		goto out;
 	}
-	if ((rc = query_int(q, "SELECT count(*) FROM sealed_secrets", NULL, 0,
-	    &v)) != PS_OK)
+	if ((rc = count_live(q, NULL, q->lim.max_secrets, &v)) != PS_OK)
 		goto out;
 	if ((uint64_t)v >= q->lim.max_secrets) {
 		rc = PS_ERR_TOO_LARGE;
 		goto out;
 	}
 	if (tenant_limit > 0) {
-		if ((rc = prepare(q, "SELECT count(*) FROM sealed_secrets WHERE "
-		    "tenant = ?", &st)) != PS_OK)
+		if ((rc = count_live(q, tenant, tenant_limit, &v)) != PS_OK)
 			goto out;
-		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			rc = fail(q, "count");
-			goto out;
-		}
-		v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		st = NULL;
 		if ((uint64_t)v >= tenant_limit) {
 			rc = PS_ERR_PERM;
 			goto out;
