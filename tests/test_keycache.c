@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -296,6 +297,46 @@ START_TEST(live_logs_once_per_change)
 }
 END_TEST
 
+/* A read that fails for a passing reason (here: no file descriptor left)
+ * is tried again from the next second on, though the file did not change
+ * again: keysync rewrites it only when the keys change. */
+START_TEST(live_retries_passing_failure)
+{
+	struct rlimit rl = {64, 64}, old;
+	struct keycache_entry a, b;
+	struct keycache *kc;
+	uint8_t s[ENVELOPE_KEY_LEN];
+	int fds[64], n = 0, i;
+
+	tu_mk(&a, 1, 1000);
+	tu_mk(&b, 2, 1000);
+	ck_assert_int_eq(keyfile_write(cache, &a, 1), PS_OK);
+	ck_assert_int_eq(keycache_open(cache, &kc), PS_OK);
+	ck_assert_int_eq(keyfile_write(cache, &b, 1), PS_OK);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl.rlim_max = old.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	ck_assert_int_lt(n, 64);
+	keycache_refresh(kc);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_int_eq(keycache_find(kc, b.kid, 0, s), PS_ERR_UNKNOWN_KEY);
+	ck_assert_int_eq(keycache_find(kc, a.kid, 0, s), PS_OK);
+	for (i = 0; i < 40; i++) {
+		keycache_refresh(kc);
+		if (keycache_find(kc, b.kid, 0, s) == PS_OK)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_int_eq(keycache_find(kc, b.kid, 0, s), PS_OK);
+	ck_assert_mem_eq(s, b.secret, ENVELOPE_KEY_LEN);
+	keycache_close(kc);
+}
+END_TEST
+
 struct race {
 	struct keycache *kc;
 	struct keycache_entry a[2], b[3];
@@ -388,6 +429,7 @@ keycache_suite(void)
 	tcase_add_test(live, live_starts_empty);
 	tcase_add_test(live, live_expiry);
 	tcase_add_test(live, live_logs_once_per_change);
+	tcase_add_test(live, live_retries_passing_failure);
 	tcase_add_test(live, live_concurrent_readers);
 
 	suite_add_tcase(s, live);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/privfile.h"
@@ -18,6 +19,10 @@ struct keycache {
 	pthread_mutex_t reload;
 	struct privfile_stamp seen;
 	int have_seen;
+	/* After a read that failed for a passing reason (EMFILE, ENOMEM, an
+	 * I/O error), the file is read again from this second on, changed
+	 * or not: keysync rewrites it only when the keys change.  0: not. */
+	int64_t retry_at;
 	/* Guards keys and n.  They change only with both locks held, so a
 	 * reloading thread may read them under reload alone. */
 	pthread_rwlock_t lock;
@@ -83,6 +88,15 @@ keycache_close(struct keycache *kc)
 	free(kc);
 }
 
+/* 1 when the file of stamp sig was read already (and need not be read
+ * again for a passing failure), under either lock. */
+static int
+seen_it(const struct keycache *kc, const struct privfile_stamp *sig)
+{
+	return kc->have_seen && privfile_stamp_equal(sig, &kc->seen) &&
+	    (kc->retry_at == 0 || (int64_t)time(NULL) < kc->retry_at);
+}
+
 void
 keycache_refresh(struct keycache *kc)
 {
@@ -100,19 +114,15 @@ keycache_refresh(struct keycache *kc)
 	 * queue behind one another's stat on the reload mutex. */
 	privfile_stamp(kc->path, &sig);
 	pthread_rwlock_rdlock(&kc->lock);
-	same = kc->have_seen && privfile_stamp_equal(&sig, &kc->seen);
+	same = seen_it(kc, &sig);
 	pthread_rwlock_unlock(&kc->lock);
 	if (same)
 		return;
 	pthread_mutex_lock(&kc->reload);
 	/* Another thread may have loaded it meanwhile. */
 	privfile_stamp(kc->path, &sig);
-	if (kc->have_seen && privfile_stamp_equal(&sig, &kc->seen))
+	if (seen_it(kc, &sig))
 		goto out;
-	pthread_rwlock_wrlock(&kc->lock);
-	kc->seen = sig;
-	kc->have_seen = 1;
-	pthread_rwlock_unlock(&kc->lock);
 	if (sig.err != 0) {
 		errno = sig.err;
 		pserr_why(why, sizeof(why), "cannot stat: %m");
@@ -120,6 +130,12 @@ keycache_refresh(struct keycache *kc)
 	} else {
 		rc = keyfile_read(kc->path, &keys, &n, why, sizeof(why));
 	}
+	pthread_rwlock_wrlock(&kc->lock);
+	kc->seen = sig;
+	kc->have_seen = 1;
+	kc->retry_at = sig.err == 0 && (rc == PS_ERR_IO || rc == PS_ERR_NOMEM) ?
+	    (int64_t)time(NULL) + 1 : 0;
+	pthread_rwlock_unlock(&kc->lock);
 	if (rc != PS_OK) {
 		if (kc->n > 0)
 			log_warn("key cache %s: %s; keeping the %zu keys in use",
