@@ -232,12 +232,15 @@ class AsFcgi(unittest.TestCase):
         with open(AS, "rb") as f:
             as_m = simas.measure([f.read()])
         dig = simas.policy_digest([ppub], [self.measurement], [as_m])
-        for m, want in ((self.measurement, 403), (as_m, 200)):
+        # A worker's build, the AS's own /v1/attest report data (another
+        # label), then a joiner of the AS's build.
+        for m, rd, want in ((self.measurement, simas.join_request_report_data, 403),
+                            (as_m, simas.as_report_data, 403),
+                            (as_m, simas.join_request_report_data, 200)):
             ch = self.challenge()
             priv = X25519PrivateKey.generate()
             pub = priv.public_key().public_bytes(*simas.RAW)
-            ev = simas.sim_report(self.platform, m,
-                                  simas.as_report_data(ch, pub, dig))
+            ev = simas.sim_report(self.platform, m, rd(ch, pub, dig))
             st, _, body = self.call("POST", "/as/v1/join", json.dumps(
                 {"challenge": simas.b64url(ch), "format": "sim",
                  "evidence": simas.b64url(ev),

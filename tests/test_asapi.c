@@ -627,7 +627,9 @@ START_TEST(join)
 	int k;
 
 	ck_assert_int_eq(wrap_keypair(priv, pub), PS_OK);
-	for (k = 0; k < 3; k++) {
+	/* k: 0 the good joiner, 1 another policy, 2 another build, 3 the
+	 * AS's own /v1/attest evidence (another label). */
+	for (k = 0; k < 4; k++) {
 		json_object *o, *x;
 		uint8_t blob[256];
 		size_t n, got;
@@ -636,7 +638,12 @@ START_TEST(join)
 		memcpy(dig, as.digest, 32);
 		if (k == 1)
 			dig[3] ^= 1;
-		ck_assert_int_eq(aspolicy_report_data(ch, pub, dig, rd), PS_OK);
+		if (k == 3)
+			ck_assert_int_eq(aspolicy_report_data(ch, pub, dig, rd),
+			    PS_OK);
+		else
+			ck_assert_int_eq(aspolicy_join_request_report_data(ch,
+			    pub, dig, rd), PS_OK);
 		buf_init(&ev, PS_CAP_EVIDENCE);
 		bad.b[0] = as.as_meas.b[0] ^ (k == 2);
 		ck_assert_int_eq(attest_sim_report(as.ppriv, &bad, rd, &ev),

@@ -528,7 +528,7 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 /*
  * Another AS instance asks for the storage key.  Its evidence must bind
  * the challenge, its ephemeral key and this instance's own policy digest
- * (aspolicy_report_data): a joiner enforces exactly the policy this one
+ * (aspolicy_join_request_report_data): a joiner enforces exactly the policy this one
  * does, and runs an AS build of the policy's peers.  The answer carries
  * this instance's own evidence over the wrapped key
  * (aspolicy_join_report_data), so that the joiner takes the storage key
@@ -553,7 +553,8 @@ handle_join(const struct asapi_cfg *c, struct asstore *s,
 	}
 	if (fetch_parse(q, &x, r) != 0)
 		goto out;
-	if (aspolicy_report_data(x.ch, x.pub, c->policy_digest, rd) != PS_OK) {
+	if (aspolicy_join_request_report_data(x.ch, x.pub, c->policy_digest,
+	    rd) != PS_OK) {
 		asreply_internal(r, "join", PS_ERR_CRYPTO);
 		goto out;
 	}

@@ -603,8 +603,8 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	if ((rc = asclient_challenge(c, ch, NULL)) != PS_OK ||
 	    (rc = wrap_keypair(priv, pub)) != PS_OK)
 		goto out;
-	if ((rc = aspolicy_report_data(ch, pub, digest, rd)) != PS_OK ||
-	    (rc = p->produce(p, rd, &ev)) != PS_OK) {
+	if ((rc = aspolicy_join_request_report_data(ch, pub, digest, rd)) !=
+	    PS_OK || (rc = p->produce(p, rd, &ev)) != PS_OK) {
 		pserr_why(c->err, sizeof(c->err), "cannot produce %s evidence",
 		    p->format);
 		goto out;

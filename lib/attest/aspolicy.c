@@ -14,7 +14,8 @@
 
 #define HEADER "promptseal as policy v2\n"
 #define RD_LABEL "promptseal as v1"
-#define JOIN_LABEL "promptseal as join v1"
+#define JOIN_REQUEST_LABEL "promptseal as join request v1"
+#define JOIN_REPLY_LABEL "promptseal as join reply v1"
 
 void
 aspolicy_init(struct aspolicy *p)
@@ -154,21 +155,42 @@ aspolicy_digest(const struct aspolicy *p, uint8_t out[ASPOLICY_DIGEST_LEN])
 	return rc;
 }
 
+/* SHA-512(label || challenge || pub || digest) into out. */
+static pserr
+labelled_report_data(const char *label, const uint8_t challenge[32],
+    const uint8_t pub[32], const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t out[ATTEST_REPORT_DATA_LEN])
+{
+	uint8_t in[64 + 32 + 32 + ASPOLICY_DIGEST_LEN];
+	unsigned int len = 0;
+	size_t n = strlen(label);
+
+	if (n > 64)
+		return PS_ERR_ARG;
+	memcpy(in, label, n);
+	memcpy(in + n, challenge, 32);
+	memcpy(in + n + 32, pub, 32);
+	memcpy(in + n + 64, digest, ASPOLICY_DIGEST_LEN);
+	return EVP_Digest(in, n + 64 + ASPOLICY_DIGEST_LEN, out, &len,
+	    EVP_sha512(), NULL) == 1 && len == ATTEST_REPORT_DATA_LEN ? PS_OK :
+	    PS_ERR_CRYPTO;
+}
+
 pserr
 aspolicy_report_data(const uint8_t challenge[32], const uint8_t as_pub[32],
     const uint8_t digest[ASPOLICY_DIGEST_LEN],
     uint8_t out[ATTEST_REPORT_DATA_LEN])
 {
-	uint8_t in[sizeof(RD_LABEL) - 1 + 32 + 32 + ASPOLICY_DIGEST_LEN];
-	unsigned int len = 0;
-	size_t n = sizeof(RD_LABEL) - 1;
+	return labelled_report_data(RD_LABEL, challenge, as_pub, digest, out);
+}
 
-	memcpy(in, RD_LABEL, n);
-	memcpy(in + n, challenge, 32);
-	memcpy(in + n + 32, as_pub, 32);
-	memcpy(in + n + 64, digest, ASPOLICY_DIGEST_LEN);
-	return EVP_Digest(in, sizeof(in), out, &len, EVP_sha512(), NULL) == 1 &&
-	    len == ATTEST_REPORT_DATA_LEN ? PS_OK : PS_ERR_CRYPTO;
+pserr
+aspolicy_join_request_report_data(const uint8_t challenge[32],
+    const uint8_t joiner_pub[32], const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t out[ATTEST_REPORT_DATA_LEN])
+{
+	return labelled_report_data(JOIN_REQUEST_LABEL, challenge, joiner_pub,
+	    digest, out);
 }
 
 pserr
@@ -177,11 +199,12 @@ aspolicy_join_report_data(const uint8_t challenge[32],
     const uint8_t digest[ASPOLICY_DIGEST_LEN],
     uint8_t out[ATTEST_REPORT_DATA_LEN])
 {
-	uint8_t in[sizeof(JOIN_LABEL) - 1 + 32 + 32 + 32 + ASPOLICY_DIGEST_LEN];
+	uint8_t in[sizeof(JOIN_REPLY_LABEL) - 1 + 32 + 32 + 32 +
+	    ASPOLICY_DIGEST_LEN];
 	unsigned int len = 0;
-	size_t at = sizeof(JOIN_LABEL) - 1;
+	size_t at = sizeof(JOIN_REPLY_LABEL) - 1;
 
-	memcpy(in, JOIN_LABEL, at);
+	memcpy(in, JOIN_REPLY_LABEL, at);
 	memcpy(in + at, challenge, 32);
 	memcpy(in + at + 32, joiner_pub, 32);
 	if (EVP_Digest(wrapped, n, in + at + 64, &len, EVP_sha256(), NULL) != 1

@@ -22,12 +22,16 @@
  *     report_data = SHA-512("promptseal as v1" || challenge (32) ||
  *                           as_pub (32) || policy digest (32))
  *
- * A joining instance's evidence binds the same with its ephemeral key,
- * and the evidence the peer answers a join with binds what it gave:
+ * A joining instance's evidence binds the same with its ephemeral key
+ * under a label of its own (so that neither passes for the other), and
+ * the evidence the peer answers a join with binds what it gave:
  *
- *     report_data = SHA-512("promptseal as join v1" || challenge (32) ||
- *                           joiner_pub (32) || SHA-256(wrapped) (32) ||
+ *     report_data = SHA-512("promptseal as join request v1" ||
+ *                           challenge (32) || joiner_pub (32) ||
  *                           policy digest (32))
+ *     report_data = SHA-512("promptseal as join reply v1" ||
+ *                           challenge (32) || joiner_pub (32) ||
+ *                           SHA-256(wrapped) (32) || policy digest (32))
  *
  * The user's trust policy file (--as-policy) lists, one per line, with
  * blank lines and '#' comments skipped:
@@ -84,6 +88,11 @@ pserr aspolicy_digest(const struct aspolicy *p,
 /* The report data of an AS's evidence (above). */
 pserr aspolicy_report_data(const uint8_t challenge[32],
     const uint8_t as_pub[32], const uint8_t digest[ASPOLICY_DIGEST_LEN],
+    uint8_t out[ATTEST_REPORT_DATA_LEN]) PS_WARN_UNUSED;
+
+/* The report data of a joining instance's evidence (above). */
+pserr aspolicy_join_request_report_data(const uint8_t challenge[32],
+    const uint8_t joiner_pub[32], const uint8_t digest[ASPOLICY_DIGEST_LEN],
     uint8_t out[ATTEST_REPORT_DATA_LEN]) PS_WARN_UNUSED;
 
 /* The report data of the evidence a peer answers a join with (above);

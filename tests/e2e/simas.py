@@ -192,10 +192,17 @@ def as_report_data(challenge, as_pub, digest):
     return hashlib.sha512(b"promptseal as v1" + challenge + as_pub + digest).digest()
 
 
+def join_request_report_data(challenge, joiner_pub, digest):
+    """What a joining instance's evidence must carry."""
+    return hashlib.sha512(b"promptseal as join request v1" + challenge +
+                          joiner_pub + digest).digest()
+
+
 def join_report_data(challenge, joiner_pub, wrapped, digest):
     """What the evidence a peer answers a join with must carry."""
-    return hashlib.sha512(b"promptseal as join v1" + challenge + joiner_pub +
-                          hashlib.sha256(wrapped).digest() + digest).digest()
+    return hashlib.sha512(b"promptseal as join reply v1" + challenge +
+                          joiner_pub + hashlib.sha256(wrapped).digest() +
+                          digest).digest()
 
 
 class AsApi:
