@@ -1713,8 +1713,9 @@ out:
  * vLLM's extras.  Each reply carries what the test needs to prove that
  * the exact plaintext arrived: "x_body_fnv", FNV-1a 64 (seed 0, see
  * fnv1a()) of the exact body bytes in 16 lowercase hex digits, and for
- * bodyless requests "x_method", "x_path" and "x_query" (the query as
- * received, "" when there is none).  Created responses are kept in memory
+ * bodyless requests "x_method", "x_path", "x_query" (the query as
+ * received, "" when there is none) and "x_content_type" (the request's
+ * Content-Type, "" when there is none).  Created responses are kept in memory
  * (at most RESP_MAX, the oldest dropped) for retrieve, delete,
  * input_items and cancel.
  */
@@ -1894,6 +1895,7 @@ add_bodyless_echo(struct json_object *o, const struct conn *c)
 	add_str(o, "x_method", rq->method, strlen(rq->method));
 	add_str(o, "x_path", rq->target, rq->path_len);
 	add_str(o, "x_query", q, strlen(q));
+	add_str(o, "x_content_type", rq->ctype, strlen(rq->ctype));
 }
 
 /* Send o as a JSON body with status; drops o.  Returns nonzero when the

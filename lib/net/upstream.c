@@ -425,6 +425,13 @@ upstream_request(struct upstream *u, const char *method, const char *path,
 			goto out;
 		hl = t;
 	}
+	/* A POST without a body goes without a Content-Type (protocol.md
+	 * section 4); libcurl would add its form type. */
+	if (strcmp(method, "POST") == 0 && len == 0) {
+		if ((t = curl_slist_append(hl, "Content-Type:")) == NULL)
+			goto out;
+		hl = t;
+	}
 	u->head = head;
 	u->data = data;
 	u->arg = arg;

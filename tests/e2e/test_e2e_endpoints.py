@@ -172,6 +172,11 @@ class Responses(Base):
         self.assertEqual(st, 200, c)
         self.assertEqual((c["status"], c["x_method"]), ("cancelled", "POST"))
         self.assertEqual(self.chain.recorded()[-1]["body"], "")
+        # A POST without a body goes without a Content-Type on both hops
+        # (protocol.md section 4), not with libcurl's form type.
+        self.assertEqual(c["x_content_type"], "")
+        self.assertEqual(self.chain.tamper.heads[-1][:2], ("POST", path + "/cancel"))
+        self.assertNotIn("content-type", self.chain.tamper.heads[-1][2].lower())
 
         st, _, d = self.jcall("DELETE", path)
         self.assertEqual(st, 200, d)
