@@ -37,7 +37,8 @@ struct exchange {
 	const char *query;
 	size_t qlen;
 	const char *ctype;            /* a multipart request's Content-Type */
-	struct keycache_entry key;
+	struct keycache_entry key;    /* its secret wiped once the reply
+	                               * is keyed */
 	struct envelope_ctx q;        /* the request */
 	struct envelope_ctx r;        /* the reply */
 	long status;
@@ -125,6 +126,10 @@ on_data(void *arg, const char *p, size_t n)
 	if (x->streaming) {
 		if ((rc = stream_open_feed(&x->s, p, n)) != PS_OK)
 			return rc;
+		/* Keyed by its first event, the stream needs the secret no
+		 * more, however long it runs (it may outlive the secret). */
+		if (x->r.keyed)
+			secret_wipe(x->key.secret, sizeof(x->key.secret));
 		return proxy_stream_flush(&x->sink);
 	}
 	return buf_append(&x->t->reply, p, n);

@@ -31,7 +31,8 @@ struct exchange {
 	enum message_endpoint ep;
 	const char *path;                    /* as received, checked by */
 	size_t plen;                         /* message_route() */
-	uint8_t secret[ENVELOPE_SECRET_LEN]; /* the request's, for the reply */
+	uint8_t secret[ENVELOPE_SECRET_LEN]; /* the request's, until the
+	                                      * reply's keys are derived */
 	uint8_t kid[ENVELOPE_KID_LEN];       /* the kid last looked up */
 	struct envelope_ctx q;               /* the request */
 	struct envelope_ctx r;               /* the reply */
@@ -284,7 +285,11 @@ key_reply(struct exchange *x)
 	memcpy(x->r.nonce, x->q.nonce, ENVELOPE_NONCE_LEN);
 	if ((rc = secret_nonce(x->r.reply, ENVELOPE_REPLY_LEN)) != PS_OK)
 		return rc;
-	return envelope_derive(&x->r, x->secret);
+	rc = envelope_derive(&x->r, x->secret);
+	/* The reply's keys are derived: the secret itself is done with,
+	 * however long the reply takes (a stream may outlive it). */
+	secret_wipe(x->secret, sizeof(x->secret));
+	return rc;
 }
 
 /* The inference server's whole reply, sealed with its status; its errors
