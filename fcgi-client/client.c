@@ -515,14 +515,14 @@ client_background(void *app, int stop_fd)
 }
 
 pserr
-client_as_upload(void *arg, const struct keycache_entry *key, int64_t ttl,
+client_as_upload(void *arg, const struct keycache_entry *key,
     int64_t *expires, char *why, size_t whylen)
 {
 	struct client_as *ca = arg;
 	pserr rc;
 
-	rc = asclient_upload(ca->as, ca->token, key->kid, key->secret, ttl,
-	    expires);
+	rc = asclient_upload(ca->as, ca->token, key->kid, key->secret,
+	    key->expires, expires);
 	metrics_upload(rc == PS_OK);
 	if (rc != PS_OK)
 		snprintf(why, whylen, "%s", asclient_error(ca->as)[0] ?

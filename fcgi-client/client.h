@@ -41,6 +41,6 @@ struct client_as {
 
 /* clientkey_upload_fn over asclient_upload; arg is a struct client_as. */
 pserr client_as_upload(void *arg, const struct keycache_entry *key,
-    int64_t ttl, int64_t *expires, char *why, size_t whylen);
+    int64_t *expires, char *why, size_t whylen);
 
 #endif

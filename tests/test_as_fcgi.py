@@ -111,9 +111,10 @@ class AsFcgi(unittest.TestCase):
         self.assertEqual(st, 200, body)
         return simas.unb64url(json.loads(body)["pubkey"])
 
-    def upload(self, kid, secret, ttl=600, auth="Bearer " + TOKEN):
+    def upload(self, kid, secret, ttl=600, auth="Bearer " + TOKEN,
+               expires=None):
         body = json.dumps(simas.sealed_upload(self.as_key(), kid, secret,
-                                              ttl)).encode()
+                                              ttl, expires)).encode()
         return self.call("POST", "/as/v1/secrets", body, auth)
 
     def challenge(self):
@@ -181,7 +182,12 @@ class AsFcgi(unittest.TestCase):
         self.assertIn("WWW-Authenticate: Bearer", head)
         self.assertEqual(self.upload(kid, secret, auth="Bearer nope" * 3)[0],
                          401)
-        self.assertEqual(self.upload(kid, secret, ttl=3601)[0], 400)
+        # An expiry in the past is refused; one past --max-ttl is cut.
+        self.assertEqual(self.upload(kid, secret, expires=int(time.time()) - 1)[0],
+                         400)
+        st, _, body = self.upload(os.urandom(16).hex(), secret, ttl=7200)
+        self.assertEqual(st, 201, body)
+        self.assertLessEqual(json.loads(body)["expires"], time.time() + 3600)
         self.assertEqual(self.call("POST", "/as/v1/secrets", b"{",
                                    "Bearer " + TOKEN)[0], 400)
         self.assertEqual(self.call("POST", "/as/v1/secrets", b"{}",

@@ -94,10 +94,10 @@ message(void)
 	return out;
 }
 
-/* The body of an upload of kid (hex) and secret (base64), sealed to the
- * AS's key as a client seals it. */
+/* The body of an upload of kid (hex) and secret (base64) until expires,
+ * sealed to the AS's key as a client seals it. */
 static const char *
-sealed_body(const char *kid, const char *secret, int64_t ttl)
+sealed_body(const char *kid, const char *secret, int64_t expires)
 {
 	static char b[512];
 	uint8_t k[16], sec[32];
@@ -106,7 +106,7 @@ sealed_body(const char *kid, const char *secret, int64_t ttl)
 	ck_assert_int_eq(codec_hex_decode(kid, 32, k, 16), PS_OK);
 	ck_assert_int_eq(codec_b64_decode(secret, strlen(secret), sec, 32,
 	    &got), PS_OK);
-	tu_as_upload_body(&as, k, sec, ttl, b, sizeof(b));
+	tu_as_upload_body(&as, k, sec, expires, b, sizeof(b));
 	return b;
 }
 
@@ -114,7 +114,7 @@ static int
 upload(const char *kid, const char *secret, int64_t ttl, int64_t now)
 {
 	return call("POST", "/as/v1/secrets", AUTH, "application/json",
-	    sealed_body(kid, secret, ttl), now);
+	    sealed_body(kid, secret, now + ttl), now);
 }
 
 START_TEST(routing)
@@ -178,7 +178,7 @@ START_TEST(upload_auth)
 {
 	char b[512];
 
-	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, NOW + 60));
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", NULL,
 	    "application/json", b, NOW), 401);
 	ck_assert_str_eq(code(), "unauthorized");
@@ -200,30 +200,30 @@ START_TEST(upload_malformed)
 		"[]",
 		"{",
 		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\"}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60} x",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60.5}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":\"60\"}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":0}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":86401}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":-5}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":60} x",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":60.5}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":\"60\"}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":0}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":86401}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":-5}",
 		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET
-		    "\",\"ttl\":99999999999999999999}",
+		    "\",\"expires\":99999999999999999999}",
 		"{\"kid\":\"" KID "\",\"kid\":\"" KID "\",\"secret\":\"" SECRET
-		    "\",\"ttl\":60}",
+		    "\",\"expires\":60}",
 		"{\"kid\":\"00112233445566778899AABBCCDDEEFF\",\"secret\":\""
-		    SECRET "\",\"ttl\":60}",
+		    SECRET "\",\"expires\":60}",
 		"{\"kid\":\"0011223344556677\",\"secret\":\"" SECRET
-		    "\",\"ttl\":60}",
+		    "\",\"expires\":60}",
 		"{\"kid\":\"" KID "\",\"secret\":\"AAECAwQFBgcICQoLDA0ODxAREhMU"
-		    "FRYXGBkaGxwdHh8\",\"ttl\":60}",
+		    "FRYXGBkaGxwdHh8\",\"expires\":60}",
 		"{\"kid\":\"" KID "\",\"secret\":\"AAECAwQFBgcICQoLDA0ODxAREhMU"
-		    "FRYXGBkaGxwdHg==\",\"ttl\":60}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60,"
+		    "FRYXGBkaGxwdHg==\",\"expires\":60}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":60,"
 		    "\"extra\":{\"nested\":1}}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60,}",
-		"{\"kid\":\"" KID "\"\"secret\":\"" SECRET "\",\"ttl\":60}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":060}",
-		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"ttl\":60,"
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":60,}",
+		"{\"kid\":\"" KID "\"\"secret\":\"" SECRET "\",\"expires\":60}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":060}",
+		"{\"kid\":\"" KID "\",\"secret\":\"" SECRET "\",\"expires\":60,"
 		    "\"x\":\"\\ud800\"}",
 	};
 	size_t i;
@@ -234,8 +234,9 @@ START_TEST(upload_malformed)
 		    i, rep.status);
 		ck_assert_str_eq(code(), "invalid_request");
 	}
-	ck_assert_int_eq(upload(KID, SECRET, 86401, NOW), 400);
-	ck_assert_str_eq(message(), "ttl must be 1 to 86400 seconds");
+	ck_assert_int_eq(upload(KID, SECRET, 0, NOW), 400);
+	ck_assert_str_eq(message(), "expires must be later than now (Unix "
+	    "seconds)");
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH, "text/plain",
 	    "{}", NOW), 415);
 	ck_assert_str_eq(code(), "unsupported_media_type");
@@ -253,7 +254,7 @@ START_TEST(upload_json_forms)
 	/* Escapes, unknown members, blanks. */
 	char b[768];
 	const char *sb = sealed_body(KID,
-	    "//////////////////////////////////////////8=", 60);
+	    "//////////////////////////////////////////8=", NOW + 60);
 	struct keycache_entry *l = NULL;
 	size_t n;
 
@@ -527,31 +528,41 @@ START_TEST(upload_sealed_only)
 	/* A raw secret is refused, never stored. */
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
 	    "application/json", "{\"kid\":\"" KID "\",\"secret\":\"" SECRET
-	    "\",\"ttl\":60}", NOW), 400);
+	    "\",\"expires\":60}", NOW), 400);
 	ck_assert_str_eq(message(), "a raw secret is refused: seal it to the "
 	    "attested key (POST /v1/attest)");
 	/* Sealed for another kid: the kid is bound. */
-	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, NOW + 60));
 	at = strstr(b, KID);
 	at[0] = 'f';
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
 	    "application/json", b, NOW), 400);
 	ck_assert_str_eq(message(), "the sealed secret does not open");
-	/* Sealed for another ttl: bound as well. */
-	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
-	at = strstr(b, "\"ttl\":60");
-	at[6] = '7';
+	/* Sealed for another expiry: bound as well. */
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, NOW + 60));
+	at = strstr(b, "\"expires\":") + 10;
+	at[0] = at[0] == '7' ? '8' : '7';
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
 	    "application/json", b, NOW), 400);
 	/* Sealed to another key of the AS (an earlier instance). */
 	memset(k, 0, sizeof(k));
-	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, 60));
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, NOW + 60));
 	at = strstr(b, "\"pubkey\":\"") + 10;
 	at[0] = at[0] == 'A' ? 'B' : 'A';
 	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
 	    "application/json", b, NOW), 409);
 	ck_assert_str_eq(code(), "as_key_changed");
 	ck_assert_int_eq(upload(KID, SECRET, 60, NOW), 201);
+	/* Whoever recorded that upload replays it once the secret expired:
+	 * the expiry is sealed with it, so it does not come back. */
+	snprintf(b, sizeof(b), "%s", sealed_body(KID, SECRET, NOW + 60));
+	ck_assert_int_eq(call("POST", "/as/v1/secrets", AUTH,
+	    "application/json", b, NOW + 60), 400);
+	ck_assert_str_eq(message(), "expires must be later than now (Unix "
+	    "seconds)");
+	/* A life past --max-ttl is cut to it. */
+	ck_assert_int_eq(upload(KID, SECRET, 10 * 86400, NOW + 60), 201);
+	ck_assert_ptr_nonnull(strstr(body(), "\"expires\":1700086460}"));
 }
 END_TEST
 
@@ -731,14 +742,14 @@ START_TEST(token_limits)
 		memset(k, 0, sizeof(k));
 		k[0] = (uint8_t)(i + 1);
 		codec_hex_encode(k, 16, kid);
-		tu_as_upload_body(&as, k, sec, 60, b, sizeof(b));
+		tu_as_upload_body(&as, k, sec, NOW + 60, b, sizeof(b));
 		ck_assert_int_eq(call("POST", "/as/v1/secrets",
 		    "Bearer greedy-token-0123456789", "application/json", b,
 		    NOW), i < 60 ? 201 : 429);
 	}
 	ck_assert_str_eq(code(), "token_limit");
 	memset(k, 0x40, sizeof(k));
-	tu_as_upload_body(&as, k, sec, 60, b, sizeof(b));
+	tu_as_upload_body(&as, k, sec, NOW + 60, b, sizeof(b));
 	ck_assert_int_eq(call("POST", "/as/v1/secrets",
 	    "Bearer modest-token-0123456789", "application/json", b, NOW), 201);
 	as.cfg.tokens = as.toks;

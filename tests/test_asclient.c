@@ -59,6 +59,9 @@ static struct {
 	int resets;
 } srv;
 
+/* An expiry ttl seconds from now. */
+#define NOW_PLUS(ttl) ((int64_t)time(NULL) + (ttl))
+
 static struct tu_as as;
 static struct aspolicy user;     /* the user's trust policy: the platform
                                   * key, the worker and AS measurements */
@@ -360,7 +363,8 @@ START_TEST(upload)
 
 	memset(kid, 0xab, sizeof(kid));
 	memset(sec, 0x01, sizeof(sec));
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp), PS_OK);
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(600),
+	    &exp), PS_OK);
 	ck_assert_int_ge(exp, before + 600);
 	ck_assert_int_le(exp, (int64_t)time(NULL) + 600);
 	ck_assert_str_eq(asclient_error(c), "");
@@ -371,7 +375,7 @@ START_TEST(upload)
 	ck_assert_ptr_nonnull(strstr(srv.last,
 	    "\r\nContent-Type: application/json\r\n"));
 	ck_assert_ptr_nonnull(strstr(srv.last, "\r\n\r\n{\"kid\":\""
-	    "abababababababababababababababab\",\"ttl\":600,\"pubkey\":\""));
+	    "abababababababababababababababab\",\"expires\":"));
 	/* Only sealed: neither the secret's bytes nor any text form. */
 	ck_assert_ptr_null(memmem(srv.last, srv.last_len, sec, 32));
 	ck_assert_ptr_null(strstr(srv.last, "AQEBAQEBAQEB"));
@@ -381,21 +385,27 @@ START_TEST(upload)
 	ck_assert_mem_eq(l[0].secret, sec, 32);
 	keyfile_entries_free(l, n);
 	/* Again: the kid exists. */
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp),
-	    PS_ERR_EXISTS);
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(600),
+	    &exp), PS_ERR_EXISTS);
 	ck_assert_str_eq(asclient_error(c),
 	    "HTTP 409 kid_exists: a secret with this kid exists");
 	/* A wrong token. */
 	kid[0] = 0;
-	ck_assert_int_eq(asclient_upload(c, TOKEN "x", kid, sec, 600, &exp),
-	    PS_ERR_AUTH);
+	ck_assert_int_eq(asclient_upload(c, TOKEN "x", kid, sec, NOW_PLUS(600),
+	    &exp), PS_ERR_AUTH);
 	ck_assert_str_eq(asclient_error(c), "HTTP 401 unauthorized: a valid "
 	    "bearer token is required");
 	/* A token that would inject a header is not sent at all. */
-	ck_assert_int_eq(asclient_upload(c, TOKEN "\r\nX-Evil: 1", kid, sec, 600,
-	    &exp), PS_ERR_ARG);
-	/* A ttl the AS refuses. */
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 86401, &exp),
+	ck_assert_int_eq(asclient_upload(c, TOKEN "\r\nX-Evil: 1", kid, sec,
+	    NOW_PLUS(600), &exp), PS_ERR_ARG);
+	/* A life beyond the AS's --max-ttl is cut to it ... */
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(90000),
+	    &exp), PS_OK);
+	ck_assert_int_le(exp, (int64_t)time(NULL) + 86400);
+	ck_assert_int_ge(exp, before + 86400);
+	/* ... and an expiry in the past refused. */
+	kid[0] = 1;
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, before - 1, &exp),
 	    PS_ERR_BAD_REQUEST);
 	asclient_free(c);
 }
@@ -419,7 +429,8 @@ START_TEST(kept_connection_reset)
 	memset(sec, 0x02, sizeof(sec));
 	srv.keep = 1;
 	srv.resets = 0;
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, &exp), PS_OK);
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(600),
+	    &exp), PS_OK);
 	ck_assert_int_eq(srv.resets, 1);
 	ck_assert_ptr_nonnull(strstr(srv.last, "POST /as/v1/secrets HTTP/1.1\r\n"));
 	ck_assert_str_eq(asclient_error(c), "");
@@ -444,7 +455,8 @@ START_TEST(fetch_keys)
 	ck_assert_ptr_null(keys);
 	memset(kid, 0x11, sizeof(kid));
 	memset(sec, 0x22, sizeof(sec));
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL), PS_OK);
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(600),
+	    NULL), PS_OK);
 	ck_assert_int_eq(asclient_fetch_keys(c, p, &keys, &n), PS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_mem_eq(keys[0].kid, kid, 16);
@@ -495,7 +507,7 @@ START_TEST(bad_replies)
 	    "the AS's challenge reply is malformed");
 	srv.canned_status = 201;
 	srv.canned_body = "{\"kid\":\"x\"}";
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 60, NULL),
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(60), NULL),
 	    PS_ERR_BAD_UPSTREAM);
 	/* A reply past the cap. */
 	srv.mode = M_HUGE;
@@ -534,7 +546,7 @@ refused(struct asclient *c, const char *why)
 
 	memset(kid, 0x31, sizeof(kid));
 	memset(sec, 0x32, sizeof(sec));
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL),
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(600), NULL),
 	    PS_ERR_AUTH);
 	ck_assert_msg(strstr(asclient_error(c), why) != NULL, "%s",
 	    asclient_error(c));
@@ -617,7 +629,8 @@ START_TEST(as_key_changed)
 	memset(kid, 0x51, sizeof(kid));
 	memset(sec, 0x52, sizeof(sec));
 	srv.rekey = 1;
-	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, 600, NULL), PS_OK);
+	ck_assert_int_eq(asclient_upload(c, TOKEN, kid, sec, NOW_PLUS(600),
+	    NULL), PS_OK);
 	ck_assert_int_eq(srv.rekey, 0);
 	ck_assert_int_eq(asstore_list(as.store, (int64_t)time(NULL), &l, &n),
 	    PS_OK);

@@ -22,18 +22,16 @@ struct fake_as {
 	int calls;
 	pserr rc;                 /* what the next uploads return */
 	int64_t skew;             /* the AS's expiry minus the client's */
-	int64_t last_ttl;
 	struct keycache_entry last;
 };
 
 static pserr
-fake_upload(void *arg, const struct keycache_entry *key, int64_t ttl,
-    int64_t *expires, char *why, size_t whylen)
+fake_upload(void *arg, const struct keycache_entry *key, int64_t *expires,
+    char *why, size_t whylen)
 {
 	struct fake_as *f = arg;
 
 	f->calls++;
-	f->last_ttl = ttl;
 	f->last = *key;
 	if (f->rc != PS_OK) {
 		snprintf(why, whylen, "the fake AS refuses");
@@ -139,7 +137,7 @@ END_TEST
 
 START_TEST(first_key_is_made_on_demand)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
 	struct keycache_entry got, *keys = NULL;
 	struct stat st;
@@ -147,7 +145,7 @@ START_TEST(first_key_is_made_on_demand)
 
 	ck_assert_int_eq(clientkey_get(ck, 1000, &got), PS_OK);
 	ck_assert_int_eq(f.calls, 1);
-	ck_assert_int_eq(f.last_ttl, 9);
+	ck_assert_int_eq(f.last.expires, 1009);
 	ck_assert_int_eq(got.expires, 1009);
 	ck_assert(same_key(&got, &f.last));
 	n = read_state(&keys);
@@ -166,7 +164,7 @@ END_TEST
 
 START_TEST(rotation_keeps_the_old_key)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
 	struct keycache_entry first, second, got, *keys = NULL;
 	size_t n;
@@ -217,7 +215,7 @@ END_TEST
 
 START_TEST(failed_upload_changes_nothing)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
 	struct keycache_entry first, got, *keys = NULL;
 	size_t n;
@@ -253,7 +251,7 @@ END_TEST
 
 START_TEST(the_as_expiry_wins_when_earlier)
 {
-	struct fake_as f = {0, PS_OK, -2, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, -2, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
 	struct keycache_entry got;
 
@@ -279,7 +277,7 @@ END_TEST
 
 START_TEST(processes_share_one_key)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct clientkey *a = open_ck(&f, 9), *b = open_ck(&f, 9);
 	struct keycache_entry ka, kb;
 	int rotated = -1;
@@ -305,7 +303,7 @@ END_TEST
 
 START_TEST(a_held_lock_is_not_waited_for)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
 	struct keycache_entry got;
 	int fd, rotated = -1;
@@ -327,13 +325,13 @@ END_TEST
 
 START_TEST(reupload)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct clientkey *ck = open_ck(&f, 9);
 	struct keycache_entry k = tu_entry(7, 1009);
 
 	ck_assert_int_eq(clientkey_reupload(ck, &k, 1003), PS_OK);
 	ck_assert_int_eq(f.calls, 1);
-	ck_assert_int_eq(f.last_ttl, 6);
+	ck_assert_int_eq(f.last.expires, 1009);
 	ck_assert(same_key(&f.last, &k));
 	f.rc = PS_ERR_EXISTS;
 	ck_assert_int_eq(clientkey_reupload(ck, &k, 1003), PS_OK);
@@ -350,7 +348,7 @@ END_TEST
 
 START_TEST(a_refused_state_file_is_left_alone)
 {
-	struct fake_as f = {0, PS_OK, 0, 0, {{0}, {0}, 0}};
+	struct fake_as f = {0, PS_OK, 0, {{0}, {0}, 0}};
 	struct keycache_entry k = tu_entry(1, 1009), got;
 	struct clientkey *ck;
 	struct stat st;

@@ -329,19 +329,19 @@ tu_as_setup(struct tu_as *a, const char *token)
 }
 
 /*
- * The JSON body of an upload of kid and secret for ttl, the secret sealed
- * to the AS's key as a client seals it, into out (cap bytes).
+ * The JSON body of an upload of kid and secret until expires, the secret
+ * sealed to the AS's key as a client seals it, into out (cap bytes).
  */
 static inline void
 tu_as_upload_body(const struct tu_as *a, const uint8_t kid[16],
-    const uint8_t secret[32], int64_t ttl, char *out, size_t cap)
+    const uint8_t secret[32], int64_t expires, char *out, size_t cap)
 {
 	uint8_t enc[32], aad[ASPOLICY_UPLOAD_AAD_LEN];
 	char kidhex[33], pub64[64], enc64[64], ct64[96];
 	struct buf ct;
 
 	buf_init(&ct, 64);
-	aspolicy_upload_aad(kid, ttl, aad);
+	aspolicy_upload_aad(kid, expires, aad);
 	ck_assert_int_eq(hpke_seal(&hpke_suite_default, a->as_pub,
 	    ASPOLICY_UPLOAD_INFO, sizeof(ASPOLICY_UPLOAD_INFO) - 1, aad,
 	    sizeof(aad), secret, 32, enc, &ct), PS_OK);
@@ -349,9 +349,9 @@ tu_as_upload_body(const struct tu_as *a, const uint8_t kid[16],
 	pub64[codec_b64url_encode(a->as_pub, 32, pub64)] = '\0';
 	enc64[codec_b64url_encode(enc, 32, enc64)] = '\0';
 	ct64[codec_b64url_encode((const uint8_t *)ct.p, ct.len, ct64)] = '\0';
-	snprintf(out, cap, "{\"kid\":\"%s\",\"ttl\":%lld,\"pubkey\":\"%s\","
-	    "\"enc\":\"%s\",\"sealed\":\"%s\"}", kidhex, (long long)ttl,
-	    pub64, enc64, ct64);
+	snprintf(out, cap, "{\"kid\":\"%s\",\"expires\":%lld,\"pubkey\":"
+	    "\"%s\",\"enc\":\"%s\",\"sealed\":\"%s\"}", kidhex,
+	    (long long)expires, pub64, enc64, ct64);
 	buf_free(&ct);
 }
 

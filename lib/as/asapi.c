@@ -52,13 +52,13 @@ b64url_exact(const struct buf *s, uint8_t *out, size_t want)
 
 /* ------------------------------------------------ POST /v1/secrets */
 
-enum { UP_KID, UP_TTL, UP_PUBKEY, UP_ENC, UP_SEALED, UP_SECRET, UP_N };
+enum { UP_KID, UP_EXPIRES, UP_PUBKEY, UP_ENC, UP_SEALED, UP_SECRET, UP_N };
 
 /* Open the sealed secret of an upload into e->secret; -1 with the answer
  * in r when it is not sealed to this AS's key or does not open. */
 static int
 upload_open(const struct asapi_cfg *c, const struct asbody_field *f,
-    struct keycache_entry *e, int64_t ttl, struct asreply *r)
+    struct keycache_entry *e, int64_t expires, struct asreply *r)
 {
 	uint8_t pub[32], enc[HPKE_ENC_LEN], ct[32 + HPKE_TAG_LEN], aad[24];
 	struct buf pt;
@@ -79,7 +79,7 @@ upload_open(const struct asapi_cfg *c, const struct asbody_field *f,
 		    "to another key of the attestation service: attest again");
 		goto out;
 	}
-	aspolicy_upload_aad(e->kid, ttl, aad);
+	aspolicy_upload_aad(e->kid, expires, aad);
 	if (hpke_open(&hpke_suite_default, c->as_priv, enc,
 	    ASPOLICY_UPLOAD_INFO, sizeof(ASPOLICY_UPLOAD_INFO) - 1, aad, sizeof(aad),
 	    ct, sizeof(ct), &pt) != PS_OK || pt.len != sizeof(e->secret)) {
@@ -94,49 +94,51 @@ out:
 }
 
 /*
- * The secret and its ttl from an upload's body into e (expires unset) and
- * *ttl.  -1 with the answer in r when the body is refused.
+ * The secret and its expiry from an upload's body into e, at time now:
+ * the expiry the client sealed it with, at most --max-ttl from now.  -1
+ * with the answer in r when the body is refused.
  */
 static int
 upload_parse(const struct asapi_cfg *c, const struct asapi_request *q,
-    struct keycache_entry *e, int64_t *ttl, struct asreply *r)
+    int64_t now, struct keycache_entry *e, struct asreply *r)
 {
 	struct asbody_field f[UP_N] = {
 		[UP_KID] = {"kid", ASBODY_STR, KID_HEX_MAX},
-		[UP_TTL] = {"ttl", ASBODY_INT, 0},
+		[UP_EXPIRES] = {"expires", ASBODY_INT, 0},
 		[UP_PUBKEY] = {"pubkey", ASBODY_STR, KEY_B64URL_MAX},
 		[UP_ENC] = {"enc", ASBODY_STR, KEY_B64URL_MAX},
 		[UP_SEALED] = {"sealed", ASBODY_STR, SEALED_B64_MAX},
 		[UP_SECRET] = {"secret", ASBODY_STR, SEALED_B64_MAX},
 	};
-	char msg[96];
 	int ret = -1;
 	pserr rc;
 
 	if ((rc = asbody_parse(q->body, q->body_len, f, UP_N)) == PS_ERR_NOMEM)
 		asreply_internal(r, "upload", rc);
 	else if (rc != PS_OK)
-		asreply_bad_request(r, "body is not a JSON object of kid, ttl, "
-		    "pubkey, enc and sealed");
+		asreply_bad_request(r, "body is not a JSON object of kid, "
+		    "expires, pubkey, enc and sealed");
 	else if (f[UP_SECRET].seen)
 		/* A raw secret never crosses the wire: whoever terminates
 		 * TLS in front of the AS would read it. */
 		asreply_bad_request(r, "a raw secret is refused: seal it to "
 		    "the attested key (POST /v1/attest)");
-	else if (!f[UP_KID].seen || !f[UP_TTL].seen || !f[UP_PUBKEY].seen ||
+	else if (!f[UP_KID].seen || !f[UP_EXPIRES].seen || !f[UP_PUBKEY].seen ||
 	    !f[UP_ENC].seen || !f[UP_SEALED].seen)
-		asreply_bad_request(r, "kid, ttl, pubkey, enc and sealed are "
+		asreply_bad_request(r, "kid, expires, pubkey, enc and sealed are "
 		    "required");
 	else if (codec_hex_decode(f[UP_KID].str.p, f[UP_KID].str.len, e->kid,
 	    sizeof(e->kid)) != PS_OK)
 		asreply_bad_request(r, "kid must be 32 lowercase hex "
 		    "characters");
-	else if (f[UP_TTL].num < 1 || f[UP_TTL].num > c->max_ttl) {
-		pserr_why(msg, sizeof(msg), "ttl must be 1 to %" PRId64
-		    " seconds", c->max_ttl);
-		asreply_bad_request(r, msg);
-	} else if (upload_open(c, f, e, f[UP_TTL].num, r) == 0) {
-		*ttl = f[UP_TTL].num;
+	else if (f[UP_EXPIRES].num <= now)
+		/* An expired secret is gone for good: a recorded upload
+		 * replayed later does not bring it back. */
+		asreply_bad_request(r, "expires must be later than now (Unix "
+		    "seconds)");
+	else if (upload_open(c, f, e, f[UP_EXPIRES].num, r) == 0) {
+		e->expires = f[UP_EXPIRES].num - now > c->max_ttl ?
+		    now + c->max_ttl : f[UP_EXPIRES].num;
 		ret = 0;
 	}
 	asbody_free(f, UP_N);
@@ -160,7 +162,6 @@ handle_secrets(const struct asapi_cfg *c, struct asstore *s,
 	char kidhex[2 * sizeof(e.kid) + 1];
 	const char *tenant = NULL;
 	size_t limit = 0;
-	int64_t ttl;
 	pserr rc;
 
 	memset(&e, 0, sizeof(e));
@@ -172,9 +173,8 @@ handle_secrets(const struct asapi_cfg *c, struct asstore *s,
 		unsupported_media_type(r);
 		goto out;
 	}
-	if (upload_parse(c, q, &e, &ttl, r) != 0)
+	if (upload_parse(c, q, now, &e, r) != 0)
 		goto out;
-	e.expires = now + ttl;
 	rc = asstore_put_for(s, &e, tenant, limit, now);
 	if (rc == PS_ERR_EXISTS)
 		asreply_error(r, 409, "kid_exists",
@@ -190,7 +190,8 @@ handle_secrets(const struct asapi_cfg *c, struct asstore *s,
 		asreply_internal(r, "store", rc);
 	else {
 		kidhex[codec_hex_encode(e.kid, sizeof(e.kid), kidhex)] = '\0';
-		asreply_note(r, "stored for %s, ttl %" PRId64, tenant, ttl);
+		asreply_note(r, "stored for %s, ttl %" PRId64, tenant,
+		    e.expires - now);
 		asreply_ok(r, 201, "{\"kid\":\"%s\",\"expires\":%" PRId64 "}",
 		    kidhex, e.expires);
 	}
@@ -528,8 +529,8 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
 /*
  * Another AS instance asks for the storage key.  Its evidence must bind
  * the challenge, its ephemeral key and this instance's own policy digest
- * (aspolicy_join_request_report_data): a joiner enforces exactly the policy this one
- * does, and runs an AS build of the policy's peers.  The answer carries
+ * (aspolicy_join_request_report_data): a joiner enforces exactly the
+ * policy this one does, and runs an AS build of the policy's peers.  The answer carries
  * this instance's own evidence over the wrapped key
  * (aspolicy_join_report_data), so that the joiner takes the storage key
  * only from an attested peer, not from whoever answers at the peer's

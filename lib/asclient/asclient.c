@@ -294,7 +294,7 @@ put_b64url(struct buf *b, const uint8_t *p, size_t n)
  */
 static pserr
 upload_once(struct asclient *c, const struct aspolicy *pol, const char *auth,
-    const uint8_t kid[16], const uint8_t secret[32], int64_t ttl,
+    const uint8_t kid[16], const uint8_t secret[32], int64_t expires,
     struct buf *reply)
 {
 	uint8_t as_pub[32], enc[HPKE_ENC_LEN], aad[ASPOLICY_UPLOAD_AAD_LEN];
@@ -308,7 +308,7 @@ upload_once(struct asclient *c, const struct aspolicy *pol, const char *auth,
 	 * enforces, and gets the secret only sealed to its attested key. */
 	if ((rc = asclient_attest(c, pol, as_pub)) != PS_OK)
 		goto out;
-	aspolicy_upload_aad(kid, ttl, aad);
+	aspolicy_upload_aad(kid, expires, aad);
 	if ((rc = hpke_seal(&hpke_suite_default, as_pub, ASPOLICY_UPLOAD_INFO,
 	    sizeof(ASPOLICY_UPLOAD_INFO) - 1, aad, sizeof(aad), secret, 32, enc,
 	    &sealed)) != PS_OK) {
@@ -317,13 +317,13 @@ upload_once(struct asclient *c, const struct aspolicy *pol, const char *auth,
 	}
 	kidhex[codec_hex_encode(kid, 16, kidhex)] = '\0';
 	{
-		char ttls[32];
+		char exps[32];
 
-		snprintf(ttls, sizeof(ttls), "%" PRId64, ttl);
+		snprintf(exps, sizeof(exps), "%" PRId64, expires);
 		if ((rc = buf_puts(&body, "{\"kid\":\"")) != PS_OK ||
 		    (rc = buf_puts(&body, kidhex)) != PS_OK ||
-		    (rc = buf_puts(&body, "\",\"ttl\":")) != PS_OK ||
-		    (rc = buf_puts(&body, ttls)) != PS_OK ||
+		    (rc = buf_puts(&body, "\",\"expires\":")) != PS_OK ||
+		    (rc = buf_puts(&body, exps)) != PS_OK ||
 		    (rc = buf_puts(&body, ",\"pubkey\":\"")) != PS_OK ||
 		    (rc = put_b64url(&body, as_pub, 32)) != PS_OK ||
 		    (rc = buf_puts(&body, "\",\"enc\":\"")) != PS_OK ||
@@ -343,7 +343,7 @@ out:
 
 pserr
 asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
-    const uint8_t secret[32], int64_t ttl, int64_t *expires)
+    const uint8_t secret[32], int64_t until, int64_t *expires)
 {
 	char why[200] = "";
 	struct aspolicy fresh;
@@ -386,7 +386,7 @@ asclient_upload(struct asclient *c, const char *token, const uint8_t kid[16],
 	 * Never taken for kid_exists: the secret is not at the AS. */
 	for (try = 0; try < 2; try++) {
 		buf_reset(&reply);
-		rc = upload_once(c, pol, auth.p, kid, secret, ttl, &reply);
+		rc = upload_once(c, pol, auth.p, kid, secret, until, &reply);
 		if (rc != PS_ERR_EXISTS || strstr(c->err, " as_key_changed") ==
 		    NULL)
 			break;

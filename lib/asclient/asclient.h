@@ -77,11 +77,13 @@ pserr asclient_attest(struct asclient *c, const struct aspolicy *user,
     uint8_t as_pub[32]) PS_WARN_UNUSED;
 
 /*
- * Upload a secret (POST <url>/v1/secrets) with bearer token, after
- * asclient_attest() with the handle's policy: the secret travels only
- * sealed (HPKE, attest/hpke.h) to the key of an AS the user's policy
- * accepts; nothing is sent when the AS is refused.  Returns
+ * Upload a secret (POST <url>/v1/secrets) that expires at until (Unix
+ * seconds) with bearer token, after asclient_attest() with the handle's
+ * policy: the secret travels only sealed (HPKE, attest/hpke.h), bound to
+ * its kid and expiry, to the key of an AS the user's policy accepts;
+ * nothing is sent when the AS is refused.  Returns
  *   PS_OK             stored; *expires (may be NULL) gets the AS's expiry
+ *                     (until, or earlier within the AS's --max-ttl)
  *   PS_ERR_EXISTS     409: the kid exists at the AS
  *   PS_ERR_AUTH       401: the token was refused
  *   PS_ERR_BAD_REQUEST  400 or 415: the AS refused the request
@@ -91,7 +93,7 @@ pserr asclient_attest(struct asclient *c, const struct aspolicy *user,
  *   PS_ERR_BAD_UPSTREAM  any other status, or a reply that does not parse
  */
 pserr asclient_upload(struct asclient *c, const char *token,
-    const uint8_t kid[16], const uint8_t secret[32], int64_t ttl,
+    const uint8_t kid[16], const uint8_t secret[32], int64_t until,
     int64_t *expires) PS_WARN_UNUSED;
 
 /* Get a challenge (POST <url>/v1/challenge); codes as asclient_upload. */

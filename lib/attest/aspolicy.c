@@ -345,12 +345,12 @@ out:
 }
 
 void
-aspolicy_upload_aad(const uint8_t kid[16], int64_t ttl,
+aspolicy_upload_aad(const uint8_t kid[16], int64_t expires,
     uint8_t out[ASPOLICY_UPLOAD_AAD_LEN])
 {
 	int i;
 
 	memcpy(out, kid, 16);
 	for (i = 0; i < 8; i++)
-		out[16 + i] = (uint8_t)((uint64_t)ttl >> (56 - 8 * i));
+		out[16 + i] = (uint8_t)((uint64_t)expires >> (56 - 8 * i));
 }

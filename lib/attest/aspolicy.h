@@ -121,13 +121,14 @@ pserr aspolicy_load(const char *path, struct aspolicy *p, char *why,
 
 /*
  * What both sides of an upload bind (docs/as-api.md): the secret is sealed
- * with HPKE to the attested AS key with this info, and the kid and ttl
- * (8 bytes, big-endian) as associated data, so that a sealed secret
- * cannot be moved to another kid or life.
+ * with HPKE to the attested AS key with this info, and the kid and the
+ * expiry (Unix seconds, 8 bytes, big-endian) as associated data, so that a
+ * sealed secret cannot be moved to another kid or life, nor brought back
+ * by a replay once it has expired.
  */
 #define ASPOLICY_UPLOAD_INFO "promptseal as upload v1"
 #define ASPOLICY_UPLOAD_AAD_LEN 24
-void aspolicy_upload_aad(const uint8_t kid[16], int64_t ttl,
+void aspolicy_upload_aad(const uint8_t kid[16], int64_t expires,
     uint8_t out[ASPOLICY_UPLOAD_AAD_LEN]);
 
 #endif

@@ -282,8 +282,7 @@ new_key(struct clientkey *ck, int64_t now, struct keycache_entry *fresh,
 		return rc;
 	}
 	why[0] = '\0';
-	rc = ck->upload(ck->upload_arg, fresh, ck->ttl, &as_expires, why,
-	    whylen);
+	rc = ck->upload(ck->upload_arg, fresh, &as_expires, why, whylen);
 	if (rc == PS_ERR_EXISTS)
 		pserr_why(why, whylen, "the AS holds the new kid already");
 	else if (rc != PS_OK && why[0] == '\0')
@@ -441,8 +440,7 @@ clientkey_reupload(struct clientkey *ck, const struct keycache_entry *key,
 		return PS_ERR_NO_KEY;
 	why[0] = '\0';
 	pthread_mutex_lock(&ck->rot);
-	rc = ck->upload(ck->upload_arg, key, key->expires - now, &expires,
-	    why, sizeof(why));
+	rc = ck->upload(ck->upload_arg, key, &expires, why, sizeof(why));
 	pthread_mutex_unlock(&ck->rot);
 	if (rc == PS_ERR_EXISTS)
 		return PS_OK;

@@ -41,15 +41,15 @@
 #define CLIENTKEY_MAX_TTL (30 * 86400)
 
 /*
- * Get key to the AS for ttl seconds.  PS_OK when stored, with the AS's
+ * Get key to the AS until key->expires.  PS_OK when stored, with the AS's
  * expiry in *expires; PS_ERR_EXISTS when the AS holds the kid already;
  * any other error otherwise, with a reason for a log line (never a secret
  * or a token) in why (whylen bytes, NUL terminated).  Called by one thread
  * at a time.
  */
 typedef pserr (*clientkey_upload_fn)(void *arg,
-    const struct keycache_entry *key, int64_t ttl, int64_t *expires,
-    char *why, size_t whylen);
+    const struct keycache_entry *key, int64_t *expires, char *why,
+    size_t whylen);
 
 struct clientkey_cfg {
 	const char *state_path;     /* the key state file */

@@ -11,6 +11,7 @@ import http.client
 import json
 import ssl
 import struct
+import time
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import (
@@ -166,12 +167,15 @@ def hpke_open(skr, enc, info, aad, ct, aead=HPKE_AES256GCM):
 UPLOAD_INFO = b"promptseal as upload v1"
 
 
-def sealed_upload(as_pub, kid_hex, secret, ttl):
+def sealed_upload(as_pub, kid_hex, secret, ttl, expires=None):
     """The body of an upload: secret sealed with HPKE to as_pub, the kid
-    and ttl bound as associated data (docs/as-api.md)."""
-    aad = bytes.fromhex(kid_hex) + struct.pack(">q", ttl)
+    and the expiry (now + ttl unless given) bound as associated data
+    (docs/as-api.md)."""
+    if expires is None:
+        expires = int(time.time()) + ttl
+    aad = bytes.fromhex(kid_hex) + struct.pack(">q", expires)
     enc, ct = hpke_seal(as_pub, UPLOAD_INFO, aad, secret)
-    return {"kid": kid_hex, "ttl": ttl, "pubkey": b64url(as_pub),
+    return {"kid": kid_hex, "expires": expires, "pubkey": b64url(as_pub),
             "enc": b64url(enc), "sealed": b64url(ct)}
 
 
