@@ -634,6 +634,11 @@ main(int argc, char **argv)
 	struct server_app app = {handle, thread_init, thread_fini, &a, NULL};
 	int ret;
 
+	/* Before any secret is read. */
+	if (secret_no_dumps() != PS_OK) {
+		perror("promptseal-as: cannot keep its memory out of core files");
+		return 1;
+	}
 	a.cfg.prefix = "/as";
 	a.cfg.max_ttl = 604800;
 	a.cfg.challenge_ttl = 60;

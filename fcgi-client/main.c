@@ -332,6 +332,11 @@ main(int argc, char **argv)
 	struct args a;
 	int ret;
 
+	/* Before any secret is read. */
+	if (secret_no_dumps() != PS_OK) {
+		perror("promptseal-client: cannot keep its memory out of core files");
+		return 1;
+	}
 	memset(&cl, 0, sizeof(cl));
 	memset(&ca, 0, sizeof(ca));
 	memset(&a, 0, sizeof(a));

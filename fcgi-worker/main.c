@@ -15,6 +15,7 @@
 #include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/secret.h"
 #include "keys/keycache.h"
 #include "net/proxy.h"
 #include "net/server.h"
@@ -201,6 +202,11 @@ main(int argc, char **argv)
 	struct args a;
 	int ret;
 
+	/* Before any secret is read. */
+	if (secret_no_dumps() != PS_OK) {
+		perror("promptseal-worker: cannot keep its memory out of core files");
+		return 1;
+	}
 	memset(&w, 0, sizeof(w));
 	memset(&a, 0, sizeof(a));
 	proxy_opts_init(&w.opts);

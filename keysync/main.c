@@ -25,6 +25,7 @@
 #include "core/conffile.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/secret.h"
 #include "keys/keyfile.h"
 #include "keys/keysync.h"
 #include "keys/notify.h"
@@ -421,6 +422,11 @@ main(int argc, char **argv)
 	static struct sync y;
 	int ret;
 
+	/* Before any secret is read. */
+	if (secret_no_dumps() != PS_OK) {
+		perror("promptseal-keysync: cannot keep its memory out of core files");
+		return 1;
+	}
 	y.interval = 30;
 	y.max_backoff = 60;
 	y.timeout = 15;

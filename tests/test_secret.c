@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +153,29 @@ START_TEST(test_secret_sort)
 }
 END_TEST
 
+/* In a child of its own: no core files, for good, and not dumpable. */
+START_TEST(test_secret_no_dumps)
+{
+	struct rlimit rl, more = {1 << 20, 1 << 20};
+	pid_t pid;
+	int st;
+
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		if (secret_no_dumps() != PS_OK ||
+		    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+		    getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur != 0 ||
+		    rl.rlim_max != 0 ||
+		    /* Nobody raises it again without privilege. */
+		    (geteuid() != 0 && setrlimit(RLIMIT_CORE, &more) == 0))
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
 START_TEST(test_secret_nonce)
 {
 	enum { N = 1000 };
@@ -232,6 +257,7 @@ secret_suite(void)
 	tcase_add_test(tc, test_secret_random);
 	tcase_add_test(tc, test_secret_wipe);
 	tcase_add_test(tc, test_secret_sort);
+	tcase_add_test(tc, test_secret_no_dumps);
 	tcase_add_test(tc, test_secret_nonce);
 	tcase_add_test(tc, test_secret_nonce_threads_and_fork);
 	suite_add_tcase(s, tc);

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -84,6 +86,15 @@ secret_sort(void *base, size_t n, size_t size,
 		swap(b, b + i * size, size);
 		sift(b, 0, i, size, cmp);
 	}
+}
+
+pserr
+secret_no_dumps(void)
+{
+	const struct rlimit none = {0, 0};
+
+	return setrlimit(RLIMIT_CORE, &none) == 0 &&
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? PS_OK : PS_ERR_IO;
 }
 
 pserr

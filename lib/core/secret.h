@@ -31,6 +31,16 @@ int secret_equal(const void *a, const void *b, size_t n);
 void secret_sort(void *base, size_t n, size_t size,
     int (*cmp)(const void *, const void *));
 
+/*
+ * Keep this process's memory out of core files and away from other
+ * processes of its user (ptrace, /proc/PID/mem): no core dumps
+ * (RLIMIT_CORE 0, for good) and not dumpable.  Called first thing by each
+ * program: besides the buffers it wipes, libcurl, libfcgi and the C
+ * library leave copies of secrets and plaintext in memory they free.
+ * PS_ERR_IO when either cannot be set.
+ */
+pserr secret_no_dumps(void) PS_WARN_UNUSED;
+
 /* Fill p with n bytes from the CSPRNG.  Returns PS_ERR_CRYPTO on failure. */
 pserr secret_random(void *p, size_t n) PS_WARN_UNUSED;
 

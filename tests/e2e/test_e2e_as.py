@@ -277,6 +277,18 @@ class AsLighttpd(AsCase):
             c.stop_proc("as3")
             relay.close()
 
+    def test_7c_no_core_files(self):
+        # Every program keeps its memory (with what libcurl, libfcgi and
+        # the C library leave of secrets in freed blocks) out of core
+        # files and away from other processes of its user: not dumpable
+        # (its /proc files then belong to root) and no core size.
+        for name in ("client", "worker", "as", "keysync"):
+            pid = self.chain.procs[name].pid
+            self.assertEqual(os.stat("/proc/%d/environ" % pid).st_uid, 0, name)
+            with open("/proc/%d/limits" % pid) as f:
+                core = [l.split()[4:6] for l in f if l.startswith("Max core file size")]
+            self.assertEqual(core, [["0", "0"]], name)
+
     def test_8_no_secret_between_as_and_keysync(self):
         # Every byte between keysync and the AS, as it travels inside TLS:
         # the secrets are in it only wrapped.
