@@ -99,6 +99,11 @@ START_TEST(test_is_sse)
 	ck_assert_int_eq(proxy_is_sse("text/event-streams"), 0);
 	ck_assert_int_eq(proxy_is_sse("application/json"), 0);
 	ck_assert_int_eq(proxy_is_sse(""), 0);
+	/* Read as the bound media type is: blanks around it are not part
+	 * of it, anything before the ';' is. */
+	ck_assert_int_eq(proxy_is_sse(" text/event-stream\t;x"), 1);
+	ck_assert_int_eq(proxy_is_sse("text/event-stream x"), 0);
+	ck_assert_int_eq(proxy_is_sse("text/event-stream\x01"), 0);
 }
 END_TEST
 

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/caps.h"
 #include "core/log.h"
@@ -263,10 +262,12 @@ proxy_stream_begin(struct proxy_sink *k, FCGX_Request *req,
 int
 proxy_is_sse(const char *ct)
 {
-	size_t n = sizeof("text/event-stream") - 1;
+	char m[sizeof("text/event-stream")];
 
-	return strncasecmp(ct, "text/event-stream", n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	/* Read as the media type the reply is bound to is read: a
+	 * Content-Type taken for a stream is one whose events can open. */
+	return message_media_type(ct, m, sizeof(m)) >= 0 &&
+	    strcmp(m, "text/event-stream") == 0;
 }
 
 int

@@ -173,7 +173,8 @@ pserr proxy_stream_flush(struct proxy_sink *k) PS_WARN_UNUSED;
  * (FCGX_Finish_r writes them with the end of the request). */
 void proxy_stream_end(struct proxy_sink *k);
 
-/* 1 when content_type is text/event-stream (parameters allowed). */
+/* 1 when the media type of content_type (message_media_type()) is
+ * text/event-stream: parameters and blanks around it allowed. */
 int proxy_is_sse(const char *content_type);
 
 /* message_media_type(), for the proxies: the media type a reply is bound
