@@ -140,6 +140,30 @@ START_TEST(bad_lines)
 }
 END_TEST
 
+/* A NUL byte in a line is refused, wherever the line is: it used to end
+ * the line unseen (the last line's rest was dropped, another line was
+ * called too long). */
+START_TEST(nul_byte)
+{
+	static const char last[] = "once\nupstream unix:/a\0/evil";
+	static const char mid[] = "upstream unix:/a\0b\nonce\n";
+	struct conffile_args a = {NULL, NULL, 0};
+	char why[256] = "", want[600];
+
+	tu_write(path, last, sizeof(last) - 1, 0644);
+	ck_assert_int_eq(conffile_read(path, opts, NULL, &a, why,
+	    sizeof(why)), PS_ERR_ARG);
+	snprintf(want, sizeof(want), "%s:2: a NUL byte", path);
+	ck_assert_str_eq(why, want);
+	ck_assert_uint_eq(a.n, 0);
+	tu_write(path, mid, sizeof(mid) - 1, 0644);
+	ck_assert_int_eq(conffile_read(path, opts, NULL, &a, why,
+	    sizeof(why)), PS_ERR_ARG);
+	snprintf(want, sizeof(want), "%s:1: a NUL byte", path);
+	ck_assert_str_eq(why, want);
+}
+END_TEST
+
 START_TEST(bad_files)
 {
 	struct conffile_args a;
@@ -361,6 +385,7 @@ conffile_suite(void)
 	tcase_add_loop_test(tc, bad_lines, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, bad_files);
+	tcase_add_test(tc, nul_byte);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("getopt");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -164,9 +164,10 @@ conffile_read(const char *path, const struct option *longopts,
     size_t whylen)
 {
 	struct conffile_args a = {NULL, NULL, 0};
-	char line[PS_CAP_CONFIG_LINE + 2];
+	char line[PS_CAP_CONFIG_LINE + 1], *text = NULL;
+	const char *p, *end, *nl;
 	unsigned lineno = 0;
-	size_t total = 0, n;
+	size_t len, n;
 	FILE *f;
 	pserr rc = PS_ERR_IO;
 
@@ -174,38 +175,46 @@ conffile_read(const char *path, const struct option *longopts,
 		say(why, whylen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	/* The whole file first, one byte more than it may hold: the lines
+	 * are then cut by their real lengths, so a NUL byte in one is seen
+	 * (fgets() and strlen() would end the line there unseen). */
+	if ((text = malloc(PS_CAP_CONFIG_FILE + 1)) == NULL) {
+		say(why, whylen, "%s: out of memory", path);
+		goto out;
+	}
+	len = fread(text, 1, PS_CAP_CONFIG_FILE + 1, f);
+	if (ferror(f)) {
+		say(why, whylen, "%s: cannot read", path);
+		goto out;
+	}
+	if (len > PS_CAP_CONFIG_FILE) {
+		say(why, whylen, "%s: larger than %u bytes", path,
+		    (unsigned)PS_CAP_CONFIG_FILE);
+		rc = PS_ERR_TOO_LARGE;
+		goto out;
+	}
+	for (p = text, end = text + len; p < end; p = nl ? nl + 1 : end) {
 		lineno++;
-		n = strlen(line);
-		total += n;
-		if (total > PS_CAP_CONFIG_FILE) {
-			say(why, whylen, "%s: larger than %u bytes", path,
-			    (unsigned)PS_CAP_CONFIG_FILE);
-			rc = PS_ERR_TOO_LARGE;
-			goto out;
-		}
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		else if (!feof(f) || n > PS_CAP_CONFIG_LINE) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl ? nl : end) - p);
+		if (n > PS_CAP_CONFIG_LINE) {
 			say(why, whylen, "%s:%u: longer than %u bytes", path,
 			    lineno, (unsigned)PS_CAP_CONFIG_LINE);
 			rc = PS_ERR_TOO_LARGE;
 			goto out;
 		}
-		if (memchr(line, '\0', n) != NULL && strlen(line) != n) {
+		if (memchr(p, '\0', n) != NULL) {
 			say(why, whylen, "%s:%u: a NUL byte", path, lineno);
 			rc = PS_ERR_ARG;
 			goto out;
 		}
+		memcpy(line, p, n);
+		line[n] = '\0';
 		if (parse_line(path, lineno, line, longopts, skip, &a, why,
 		    whylen) != 0) {
 			rc = PS_ERR_ARG;
 			goto out;
 		}
-	}
-	if (ferror(f)) {
-		say(why, whylen, "%s: cannot read", path);
-		goto out;
 	}
 	*out = a;
 	a.argv = NULL;
@@ -215,6 +224,7 @@ conffile_read(const char *path, const struct option *longopts,
 out:
 	if (f != NULL)
 		fclose(f);
+	free(text);
 	conffile_args_free(&a);
 	return rc;
 }
