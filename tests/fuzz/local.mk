@@ -11,7 +11,7 @@ FUZZ_TARGETS = tests/fuzz/fuzz_codec tests/fuzz/fuzz_jscan tests/fuzz/fuzz_sse \
 	tests/fuzz/fuzz_keyfile tests/fuzz/fuzz_wrap tests/fuzz/fuzz_tokens \
 	tests/fuzz/fuzz_release tests/fuzz/fuzz_asbody tests/fuzz/fuzz_attest \
 	tests/fuzz/fuzz_asreply tests/fuzz/fuzz_multipart tests/fuzz/fuzz_head \
-	tests/fuzz/fuzz_policy
+	tests/fuzz/fuzz_policy tests/fuzz/fuzz_conffile
 # FUZZ_LDFLAGS is -fsanitize=fuzzer with --enable-fuzzing, else empty.
 tests_fuzz_fuzz_codec_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_jscan_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -29,6 +29,7 @@ tests_fuzz_fuzz_asreply_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_multipart_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_head_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_policy_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_conffile_LDFLAGS = $(FUZZ_LDFLAGS)
 noinst_HEADERS += tests/fuzz/fuzz.h
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/test_corpus.sh
 
