@@ -10,8 +10,11 @@
  *	once                       (a flag: "once" or "once = true")
  *
  * A key is a long option without "--"; its value is the rest of the line,
- * blanks around it dropped, or a "double-quoted" string taken as it is.
- * A '#' at the start of a line or after a blank starts a comment.  An
+ * blanks (space, tab, CR) around it dropped, or a "double-quoted" string
+ * taken as it is.  A '#' at the start of a line or after a blank starts a
+ * comment.  A line is at most PS_CAP_CONFIG_LINE bytes without a NUL, the
+ * file at most PS_CAP_CONFIG_FILE.  A flag takes no value, "true" or
+ * "false" (then the line says nothing).  An
  * option named on the command line wins: the file's lines for it are not
  * used at all (so a repeatable option is either the file's or the
  * command line's).  "config", "help" and "version" are not keys.
