@@ -153,9 +153,10 @@ attest_allowlist_load(struct attest_allowlist *al, const char *path,
 	buf_init(&b, PS_CAP_ALLOWLIST_FILE);
 	if ((rc = read_measurements(path, &b, why, whylen)) != PS_OK)
 		goto out;
+	/* An empty file leaves b without memory. */
 	p = b.p;
-	end = b.p + b.len;
-	while (p < end) {
+	end = b.p != NULL ? b.p + b.len : NULL;
+	while (p != NULL && p < end) {
 		const char *s, *e;
 
 		line++;
