@@ -436,18 +436,6 @@ fetch_attest(const struct asapi_cfg *c, struct asstore *s, struct fetch *x,
 	return 0;
 }
 
-/* Append the base64url of the n bytes at p to b. */
-static pserr
-put_b64url(struct buf *b, const void *p, size_t n)
-{
-	pserr rc;
-
-	if ((rc = buf_reserve(b, CODEC_B64URL_LEN(n))) != PS_OK)
-		return rc;
-	b->len += codec_b64url_encode(p, n, b->p + b->len);
-	return PS_OK;
-}
-
 /* The 200 body {"count":n,"keys":"<base64url of blob>"}, and with
  * evidence ev (a join's; NULL for a fetch) "format" and "evidence". */
 static pserr
@@ -461,13 +449,13 @@ put_released(const struct asapi_cfg *c, struct asreply *r, size_t n,
 	len = snprintf(head, sizeof(head), "{\"count\":%zu,\"keys\":\"", n);
 	buf_reset(&r->body);
 	if ((rc = buf_append(&r->body, head, (size_t)len)) != PS_OK ||
-	    (rc = put_b64url(&r->body, blob->p, blob->len)) != PS_OK ||
+	    (rc = codec_b64url_append(&r->body, blob->p, blob->len)) != PS_OK ||
 	    (rc = buf_putc(&r->body, '"')) != PS_OK)
 		return rc;
 	if (ev != NULL && ((rc = buf_puts(&r->body, ",\"format\":\"")) !=
 	    PS_OK || (rc = buf_puts(&r->body, c->self->format)) != PS_OK ||
 	    (rc = buf_puts(&r->body, "\",\"evidence\":\"")) != PS_OK ||
-	    (rc = put_b64url(&r->body, ev->p, ev->len)) != PS_OK ||
+	    (rc = codec_b64url_append(&r->body, ev->p, ev->len)) != PS_OK ||
 	    (rc = buf_putc(&r->body, '"')) != PS_OK))
 		return rc;
 	if ((rc = buf_putc(&r->body, '}')) != PS_OK)
@@ -530,8 +518,8 @@ handle_fetch(const struct asapi_cfg *c, struct asstore *s,
  * Another AS instance asks for the storage key.  Its evidence must bind
  * the challenge, its ephemeral key and this instance's own policy digest
  * (aspolicy_join_request_report_data): a joiner enforces exactly the
- * policy this one does, and runs an AS build of the policy's peers.  The answer carries
- * this instance's own evidence over the wrapped key
+ * policy this one does, and runs an AS build of the policy's peers.
+ * The answer carries this instance's own evidence over the wrapped key
  * (aspolicy_join_report_data), so that the joiner takes the storage key
  * only from an attested peer, not from whoever answers at the peer's
  * address.
@@ -630,7 +618,6 @@ put_attested(const struct asapi_cfg *c, struct asreply *r,
     const struct buf *ev)
 {
 	const struct aspolicy *p = c->policy;
-	char *o;
 	pserr rc;
 
 	buf_reset(&r->body);
@@ -638,18 +625,10 @@ put_attested(const struct asapi_cfg *c, struct asreply *r,
 	    (rc = buf_puts(&r->body, c->self->format)) != PS_OK ||
 	    (rc = buf_puts(&r->body, "\",\"suite\":{\"kem\":32,\"kdf\":1,"
 	    "\"aead\":2},\"pubkey\":\"")) != PS_OK ||
-	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(32) +
-	    CODEC_B64URL_LEN(ev->len) + 32)) != PS_OK)
-		return rc;
-	o = r->body.p + r->body.len;
-	r->body.len += codec_b64url_encode(c->as_pub, 32, o);
-	if ((rc = buf_puts(&r->body, "\",\"evidence\":\"")) != PS_OK ||
-	    (rc = buf_reserve(&r->body, CODEC_B64URL_LEN(ev->len) + 1)) !=
-	    PS_OK)
-		return rc;
-	o = r->body.p + r->body.len;
-	r->body.len += codec_b64url_encode((const uint8_t *)ev->p, ev->len, o);
-	if ((rc = buf_puts(&r->body, "\",\"policy\":{\"platform_keys\":")) !=
+	    (rc = codec_b64url_append(&r->body, c->as_pub, 32)) != PS_OK ||
+	    (rc = buf_puts(&r->body, "\",\"evidence\":\"")) != PS_OK ||
+	    (rc = codec_b64url_append(&r->body, ev->p, ev->len)) != PS_OK ||
+	    (rc = buf_puts(&r->body, "\",\"policy\":{\"platform_keys\":")) !=
 	    PS_OK ||
 	    (rc = hex_array(&r->body, (const uint8_t *)p->keys, p->nkeys,
 	    ATTEST_SIM_KEY_LEN, NULL)) != PS_OK ||

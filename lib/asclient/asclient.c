@@ -276,18 +276,6 @@ post(struct asclient *c, const char *path, const char *auth_header,
 	return status == want ? PS_OK : status_error(c, status, reply);
 }
 
-/* Append base64url of n bytes to b. */
-static pserr
-put_b64url(struct buf *b, const uint8_t *p, size_t n)
-{
-	pserr rc;
-
-	if ((rc = buf_reserve(b, CODEC_B64URL_LEN(n) + 1)) != PS_OK)
-		return rc;
-	b->len += codec_b64url_encode(p, n, b->p + b->len);
-	return PS_OK;
-}
-
 /*
  * Attest the AS against pol, seal the secret to its key and post the
  * upload with the header line auth; the reply into reply.
@@ -325,11 +313,11 @@ upload_once(struct asclient *c, const struct aspolicy *pol, const char *auth,
 		    (rc = buf_puts(&body, "\",\"expires\":")) != PS_OK ||
 		    (rc = buf_puts(&body, exps)) != PS_OK ||
 		    (rc = buf_puts(&body, ",\"pubkey\":\"")) != PS_OK ||
-		    (rc = put_b64url(&body, as_pub, 32)) != PS_OK ||
+		    (rc = codec_b64url_append(&body, as_pub, 32)) != PS_OK ||
 		    (rc = buf_puts(&body, "\",\"enc\":\"")) != PS_OK ||
-		    (rc = put_b64url(&body, enc, sizeof(enc))) != PS_OK ||
+		    (rc = codec_b64url_append(&body, enc, sizeof(enc))) != PS_OK ||
 		    (rc = buf_puts(&body, "\",\"sealed\":\"")) != PS_OK ||
-		    (rc = put_b64url(&body, (const uint8_t *)sealed.p,
+		    (rc = codec_b64url_append(&body, sealed.p,
 		    sealed.len)) != PS_OK ||
 		    (rc = buf_puts(&body, "\"}")) != PS_OK)
 			goto out;
@@ -408,6 +396,40 @@ out:
 	return rc;
 }
 
+/*
+ * Check an AS's evidence (format, ev) for report data rd: signed by a
+ * platform key of pol, of an AS build in builds.  PS_ERR_AUTH when it is
+ * refused, with "<who> is refused: ..." in c->err, binds saying what the
+ * report data hold; other codes for a local failure.
+ */
+static pserr
+check_as_evidence(struct asclient *c, const struct aspolicy *pol,
+    const struct attest_allowlist *builds, const char *format,
+    const struct buf *ev, const uint8_t rd[ATTEST_REPORT_DATA_LEN],
+    const char *who, const char *binds)
+{
+	struct attest_verifier *v = NULL;
+	const struct attest_verifier *vs[1];
+	enum attest_fail fail;
+	pserr rc;
+
+	if ((rc = attest_sim_verifier_new(
+	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])pol->keys, pol->nkeys,
+	    &v)) != PS_OK)
+		return rc;
+	vs[0] = v;
+	rc = attest_check_rd(vs, 1, builds, format, (const uint8_t *)ev->p,
+	    ev->len, rd, NULL, &fail);
+	if (rc == PS_ERR_AUTH)
+		pserr_why(c->err, sizeof(c->err), "%s is refused: %s%s%s", who,
+		    fail == ATTEST_FAIL_MEASUREMENT ? "AS " : "",
+		    fail == ATTEST_FAIL_REPORT_DATA ? "its evidence does not "
+		    "bind " : "", fail == ATTEST_FAIL_REPORT_DATA ? binds :
+		    attest_fail_str(fail));
+	attest_verifier_free(v);
+	return rc;
+}
+
 pserr
 asclient_attest(struct asclient *c, const struct aspolicy *user,
     uint8_t as_pub[32])
@@ -415,10 +437,6 @@ asclient_attest(struct asclient *c, const struct aspolicy *user,
 	uint8_t ch[32], pub[32], digest[ASPOLICY_DIGEST_LEN];
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
 	char body[128], format[ASCLIENT_FORMAT_MAX + 1], why[192] = "";
-	struct attest_verifier *v = NULL;
-	const struct attest_verifier *vs[1];
-	struct attest_measurement m;
-	enum attest_fail fail;
 	struct aspolicy asp;
 	struct buf reply, ev;
 	pserr rc;
@@ -445,22 +463,8 @@ asclient_attest(struct asclient *c, const struct aspolicy *user,
 	}
 	if ((rc = aspolicy_digest(&asp, digest)) != PS_OK ||
 	    (rc = aspolicy_report_data(ch, pub, digest, rd)) != PS_OK ||
-	    (rc = attest_sim_verifier_new(
-	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])user->keys, user->nkeys,
-	    &v)) != PS_OK)
-		goto out;
-	vs[0] = v;
-	rc = attest_check_rd(vs, 1, &user->as, format, (uint8_t *)ev.p, ev.len,
-	    rd, &m, &fail);
-	if (rc == PS_ERR_AUTH) {
-		pserr_why(c->err, sizeof(c->err), "the AS is refused: %s%s",
-		    fail == ATTEST_FAIL_MEASUREMENT ? "AS " : "",
-		    fail == ATTEST_FAIL_REPORT_DATA ? "its evidence does not "
-		    "bind this challenge, its key and its policy" :
-		    attest_fail_str(fail));
-		goto out;
-	}
-	if (rc != PS_OK)
+	    (rc = check_as_evidence(c, user, &user->as, format, &ev, rd,
+	    "the AS", "this challenge, its key and its policy")) != PS_OK)
 		goto out;
 	if (!aspolicy_accepts(user, &asp, why, sizeof(why))) {
 		pserr_why(c->err, sizeof(c->err), "the AS is refused: %s", why);
@@ -470,7 +474,6 @@ asclient_attest(struct asclient *c, const struct aspolicy *user,
 	memcpy(as_pub, pub, 32);
 	rc = PS_OK;
 out:
-	attest_verifier_free(v);
 	aspolicy_free(&asp);
 	buf_free(&reply);
 	buf_free(&ev);
@@ -588,9 +591,6 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	uint8_t ch[RELEASE_CHALLENGE_LEN], priv[WRAP_KEY_LEN], pub[WRAP_KEY_LEN];
 	uint8_t rd[ATTEST_REPORT_DATA_LEN];
 	char format[ASCLIENT_FORMAT_MAX + 1];
-	struct attest_verifier *v = NULL;
-	const struct attest_verifier *vs[1];
-	enum attest_fail fail;
 	struct buf ev, wrapped, out;
 	struct buf body, reply;
 	pserr rc;
@@ -610,13 +610,13 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 		goto out;
 	}
 	if ((rc = buf_puts(&body, "{\"challenge\":\"")) != PS_OK ||
-	    (rc = put_b64url(&body, ch, sizeof(ch))) != PS_OK ||
+	    (rc = codec_b64url_append(&body, ch, sizeof(ch))) != PS_OK ||
 	    (rc = buf_puts(&body, "\",\"format\":\"")) != PS_OK ||
 	    (rc = buf_puts(&body, p->format)) != PS_OK ||
 	    (rc = buf_puts(&body, "\",\"evidence\":\"")) != PS_OK ||
-	    (rc = put_b64url(&body, (const uint8_t *)ev.p, ev.len)) != PS_OK ||
+	    (rc = codec_b64url_append(&body, ev.p, ev.len)) != PS_OK ||
 	    (rc = buf_puts(&body, "\",\"pubkey\":\"")) != PS_OK ||
-	    (rc = put_b64url(&body, pub, sizeof(pub))) != PS_OK ||
+	    (rc = codec_b64url_append(&body, pub, sizeof(pub))) != PS_OK ||
 	    (rc = buf_puts(&body, "\"}")) != PS_OK)
 		goto out;
 	if ((rc = post(c, "/v1/join", NULL, body.p, body.len, 200, &reply)) !=
@@ -634,22 +634,9 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	 * policy, that binds our challenge, our key and this wrapped key. */
 	if ((rc = aspolicy_join_report_data(ch, pub, (const uint8_t *)
 	    wrapped.p, wrapped.len, digest, rd)) != PS_OK ||
-	    (rc = attest_sim_verifier_new(
-	    (const uint8_t (*)[ATTEST_SIM_KEY_LEN])self->keys, self->nkeys,
-	    &v)) != PS_OK)
-		goto out;
-	vs[0] = v;
-	rc = attest_check_rd(vs, 1, &self->peers, format, (uint8_t *)ev.p,
-	    ev.len, rd, NULL, &fail);
-	if (rc == PS_ERR_AUTH) {
-		pserr_why(c->err, sizeof(c->err), "the peer is refused: %s%s",
-		    fail == ATTEST_FAIL_MEASUREMENT ? "AS " : "",
-		    fail == ATTEST_FAIL_REPORT_DATA ? "its evidence does not "
-		    "bind this challenge, this key, its answer and this policy" :
-		    attest_fail_str(fail));
-		goto out;
-	}
-	if (rc != PS_OK)
+	    (rc = check_as_evidence(c, self, &self->peers, format, &ev, rd,
+	    "the peer", "this challenge, this key, its answer and this "
+	    "policy")) != PS_OK)
 		goto out;
 	rc = PS_ERR_BAD_UPSTREAM;
 	if (wrap_open(priv, ch, sizeof(ch), wrapped.p, wrapped.len, &out) !=
@@ -662,7 +649,6 @@ asclient_join(struct asclient *c, const struct attest_producer *p,
 	rc = PS_OK;
 out:
 	secret_wipe(priv, sizeof(priv));
-	attest_verifier_free(v);
 	buf_free(&ev);
 	buf_free(&wrapped);
 	buf_free(&out);

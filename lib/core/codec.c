@@ -447,6 +447,17 @@ codec_b64url_encode(const uint8_t *in, size_t n, char *out)
 	return encode(&url_tab, b64url_alpha, 0, in, n, out);
 }
 
+pserr
+codec_b64url_append(struct buf *b, const void *in, size_t n)
+{
+	pserr rc;
+
+	if ((rc = buf_reserve(b, CODEC_B64URL_LEN(n))) != PS_OK)
+		return rc;
+	b->len += codec_b64url_encode(in, n, b->p + b->len);
+	return PS_OK;
+}
+
 size_t
 codec_b64_encode(const uint8_t *in, size_t n, char *out)
 {

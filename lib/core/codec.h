@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/pserr.h"
 
 #define CODEC_B64URL_LEN(n) (((n) / 3) * 4 + (((n) % 3) ? ((n) % 3) + 1 : 0))
@@ -24,6 +25,10 @@
 
 /* Encode n bytes of in; returns the number of characters written to out. */
 size_t codec_b64url_encode(const uint8_t *in, size_t n, char *out);
+
+/* Append the base64url of the n bytes at in to b (no NUL). */
+pserr codec_b64url_append(struct buf *b, const void *in, size_t n)
+    PS_WARN_UNUSED;
 size_t codec_b64_encode(const uint8_t *in, size_t n, char *out);
 size_t codec_hex_encode(const uint8_t *in, size_t n, char *out);
 

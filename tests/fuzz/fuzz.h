@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,5 +29,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		abort(); \
 	} \
 } while (0)
+
+/* For a target that reads a file: the path of a file of its own (made at
+ * the first call, removed at exit) that now holds the n bytes at p. */
+static char fuzz_path[] = "/tmp/fuzz.XXXXXX";
+
+static inline void
+fuzz_remove_file(void)
+{
+	unlink(fuzz_path);
+}
+
+static inline const char *
+fuzz_file(const void *p, size_t n)
+{
+	static int fd = -1;
+
+	if (fd < 0) {
+		if ((fd = mkstemp(fuzz_path)) < 0)
+			abort();
+		atexit(fuzz_remove_file);
+	}
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, p, n, 0) != (ssize_t)n)
+		abort();
+	return fuzz_path;
+}
 
 #endif

@@ -156,35 +156,20 @@ ref_read(const char *p, size_t n, const unsigned char *skip, struct ref *r)
 	return PS_OK;
 }
 
-static char path[] = "/tmp/fuzz_conffile.XXXXXX";
-
-static void
-remove_file(void)
-{
-	unlink(path);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int fd = -1;
 	unsigned char skip[NOPTS];
 	struct conffile_args a = {NULL, NULL, 0};
 	struct ref r;
 	char why[256];
 	pserr got, want;
+	const char *path;
 	size_t i;
 
 	if (size < 1)
 		return 0;
-	if (fd < 0) {
-		if ((fd = mkstemp(path)) < 0)
-			abort();
-		atexit(remove_file);
-	}
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) !=
-	    (ssize_t)(size - 1))
-		abort();
+	path = fuzz_file(data + 1, size - 1);
 	for (i = 0; i < NOPTS; i++)
 		skip[i] = (unsigned char)(data[0] >> i & 1);
 	r.n = 0;

@@ -18,7 +18,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -246,32 +245,17 @@ check_allowlist(const char *path, int want, const struct ref *r)
 	attest_allowlist_free(&al);
 }
 
-static char path[] = "/tmp/fuzz_policy.XXXXXX";
-
-static void
-remove_file(void)
-{
-	unlink(path);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int fd = -1;
 	static struct ref r;
+	const char *path;
 	int policy, want;
 
 	if (size < 1)
 		return 0;
-	if (fd < 0) {
-		if ((fd = mkstemp(path)) < 0)
-			abort();
-		atexit(remove_file);
-	}
 	policy = data[0] % 2 == 0;
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) !=
-	    (ssize_t)(size - 1))
-		abort();
+	path = fuzz_file(data + 1, size - 1);
 	if ((want = ref_parse(policy, (const char *)data + 1, size - 1,
 	    &r)) < 0)
 		return 0;
