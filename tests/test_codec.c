@@ -391,9 +391,9 @@ END_TEST
 /* ----------------------------------------------------- codec paths */
 
 /*
- * Every base64url path this machine runs (scalar, SSSE3, AVX2; selected
- * through the test-only codec_impl.h) against the plain references above
- * and below and against each other: random text of every length, each
+ * Every base64url path this machine runs (scalar, SSSE3, AVX2, AVX-512;
+ * selected through the test-only codec_impl.h) against the plain
+ * references above and below and against each other: random text of every length, each
  * byte value at every position of short text and around the block edges
  * of long text.  _i is the path; a path the machine cannot run is noted
  * and passes.
@@ -631,9 +631,9 @@ codec_suite(void)
 	/* A few seconds per path; far more under the sanitizers. */
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_paths_random, CODEC_IMPL_SCALAR,
-	    CODEC_IMPL_AVX2 + 1);
+	    CODEC_IMPL_AVX512 + 1);
 	tcase_add_loop_test(tc, test_paths_one_bad_byte, CODEC_IMPL_SCALAR,
-	    CODEC_IMPL_AVX2 + 1);
+	    CODEC_IMPL_AVX512 + 1);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -16,6 +16,7 @@ enum codec_impl {
 	CODEC_IMPL_SCALAR = 0,
 	CODEC_IMPL_SSSE3 = 1,
 	CODEC_IMPL_AVX2 = 2,
+	CODEC_IMPL_AVX512 = 3,  /* AVX-512 F, BW and VBMI */
 };
 
 /* The best path this machine runs, the one used unless a test selects

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: lib/core/codec.c, on every base64url path the machine
- * runs (scalar, SSSE3, AVX2, selected through the test-only codec_impl.h).
+ * runs (scalar, SSSE3, AVX2, AVX-512, selected through the test-only
+ * codec_impl.h).
  *
  * Properties: each decoder accepts exactly what an independent reference
  * decoder of this file accepts, and yields the same bytes; what decodes
