@@ -620,33 +620,49 @@ add_tests(TCase *tc)
 static void
 use_sse2(void)
 {
-	ck_assert_int_eq(jscan_impl_avx2(0), 0);
+	ck_assert_int_eq(jscan_impl_select(JSCAN_IMPL_SSE2), 0);
 }
 
 static void
 use_avx2(void)
 {
-	ck_assert_int_eq(jscan_impl_avx2(1), 0);
+	ck_assert_int_eq(jscan_impl_select(JSCAN_IMPL_AVX2), 0);
+}
+
+static void
+use_avx512(void)
+{
+	ck_assert_int_eq(jscan_impl_select(JSCAN_IMPL_AVX512), 0);
 }
 
 /* Every test on each string path the machine has. */
 static Suite *
 jscan_suite(void)
 {
+	static const struct {
+		const char *name;
+		enum jscan_impl which;
+		void (*use)(void);
+	} path[] = {
+		{"sse2", JSCAN_IMPL_SSE2, use_sse2},
+		{"avx2", JSCAN_IMPL_AVX2, use_avx2},
+		{"avx512", JSCAN_IMPL_AVX512, use_avx512},
+	};
 	Suite *s = suite_create("jscan");
-	TCase *tc = tcase_create("sse2");
+	size_t i;
 
-	tcase_add_checked_fixture(tc, use_sse2, NULL);
-	add_tests(tc);
-	suite_add_tcase(s, tc);
-	if (jscan_impl_avx2(1) == 0) {
-		tc = tcase_create("avx2");
-		tcase_add_checked_fixture(tc, use_avx2, NULL);
+	for (i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		TCase *tc;
+
+		if (jscan_impl_select(path[i].which) != 0) {
+			fprintf(stderr, "test_jscan: no %s here, its path is "
+			    "not tested\n", path[i].name);
+			continue;
+		}
+		tc = tcase_create(path[i].name);
+		tcase_add_checked_fixture(tc, path[i].use, NULL);
 		add_tests(tc);
 		suite_add_tcase(s, tc);
-	} else {
-		fprintf(stderr, "test_jscan: no AVX2 here, its path is not "
-		    "tested\n");
 	}
 	return s;
 }

@@ -8,7 +8,8 @@
  * at two depth limits; walking an object member by member accepts exactly
  * the objects jscan_value accepts, each member's value is itself one
  * valid value, and each name unescapes to the bytes the reference gets;
- * the 16- and 32-byte string paths agree.
+ * the string paths (16 bytes at a time, 32 and 64 with AVX2, 64 with
+ * AVX-512) agree.
  */
 #include "config.h"
 
@@ -332,19 +333,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data;
 	unsigned char *un;
 	size_t i = 0;
-	int want;
+	int want, k;
 
 	if (size > 65536 || (un = malloc(size * 4 + 8)) == NULL)
 		return 0;
 	want = ref_valid(data, size, JSCAN_MAX_DEPTH, un);
-	/* Both string paths where the machine has AVX2; the rest below on
-	 * whichever the input's first byte picks. */
-	if (jscan_impl_avx2(1) == 0) {
-		FUZZ_CHECK((jscan_value(s, size, JSCAN_MAX_DEPTH) == PS_OK) ==
-		    want);
-		if (jscan_impl_avx2(size > 0 && (data[0] & 1)) != 0)
-			FUZZ_CHECK(0);
-	}
+	/* Every string path the machine has; the rest below on whichever
+	 * the input's first byte picks. */
+	for (k = JSCAN_IMPL_AVX512; k > JSCAN_IMPL_SSE2; k--)
+		if (jscan_impl_select((enum jscan_impl)k) == 0)
+			FUZZ_CHECK((jscan_value(s, size, JSCAN_MAX_DEPTH) ==
+			    PS_OK) == want);
+	for (k = size > 0 ? data[0] % 3 : 0; k > 0; k--)
+		if (jscan_impl_select((enum jscan_impl)k) == 0)
+			break;
+	FUZZ_CHECK(jscan_impl_select((enum jscan_impl)k) == 0);
 	FUZZ_CHECK((jscan_value(s, size, JSCAN_MAX_DEPTH) == PS_OK) == want);
 	FUZZ_CHECK((jscan_value(s, size, 3) == PS_OK) ==
 	    ref_valid(data, size, 3, un));
