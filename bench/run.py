@@ -519,7 +519,8 @@ def report(res):
         p("\n## Streams: time to first event, stalls (%d-event streams)\n" % STREAM_EVENTS)
         p("%d streams per chain in %d interleaved blocks, timed alone for the first "
           "event (streams of %d events %d ms apart, up to 50 per block: request sent "
-          "to first data event, median per block) and with 15 "
+          "to first data event, median per block; all these blocks before any of the "
+          "loaded ones) and with 15 "
           "more streams kept running by wrk (stalls: streams with a gap over %g ms "
           "between two events).  Zero-window probes sent on this machine meanwhile "
           "(TcpExt TCPWinProbe, all sockets): %s.\n" % (
@@ -647,17 +648,23 @@ def main():
             f = os.path.join(tmp, "stall.json")
             with open(f, "wb") as fh:
                 fh.write(body(KIB, "s%dx%d" % (STREAM_EVENTS, EVENT_BYTES)))
-            probes0 = tcp_stat("TCPWinProbe")
+            # First event: one stream at a time on an idle machine, its
+            # events 5 ms apart, so that the first arrives alone (back to
+            # back, the first read would carry all 64 and the first event
+            # would wait for their seals).  All blocks before any load:
+            # right after a loaded block the chain that carried it is
+            # still busy with the streams wrk left behind (the same holds
+            # after the last row: hence the pause).
+            time.sleep(1)
             for i in range(blocks):
                 for t in CHAINS:
-                    # First event: one stream at a time on an idle chain,
-                    # its events 5 ms apart, so that the first arrives
-                    # alone (back to back, the first read would carry all
-                    # 64 and the first event would wait for their seals).
                     log("bench: first event, block %d/%d, %s" % (i + 1, blocks, t))
                     firsts[t].append(streams(b, t, min(k, 50), a.stall_ms,
                                              PACED_EVENTS, EVENT_BYTES,
                                              PACED_MS)["first_ms"])
+            probes0 = tcp_stat("TCPWinProbe")
+            for i in range(blocks):
+                for t in CHAINS:
                     # Stalls: the same streams while wrk keeps 15 more
                     # running through the chain, so that a proxy falls
                     # behind its next hop now and then, as under load.
