@@ -1162,6 +1162,88 @@ START_TEST(test_no_envelope)
 }
 END_TEST
 
+/*
+ * A receiver first guesses the envelope at the first "ps2":" of the wire
+ * and falls back to the rule of protocol.md section 4 (the last quote)
+ * when the guess fails and its text holds a quote.  A plain member may
+ * hold such an object: the message still opens; and a member with one
+ * put in front of the envelope is the rule's decrypt_failed, not the
+ * guess's invalid_envelope.
+ */
+START_TEST(test_locate_guess)
+{
+	static const char req[] =
+	    "{\"stream_options\":{\"ps2\":\"ps2:x\"},\"model\":\"m\","
+	    "\"messages\":\"hi\"}";
+	static const char rep[] =
+	    "{\"id\":\"1\",\"usage\":{\"ps2\":\"ps2:x\"},\"choices\":[]}";
+	struct envelope_ctx a, c;
+	struct lookup_arg la = { 0 };
+	struct message_request r;
+	struct buf wire, t, out;
+	const char *at;
+
+	buf_init(&wire, BODY_MAX);
+	buf_init(&t, BODY_MAX);
+	buf_init(&out, BODY_MAX);
+	ck_assert_int_eq(seal_chat(req, &wire), PS_OK);
+	ck_assert(wire.len > 20 && memcmp(wire.p, "{\"stream_options\":"
+	    "{\"ps2\":\"ps2:x\"},", 32) == 0);
+	ck_assert_int_eq(open_chat(wire.p, wire.len, &out, &r), PS_OK);
+	ck_assert_uint_eq(r.len, strlen(req));
+	ck_assert_mem_eq(r.body, req, r.len);
+	/* The same object added in front of the envelope of a wire. */
+	buf_reset(&wire);
+	ck_assert_int_eq(seal_chat("{\"model\":\"m\",\"messages\":\"hi\"}",
+	    &wire), PS_OK);
+	ck_assert_int_eq(buf_putc(&wire, '\0'), PS_OK);
+	wire.len--;
+	ck_assert_ptr_nonnull(at = strstr(wire.p, ",\"ps2\":\"ps2:"));
+	ck_assert_int_eq(buf_append(&t, wire.p, (size_t)(at - wire.p)), PS_OK);
+	ck_assert_int_eq(buf_puts(&t, ",\"stream_options\":{\"ps2\":"
+	    "\"ps2:x\"}"), PS_OK);
+	ck_assert_int_eq(buf_puts(&t, at), PS_OK);
+	buf_reset(&out);
+	ck_assert_int_eq(open_chat(t.p, t.len, &out, &r), PS_ERR_DECRYPT);
+	ck_assert_uint_eq(out.len, 0);
+
+	/* A reply, whose plain "usage" holds one. */
+	buf_reset(&wire);
+	reply_ctx(&a, 200, "application/json", 1);
+	ck_assert_int_eq(message_seal_reply(MESSAGE_CHAT, &a, rep,
+	    strlen(rep), 0, &wire), PS_OK);
+	ck_assert_ptr_nonnull(strstr(wire.p, "\"usage\":{\"ps2\":"));
+	reply_ctx(&c, 200, "application/json", 0);
+	ck_assert_int_eq(message_open_reply(MESSAGE_CHAT, &c, lookup, &la,
+	    wire.p, wire.len, &out), PS_OK);
+	ck_assert_uint_eq(out.len, strlen(rep));
+	ck_assert_mem_eq(out.p, rep, out.len);
+	envelope_wipe(&c);
+	/* And one with such a member added: decrypt_failed again. */
+	buf_reset(&wire);
+	buf_reset(&out);
+	ck_assert_int_eq(message_seal_reply(MESSAGE_CHAT, &a, "{\"id\":\"1\"}",
+	    10, 0, &wire), PS_OK);
+	ck_assert_int_eq(buf_putc(&wire, '\0'), PS_OK);
+	wire.len--;
+	ck_assert_ptr_nonnull(at = strstr(wire.p, ",\"ps2\":\"ps2:"));
+	buf_reset(&t);
+	ck_assert_int_eq(buf_append(&t, wire.p, (size_t)(at - wire.p)), PS_OK);
+	ck_assert_int_eq(buf_puts(&t, ",\"usage\":{\"ps2\":\"ps2:x\"}"),
+	    PS_OK);
+	ck_assert_int_eq(buf_puts(&t, at), PS_OK);
+	reply_ctx(&c, 200, "application/json", 0);
+	ck_assert_int_eq(message_open_reply(MESSAGE_CHAT, &c, lookup, &la,
+	    t.p, t.len, &out), PS_ERR_DECRYPT);
+	ck_assert_uint_eq(out.len, 0);
+	envelope_wipe(&a);
+	envelope_wipe(&c);
+	buf_free(&wire);
+	buf_free(&t);
+	buf_free(&out);
+}
+END_TEST
+
 /* The peak resident size of this process, in bytes. */
 static size_t
 peak_rss(void)
@@ -1441,6 +1523,7 @@ message_suite(void)
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_bad_ciphertext);
 	tcase_add_test(tc, test_no_envelope);
+	tcase_add_test(tc, test_locate_guess);
 	tcase_add_test(tc, test_no_envelope_bounded);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
