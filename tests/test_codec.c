@@ -279,6 +279,38 @@ START_TEST(test_hex_length)
 }
 END_TEST
 
+/* Every byte value in each place of a pair: exactly the lowercase digits
+ * decode, each to its value. */
+START_TEST(test_hex_every_byte)
+{
+	static const char digits[] = "0123456789abcdef";
+	char t[4] = {'5', 'a', 'c', '3'};
+	uint8_t out[2];
+	int b, pos;
+
+	for (pos = 0; pos < 4; pos++)
+		for (b = 0; b < 256; b++) {
+			const char *d = b != 0 ? strchr(digits, b) : NULL;
+			char keep = t[pos];
+
+			t[pos] = (char)b;
+			if (d == NULL) {
+				ck_assert_msg(codec_hex_decode(t, 4, out, 2) ==
+				    PS_ERR_CORRUPT, "byte %d at %d", b, pos);
+			} else {
+				unsigned v = (unsigned)(d - digits);
+
+				ck_assert_int_eq(codec_hex_decode(t, 4, out, 2),
+				    PS_OK);
+				ck_assert_uint_eq(out[pos / 2], pos % 2 == 0 ?
+				    (v << 4 | (pos < 2 ? 0xa : 0x3)) :
+				    ((pos < 2 ? 0x5 : 0xc) << 4 | v));
+			}
+			t[pos] = keep;
+		}
+}
+END_TEST
+
 /* Output without room is PS_ERR_ARG, apart from bad input; exactly enough
  * room is enough, and empty input needs none. */
 START_TEST(test_decode_room)
@@ -622,6 +654,7 @@ codec_suite(void)
 	tcase_add_loop_test(tc, test_hex_strict, 0,
 	    (int)(sizeof(bad_hex) / sizeof(bad_hex[0])));
 	tcase_add_test(tc, test_hex_length);
+	tcase_add_test(tc, test_hex_every_byte);
 	tcase_add_test(tc, test_decode_room);
 	tcase_add_test(tc, test_b64url_long_lengths);
 	tcase_add_test(tc, test_b64url_every_byte_everywhere);

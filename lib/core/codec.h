@@ -44,7 +44,8 @@ pserr codec_b64_decode(const char *in, size_t n, uint8_t *out, size_t outcap,
  * as codec_b64url_decode would, without decoding: PS_OK or PS_ERR_CORRUPT. */
 pserr codec_b64url_check(const char *in, size_t n) PS_WARN_UNUSED;
 
-/* Decode exactly 2*outlen lowercase hex characters into out. */
+/* Decode exactly 2*outlen lowercase hex characters into out.  On
+ * failure out may have been written to. */
 pserr codec_hex_decode(const char *in, size_t n, uint8_t *out, size_t outlen)
     PS_WARN_UNUSED;
 
