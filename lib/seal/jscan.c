@@ -328,8 +328,10 @@ skip_blocks_avx2(const char *p, const char *end, int *esc)
 		if (escape != 0)
 			*esc = 1;
 		/* A branch, not arithmetic: the address of the next load
-		 * must not wait for this block's masks. */
+		 * must not wait for this block's masks.  The empty asm keeps
+		 * GCC from turning it into arithmetic. */
 		if (__builtin_expect((escape >> 63) != 0, 0)) {
+			__asm__ volatile("");
 			p += 63;
 			continue;
 		}
@@ -385,8 +387,10 @@ skip_blocks_avx512(const char *p, const char *end, int *esc)
 		if (escape != 0)
 			*esc = 1;
 		/* A branch, not arithmetic: the address of the next load
-		 * must not wait for this block's masks. */
+		 * must not wait for this block's masks.  The empty asm keeps
+		 * GCC from turning it into arithmetic. */
 		if (__builtin_expect((escape >> 63) != 0, 0)) {
+			__asm__ volatile("");
 			p += 63;
 			continue;
 		}
