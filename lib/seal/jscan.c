@@ -273,6 +273,47 @@ simple_escapes32(__m256i v)
 }
 
 /*
+ * The mask arithmetic of the 64-byte block at p, for both block loops: bs
+ * its backslashes, look its quotes, control and non-ASCII bytes, simple
+ * its bytes that may follow a backslash in a two-character escape.
+ * Returns where the string loop stops in the block (as skip_blocks_avx2
+ * says), or NULL and *next, where the next block starts.  Sets *esc when
+ * it passed an escape.
+ */
+static inline __attribute__((always_inline)) const char *
+block_step(const char *p, uint64_t bs, uint64_t look, uint64_t simple,
+    int *esc, const char **next)
+{
+	/* Backslashes that start an escape (escape) and the bytes they
+	 * escape (escaped).  No branch: most blocks of a prompt hold a
+	 * backslash. */
+	uint64_t code = (((bs << 1) | ODD_BITS) - bs) ^ ODD_BITS;
+	uint64_t escaped = code ^ bs, escape = code & bs;
+	/* An escaped quote goes on; an escaped control byte is bad, and its
+	 * backslash comes first. */
+	uint64_t bad = escaped & ~simple;
+	uint64_t stop = (look & ~escaped) | bad >> 1;
+
+	if (stop != 0) {
+		if (escape & ((stop & -stop) - 1))
+			*esc = 1;
+		return p + __builtin_ctzll(stop);
+	}
+	if (escape != 0)
+		*esc = 1;
+	/* A branch, not arithmetic: the address of the next load must not
+	 * wait for this block's masks.  The empty asm keeps GCC from turning
+	 * it into arithmetic. */
+	if (__builtin_expect((escape >> 63) != 0, 0)) {
+		__asm__ volatile("");
+		*next = p + 63;
+	} else {
+		*next = p + 64;
+	}
+	return NULL;
+}
+
+/*
  * The inside of a long string 64 bytes at a time, with no branch per
  * escape: the bytes escaped by a backslash come from bit arithmetic on
  * the mask of backslashes (odd runs escape the next byte, as in simdjson),
@@ -307,35 +348,12 @@ skip_blocks_avx2(const char *p, const char *end, int *esc)
 		    _mm256_cmpeq_epi8(a, quote), _mm256_cmpgt_epi8(space, a)),
 		    _mm256_or_si256(_mm256_cmpeq_epi8(b, quote),
 		    _mm256_cmpgt_epi8(space, b)));
-		uint64_t code, escaped, escape, bad, stop;
+		uint64_t simple = simple_escapes32(a) |
+		    (uint64_t)simple_escapes32(b) << 32;
+		const char *stop;
 
-		/* Backslashes that start an escape (escape) and the bytes they
-		 * escape (escaped).  No branch: most blocks of a prompt hold
-		 * a backslash. */
-		code = (((bs << 1) | ODD_BITS) - bs) ^ ODD_BITS;
-		escaped = code ^ bs;
-		escape = code & bs;
-		bad = escaped & ~(simple_escapes32(a) |
-		    (uint64_t)simple_escapes32(b) << 32);
-		/* An escaped quote goes on; an escaped control byte is bad,
-		 * and its backslash comes first. */
-		stop = (look & ~escaped) | bad >> 1;
-		if (stop != 0) {
-			if (escape & ((stop & -stop) - 1))
-				*esc = 1;
-			return p + __builtin_ctzll(stop);
-		}
-		if (escape != 0)
-			*esc = 1;
-		/* A branch, not arithmetic: the address of the next load
-		 * must not wait for this block's masks.  The empty asm keeps
-		 * GCC from turning it into arithmetic. */
-		if (__builtin_expect((escape >> 63) != 0, 0)) {
-			__asm__ volatile("");
-			p += 63;
-			continue;
-		}
-		p += 64;
+		if ((stop = block_step(p, bs, look, simple, esc, &p)) != NULL)
+			return stop;
 	}
 	return p;
 }
@@ -344,7 +362,7 @@ skip_blocks_avx2(const char *p, const char *end, int *esc)
 /*
  * skip_blocks_avx2 with AVX-512 BW: the byte compares and the nibble
  * lookups of a whole block in one register each, their results straight
- * into 64-bit masks.  The same contract, and the same mask arithmetic.
+ * into 64-bit masks.  The same contract, and the same block_step().
  * With BMI's andn: without it GCC did that arithmetic in mask registers,
  * and the moves between them and general registers made this path slower
  * than AVX2's.
@@ -372,29 +390,10 @@ skip_blocks_avx512(const char *p, const char *end, int *esc)
 		    _mm512_shuffle_epi8(hi_class,
 		    _mm512_and_si512(_mm512_srli_epi16(a, 4), nib)),
 		    _mm512_shuffle_epi8(lo_class, _mm512_and_si512(a, nib)));
-		uint64_t code, escaped, escape, bad, stop;
+		const char *stop;
 
-		code = (((bs << 1) | ODD_BITS) - bs) ^ ODD_BITS;
-		escaped = code ^ bs;
-		escape = code & bs;
-		bad = escaped & ~simple;
-		stop = (look & ~escaped) | bad >> 1;
-		if (stop != 0) {
-			if (escape & ((stop & -stop) - 1))
-				*esc = 1;
-			return p + __builtin_ctzll(stop);
-		}
-		if (escape != 0)
-			*esc = 1;
-		/* A branch, not arithmetic: the address of the next load
-		 * must not wait for this block's masks.  The empty asm keeps
-		 * GCC from turning it into arithmetic. */
-		if (__builtin_expect((escape >> 63) != 0, 0)) {
-			__asm__ volatile("");
-			p += 63;
-			continue;
-		}
-		p += 64;
+		if ((stop = block_step(p, bs, look, simple, esc, &p)) != NULL)
+			return stop;
 	}
 	return p;
 }

@@ -747,59 +747,53 @@ message_seal_event(enum message_endpoint ep, const struct envelope_ctx *c,
  * before that opens the value of a final member "ps2".  The envelope
  * alphabet has no quote, so this needs no JSON parser; whatever comes
  * before is checked against the recomputed wire form later.
+ *
+ * With guess, a guess at that envelope that does not read through it:
+ * the text after the first "ps2":" of the wire.  In a wire a peer sealed
+ * only the short plain members come before it, where the rule reads back
+ * over the whole envelope (1.4 MB for a 1 MiB body), and the opening
+ * reads it once more.  The guess is the rule's envelope exactly when its
+ * text holds no quote.  Opening decodes every byte of the text in the
+ * strict alphabet, which has none: a guess that opens was right, and a
+ * receiver whose guess fails looks for a quote in it and, when it finds
+ * one, starts again from the rule.  So every wire gets the rule's answer.
  */
-int
-message_locate(const char *wire, size_t wlen, const char **env,
+static int
+locate(const char *wire, size_t wlen, int guess, const char **env,
     size_t *envlen, size_t *plen)
 {
-	const char *open;
+	const char *at;
 	size_t q;
 
 	if (wlen < 1 + PS2_MEMBER_LEN + 2 || wire[wlen - 2] != '"' ||
 	    wire[wlen - 1] != '}')
 		return 0;
-	/* q ends one past the envelope's opening quote.  memrchr, not a
-	 * byte loop: the envelope of a 1 MiB body is 1.4 MB long. */
-	open = memrchr(wire, '"', wlen - 2);
-	q = open != NULL ? (size_t)(open - wire) + 1 : 0;
-	if (q < 1 + PS2_MEMBER_LEN || memcmp(wire + q - PS2_MEMBER_LEN,
-	    PS2_MEMBER, PS2_MEMBER_LEN) != 0)
-		return 0;
+	/* q ends one past the envelope's opening quote. */
+	if (guess) {
+		at = memmem(wire, wlen - 2, PS2_MEMBER, PS2_MEMBER_LEN);
+		if (at == NULL)
+			return 0;
+		q = (size_t)(at - wire) + PS2_MEMBER_LEN;
+	} else {
+		/* memrchr, not a byte loop: the envelope of a 1 MiB body is
+		 * 1.4 MB long. */
+		at = memrchr(wire, '"', wlen - 2);
+		q = at != NULL ? (size_t)(at - wire) + 1 : 0;
+		if (q < 1 + PS2_MEMBER_LEN || memcmp(wire + q - PS2_MEMBER_LEN,
+		    PS2_MEMBER, PS2_MEMBER_LEN) != 0)
+			return 0;
+	}
 	*env = wire + q;
 	*envlen = wlen - 2 - q;
 	*plen = q;
 	return 1;
 }
 
-/*
- * A guess at message_locate()'s envelope that does not read through it:
- * the text after the first "ps2":" of the wire.  In a wire a peer sealed
- * only the short plain members come before it, where message_locate()
- * reads back over the whole envelope (1.4 MB for a 1 MiB body), and the
- * opening reads it once more.  The guess is the rule's envelope exactly
- * when its text holds no quote.  Opening decodes every byte of the text
- * in the strict alphabet, which has none: a guess that opens was right,
- * and a receiver whose guess fails looks for a quote in it and, when it
- * finds one, starts again from the rule.  So every wire gets the rule's
- * answer.
- */
-static int
-locate_guess(const char *wire, size_t wlen, const char **env,
+int
+message_locate(const char *wire, size_t wlen, const char **env,
     size_t *envlen, size_t *plen)
 {
-	const char *m;
-	size_t q;
-
-	if (wlen < 1 + PS2_MEMBER_LEN + 2 || wire[wlen - 2] != '"' ||
-	    wire[wlen - 1] != '}')
-		return 0;
-	if ((m = memmem(wire, wlen - 2, PS2_MEMBER, PS2_MEMBER_LEN)) == NULL)
-		return 0;
-	q = (size_t)(m - wire) + PS2_MEMBER_LEN;
-	*env = wire + q;
-	*envlen = wlen - 2 - q;
-	*plen = q;
-	return 1;
+	return locate(wire, wlen, 0, env, envlen, plen);
 }
 
 /* After a failure on the guessed envelope: 1 when the rule would have
@@ -1042,7 +1036,7 @@ message_open_request(enum message_endpoint ep, struct envelope_ctx *c,
 	if (message_bodyless(ep))
 		return open_request(ep, c, lookup, arg, wire, wire, wlen, 0,
 		    out, r);
-	if (locate_guess(wire, wlen, &env, &envlen, &plen)) {
+	if (locate(wire, wlen, 1, &env, &envlen, &plen)) {
 		rc = open_request(ep, c, lookup, arg, wire, env, envlen, plen,
 		    out, r);
 		if (rc == PS_OK || !guess_was_wrong(env, envlen))
@@ -1151,7 +1145,7 @@ open_reply(enum message_endpoint ep, struct envelope_ctx *c,
 		return PS_ERR_ARG;
 	/* An event's envelope is a few hundred bytes: the rule reads them
 	 * faster than the guess finds its member. */
-	if (!event && locate_guess(wire, wlen, &env, &envlen, &plen)) {
+	if (!event && locate(wire, wlen, 1, &env, &envlen, &plen)) {
 		rc = open_reply_at(ep, c, lookup, arg, msg, event, wire, env,
 		    envlen, plen, out);
 		if (rc == PS_OK || !guess_was_wrong(env, envlen))
